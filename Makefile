@@ -1,0 +1,47 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PROTOS := $(wildcard protos/ruralpost/v1/*.proto)
+STAMP := $(VENV)/.installed
+GEN_STAMP := ruralpost/v1/.generated
+LISTEN ?= 127.0.0.1:50051
+DB ?= var/ruralpost.db
+
+.PHONY: setup gen run test lint typecheck bench clean
+
+setup: $(STAMP) $(GEN_STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
+	touch $@
+
+# Stubs are generated from protos/ into the `ruralpost.v1` package, never edited by hand.
+$(GEN_STAMP): $(PROTOS) $(STAMP)
+	mkdir -p ruralpost/v1
+	$(BIN)/python -m service.protogen
+	touch $@
+
+gen: $(GEN_STAMP)
+
+run: setup
+	mkdir -p var
+	$(BIN)/ruralpost serve --listen $(LISTEN) --db $(DB)
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check service clients tests bench
+	$(BIN)/python -m service.protogen --lint
+
+typecheck: setup
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) ruralpost var .pytest_cache .mypy_cache

@@ -1,0 +1,1 @@
+"""ruralpost: checks rural delivery stations and subsidy claims against the programme's rules."""

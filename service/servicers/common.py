@@ -1,0 +1,58 @@
+"""What every servicer shares: the runtime it works on and the decision-log entry it writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import grpc
+from google.protobuf.message import Message
+
+from ..errors import ServiceError, abort
+from ..ruleset import ActiveRules
+from ..store import DecisionRow, Store
+
+T = TypeVar("T")
+
+
+@dataclass
+class Runtime:
+    """The state a servicer needs: active rules and the store."""
+
+    rules: ActiveRules
+    store: Store
+
+
+def digest(message: Message) -> str:
+    return hashlib.sha256(message.SerializeToString(deterministic=True)).hexdigest()[:32]
+
+
+def caller(context: grpc.ServicerContext) -> str:
+    """Who called: the authenticated name when auth is on, else the peer address."""
+    for key, value in context.invocation_metadata() or ():
+        if key == "x-ruralpost-caller":
+            return str(value)
+    return str(context.peer() or "unknown")
+
+
+def decision(method: str, subject_id: str, who: str, request: Message, outcome: str,
+             rule_ids: list[str], ruleset_version: str, as_of: str) -> DecisionRow:
+    return DecisionRow(
+        method=method, subject_id=subject_id[:256], caller=who[:256], input_digest=digest(request),
+        outcome=outcome, rule_ids=",".join(rule_ids), ruleset_version=ruleset_version, as_of=as_of,
+        at=dt.datetime.now(dt.UTC),
+    )
+
+
+def unary(context: grpc.ServicerContext, work: Callable[[], T]) -> T:
+    """Runs a unary method's work, turning a ServiceError into its status."""
+    try:
+        return work()
+    except ServiceError as e:
+        abort(context, e)
+        raise  # unreachable: abort raises
+
+

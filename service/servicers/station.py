@@ -1,0 +1,76 @@
+"""StationService: CheckStation and the CheckStations stream."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import grpc
+from ruralpost.v1 import common_pb2, station_pb2, station_pb2_grpc
+
+from .. import stations, validate
+from ..errors import ServiceError
+from ..facts import sign_code_of
+from ..store import RegisteredStation
+from .common import Runtime, caller, decision, unary
+
+_KIND = {station_pb2.STATION_KIND_TOWNSHIP_STATION: "TOWNSHIP_STATION",
+         station_pb2.STATION_KIND_VILLAGE_POINT: "VILLAGE_POINT"}
+
+
+class StationServicer(station_pb2_grpc.StationServiceServicer):
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def _check(self, request: station_pb2.CheckStationRequest | station_pb2.CheckStationsRequest,
+               as_of: dt.date, who: str, method: str,
+               earlier: dict[tuple[str, str], list[str]] | None = None) -> common_pb2.Verdict:
+        """Checks one validated station against the registry (and earlier stream items)."""
+        ruleset = self.runtime.rules.current
+        station = request.station
+        county = stations.registry_county(station, ruleset)
+        code = sign_code_of(station)
+        holders: list[str] = []
+        if code:
+            me = (station.operator.strip(), station.station_id.strip())
+            holders = [sid for op, sid in self.runtime.store.sign_code_holders(county, code)
+                       if (op, sid) != me]
+            if earlier is not None:
+                holders += [sid for sid in earlier.get((county, code), []) if sid != me[1]
+                            and sid not in holders]
+                earlier.setdefault((county, code), []).append(me[1])
+        verdict = stations.check_station(ruleset, station, as_of, holders)
+        outcome = common_pb2.Outcome.Name(verdict.outcome)
+        if request.register:
+            self.runtime.store.register_station(RegisteredStation(
+                operator=station.operator.strip(), station_id=station.station_id.strip(), county=county,
+                sign_code=code, kind=_KIND[station.kind], township=station.township.strip(),
+                outcome=outcome, station=station.SerializeToString(), verdict=verdict.SerializeToString(),
+            ), ruleset.version, verdict.evaluated_as_of)
+        self.runtime.store.log_decision(decision(
+            method, station.station_id, who, request, outcome, [r.rule_id for r in verdict.reasons],
+            ruleset.version, verdict.evaluated_as_of))
+        return verdict
+
+    def CheckStation(self, request: station_pb2.CheckStationRequest,
+                     context: grpc.ServicerContext) -> station_pb2.CheckStationResponse:
+        def work() -> station_pb2.CheckStationResponse:
+            as_of = validate.check_station_request(
+                request.HasField("station"), request.station, request.as_of, request.register)
+            verdict = self._check(request, as_of, caller(context), "CheckStation")
+            return station_pb2.CheckStationResponse(verdict=verdict)
+
+        return unary(context, work)
+
+    def CheckStations(self, request_iterator: Iterator[station_pb2.CheckStationsRequest],
+                      context: grpc.ServicerContext) -> Iterator[station_pb2.CheckStationsResponse]:
+        who = caller(context)
+        earlier: dict[tuple[str, str], list[str]] = {}
+        for index, request in enumerate(request_iterator):
+            try:
+                as_of = validate.check_station_request(
+                    request.HasField("station"), request.station, request.as_of, request.register)
+                verdict = self._check(request, as_of, who, "CheckStations", earlier)
+                yield station_pb2.CheckStationsResponse(index=index, verdict=verdict)
+            except ServiceError as e:
+                yield station_pb2.CheckStationsResponse(index=index, error=e.to_status())

@@ -1,0 +1,10 @@
+"""Storage: the station registry, the claim ledger and the decision log.
+
+One interface (`Store`), one implementation over SQLAlchemy Core that serves both SQLite (the
+embedded default) and PostgreSQL (for several replicas sharing one database). This package is the
+only importer of the database driver.
+"""
+
+from .sql import DecisionRow, RegisteredStation, Store, open_store
+
+__all__ = ["DecisionRow", "RegisteredStation", "Store", "open_store"]

@@ -1,0 +1,57 @@
+"""Tables, created at start when absent. Same schema on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# The station registry: one row per (operator, station_id), its latest check. Sign codes are
+# unique per county by rule (STN-SIGN-CODE-DUPLICATE), so a duplicate is stored with its FAIL
+# verdict rather than refused by the database.
+stations = Table(
+    "stations",
+    metadata,
+    Column("operator", String(256), nullable=False),
+    Column("station_id", String(128), nullable=False),
+    Column("county", String(256), nullable=False),
+    Column("sign_code", String(32), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("township", String(256), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("as_of", String(10), nullable=False),
+    Column("ruleset_version", String(32), nullable=False),
+    Column("station", LargeBinary, nullable=False),  # ruralpost.v1.Station, serialized
+    Column("verdict", LargeBinary, nullable=False),  # ruralpost.v1.Verdict, serialized
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("operator", "station_id"),
+    Index("stations_sign_code", "county", "sign_code"),
+)
+
+# Append-only: every evaluation, what, when, who, input digest, outcome, rules, version.
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("method", String(64), nullable=False),
+    Column("subject_id", String(256), nullable=False),
+    Column("caller", String(256), nullable=False),
+    Column("input_digest", String(64), nullable=False),
+    Column("outcome", String(48), nullable=False),
+    Column("rule_ids", Text, nullable=False),
+    Column("ruleset_version", String(32), nullable=False),
+    Column("as_of", String(10), nullable=False),
+)
