@@ -1,0 +1,42 @@
+"""A real server on a free port with a real SQLite file; typed stubs to call it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import json_format
+from ruralpost.v1 import station_pb2
+
+from service.server import Config, Running, running
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Running]:
+    with running(Config(listen="127.0.0.1:0", db=str(tmp_path / "ruralpost.db"), grace_seconds=1)) as r:
+        yield r
+
+
+@pytest.fixture
+def channel(server: Running) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as ch:
+        yield ch
+
+
+def example(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((EXAMPLES / name).read_text(encoding="utf-8"))
+    return data
+
+
+def station_request(name: str = "township-station.json", **overrides: Any) -> station_pb2.CheckStationRequest:
+    """An example request, with top-level station fields replaced."""
+    data = example(name)
+    data["station"].update(overrides)
+    return json_format.ParseDict(data, station_pb2.CheckStationRequest())
