@@ -34,7 +34,7 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check service clients tests bench
+	$(BIN)/ruff check $(wildcard service clients tests bench)
 	$(BIN)/python -m service.protogen --lint
 
 typecheck: setup

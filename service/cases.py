@@ -62,13 +62,24 @@ def merge(base: Any, override: Any) -> Any:
     return copy.deepcopy(override)
 
 
+def _read(path: Path) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as f:
+        doc = yaml.safe_load(f) or {}
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path.name}: a case file is a mapping")
+    return doc
+
+
 def load_cases(rules_dir: Path) -> list[Case]:
+    """Every case under rules/cases/<pack>/; `_bases.yaml` in a folder holds shared inputs."""
     cases = []
     for path in sorted((rules_dir / "cases").glob("*/*.yaml")):
-        with open(path, encoding="utf-8") as f:
-            doc = yaml.safe_load(f) or {}
+        if path.name == "_bases.yaml":
+            continue
+        doc = _read(path)
+        shared = path.parent / "_bases.yaml"
+        bases = {**(_read(shared).get("bases") or {} if shared.exists() else {}), **(doc.get("bases") or {})}
         pack = doc.get("pack") or path.parent.name
-        bases = doc.get("bases") or {}
         for raw in doc.get("cases") or []:
             data = raw.get("input") or {}
             if raw.get("base"):

@@ -51,7 +51,7 @@ def fields_of(condition: Any) -> set[str]:
             elif not key.startswith("$"):
                 found.add(key.split(".")[0])
             found |= fields_of(value)
-    elif isinstance(condition, list):
+    elif isinstance(condition, (list, tuple)):
         for item in condition:
             found |= fields_of(item)
     return found

@@ -79,7 +79,7 @@ class Programme:
             code = villages.get(candidate)
             if code:
                 return code, candidate
-        return "", name.removesuffix(VILLAGE_SUFFIX)
+        return "", name.removesuffix(VILLAGE_SUFFIX).removesuffix("村")
 
     def canonical_text(self, text: str) -> str:
         """Replaces township aliases by the programme's spelling (赤泥窊乡 -> 赤泥洼乡)."""

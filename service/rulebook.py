@@ -275,7 +275,7 @@ def load(root: Path, programme_id: str = "jingle-2023") -> Rulebook:
         hashed.append(path)
     if not rules:
         raise RulebookError(f"no rules found in {root}")
-    for subject, specs in facts.items():
+    for specs in facts.values():
         for spec in specs.values():
             if spec.missing_id in rules:
                 raise RulebookError(f"{spec.missing_id} is both a rule id and a missing-fact id")

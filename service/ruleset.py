@@ -40,6 +40,19 @@ class ActiveRules:
     def current(self) -> RuleSet:
         return self._current
 
-    def replace(self, ruleset: RuleSet) -> None:
+    def reload(self) -> RuleSet:
+        """Loads the folder again; the new set becomes active only if all its golden cases pass.
+
+        Raises RulebookError (and keeps the old set) when it does not load or a case fails.
+        """
+        from .cases import coverage_gaps, load_cases, run_all
+
         with self._lock:
-            self._current = ruleset
+            candidate = load_ruleset(self.rules_dir)
+            failed = [r.describe() for r in run_all(candidate, self.rules_dir) if not r.ok]
+            failed += coverage_gaps(candidate, load_cases(self.rules_dir))
+            if failed:
+                raise rulebook.RulebookError(
+                    f"{len(failed)} golden case problem(s), the old rule set stays: " + "; ".join(failed[:5]))
+            self._current = candidate
+            return candidate

@@ -25,6 +25,7 @@ from ruralpost.v1 import (
     station_pb2_grpc,
 )
 
+from .rulebook import RulebookError
 from .ruleset import DEFAULT_RULES_DIR, ActiveRules
 from .servicers.common import Runtime
 from .servicers.rules import RulesServicer
@@ -107,12 +108,22 @@ def running(config: Config) -> Iterator[Running]:
         stop(r, config.grace_seconds)
 
 
+def reload_rules(r: Running) -> None:
+    """Activates the rule folder's current contents if they load and pass their golden cases."""
+    try:
+        ruleset = r.runtime.rules.reload()
+        log.info("rules reloaded: ruleset %s", ruleset.version)
+    except RulebookError as e:
+        log.error("rules not reloaded, ruleset %s stays: %s", r.runtime.rules.current.version, e)
+
+
 def serve(config: Config) -> None:
-    """Runs until SIGINT or SIGTERM, then stops gracefully."""
+    """Runs until SIGINT or SIGTERM, then stops gracefully; SIGHUP reloads the rules."""
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
     r = build(config)
+    signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=reload_rules, args=(r,)).start())
     print(f"ruralpost serving on {config.listen} (port {r.port}), db {config.db}, "
           f"ruleset {r.runtime.rules.current.version}", flush=True)
     done.wait()

@@ -71,7 +71,7 @@ def reasons_for(firing: Firing, values: Callable[[], Mapping[str, str]]) -> list
     return [r[3] for r in ranked]
 
 
-def outcome(reasons: list[common_pb2.Reason], incomplete: bool) -> common_pb2.Outcome.ValueType:
+def outcome(reasons: list[common_pb2.Reason], incomplete: bool) -> common_pb2.Outcome:
     """FAIL on any ERROR, else INCOMPLETE on a missing fact, else PASS_WITH_WARNINGS, else PASS."""
     severities = {r.severity for r in reasons}
     if common_pb2.SEVERITY_ERROR in severities:

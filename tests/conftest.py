@@ -36,7 +36,7 @@ def example(name: str) -> dict[str, Any]:
 
 
 def station_request(name: str = "township-station.json", **overrides: Any) -> station_pb2.CheckStationRequest:
-    """An example request, with top-level station fields replaced."""
-    data = example(name)
-    data["station"].update(overrides)
-    return json_format.ParseDict(data, station_pb2.CheckStationRequest())
+    """An example request, with station fields replaced (proto JSON values, snake_case names)."""
+    request = json_format.ParseDict(example(name), station_pb2.CheckStationRequest())
+    json_format.ParseDict(overrides, request.station)
+    return request

@@ -1,0 +1,1 @@
+"""Clients of the ruralpost service: the Python client library and the batch CLI."""

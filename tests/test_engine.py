@@ -1,0 +1,66 @@
+"""The durable_rules adapter: limits guarded before a fact reaches the engine; negations right."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from service import engine
+from service.ruleset import DEFAULT_RULES_DIR, load_ruleset
+
+ENGINE = load_ruleset(DEFAULT_RULES_DIR).engine
+
+
+@pytest.mark.parametrize(
+    ("fact", "error"),
+    [
+        ({"area_m2": math.nan}, "out of the engine's range"),
+        ({"area_m2": math.inf}, "out of the engine's range"),
+        ({"area_m2": 1e305}, "out of the engine's range"),
+        ({"sign_text": "长" * 25_000}, "too long"),
+        ({"id": "x"}, "reserved"),
+        ({"sid": "x"}, "reserved"),
+        ({f"f{i}": i for i in range(300)}, "fields"),
+        ({"nested": {"a": 1}}, "flat"),
+    ],
+)
+def test_facts_the_engine_would_mis_evaluate_are_refused(fact: dict[str, object], error: str) -> None:
+    with pytest.raises(engine.FactError, match=error):
+        ENGINE.fire("station", {"kind": "TOWNSHIP_STATION", **fact})
+
+
+def test_each_ruleset_stays_within_the_engine_limits() -> None:
+    for subject in ENGINE.subjects:
+        count = ENGINE.engine_rule_count(subject)
+        assert len(ENGINE._handles[subject]) == math.ceil(count / engine.MAX_RULES_PER_RULESET)
+
+
+@pytest.mark.parametrize(
+    ("condition", "negated"),
+    [
+        ({"$gte": {"a": 10}}, {"$lt": {"a": 10}}),
+        ({"a": True}, {"$neq": {"a": True}}),
+        ({"$neq": {"a": ""}}, {"a": ""}),
+        ({"$ex": {"a": 1}}, {"$nex": {"a": 1}}),
+        ({"$and": [{"$gt": {"a": 1}}, {"b": 2}]}, {"$or": [{"$lte": {"a": 1}}, {"$neq": {"b": 2}}]}),
+        ({"$iany": {"xs": {"$i": "S"}}}, {"$or": [{"$iall": {"xs": {"$neq": {"$i": "S"}}}}, {"$nex": {"xs": 1}}]}),
+        ({"$mt": {"a": "XZ%d"}}, None),
+    ],
+)
+def test_negate(condition: dict[str, object], negated: object) -> None:
+    assert engine.negate(condition) == negated
+
+
+def test_fields_of_reads_keys_and_references() -> None:
+    assert engine.fields_of([{"$gte": {"filed_day": {"$m": "opened_day"}}}, {"kind": "X"}]) == {
+        "filed_day", "opened_day", "kind"}
+
+
+def test_sid_pool_never_hands_out_a_sid_twice_at_once() -> None:
+    pool = engine._SidPool()
+    taken = {pool.take() for _ in range(50)}
+    assert len(taken) == 50
+    sid = taken.pop()
+    pool.give(sid)
+    assert pool.take() == sid

@@ -1,0 +1,68 @@
+"""Reloading a rule pack: the new set is active (new ruleset_version) only if its cases pass."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from ruralpost.v1 import station_pb2_grpc
+
+from service.rulebook import RulebookError
+from service.ruleset import DEFAULT_RULES_DIR
+from service.server import Config, Running, running
+
+from .conftest import station_request
+
+
+@pytest.fixture
+def rules_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES_DIR, target)
+    return target
+
+
+@pytest.fixture
+def own_server(tmp_path: Path, rules_copy: Path) -> Iterator[Running]:
+    config = Config(listen="127.0.0.1:0", db=str(tmp_path / "r.db"), rules_dir=rules_copy, grace_seconds=1)
+    with running(config) as r:
+        yield r
+
+
+def _check(r: Running, **station: object) -> tuple[str, list[str]]:
+    with grpc.insecure_channel(f"127.0.0.1:{r.port}") as ch:
+        verdict = station_pb2_grpc.StationServiceStub(ch).CheckStation(station_request(**station)).verdict
+    return verdict.ruleset_version, [r.message for r in verdict.reasons]
+
+
+def test_reload_of_a_changed_message_changes_the_version(own_server: Running, rules_copy: Path) -> None:
+    before, messages = _check(own_server, area_m2=8.0)
+    assert messages[0].startswith("乡镇快递综合服务站面积8")
+    pack = rules_copy / "stations.yaml"
+    pack.write_text(pack.read_text(encoding="utf-8").replace(
+        'zh: "乡镇快递综合服务站面积{area_m2}平方米', 'zh: "综合服务站面积仅{area_m2}平方米'), encoding="utf-8")
+    own_server.runtime.rules.reload()
+    after, messages = _check(own_server, area_m2=8.0)
+    assert after != before
+    assert messages[0].startswith("综合服务站面积仅8")
+
+
+def test_a_rule_change_that_breaks_a_golden_case_is_refused(own_server: Running, rules_copy: Path) -> None:
+    before, _ = _check(own_server, area_m2=9.9)
+    pack = rules_copy / "stations.yaml"
+    pack.write_text(pack.read_text(encoding="utf-8").replace(
+        "require: {$gte: {area_m2: 10}}", "require: {$gte: {area_m2: 9}}"), encoding="utf-8")
+    with pytest.raises(RulebookError, match="golden case"):
+        own_server.runtime.rules.reload()
+    version, messages = _check(own_server, area_m2=9.9)
+    assert version == before and len(messages) == 1  # the old rule still fires
+
+
+def test_a_pack_that_does_not_load_is_refused(own_server: Running, rules_copy: Path) -> None:
+    before, _ = _check(own_server)
+    (rules_copy / "stations.yaml").write_text("pack: stations\nsubject: station\nrules: [{id: bad}]\n")
+    with pytest.raises(RulebookError):
+        own_server.runtime.rules.reload()
+    assert _check(own_server)[0] == before
