@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -50,7 +51,8 @@ class Config:
     rules_dir: Path = DEFAULT_RULES_DIR
     threads: int = 16
     grace_seconds: float = 5.0
-    extra_services: list[str] = field(default_factory=list)
+    # handlers outside the product API (the benchmark's no-op baselines)
+    extra_handlers: list[grpc.GenericRpcHandler[Any, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -76,6 +78,8 @@ def build(config: Config) -> Running:
     # Not implemented yet: the generated base classes answer UNIMPLEMENTED.
     progress_pb2_grpc.add_QuotaServiceServicer_to_server(progress_pb2_grpc.QuotaServiceServicer(), server)
     claim_pb2_grpc.add_SubsidyServiceServicer_to_server(claim_pb2_grpc.SubsidyServiceServicer(), server)
+    if config.extra_handlers:
+        server.add_generic_rpc_handlers(tuple(config.extra_handlers))
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

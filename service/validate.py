@@ -21,6 +21,7 @@ MAX_LIST = 32
 MAX_AREA_M2 = 100_000.0  # larger is a unit mistake, not a station
 MAX_RETENTION_DAYS = 3_650
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
@@ -40,7 +41,7 @@ class Violations:
     def string(self, field: str, value: str, limit: int) -> None:
         if len(value) > limit:
             self.add(field, f"longer than {limit} characters ({len(value)})")
-        elif any(ord(c) < 32 and c not in "\t" for c in value):
+        elif _CONTROL.search(value):
             self.add(field, "contains control characters")
 
     def date(self, field: str, value: str, required: bool = False) -> dt.date | None:

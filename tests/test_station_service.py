@@ -105,6 +105,7 @@ def test_as_of_defaults_to_today(channel: grpc.Channel) -> None:
         (lambda r: r.station.equipment.append(42), "station.equipment[5]"),
         (lambda r: setattr(r.station.signage, "placement", 99), "station.signage.placement"),
         (lambda r: setattr(r.station, "township", "镇" * 300), "station.township"),
+        (lambda r: setattr(r.station.signage, "text", "康家会\x00镇"), "station.signage.text"),
         (lambda r: setattr(r.station, "opened_on", "2023-02-30"), "station.opened_on"),
         (lambda r: setattr(r.station.filing, "filed_on", "yesterday"), "station.filing.filed_on"),
         (lambda r: setattr(r.station, "cctv_retention_days", -1), "station.cctv_retention_days"),

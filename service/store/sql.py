@@ -75,6 +75,9 @@ class Store:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._insert = sqlite_insert if self.is_sqlite else pg_insert
+        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._holders_sql = (f"SELECT operator, station_id FROM stations WHERE county = {mark} "
+                             f"AND sign_code = {mark} ORDER BY operator, station_id")
         schema.metadata.create_all(engine)
         self._log_queue: queue.Queue[DecisionRow | None] = queue.Queue()
         self._writer = threading.Thread(target=self._write_decisions, name="decision-log", daemon=True)
@@ -94,12 +97,14 @@ class Store:
             conn.execute(upsert)
 
     def sign_code_holders(self, county: str, sign_code: str) -> list[tuple[str, str]]:
-        """(operator, station_id) of registered stations of the county showing this code."""
-        t = schema.stations
-        query = select(t.c.operator, t.c.station_id).where(
-            (t.c.county == county) & (t.c.sign_code == sign_code)).order_by(t.c.operator, t.c.station_id)
+        """(operator, station_id) of registered stations of the county showing this code.
+
+        On every CheckStation: plain driver SQL, as SQLAlchemy's statement building costs more
+        than the query itself.
+        """
         with self.engine.connect() as conn:
-            return [(r[0], r[1]) for r in conn.execute(query)]
+            rows = conn.exec_driver_sql(self._holders_sql, (county, sign_code))
+            return [(r[0], r[1]) for r in rows]
 
     def stations(self) -> list[RegisteredStation]:
         t = schema.stations

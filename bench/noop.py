@@ -1,0 +1,37 @@
+"""No-op baselines registered only on the benchmark's server, never in the product API.
+
+They take and answer the same message types as the real methods, so the baseline pays the
+same (de)serialisation and transport and the difference is our work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+from ruralpost.v1 import station_pb2
+
+SERVICE = "bench.Noop"
+UNARY = f"/{SERVICE}/Unary"
+STREAM = f"/{SERVICE}/Stream"
+
+
+def _unary(request: station_pb2.CheckStationRequest, context: grpc.ServicerContext) -> station_pb2.CheckStationResponse:
+    return station_pb2.CheckStationResponse()
+
+
+def _stream(requests: Iterator[station_pb2.CheckStationsRequest],
+            context: grpc.ServicerContext) -> Iterator[station_pb2.CheckStationsResponse]:
+    for index, _ in enumerate(requests):
+        yield station_pb2.CheckStationsResponse(index=index)
+
+
+def handler() -> grpc.GenericRpcHandler:
+    return grpc.method_handlers_generic_handler(SERVICE, {
+        "Unary": grpc.unary_unary_rpc_method_handler(
+            _unary, request_deserializer=station_pb2.CheckStationRequest.FromString,
+            response_serializer=station_pb2.CheckStationResponse.SerializeToString),
+        "Stream": grpc.stream_stream_rpc_method_handler(
+            _stream, request_deserializer=station_pb2.CheckStationsRequest.FromString,
+            response_serializer=station_pb2.CheckStationsResponse.SerializeToString),
+    })
