@@ -203,21 +203,54 @@ class _SidPool:
         self._free.put(sid)
 
 
-def check_fact(fact: dict[str, Any]) -> None:
-    """Guards the engine's limits: it would otherwise answer silently wrong or crash."""
+def check_fact(fact: dict[str, Any]) -> bool:
+    """Guards the engine's limits: it would otherwise answer silently wrong or crash.
+
+    Returns whether a float needs the engine's own notation (see `to_json`).
+    """
     if len(fact) >= MAX_FACT_FIELDS:
         raise FactError(f"fact has {len(fact)} fields, the engine takes fewer than {MAX_FACT_FIELDS}")
+    exponent = False
     for key, value in fact.items():
         if key in RESERVED_FIELDS:
             raise FactError(f"fact field {key!r} is reserved by the engine")
         for item in value if isinstance(value, list) else (value,):
-            if isinstance(item, float) and (not math.isfinite(item) or abs(item) > MAX_ABS_NUMBER):
-                raise FactError(f"fact field {key!r}: number {item!r} out of the engine's range")
-            if isinstance(item, str) and len(item) * 4 > MAX_STRING_BYTES and \
+            if isinstance(item, float):
+                if not math.isfinite(item) or abs(item) > MAX_ABS_NUMBER:
+                    raise FactError(f"fact field {key!r}: number {item!r} out of the engine's range")
+                exponent = exponent or "e" in repr(item)
+            elif isinstance(item, str) and len(item) * 4 > MAX_STRING_BYTES and \
                     len(item.encode()) > MAX_STRING_BYTES:
                 raise FactError(f"fact field {key!r}: string too long for the engine")
-            if isinstance(item, (dict, list)):
+            elif isinstance(item, (dict, list)):
                 raise FactError(f"fact field {key!r}: facts are flat (scalars and lists of scalars)")
+    return exponent
+
+
+def _engine_float(x: float) -> str:
+    text = repr(x)
+    mantissa, _, exponent = text.partition("e")
+    return f"{mantissa if '.' in mantissa else mantissa + '.0'}e{exponent}"
+
+
+def to_json(fact: dict[str, Any], exponent: bool) -> str:
+    """JSON the engine parses: it rejects exponent floats without a decimal point (1e-05)."""
+    if not exponent:
+        return json.dumps(fact, ensure_ascii=False)
+    marks: dict[str, str] = {}
+
+    def mark(value: Any) -> Any:
+        if isinstance(value, float) and "e" in repr(value):
+            token = f"\u0000float{len(marks)}\u0000"
+            marks[json.dumps(token)] = _engine_float(value)
+            return token
+        return value
+
+    text = json.dumps({k: [mark(v) for v in value] if isinstance(value, list) else mark(value)
+                       for k, value in fact.items()}, ensure_ascii=False)
+    for token, number in marks.items():
+        text = text.replace(token, number)
+    return text
 
 
 class Engine:
@@ -261,11 +294,10 @@ class Engine:
 
     def fire(self, subject: str, fact: dict[str, Any]) -> set[str]:
         """The names of the engine rules that matched the fact (low level; see evaluate)."""
-        check_fact(fact)
+        exponent = check_fact(fact)
         sid = self._sids.take()
         try:
-            message = json.dumps({**fact, "subject": subject, "id": "f", "sid": sid},
-                                 ensure_ascii=False)
+            message = to_json({**fact, "subject": subject, "id": "f", "sid": sid}, exponent)
             fired: set[str] = set()
             for handle in self._handles[subject]:
                 fired |= self._assert(handle, message)

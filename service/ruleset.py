@@ -40,8 +40,10 @@ class ActiveRules:
     def current(self) -> RuleSet:
         return self._current
 
-    def reload(self) -> RuleSet:
+    def reload(self) -> tuple[RuleSet, int]:
         """Loads the folder again; the new set becomes active only if all its golden cases pass.
+
+        Returns the new set and how many cases it passed.
 
         Raises RulebookError (and keeps the old set) when it does not load or a case fails.
         """
@@ -49,10 +51,11 @@ class ActiveRules:
 
         with self._lock:
             candidate = load_ruleset(self.rules_dir)
-            failed = [r.describe() for r in run_all(candidate, self.rules_dir) if not r.ok]
+            results = run_all(candidate, self.rules_dir)
+            failed = [r.describe() for r in results if not r.ok]
             failed += coverage_gaps(candidate, load_cases(self.rules_dir))
             if failed:
                 raise rulebook.RulebookError(
                     f"{len(failed)} golden case problem(s), the old rule set stays: " + "; ".join(failed[:5]))
             self._current = candidate
-            return candidate
+            return candidate, len(results)

@@ -64,3 +64,15 @@ def test_sid_pool_never_hands_out_a_sid_twice_at_once() -> None:
     sid = taken.pop()
     pool.give(sid)
     assert pool.take() == sid
+
+
+@pytest.mark.parametrize("area", [5e-324, 1e-05, 2.5e-300, 0.0, 9.99])
+def test_floats_in_exponent_notation_reach_the_engine(area: float) -> None:
+    """Found by the differential test: durable_rules refuses 1e-05 (no decimal point): error 204."""
+    fact = {"kind": "TOWNSHIP_STATION", "as_of_day": 19_500, "area_m2": area}
+    assert "STN-AREA-TOWNSHIP|v" in ENGINE.fire("station", fact)
+
+
+def test_to_json_keeps_strings_that_look_like_numbers() -> None:
+    text = engine.to_json({"a": 1e-05, "b": "1e-05", "c": [2e-07]}, exponent=True)
+    assert text == '{"a": 1.0e-05, "b": "1e-05", "c": [2.0e-07]}'

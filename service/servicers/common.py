@@ -11,6 +11,7 @@ from typing import TypeVar
 import grpc
 from google.protobuf.message import Message
 
+from ..auth import caller_of
 from ..errors import ServiceError, abort
 from ..ruleset import ActiveRules
 from ..store import DecisionRow, Store
@@ -20,10 +21,11 @@ T = TypeVar("T")
 
 @dataclass
 class Runtime:
-    """The state a servicer needs: active rules and the store."""
+    """The state a servicer needs: active rules, the store and the per-call limits."""
 
     rules: ActiveRules
     store: Store
+    max_stream_items: int = 1_000_000
 
 
 def digest(message: Message) -> str:
@@ -32,10 +34,8 @@ def digest(message: Message) -> str:
 
 def caller(context: grpc.ServicerContext) -> str:
     """Who called: the authenticated name when auth is on, else the peer address."""
-    for key, value in context.invocation_metadata() or ():
-        if key == "x-ruralpost-caller":
-            return str(value)
-    return str(context.peer() or "unknown")
+    known = caller_of(context)
+    return known.name if known else str(context.peer() or "unknown")
 
 
 def decision(method: str, subject_id: str, who: str, request: Message, outcome: str,

@@ -5,8 +5,10 @@ from __future__ import annotations
 import grpc
 from ruralpost.v1 import common_pb2, rules_pb2, rules_pb2_grpc
 
+from ..errors import FailedPrecondition
+from ..rulebook import RulebookError
 from ..verdicts import SEVERITY
-from .common import Runtime
+from .common import Runtime, unary
 
 
 class RulesServicer(rules_pb2_grpc.RulesServiceServicer):
@@ -30,3 +32,16 @@ class RulesServicer(rules_pb2_grpc.RulesServiceServicer):
             ],
             ruleset_version=book.version,
         )
+
+    def ReloadRules(self, request: rules_pb2.ReloadRulesRequest,
+                    context: grpc.ServicerContext) -> rules_pb2.ReloadRulesResponse:
+        def work() -> rules_pb2.ReloadRulesResponse:
+            previous = self.runtime.rules.current.version
+            try:
+                ruleset, passed = self.runtime.rules.reload()
+            except RulebookError as e:
+                raise FailedPrecondition(f"规则未重新加载，仍使用 {previous}: {e}") from None
+            return rules_pb2.ReloadRulesResponse(
+                ruleset_version=ruleset.version, previous_version=previous, cases_passed=passed)
+
+        return unary(context, work)

@@ -9,8 +9,11 @@ import grpc
 from ruralpost.v1 import common_pb2, station_pb2, station_pb2_grpc
 
 from .. import stations, validate
-from ..errors import ServiceError
+from ..auth import require_operator
+from ..errors import ServiceError, Unavailable, abort
 from ..facts import sign_code_of
+from ..interceptors import ResourceExhausted
+from ..metrics import observe_verdict
 from ..store import RegisteredStation
 from .common import Runtime, caller, decision, unary
 
@@ -47,9 +50,10 @@ class StationServicer(station_pb2_grpc.StationServiceServicer):
                 sign_code=code, kind=_KIND[station.kind], township=station.township.strip(),
                 outcome=outcome, station=station.SerializeToString(), verdict=verdict.SerializeToString(),
             ), ruleset.version, verdict.evaluated_as_of)
+        rule_ids = [r.rule_id for r in verdict.reasons]
         self.runtime.store.log_decision(decision(
-            method, station.station_id, who, request, outcome, [r.rule_id for r in verdict.reasons],
-            ruleset.version, verdict.evaluated_as_of))
+            method, station.station_id, who, request, outcome, rule_ids, ruleset.version, verdict.evaluated_as_of))
+        observe_verdict("station", outcome, rule_ids)
         return verdict
 
     def CheckStation(self, request: station_pb2.CheckStationRequest,
@@ -57,6 +61,7 @@ class StationServicer(station_pb2_grpc.StationServiceServicer):
         def work() -> station_pb2.CheckStationResponse:
             as_of = validate.check_station_request(
                 request.HasField("station"), request.station, request.as_of, request.register)
+            require_operator(context, request.station.operator, "station")
             verdict = self._check(request, as_of, caller(context), "CheckStation")
             return station_pb2.CheckStationResponse(verdict=verdict)
 
@@ -65,12 +70,20 @@ class StationServicer(station_pb2_grpc.StationServiceServicer):
     def CheckStations(self, request_iterator: Iterator[station_pb2.CheckStationsRequest],
                       context: grpc.ServicerContext) -> Iterator[station_pb2.CheckStationsResponse]:
         who = caller(context)
+        limit = self.runtime.max_stream_items
         earlier: dict[tuple[str, str], list[str]] = {}
         for index, request in enumerate(request_iterator):
+            if not context.is_active():  # cancelled, or the client's deadline passed: stop working
+                return
+            if index >= limit:
+                abort(context, ResourceExhausted(f"more than {limit} items in one stream; split the batch"))
             try:
                 as_of = validate.check_station_request(
                     request.HasField("station"), request.station, request.as_of, request.register)
+                require_operator(context, request.station.operator, "station")
                 verdict = self._check(request, as_of, who, "CheckStations", earlier)
                 yield station_pb2.CheckStationsResponse(index=index, verdict=verdict)
+            except Unavailable as e:  # the store is down: the whole stream fails, items are not lost
+                abort(context, e)
             except ServiceError as e:
                 yield station_pb2.CheckStationsResponse(index=index, error=e.to_status())

@@ -5,6 +5,6 @@ embedded default) and PostgreSQL (for several replicas sharing one database). Th
 only importer of the database driver.
 """
 
-from .sql import DecisionRow, RegisteredStation, Store, open_store
+from .sql import DecisionRow, RegisteredStation, Store, StoreUnavailable, open_store
 
-__all__ = ["DecisionRow", "RegisteredStation", "Store", "open_store"]
+__all__ = ["DecisionRow", "RegisteredStation", "Store", "StoreUnavailable", "open_store"]

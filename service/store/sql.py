@@ -6,14 +6,17 @@ import datetime as dt
 import logging
 import queue
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, OperationalError
 
+from ..errors import Unavailable
 from . import schema
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,23 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
+class StoreUnavailable(Unavailable):
+    """The database cannot be reached or is locked: the call may be retried."""
+
+
+@contextmanager
+def available() -> Iterator[None]:
+    """Database outages become UNAVAILABLE, so clients retry instead of seeing INTERNAL."""
+    try:
+        yield
+    except OperationalError as e:
+        raise StoreUnavailable(f"数据库暂不可用 (database unavailable): {str(e.orig)[:200]}") from e
+    except DBAPIError as e:
+        if e.connection_invalidated:
+            raise StoreUnavailable(f"数据库连接中断 (database connection lost): {str(e.orig)[:200]}") from e
+        raise
+
+
 class Store:
     """Registry, ledger and decision log over one database.
 
@@ -93,7 +113,7 @@ class Store:
         upsert = self._insert(schema.stations).values(
             operator=row.operator, station_id=row.station_id, **values)
         upsert = upsert.on_conflict_do_update(index_elements=["operator", "station_id"], set_=values)
-        with self.engine.begin() as conn:
+        with available(), self.engine.begin() as conn:
             conn.execute(upsert)
 
     def sign_code_holders(self, county: str, sign_code: str) -> list[tuple[str, str]]:
@@ -102,7 +122,7 @@ class Store:
         On every CheckStation: plain driver SQL, as SQLAlchemy's statement building costs more
         than the query itself.
         """
-        with self.engine.connect() as conn:
+        with available(), self.engine.connect() as conn:
             rows = conn.exec_driver_sql(self._holders_sql, (county, sign_code))
             return [(r[0], r[1]) for r in rows]
 
@@ -110,7 +130,7 @@ class Store:
         t = schema.stations
         query = select(t.c.operator, t.c.station_id, t.c.county, t.c.sign_code, t.c.kind, t.c.township,
                        t.c.outcome, t.c.station, t.c.verdict).order_by(t.c.operator, t.c.station_id)
-        with self.engine.connect() as conn:
+        with available(), self.engine.connect() as conn:
             return [RegisteredStation(*r) for r in conn.execute(query)]
 
     # ---- decision log
