@@ -27,6 +27,7 @@ from ruralpost.v1 import (
 
 from .ruleset import DEFAULT_RULES_DIR, ActiveRules
 from .servicers.common import Runtime
+from .servicers.progress import QuotaServicer
 from .servicers.rules import RulesServicer
 from .servicers.station import StationServicer
 from .store import open_store
@@ -72,8 +73,9 @@ def build(config: Config) -> Running:
     )
     station_pb2_grpc.add_StationServiceServicer_to_server(StationServicer(runtime), server)
     rules_pb2_grpc.add_RulesServiceServicer_to_server(RulesServicer(runtime), server)
+    progress_pb2_grpc.add_QuotaServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        QuotaServicer(runtime), server)
     # Not implemented yet: the generated base classes answer UNIMPLEMENTED.
-    progress_pb2_grpc.add_QuotaServiceServicer_to_server(progress_pb2_grpc.QuotaServiceServicer(), server)
     claim_pb2_grpc.add_SubsidyServiceServicer_to_server(claim_pb2_grpc.SubsidyServiceServicer(), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
