@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -25,6 +28,7 @@ from service.server import Running
 PASS, FAIL = common_pb2.OUTCOME_PASS, common_pb2.OUTCOME_FAIL
 INFO, ERROR = common_pb2.SEVERITY_INFO, common_pb2.SEVERITY_ERROR
 OTHER_OPERATOR = "忻州某快递有限公司"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 @pytest.fixture
@@ -228,3 +232,14 @@ def test_malformed_requests_name_every_bad_field(quota: progress_pb2_grpc.QuotaS
     assert bad_fields(lambda: quota.GetProgress(request)) == [
         "programme", "as_of", "stations[1].station_id", "stations[2].station_id", "stations[3].kind",
         "hub.established_on"]
+
+
+def test_the_documented_inspection_report_example(server: Running, programme: Programme,
+                                                  register: Any) -> None:
+    register(sample_registry.stations(programme, {"康家会镇": {"points": 4}}))
+    command = [sys.executable, str(EXAMPLES / "inspection_report.py"),
+               "--target", f"127.0.0.1:{server.port}", "--as-of", "2023-11-30"]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout
+    assert "截至 2023-11-30（进度要求 100%）" in out
+    assert "康家会镇已备案村级快递便民服务点4个，任务8个" in out
+    assert "全县：综合服务站 12/12，村级点备案 48/48，结论 PASS" in out
