@@ -60,6 +60,7 @@ class Programme:
             (Milestone(name, _date(m["date"]), float(m.get("fraction", 0.0)))
              for name, m in (data.get("milestones") or {}).items()),
             key=lambda m: m.date)
+        self.hub_deadline: dt.date | None = _date(data["hub"]["deadline"]) if "hub" in data else None
         self.retired_townships: dict[str, str] = dict(data.get("retired_townships", {}))
         self._county_names = {self.county_name, self.county_name.removesuffix("县"), self.county_code}
         # village base name (without 村委会) -> code, per township code
@@ -114,7 +115,8 @@ class Programme:
 
 
 def _date(value: object) -> dt.date:
-    """A programme date: YAML gives a date for an unquoted YYYY-MM-DD, a string when quoted."""
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))
+    """A programme date, written unquoted: rules read it as a `${…}` parameter and the engine
+    compares it as a day number; a quoted one would reach the engine as a string, compared wrongly."""
+    if not isinstance(value, dt.date):
+        raise TypeError(f"date {value!r} must be an unquoted YYYY-MM-DD")
+    return value
