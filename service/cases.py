@@ -8,6 +8,7 @@ set in-process (the same code the servicers call), so `make test` and a reload u
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,8 +17,10 @@ from typing import Any
 
 import yaml
 from google.protobuf import json_format
-from ruralpost.v1 import common_pb2, station_pb2
+from ruralpost.v1 import common_pb2, progress_pb2, station_pb2
 
+from . import progress, sample_registry
+from .programme import Programme
 from .ruleset import RuleSet
 from .stations import check_station
 
@@ -105,9 +108,58 @@ def run_station_case(ruleset: RuleSet, case: Case) -> Result:
     return Result(case, common_pb2.Outcome.Name(verdict.outcome), _rule_ids(verdict.reasons))
 
 
+def _plain(value: Any) -> Any:
+    """YAML dates back to the YYYY-MM-DD strings proto JSON expects."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _hub(case: Case) -> progress_pb2.CountyHub | None:
+    raw = case.input.get("hub")
+    return None if raw is None else json_format.ParseDict(_plain(raw), progress_pb2.CountyHub())
+
+
+def run_progress_case(ruleset: RuleSet, case: Case) -> Result:
+    """input: {as_of, plan, extra (service/sample_registry.py), stations: [<Station JSON>], hub,
+    look_at: county (default) | hub | a township, programme: {what-if overrides of the programme
+    data that Python reads, e.g. goals}}: the outcome and reasons of that part."""
+    if case.input.get("programme"):
+        book = ruleset.book
+        data = merge(book.programme.data, case.input["programme"])
+        what_if = Programme(data, book.root / "programmes")
+        ruleset = RuleSet(dataclasses.replace(book, programme=what_if), ruleset.engine)
+    programme = ruleset.book.programme
+    stations = sample_registry.stations(programme, case.input.get("plan"), case.input.get("extra") or ())
+    stations += [json_format.ParseDict(_plain(s), station_pb2.Station())
+                 for s in case.input.get("stations") or ()]
+    as_of = dt.date.fromisoformat(str(case.input["as_of"]))
+    report = progress.report(ruleset, progress.request_members(stations), as_of, _hub(case))
+    look_at = str(case.input.get("look_at") or "county")
+    part: Any = {"county": report.verdict, "hub": report.hub}.get(look_at)
+    if part is None:
+        part = next((t for t in report.townships if t.township == look_at), None)
+        if part is None:
+            raise KeyError(f"{case.path.name}: {case.name}: look_at {look_at!r} is not a township")
+    return Result(case, common_pb2.Outcome.Name(part.outcome), _rule_ids(part.reasons))
+
+
+def run_hub_case(ruleset: RuleSet, case: Case) -> Result:
+    """input: {as_of, hub: <CountyHub JSON> (absent: no hub given)}"""
+    as_of = dt.date.fromisoformat(str(case.input["as_of"]))
+    verdict = progress.hub_verdict(ruleset, _hub(case), as_of)
+    return Result(case, common_pb2.Outcome.Name(verdict.outcome), _rule_ids(verdict.reasons))
+
+
 # pack name -> how to run one of its cases
 RUNNERS: dict[str, Callable[[RuleSet, Case], Result]] = {
     "stations": run_station_case,
+    "progress": run_progress_case,
+    "hub": run_hub_case,
 }
 
 

@@ -41,6 +41,13 @@ def day_number(date: dt.date) -> int:
     return (date - dt.date(1970, 1, 1)).days
 
 
+def _day_numbers(value: Any) -> int:
+    """JSON hook: programme dates (YAML dates as `${...}` parameters) reach the engine as day numbers."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return day_number(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def fields_of(condition: Any) -> set[str]:
     """Fact names a durable_rules condition reads (dict keys, and `$m` references)."""
     found: set[str] = set()
@@ -51,7 +58,7 @@ def fields_of(condition: Any) -> set[str]:
             elif not key.startswith("$"):
                 found.add(key.split(".")[0])
             found |= fields_of(value)
-    elif isinstance(condition, (list, tuple)):
+    elif isinstance(condition, (list, tuple)):  # a rule's `when` is a tuple of conditions
         for item in condition:
             found |= fields_of(item)
     return found
@@ -280,7 +287,8 @@ class Engine:
             chunk = {n: definitions[n] for n in names[start:start + MAX_RULES_PER_RULESET]}
             name = f"{subject}-{self.version}-{next(_names)}"
             try:
-                handles.append(dre.create_ruleset(name, json.dumps(chunk, ensure_ascii=False)))
+                handles.append(dre.create_ruleset(
+                    name, json.dumps(chunk, ensure_ascii=False, default=_day_numbers)))
             except Exception as e:  # the C module raises plain exceptions with an error code
                 raise RulebookError(f"{subject}: a condition does not compile: {e}") from None
         return handles

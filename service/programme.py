@@ -7,6 +7,7 @@ to official division codes here; the rules then require a resolved code.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,15 @@ class Township:
     township_stations: int
     village_points: int
     aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A pacing date of 方案 四(二)/六(二): work due by `date` is on time on that day itself."""
+
+    name: str
+    date: dt.date
+    fraction: float  # share of each county goal due after the date; 0 when the milestone sets none
 
 
 class Programme:
@@ -46,6 +56,11 @@ class Programme:
         for t in self.townships:
             for name in (t.name, *t.aliases):
                 self._township_by_name[name] = t
+        self.milestones: list[Milestone] = sorted(
+            (Milestone(name, _date(m["date"]), float(m.get("fraction", 0.0)))
+             for name, m in (data.get("milestones") or {}).items()),
+            key=lambda m: m.date)
+        self.hub_deadline: dt.date | None = _date(data["hub"]["deadline"]) if "hub" in data else None
         self.retired_townships: dict[str, str] = dict(data.get("retired_townships", {}))
         self._county_names = {self.county_name, self.county_name.removesuffix("县"), self.county_code}
         # village base name (without 村委会) -> code, per township code
@@ -81,6 +96,15 @@ class Programme:
                 return code, candidate
         return "", name.removesuffix(VILLAGE_SUFFIX).removesuffix("村")
 
+    def villages_of(self, township_code: str) -> list[str]:
+        """Base names of a township's administrative villages, in division-code order."""
+        villages = self._villages.get(township_code, {})
+        return sorted(villages, key=lambda name: villages[name])
+
+    def required_fraction(self, as_of: dt.date) -> float:
+        """The share of each county goal in force on `as_of`: that of the last milestone passed."""
+        return max((m.fraction for m in self.milestones if as_of > m.date), default=0.0)
+
     def canonical_text(self, text: str) -> str:
         """Replaces township aliases by the programme's spelling (赤泥窊乡 -> 赤泥洼乡)."""
         for t in self.townships:
@@ -88,3 +112,11 @@ class Programme:
                 if alias in text:
                     text = text.replace(alias, t.name)
         return text
+
+
+def _date(value: object) -> dt.date:
+    """A programme date, written unquoted: rules read it as a `${…}` parameter and the engine
+    compares it as a day number; a quoted one would reach the engine as a string, compared wrongly."""
+    if not isinstance(value, dt.date):
+        raise TypeError(f"date {value!r} must be an unquoted YYYY-MM-DD")
+    return value

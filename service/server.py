@@ -33,6 +33,7 @@ from .metrics import serve_metrics
 from .rulebook import RulebookError
 from .ruleset import DEFAULT_RULES_DIR, ActiveRules
 from .servicers.common import Runtime
+from .servicers.progress import QuotaServicer
 from .servicers.rules import RulesServicer
 from .servicers.station import StationServicer
 from .store import open_store
@@ -119,8 +120,8 @@ def build(config: Config, options: tuple[tuple[str, Any], ...] = ()) -> Running:
     )
     station_pb2_grpc.add_StationServiceServicer_to_server(StationServicer(runtime), server)
     rules_pb2_grpc.add_RulesServiceServicer_to_server(RulesServicer(runtime), server)
+    progress_pb2_grpc.add_QuotaServiceServicer_to_server(QuotaServicer(runtime), server)
     # Not implemented yet: the generated base classes answer UNIMPLEMENTED.
-    progress_pb2_grpc.add_QuotaServiceServicer_to_server(progress_pb2_grpc.QuotaServiceServicer(), server)
     claim_pb2_grpc.add_SubsidyServiceServicer_to_server(claim_pb2_grpc.SubsidyServiceServicer(), server)
     if config.extra_handlers:
         server.add_generic_rpc_handlers(tuple(config.extra_handlers))

@@ -10,7 +10,7 @@ import datetime as dt
 import math
 import re
 
-from ruralpost.v1 import station_pb2
+from ruralpost.v1 import progress_pb2, station_pb2
 
 from .errors import FieldViolation, InvalidArgument
 
@@ -23,6 +23,7 @@ MAX_RETENTION_DAYS = 3_650
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 MIN_YEAR, MAX_YEAR = 2000, 2100
+MAX_PROGRESS_STATIONS = 20_000  # a county has dozens; more is a mistake, not a county
 
 
 class Violations:
@@ -127,5 +128,41 @@ def check_station_request(has_station: bool, station: station_pb2.Station, as_of
         if register and not station.station_id.strip():
             v.add("station.station_id", "required to register a station")
     date = v.date("as_of", as_of)
+    v.raise_if_any()
+    return date or dt.date.today()
+
+
+def check_progress_request(request: progress_pb2.GetProgressRequest, programme_id: str) -> dt.date:
+    """Checks a GetProgress request; returns its evaluation date (today when none is given).
+
+    Request stations need an id (an excluded one is named by it) and must not repeat: a station
+    counted twice would inflate the progress.
+    """
+    v = Violations()
+    if request.programme.strip() and request.programme.strip() != programme_id:
+        v.add("programme", f"unknown programme {request.programme[:40]!r}; this server has {programme_id!r}")
+    date = v.date("as_of", request.as_of)
+    if len(request.stations) > MAX_PROGRESS_STATIONS:
+        v.add("stations", f"more than {MAX_PROGRESS_STATIONS} stations ({len(request.stations)})")
+    else:
+        seen: dict[tuple[str, str], int] = {}
+        for i, station in enumerate(request.stations):
+            check_station(station, v, f"stations[{i}]")
+            key = (station.operator.strip(), station.station_id.strip())
+            if not key[1]:
+                v.add(f"stations[{i}].station_id", "required in a progress request")
+            elif key in seen:
+                v.add(f"stations[{i}].station_id",
+                      f"the same station as stations[{seen[key]}] (operator and station_id)")
+            else:
+                seen[key] = i
+    if request.HasField("hub"):
+        hub = request.hub
+        v.string("hub.name", hub.name, MAX_NAME)
+        if len(hub.brands) > MAX_LIST:
+            v.add("hub.brands", f"more than {MAX_LIST} items")
+        for i, brand in enumerate(hub.brands):
+            v.string(f"hub.brands[{i}]", brand, MAX_NAME)
+        v.date("hub.established_on", hub.established_on)
     v.raise_if_any()
     return date or dt.date.today()

@@ -32,7 +32,7 @@ def reason(rule: Rule, severity: str, values: Mapping[str, str]) -> common_pb2.R
         severity=SEVERITY[severity],
         message=fill(rule.message_zh, values),
         message_en=fill(rule.message_en, values),
-        field=rule.field,
+        field=fill(rule.field, values),
         expected=fill(rule.expected, values),
         actual=fill(rule.actual, values),
         remedy=fill(rule.remedy, values),
