@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,3 +42,31 @@ def station_request(name: str = "township-station.json", **overrides: Any) -> st
     request = json_format.ParseDict(example(name), station_pb2.CheckStationRequest())
     json_format.ParseDict(overrides, request.station)
     return request
+
+
+PG_BASE = os.environ.get("RURALPOST_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _pg_connect(url: str) -> Any:
+    import psycopg
+
+    return psycopg.connect(url, connect_timeout=3, autocommit=True)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose tables live in a fresh schema, dropped afterwards.
+
+    Skips, saying why, where no PostgreSQL is reachable (set RURALPOST_TEST_PG to point at one).
+    """
+    try:
+        admin = _pg_connect(PG_BASE)
+    except Exception as e:  # any connection failure means: no PostgreSQL here
+        pytest.skip(f"PostgreSQL not reachable at {PG_BASE}: {e}")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
+    finally:
+        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.close()
