@@ -86,7 +86,8 @@ class ServiceInterceptor(_Base):
         who = caller.name if caller else ""
 
         def begin(context: grpc.ServicerContext) -> float:
-            context.send_initial_metadata((("x-request-id", request_id),))
+            # trailing, not initial, metadata: sending headers early blocks the worker thread
+            context.set_trailing_metadata((("x-request-id", request_id),))
             if error is not None:
                 self._finish(short, request_id, who, context, time.perf_counter(), error)
                 abort(context, error)

@@ -278,3 +278,12 @@ def test_workers_share_the_port_and_the_registry(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
         proc.communicate()
+
+
+def test_request_id_is_returned_and_taken_from_the_client(channel: grpc.Channel) -> None:
+    stub = station_pb2_grpc.StationServiceStub(channel)
+    _, call = stub.CheckStation.with_call(station_request(), metadata=(("x-request-id", "audit-2023-07-0001"),))
+    assert ("x-request-id", "audit-2023-07-0001") in tuple(call.trailing_metadata())
+    _, call = stub.CheckStation.with_call(station_request())
+    generated = dict(call.trailing_metadata())["x-request-id"]
+    assert len(generated) == 32

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import queue
+import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, func, insert, select
+from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -95,9 +96,13 @@ class Store:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._insert = sqlite_insert if self.is_sqlite else pg_insert
+        self._local = threading.local()
+        self._sqlite_path = engine.url.database or ""
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._holders_sql = (f"SELECT operator, station_id FROM stations WHERE county = {mark} "
                              f"AND sign_code = {mark} ORDER BY operator, station_id")
+        self._decisions_sql = ("INSERT INTO decisions (at, method, subject_id, caller, input_digest, outcome, "
+                               f"rule_ids, ruleset_version, as_of) VALUES ({', '.join([mark] * 9)})")
         schema.metadata.create_all(engine)
         self._log_queue: queue.Queue[DecisionRow | None] = queue.Queue()
         self._writer = threading.Thread(target=self._write_decisions, name="decision-log", daemon=True)
@@ -122,9 +127,22 @@ class Store:
         On every CheckStation: plain driver SQL, as SQLAlchemy's statement building costs more
         than the query itself.
         """
+        if self.is_sqlite:
+            return self._sqlite_holders(county, sign_code)
         with available(), self.engine.connect() as conn:
             rows = conn.exec_driver_sql(self._holders_sql, (county, sign_code))
             return [(r[0], r[1]) for r in rows]
+
+    def _sqlite_holders(self, county: str, sign_code: str) -> list[tuple[str, str]]:
+        """SQLite: a long-lived read connection per thread (WAL readers see every commit)."""
+        conn = getattr(self._local, "reader", None)
+        try:
+            if conn is None:
+                conn = self._local.reader = sqlite3.connect(self._sqlite_path, timeout=30, check_same_thread=False)
+            return [(r[0], r[1]) for r in conn.execute(self._holders_sql, (county, sign_code))]
+        except sqlite3.Error as e:
+            self._local.reader = None
+            raise StoreUnavailable(f"数据库暂不可用 (database unavailable): {e}") from e
 
     def stations(self) -> list[RegisteredStation]:
         t = schema.stations
@@ -159,8 +177,11 @@ class Store:
                 return
 
     def _insert_decisions(self, rows: Iterable[DecisionRow]) -> None:
+        # driver-level executemany: the log is written off the request path, but shares its GIL
         with self.engine.begin() as conn:
-            conn.execute(insert(schema.decisions), [r.__dict__ for r in rows])
+            conn.exec_driver_sql(self._decisions_sql, [
+                (r.at, r.method, r.subject_id, r.caller, r.input_digest, r.outcome, r.rule_ids,
+                 r.ruleset_version, r.as_of) for r in rows])
 
     def flush(self) -> None:
         """Waits until every queued decision-log row is written."""
