@@ -7,6 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
+from clients.cli import add_commands
+
 from . import rulebook
 from .ruleset import DEFAULT_RULES_DIR
 
@@ -37,6 +39,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--threads", type=int, default=16, help="RPC worker threads (default %(default)s)")
     s.add_argument("--grace", type=float, default=5.0, help="seconds to finish calls on stop")
     s.set_defaults(run=_serve)
+    add_commands(sub)
     return p
 
 
