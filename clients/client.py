@@ -11,6 +11,7 @@ one answer per request, in order, with `index` counting from the first request.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -36,6 +37,8 @@ from ruralpost.v1 import (
 )
 
 from .errors import RuralpostError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024   # a claim of 200,000 parcels and its answer fit
@@ -122,6 +125,7 @@ class RuralpostClient:
     def __init__(self, options: ClientOptions | None = None, channel: grpc.Channel | None = None) -> None:
         self.options = options or ClientOptions()
         self._own_channel = channel is None
+        self.retries = 0                  # how many times a call or stream was tried again
         self.channel = channel or self._open_channel()
         metadata = list(self.options.extra_metadata)
         if self.options.token:
@@ -203,6 +207,11 @@ class RuralpostClient:
 
     # ---- retries
 
+    def _retrying(self, error: RuralpostError, pause: float, resend: int = 0) -> None:
+        self.retries += 1
+        log.warning("%s unavailable (%s); trying again in %.2fs%s", self.options.target, error.message,
+                    pause, f", sending {resend} unanswered requests again" if resend else "")
+
     def _unary(self, method: grpc.UnaryUnaryMultiCallable[Req, Resp], request: Req,
                timeout: float | None) -> Resp:
         budget = timeout if timeout is not None else self.options.timeout
@@ -220,6 +229,7 @@ class RuralpostClient:
             if (error.code != grpc.StatusCode.UNAVAILABLE or attempt >= self.options.attempts
                     or time.monotonic() + pause >= deadline):
                 raise error
+            self._retrying(error, pause)
             time.sleep(pause)
 
     def _stream(self, method: grpc.StreamStreamMultiCallable[Any, Indexed],
@@ -254,7 +264,9 @@ class RuralpostClient:
             failures += 1
             if error.code != grpc.StatusCode.UNAVAILABLE or failures >= self.options.attempts:
                 raise error
-            time.sleep(_backoff(self.options, failures - 1))
+            pause = _backoff(self.options, failures - 1)
+            self._retrying(error, pause, len(pending))
+            time.sleep(pause)
 
 
 def connect(target: str = DEFAULT_TARGET, **options: Any) -> RuralpostClient:
