@@ -95,3 +95,12 @@ def test_a_reason_field_points_to_its_column() -> None:
     assert layout.column_for_field("station.signage.code") == "标识牌编号/signage.code"
     assert layout.column_for_field("station.services[1]") == "服务功能/services"
     assert layout.column_for_field("as_of") == "as_of"
+
+
+def test_docs_list_every_column() -> None:
+    """docs/clients.md is what operators read: it must name every column the layout knows."""
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "clients.md").read_text(encoding="utf-8")
+    for c in (*layout.STATION_COLUMNS, *layout.PARCEL_COLUMNS):
+        assert f"| `{c.key}` | {c.zh} |" in docs, c.key
