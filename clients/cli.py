@@ -169,6 +169,8 @@ def _claim(args: argparse.Namespace) -> int:
             raise
         raise UsageError(f"申报字段有误 bad claim field: {e}") from None
     commit = bool(args.commit)
+    if found.commit and not commit:
+        _warn("文件里的 commit 不会提交，只有 --commit 才提交 (the file's commit is ignored; pass --commit)")
     for bad in found.bad_rows:
         _warn(f"第{bad.row}行被排除 row {bad.row} left out: {bad.problem}")
     # One slot per claim of the file, in its order: (claim id, result, problem).
