@@ -8,7 +8,7 @@ GEN_STAMP := ruralpost/v1/.generated
 LISTEN ?= 127.0.0.1:50051
 DB ?= var/ruralpost.db
 
-.PHONY: setup gen run test lint typecheck bench clean
+.PHONY: setup gen run test lint typecheck bench clean browser
 
 setup: $(STAMP) $(GEN_STAMP)
 
@@ -30,7 +30,11 @@ run: setup
 	mkdir -p var
 	$(BIN)/ruralpost serve --listen $(LISTEN) --db $(DB)
 
-test: setup
+# Debian's Chromium renders the HTML report in its test (a no-op when already installed).
+browser:
+	sh scripts/ensure-chromium.sh
+
+test: setup browser
 	$(BIN)/python -m pytest -q
 
 lint: setup

@@ -7,6 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
+from clients.cli import add_commands
+
 from . import rulebook
 from .ruleset import DEFAULT_RULES_DIR
 
@@ -63,6 +65,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                    help="debug logs every call as a JSON line with its request id")
     s.set_defaults(run=_serve)
+    add_commands(sub)
     return p
 
 

@@ -1,0 +1,64 @@
+"""Subsidy workflow: dry-run a claim, show the official what would be paid, commit after approval.
+
+    python -m clients.examples.subsidy_workflow claim.json --server 127.0.0.1:50051 [--approve]
+
+Step 1 evaluates the claim without recording anything (`commit=False`). Step 2, only when the
+official approves (here: `--approve`, in a real workflow the approval task), evaluates it again
+with `commit=True`: the eligible waybills are recorded as paid. Committing is idempotent per
+claim id, so a workflow that retries step 2 after a timeout cannot pay twice; the same id with
+different contents is refused (ALREADY_EXISTS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from google.protobuf import json_format
+from ruralpost.v1 import claim_pb2
+
+from clients import ClientOptions, RuralpostClient, RuralpostError
+from clients.labels import claim_outcome_label, yuan
+
+
+def summarize(result: claim_pb2.EvaluateClaimResponse) -> str:
+    lines = [f"{result.claim_id}: {claim_outcome_label(result.outcome)}; eligible {result.eligible_pieces}, "
+             f"rejected {result.rejected_pieces}, approved {yuan(result.approved_amount_fen)}"
+             + (" (committed)" if result.committed else " (dry run)")]
+    lines += [f"  [{r.rule_id}] {r.message}" for r in result.reasons]
+    lines += [f"  {t.rule_id}: {t.count} parcels rejected" for t in result.tallies]
+    return "\n".join(lines)
+
+
+def run(client: RuralpostClient, claim: claim_pb2.Claim, approved: bool) -> claim_pb2.EvaluateClaimResponse:
+    dry = client.evaluate_claim(claim, commit=False)
+    print(summarize(dry))
+    if dry.outcome == claim_pb2.CLAIM_OUTCOME_INELIGIBLE or not approved:
+        return dry
+    # The rules or the paid-waybill ledger may have changed since the dry run: the committed
+    # answer is the one that counts, and it is what the workflow stores.
+    committed = client.evaluate_claim(claim, commit=True)
+    print(summarize(committed))
+    return committed
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("claim", type=Path, help="a Claim in proto JSON")
+    p.add_argument("--server", default="127.0.0.1:50051")
+    p.add_argument("--token")
+    p.add_argument("--approve", action="store_true", help="the official approved: commit the claim")
+    args = p.parse_args(argv)
+    claim = json_format.Parse(args.claim.read_text(encoding="utf-8"), claim_pb2.Claim())
+    try:
+        with RuralpostClient(ClientOptions(target=args.server, token=args.token, timeout=120)) as client:
+            result = run(client, claim, args.approve)
+    except RuralpostError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2 if e.is_connection else 1
+    return 0 if result.outcome == claim_pb2.CLAIM_OUTCOME_ELIGIBLE else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
