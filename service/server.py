@@ -29,6 +29,7 @@ from .ruleset import DEFAULT_RULES_DIR, ActiveRules
 from .servicers.common import Runtime
 from .servicers.rules import RulesServicer
 from .servicers.station import StationServicer
+from .servicers.subsidy import SubsidyServicer
 from .store import open_store
 
 log = logging.getLogger(__name__)
@@ -72,9 +73,9 @@ def build(config: Config) -> Running:
     )
     station_pb2_grpc.add_StationServiceServicer_to_server(StationServicer(runtime), server)
     rules_pb2_grpc.add_RulesServiceServicer_to_server(RulesServicer(runtime), server)
+    claim_pb2_grpc.add_SubsidyServiceServicer_to_server(SubsidyServicer(runtime), server)
     # Not implemented yet: the generated base classes answer UNIMPLEMENTED.
     progress_pb2_grpc.add_QuotaServiceServicer_to_server(progress_pb2_grpc.QuotaServiceServicer(), server)
-    claim_pb2_grpc.add_SubsidyServiceServicer_to_server(claim_pb2_grpc.SubsidyServiceServicer(), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from . import schema
+from .ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class Store:
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._insert = sqlite_insert if self.is_sqlite else pg_insert
         schema.metadata.create_all(engine)
+        self.ledger = Ledger(engine)  # claims and paid waybills
         self._log_queue: queue.Queue[DecisionRow | None] = queue.Queue()
         self._writer = threading.Thread(target=self._write_decisions, name="decision-log", daemon=True)
         self._writer.start()
