@@ -8,7 +8,7 @@ GEN_STAMP := ruralpost/v1/.generated
 LISTEN ?= 127.0.0.1:50051
 DB ?= var/ruralpost.db
 
-.PHONY: setup gen run test lint typecheck bench clean
+.PHONY: setup gen run test lint typecheck bench bench-claims clean
 
 setup: $(STAMP) $(GEN_STAMP)
 
@@ -42,6 +42,10 @@ typecheck: setup
 
 bench: setup
 	$(BIN)/python -m bench
+
+# One 100,000-parcel claim, evaluate and commit, on SQLite and (when reachable) PostgreSQL.
+bench-claims: setup
+	$(BIN)/python -m bench.claim_100k
 
 clean:
 	rm -rf $(VENV) ruralpost var .pytest_cache .mypy_cache

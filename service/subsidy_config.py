@@ -70,6 +70,7 @@ class SubsidyConfig:
     def __init__(self, raw: Mapping[str, Any]) -> None:
         self.rates_are_placeholders = bool(raw["rates_are_placeholders"])
         self.rates_note = str(raw["rates_note"])
+        self.rates_label = str(raw["rates_label"])
         self.upbound_rate_fen = _fen(raw["upbound"]["rate_fen"], "subsidy.upbound.rate_fen")
         down = raw["downbound"]
         self.tiers = [
