@@ -151,7 +151,7 @@ class ParcelGroups:
 
 
 class _Resolver:
-    """Per-claim caches of the look-ups: parcels repeat the same few names."""
+    """The parcel look-ups of one kind of claim; group_parcels caches them per distinct raw value."""
 
     def __init__(self, config: SubsidyConfig, county_code: Callable[[str], str],
                  township_code: Callable[[str], str]) -> None:
@@ -190,8 +190,7 @@ def group_parcels(claim: claim_pb2.Claim, config: SubsidyConfig, county_code: Ca
     waybills: list[str] = []
     first_keys: dict[tuple[Any, ...], list[int]] = {}
     for i, p in enumerate(claim.parcels):
-        raw_waybill = p.waybill
-        waybill = raw_waybill.strip().upper()
+        waybill = p.waybill.strip().upper()  # SF123 and " sf123 " are one waybill
         waybills.append(waybill)
         duplicate = waybill in seen
         if not duplicate and waybill:
