@@ -8,14 +8,16 @@ GEN_STAMP := ruralpost/v1/.generated
 LISTEN ?= 127.0.0.1:50051
 DB ?= var/ruralpost.db
 
-.PHONY: setup gen run test lint typecheck bench clean browser
+.PHONY: setup gen run test lint typecheck bench bench-claims clean browser
 
 setup: $(STAMP) $(GEN_STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# the checkout itself on sys.path: the generated `ruralpost` package appears after install
+	$(BIN)/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "ruralpost-checkout.pth").write_text(str(pathlib.Path.cwd()) + "\n")'
 	touch $@
 
 # Stubs are generated from protos/ into the `ruralpost.v1` package, never edited by hand.
@@ -46,6 +48,10 @@ typecheck: setup
 
 bench: setup
 	$(BIN)/python -m bench
+
+# One 100,000-parcel claim, evaluate and commit, on SQLite and (when reachable) PostgreSQL.
+bench-claims: setup
+	$(BIN)/python -m bench.claim_100k
 
 clean:
 	rm -rf $(VENV) ruralpost var .pytest_cache .mypy_cache

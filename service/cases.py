@@ -17,9 +17,10 @@ from typing import Any
 
 import yaml
 from google.protobuf import json_format
-from ruralpost.v1 import common_pb2, progress_pb2, station_pb2
+from ruralpost.v1 import claim_pb2, common_pb2, progress_pb2, station_pb2
 
-from . import progress, sample_registry
+from . import progress, sample_registry, validate
+from .claims import evaluate_claim
 from .programme import Programme
 from .ruleset import RuleSet
 from .stations import check_station
@@ -155,11 +156,26 @@ def run_hub_case(ruleset: RuleSet, case: Case) -> Result:
     return Result(case, common_pb2.Outcome.Name(verdict.outcome), _rule_ids(verdict.reasons))
 
 
+def run_claim_case(ruleset: RuleSet, case: Case) -> Result:
+    """input: {claim: <Claim as proto JSON>, paid: [waybills a committed claim already paid]}
+
+    rule_ids: the claim-level reasons (ERRORs first), then the parcel rules that rejected parcels.
+    """
+    claim = json_format.ParseDict(case.input.get("claim") or {}, claim_pb2.Claim())
+    programme = ruleset.book.programme
+    max_parcels = programme.subsidy.max_parcels if programme.subsidy else 0
+    period = validate.check_claim_request(True, claim, programme.id, max_parcels)
+    paid = {str(w) for w in case.input.get("paid") or ()}
+    evaluation = evaluate_claim(ruleset, claim, period, lambda waybills: paid & set(waybills))
+    return Result(case, claim_pb2.ClaimOutcome.Name(evaluation.response.outcome), tuple(evaluation.rule_ids))
+
+
 # pack name -> how to run one of its cases
 RUNNERS: dict[str, Callable[[RuleSet, Case], Result]] = {
     "stations": run_station_case,
     "progress": run_progress_case,
     "hub": run_hub_case,
+    "subsidy": run_claim_case,
 }
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .subsidy_config import SubsidyConfig
+
 VILLAGE_SUFFIX = "村委会"
 
 
@@ -62,6 +64,8 @@ class Programme:
             key=lambda m: m.date)
         self.hub_deadline: dt.date | None = _date(data["hub"]["deadline"]) if "hub" in data else None
         self.retired_townships: dict[str, str] = dict(data.get("retired_townships", {}))
+        # 方案 五: subsidy rates, operators, categories (placeholder amounts: docs/subsidy.md).
+        self.subsidy: SubsidyConfig | None = SubsidyConfig(data["subsidy"]) if "subsidy" in data else None
         self._county_names = {self.county_name, self.county_name.removesuffix("县"), self.county_code}
         # village base name (without 村委会) -> code, per township code
         self._villages: dict[str, dict[str, str]] = {}

@@ -36,6 +36,7 @@ from .servicers.common import Runtime
 from .servicers.progress import QuotaServicer
 from .servicers.rules import RulesServicer
 from .servicers.station import StationServicer
+from .servicers.subsidy import SubsidyServicer
 from .store import open_store
 
 log = logging.getLogger(__name__)
@@ -121,8 +122,7 @@ def build(config: Config, options: tuple[tuple[str, Any], ...] = ()) -> Running:
     station_pb2_grpc.add_StationServiceServicer_to_server(StationServicer(runtime), server)
     rules_pb2_grpc.add_RulesServiceServicer_to_server(RulesServicer(runtime), server)
     progress_pb2_grpc.add_QuotaServiceServicer_to_server(QuotaServicer(runtime), server)
-    # Not implemented yet: the generated base classes answer UNIMPLEMENTED.
-    claim_pb2_grpc.add_SubsidyServiceServicer_to_server(claim_pb2_grpc.SubsidyServiceServicer(), server)
+    claim_pb2_grpc.add_SubsidyServiceServicer_to_server(SubsidyServicer(runtime), server)
     if config.extra_handlers:
         server.add_generic_rpc_handlers(tuple(config.extra_handlers))
     health_servicer = health.HealthServicer()

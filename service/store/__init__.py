@@ -5,6 +5,8 @@ embedded default) and PostgreSQL (for several replicas sharing one database). Th
 only importer of the database driver.
 """
 
+from .ledger import ClaimRecord, Commit, Ledger, StoredClaim
 from .sql import DecisionRow, RegisteredStation, Store, StoreUnavailable, open_store
 
-__all__ = ["DecisionRow", "RegisteredStation", "Store", "StoreUnavailable", "open_store"]
+__all__ = ["ClaimRecord", "Commit", "DecisionRow", "Ledger", "RegisteredStation", "Store", "StoreUnavailable",
+           "StoredClaim", "open_store"]

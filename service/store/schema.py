@@ -55,3 +55,32 @@ decisions = Table(
     Column("ruleset_version", String(32), nullable=False),
     Column("as_of", String(10), nullable=False),
 )
+
+# The claim ledger (方案 五, 六(三)): one row per committed claim, with the content digest of the
+# claim and the answer given, returned again byte for byte when the same claim comes again.
+claims = Table(
+    "claims",
+    metadata,
+    Column("claim_id", String(128), primary_key=True),
+    Column("digest", String(64), nullable=False),  # sha256 of the deterministic serialization
+    Column("programme", String(64), nullable=False),
+    Column("operator", String(256), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("outcome", String(48), nullable=False),
+    Column("eligible_pieces", BigInteger, nullable=False),
+    Column("rejected_pieces", BigInteger, nullable=False),
+    Column("approved_amount_fen", BigInteger, nullable=False),
+    Column("ruleset_version", String(32), nullable=False),
+    Column("response", LargeBinary, nullable=False),  # ruralpost.v1.EvaluateClaimResponse, serialized
+    Column("committed_at", DateTime(timezone=True), nullable=False),
+)
+
+# Paid waybills: the primary key is what pays a waybill once, whatever the claims and replicas.
+paid_waybills = Table(
+    "paid_waybills",
+    metadata,
+    Column("waybill", String(128), primary_key=True),
+    Column("claim_id", String(128), nullable=False),
+    Index("paid_waybills_claim", "claim_id"),
+)

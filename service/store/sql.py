@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ..errors import Unavailable
 from . import schema
+from .ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ class Store:
         self._decisions_sql = ("INSERT INTO decisions (at, method, subject_id, caller, input_digest, outcome, "
                                f"rule_ids, ruleset_version, as_of) VALUES ({', '.join([mark] * 9)})")
         schema.metadata.create_all(engine)
+        self.ledger = Ledger(engine)  # claims and paid waybills
         self._log_queue: queue.Queue[DecisionRow | None] = queue.Queue()
         self._writer = threading.Thread(target=self._write_decisions, name="decision-log", daemon=True)
         self._writer.start()

@@ -1,0 +1,227 @@
+"""SubsidyService over a real server and a real SQLite file: answers, amounts, bad input, the stream."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import yaml
+from .conftest import ROOT, example
+from google.protobuf import json_format
+from google.rpc import code_pb2, error_details_pb2
+from grpc_status import rpc_status
+from ruralpost.v1 import claim_pb2, claim_pb2_grpc, rules_pb2, rules_pb2_grpc
+
+from service.server import Config, Running, running
+
+
+def claim_request(name: str = "claim-upbound.json", commit: bool = False,
+                  **overrides: Any) -> claim_pb2.EvaluateClaimRequest:
+    data = example(name)
+    data["claim"].update(overrides)
+    data["commit"] = commit
+    return json_format.ParseDict(data, claim_pb2.EvaluateClaimRequest())
+
+
+def parcel(waybill: str, **fields: Any) -> dict[str, Any]:
+    base = {"waybill": waybill, "shippedOn": "2023-07-03", "productCategory": "藜麦", "platform": "拼多多",
+            "originCounty": "静乐县", "destinationCounty": "太原市"}
+    return {**base, **fields}
+
+
+@pytest.fixture
+def stub(channel: grpc.Channel) -> claim_pb2_grpc.SubsidyServiceStub:
+    return claim_pb2_grpc.SubsidyServiceStub(channel)
+
+
+def field_violations(error: grpc.RpcError) -> dict[str, str]:
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None
+    found = {}
+    for detail in status.details:
+        bad = error_details_pb2.BadRequest()
+        if detail.Unpack(bad):
+            found.update({v.field: v.description for v in bad.field_violations})
+    return found
+
+
+def test_upbound_example_partially_eligible(stub: claim_pb2_grpc.SubsidyServiceStub) -> None:
+    r = stub.EvaluateClaim(claim_request())
+    assert r.claim_id == "SXYGL-UP-2023-07-0001"
+    assert r.outcome == claim_pb2.CLAIM_OUTCOME_PARTIALLY_ELIGIBLE
+    assert (r.eligible_pieces, r.rejected_pieces, r.approved_amount_fen) == (3, 2, 300)
+    assert [(j.index, j.waybill, list(j.rule_ids)) for j in r.rejections] == [
+        (3, "ZTO780260000004", ["SUB-UP-AGRI"]), (4, "SF1402600000001", ["SUB-DUP-CLAIM"])]
+    assert [(t.rule_id, t.count) for t in r.tallies] == [("SUB-UP-AGRI", 1), ("SUB-DUP-CLAIM", 1)]
+    # requested 500 fen, computed 300: a warning, and the computed amount is approved
+    [amount] = r.reasons
+    assert amount.rule_id == "SUB-AMOUNT" and amount.expected == "300" and amount.actual == "500"
+    assert "5.00元" in amount.message and "3.00元" in amount.message and "占位" in amount.message
+    assert amount.citation.clause.startswith("五")
+    assert r.ruleset_version and not r.committed
+
+
+def test_downbound_example_tiers(stub: claim_pb2_grpc.SubsidyServiceStub) -> None:
+    r = stub.EvaluateClaim(claim_request("claim-downbound.json"))
+    assert r.outcome == claim_pb2.CLAIM_OUTCOME_PARTIALLY_ELIGIBLE
+    # placeholder tiers: village point 50 + township station 30 + village point 50
+    assert (r.eligible_pieces, r.rejected_pieces, r.approved_amount_fen) == (3, 1, 130)
+    assert [list(j.rule_ids) for j in r.rejections] == [["SUB-DOWN-FEE"]]
+
+
+def test_ineligible_claim_pays_nothing_but_lists_rejected_parcels(
+        stub: claim_pb2_grpc.SubsidyServiceStub) -> None:
+    r = stub.EvaluateClaim(claim_request(operator="某某快递有限公司"))
+    assert r.outcome == claim_pb2.CLAIM_OUTCOME_INELIGIBLE
+    assert (r.eligible_pieces, r.approved_amount_fen, r.rejected_pieces) == (0, 0, 2)
+    assert len(r.rejections) == 2
+    [reason] = r.reasons  # SUB-AMOUNT is not judged on an ineligible claim
+    assert reason.rule_id == "SUB-OPERATOR" and "某某快递有限公司" in reason.message
+    assert reason.message_en and reason.remedy and reason.field == "claim.operator"
+
+
+def test_count_mismatch_message_has_the_numbers(stub: claim_pb2_grpc.SubsidyServiceStub) -> None:
+    r = stub.EvaluateClaim(claim_request(declaredPieces=9))
+    assert r.outcome == claim_pb2.CLAIM_OUTCOME_INELIGIBLE
+    assert [x.rule_id for x in r.reasons] == ["SUB-COUNT-MISMATCH"]
+    assert "申报件数9件与所列快件5件不一致" in r.reasons[0].message
+
+
+def test_malformed_parcels_are_rejections_not_errors(stub: claim_pb2_grpc.SubsidyServiceStub) -> None:
+    parcels = [parcel("SF00000001"), parcel(""), parcel("坏单号\x00" + "x" * 100_000),
+               parcel("SF00000002", shippedOn="七月"), parcel("SF00000003", productCategory="藜" * 70_000)]
+    req = claim_request(parcels=parcels, declaredPieces=5, requestedAmountFen="100")
+    r = stub.EvaluateClaim(req)
+    assert r.outcome == claim_pb2.CLAIM_OUTCOME_PARTIALLY_ELIGIBLE
+    assert r.eligible_pieces == 1 and not r.reasons
+    assert [(j.index, list(j.rule_ids)) for j in r.rejections] == [
+        (1, ["SUB-WAYBILL"]), (2, ["SUB-WAYBILL"]), (3, ["SUB-DATE"]), (4, ["SUB-UP-AGRI"])]
+    assert len(r.rejections[1].waybill) == 64  # echoed back clipped
+
+
+@pytest.mark.parametrize(("overrides", "fields"), [
+    ({"claimId": ""}, {"claim.claim_id"}),
+    ({"claimId": "   "}, {"claim.claim_id"}),
+    ({"period": "2023-7"}, {"claim.period"}),
+    ({"period": "2023-13"}, {"claim.period"}),
+    ({"period": ""}, {"claim.period"}),
+    ({"declaredPieces": -1, "requestedAmountFen": "-5"},
+     {"claim.declared_pieces", "claim.requested_amount_fen"}),
+    ({"parcels": [parcel("SF00000001"), parcel("SF00000002", feeChargedFen="-1")]},
+     {"claim.parcels[1].fee_charged_fen"}),
+    ({"programme": "other-2024"}, {"claim.programme"}),
+    ({"kind": 9}, {"claim.kind"}),
+    ({"claimId": "", "period": "July"}, {"claim.claim_id", "claim.period"}),
+])
+def test_bad_claims_are_invalid_argument(stub: claim_pb2_grpc.SubsidyServiceStub, overrides: dict[str, Any],
+                                         fields: set[str]) -> None:
+    with pytest.raises(grpc.RpcError) as e:
+        stub.EvaluateClaim(claim_request(**overrides))
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(field_violations(e.value)) == fields
+
+
+def test_no_claim_is_invalid_argument(stub: claim_pb2_grpc.SubsidyServiceStub) -> None:
+    with pytest.raises(grpc.RpcError) as e:
+        stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(commit=True))
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(field_violations(e.value)) == {"claim"}
+
+
+@pytest.fixture
+def small_limit_server(tmp_path: Path) -> Iterator[Running]:
+    """A server whose programme allows 3 parcels per claim (the shipped limit is 200,000)."""
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    path = rules / "programmes" / "jingle-2023.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["subsidy"]["max_parcels"] = 3
+    data["subsidy"]["operators"].append({"name": "暂停测试物流有限公司", "kinds": ["DOWNBOUND_PARCEL"],
+                                         "suspended_from": "2023-07-20"})
+    data["subsidy"]["operators"].append({"name": "新入选物流有限公司", "kinds": ["UPBOUND_AGRICULTURAL"],
+                                         "approved_from": "2023-07-01"})
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with running(Config(listen="127.0.0.1:0", db=str(tmp_path / "db.sqlite"), rules_dir=rules,
+                        grace_seconds=1)) as r:
+        yield r
+
+
+def test_parcel_limit_and_operator_dynamic_management(small_limit_server: Running) -> None:
+    with grpc.insecure_channel(f"127.0.0.1:{small_limit_server.port}") as ch:
+        stub = claim_pb2_grpc.SubsidyServiceStub(ch)
+        with pytest.raises(grpc.RpcError) as e:
+            stub.EvaluateClaim(claim_request())  # 5 parcels
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "limit of 3" in field_violations(e.value)["claim.parcels"]
+
+        three = [parcel(f"SF0000000{i}") for i in range(3)]
+
+        def reasons(**overrides: Any) -> list[str]:
+            fields = {"parcels": three, "declaredPieces": 3, "requestedAmountFen": "300", **overrides}
+            req = claim_request(**fields)
+            return [x.rule_id for x in stub.EvaluateClaim(req).reasons]
+
+        # approved from 2023-07-01 for upbound only
+        assert reasons(operator="新入选物流有限公司") == []
+        assert reasons(operator="新入选物流有限公司", period="2023-06",
+                       parcels=[parcel(f"SF0000000{i}", shippedOn="2023-06-03") for i in range(3)]) \
+            == ["SUB-OPERATOR"]
+        # suspended from 2023-07-20: July is no longer claimable, June still is; not approved upbound
+        down = [{"waybill": f"ZTO00000000{i}", "shippedOn": "2023-06-03", "destinationTownship": "鹅城镇",
+                 "stationCode": "XZ0001", "deliveredToAddress": True} for i in range(3)]
+        june = claim_request("claim-downbound.json", operator="暂停测试物流有限公司", period="2023-06",
+                             parcels=down, declaredPieces=3, requestedAmountFen="90")
+        assert stub.EvaluateClaim(june).outcome == claim_pb2.CLAIM_OUTCOME_ELIGIBLE
+        july_parcels = [{**p, "shippedOn": "2023-07-03"} for p in down]
+        july = claim_request("claim-downbound.json", operator="暂停测试物流有限公司", period="2023-07",
+                             parcels=july_parcels, declaredPieces=3, requestedAmountFen="90")
+        r = stub.EvaluateClaim(july)
+        assert r.outcome == claim_pb2.CLAIM_OUTCOME_INELIGIBLE
+        assert [x.rule_id for x in r.reasons] == ["SUB-OPERATOR"]
+        assert "自2023-07-20起暂停资格" in r.reasons[0].message
+        assert reasons(operator="暂停测试物流有限公司") == ["SUB-OPERATOR"]
+
+
+def test_stream_answers_each_claim_in_order(stub: claim_pb2_grpc.SubsidyServiceStub) -> None:
+    first = claim_request(commit=True)
+    second = claim_request(commit=True, claimId="SXYGL-UP-2023-07-0002",
+                           parcels=[parcel("SF1402600000001"), parcel("SF1402600000099")],
+                           declaredPieces=2, requestedAmountFen="100")
+    other_contents = claim_request(commit=True, requestedAmountFen="1")
+    items = [first, claim_request(claimId=""), second, first, other_contents]
+    answers = list(stub.EvaluateClaims(
+        claim_pb2.EvaluateClaimsRequest(claim=r.claim, commit=r.commit) for r in items))
+    assert [a.index for a in answers] == [0, 1, 2, 3, 4]
+    assert answers[0].result.committed and answers[0].result.eligible_pieces == 3
+    assert answers[1].error.code == code_pb2.INVALID_ARGUMENT
+    # the second claim repeats a waybill the first one was paid for
+    assert [list(j.rule_ids) for j in answers[2].result.rejections] == [["SUB-DUP-LEDGER"]]
+    assert answers[2].result.approved_amount_fen == 100
+    assert answers[3].result == answers[0].result
+    assert answers[4].error.code == code_pb2.ALREADY_EXISTS
+
+
+def test_every_evaluation_is_logged(server: Running, stub: claim_pb2_grpc.SubsidyServiceStub) -> None:
+    stub.EvaluateClaim(claim_request())
+    stub.EvaluateClaim(claim_request(commit=True))
+    stub.EvaluateClaim(claim_request(commit=True))
+    rows = server.runtime.store.decisions(10)
+    assert [r.method for r in rows] == ["EvaluateClaim:stored", "EvaluateClaim:commit", "EvaluateClaim"]
+    assert {r.subject_id for r in rows} == {"SXYGL-UP-2023-07-0001"}
+    assert rows[0].outcome == "CLAIM_OUTCOME_PARTIALLY_ELIGIBLE"
+    assert rows[0].rule_ids == "SUB-AMOUNT,SUB-UP-AGRI,SUB-DUP-CLAIM"
+    assert len(rows[0].input_digest) == 64 and rows[0].as_of == "2023-07-31"
+
+
+def test_list_rules_says_rates_are_placeholders(channel: grpc.Channel) -> None:
+    rules = rules_pb2_grpc.RulesServiceStub(channel)
+    parcel_rules = rules.ListRules(rules_pb2.ListRulesRequest(subject="parcel")).rules
+    assert {r.rule_id for r in parcel_rules} == {
+        "SUB-UP-AGRI", "SUB-UP-PLATFORM", "SUB-UP-OUTSIDE", "SUB-UP-ORIGIN", "SUB-DOWN-RURAL",
+        "SUB-DOWN-ADDRESS", "SUB-DOWN-FEE", "SUB-DUP-CLAIM", "SUB-DUP-LEDGER", "SUB-DATE", "SUB-WAYBILL"}
+    [amount] = rules.ListRules(rules_pb2.ListRulesRequest(subject="claim_amount")).rules
+    assert "占位" in amount.description and "100分" in amount.description
