@@ -13,12 +13,13 @@ from typing import Any
 
 import grpc
 import pytest
-from .backends import db  # noqa: F401  (fixture)
 from google.protobuf import json_format
 from ruralpost.v1 import claim_pb2, claim_pb2_grpc
 
 from service.server import Config, Running, running
 from service.store import ClaimRecord, Commit, Store, open_store
+
+from .backends import db  # noqa: F401  (fixture)
 
 METHOD = "/ruralpost.v1.SubsidyService/EvaluateClaim"
 
