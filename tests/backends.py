@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -50,12 +51,9 @@ def pg_url() -> str:
     return url
 
 
-@pytest.fixture(params=BACKENDS)
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A `--db` value on a fresh database: a SQLite file, or a PostgreSQL schema of its own."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "ruralpost.db")
-        return
+@contextmanager
+def pg_schema() -> Iterator[str]:
+    """A PostgreSQL `--db` URL whose tables live in a fresh schema, dropped afterwards."""
     base = pg_url()
     schema = f"rp_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(base, autocommit=True) as conn:
@@ -65,3 +63,20 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     finally:
         with psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A `--db` value on a fresh database: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "ruralpost.db")
+        return
+    with pg_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_db() -> Iterator[str]:
+    """PostgreSQL only (skipped, saying why, where none is reachable)."""
+    with pg_schema() as url:
+        yield url

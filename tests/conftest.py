@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,8 @@ from google.protobuf import json_format
 from ruralpost.v1 import station_pb2
 
 from service.server import Config, Running, running
+
+from .backends import db, pg_db  # noqa: F401  (fixtures for every test module)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -43,30 +43,3 @@ def station_request(name: str = "township-station.json", **overrides: Any) -> st
     json_format.ParseDict(overrides, request.station)
     return request
 
-
-PG_BASE = os.environ.get("RURALPOST_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _pg_connect(url: str) -> Any:
-    import psycopg
-
-    return psycopg.connect(url, connect_timeout=3, autocommit=True)
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A PostgreSQL URL whose tables live in a fresh schema, dropped afterwards.
-
-    Skips, saying why, where no PostgreSQL is reachable (set RURALPOST_TEST_PG to point at one).
-    """
-    try:
-        admin = _pg_connect(PG_BASE)
-    except Exception as e:  # any connection failure means: no PostgreSQL here
-        pytest.skip(f"PostgreSQL not reachable at {PG_BASE}: {e}")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
-    finally:
-        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.close()

@@ -19,8 +19,6 @@ from ruralpost.v1 import claim_pb2, claim_pb2_grpc
 from service.server import Config, Running, running
 from service.store import ClaimRecord, Commit, Store, open_store
 
-from .backends import db  # noqa: F401  (fixture)
-
 METHOD = "/ruralpost.v1.SubsidyService/EvaluateClaim"
 
 
@@ -45,7 +43,7 @@ def replicas(db_url: str, count: int) -> Iterator[list[Running]]:
 
 
 @pytest.fixture
-def server(db: str) -> Iterator[Running]:  # noqa: F811
+def server(db: str) -> Iterator[Running]:
     with replicas(db, 1) as (r,):
         yield r
 
@@ -125,7 +123,7 @@ def record(claim_id: str, waybills: list[str]) -> ClaimRecord:
 
 
 @pytest.fixture
-def store(db: str) -> Iterator[Store]:  # noqa: F811
+def store(db: str) -> Iterator[Store]:
     s = open_store(db)
     try:
         yield s
@@ -182,7 +180,7 @@ def _race(ports: list[int], requests: list[claim_pb2.EvaluateClaimRequest]) -> l
     return answers
 
 
-def test_racing_commits_pay_a_shared_waybill_once(db: str) -> None:  # noqa: F811
+def test_racing_commits_pay_a_shared_waybill_once(db: str) -> None:
     with replicas(db, 2) as servers:
         ports = [s.port for s in servers]
         for round_ in range(3):
@@ -208,7 +206,7 @@ def test_racing_commits_pay_a_shared_waybill_once(db: str) -> None:  # noqa: F81
             assert sum(a.approved_amount_fen for a in answers) == 100 * (6 * 1500 + 2)
 
 
-def test_racing_commits_of_one_claim_give_one_answer(db: str) -> None:  # noqa: F811
+def test_racing_commits_of_one_claim_give_one_answer(db: str) -> None:
     with replicas(db, 2) as servers:
         claim = upbound_claim("SAME-1", [f"SAME{n:06d}" for n in range(2000)])
         request = claim_pb2.EvaluateClaimRequest(claim=claim, commit=True)

@@ -6,7 +6,6 @@ import contextlib
 import socket
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import grpc
@@ -72,8 +71,8 @@ class TcpProxy:
 
 
 @pytest.fixture
-def proxied_pg(pg_url: str) -> Iterator[tuple[str, TcpProxy]]:
-    parts = urlsplit(pg_url)
+def proxied_pg(pg_db: str) -> Iterator[tuple[str, TcpProxy]]:
+    parts = urlsplit(pg_db)
     proxy = TcpProxy((parts.hostname or "127.0.0.1", parts.port or 5432))
     netloc = f"{parts.username}@127.0.0.1:{proxy.port}" if parts.username else f"127.0.0.1:{proxy.port}"
     try:
@@ -82,8 +81,8 @@ def proxied_pg(pg_url: str) -> Iterator[tuple[str, TcpProxy]]:
         proxy.close()
 
 
-def test_registry_on_postgresql(pg_url: str, tmp_path: Path) -> None:
-    with running(Config(listen="127.0.0.1:0", db=pg_url, grace_seconds=1)) as r, \
+def test_registry_on_postgresql(pg_db: str) -> None:
+    with running(Config(listen="127.0.0.1:0", db=pg_db, grace_seconds=1)) as r, \
             grpc.insecure_channel(f"127.0.0.1:{r.port}") as ch:
         stub = station_pb2_grpc.StationServiceStub(ch)
         first = station_request()
