@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import socket
@@ -16,16 +17,17 @@ from pathlib import Path
 import grpc
 import pytest
 import yaml
+from google.protobuf import json_format
 from google.rpc import code_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from ruralpost.v1 import rules_pb2, rules_pb2_grpc, station_pb2, station_pb2_grpc
+from ruralpost.v1 import claim_pb2, claim_pb2_grpc, rules_pb2, rules_pb2_grpc, station_pb2, station_pb2_grpc
 
 from service.auth import token_sha256
 from service.metrics import serve_metrics
 from service.ruleset import DEFAULT_RULES_DIR
 from service.server import Config, ConfigError, Running, build, running
 
-from .conftest import station_request
+from .conftest import ROOT, station_request
 
 OPERATOR = "山西壹公里信息科技有限公司"
 TOKENS = {"op": "tok-operator", "other": "tok-other-operator", "approver": "tok-approver", "reader": "tok-reader",
@@ -287,3 +289,33 @@ def test_request_id_is_returned_and_taken_from_the_client(channel: grpc.Channel)
     _, call = stub.CheckStation.with_call(station_request())
     generated = dict(call.trailing_metadata())["x-request-id"]
     assert len(generated) == 32
+
+
+def _claim(operator: str = OPERATOR, claim_id: str = "SXYGL-UP-2023-07-0001") -> claim_pb2.Claim:
+    data = json.loads((ROOT / "examples" / "claim-upbound.json").read_text(encoding="utf-8"))["claim"]
+    claim = json_format.ParseDict(data, claim_pb2.Claim())
+    claim.operator, claim.claim_id = operator, claim_id
+    return claim
+
+
+def test_claim_roles_dry_run_commit_and_operator_scope(secured: Running) -> None:
+    with grpc.insecure_channel(f"127.0.0.1:{secured.port}") as ch:
+        subsidy = claim_pb2_grpc.SubsidyServiceStub(ch)
+        dry = claim_pb2.EvaluateClaimRequest(claim=_claim(), commit=False)
+        commit = claim_pb2.EvaluateClaimRequest(claim=_claim(), commit=True)
+        foreign = claim_pb2.EvaluateClaimRequest(claim=_claim("某某快递有限公司", "OTHER-1"), commit=False)
+        assert subsidy.EvaluateClaim(dry, metadata=_md("op")).eligible_pieces == 3
+        assert _code(lambda: subsidy.EvaluateClaim(commit, metadata=_md("op"))) == grpc.StatusCode.PERMISSION_DENIED
+        assert _code(lambda: subsidy.EvaluateClaim(foreign, metadata=_md("op"))) == grpc.StatusCode.PERMISSION_DENIED
+        assert _code(lambda: subsidy.EvaluateClaim(dry, metadata=_md("reader"))) == grpc.StatusCode.PERMISSION_DENIED
+        committed = subsidy.EvaluateClaim(commit, metadata=_md("approver"))
+        assert committed.committed and committed.approved_amount_fen > 0
+        answers = list(subsidy.EvaluateClaims(iter([
+            claim_pb2.EvaluateClaimsRequest(claim=_claim(claim_id="SXYGL-UP-2023-07-0002"), commit=False),
+            claim_pb2.EvaluateClaimsRequest(claim=_claim(claim_id="SXYGL-UP-2023-07-0003"), commit=True),
+        ]), metadata=_md("op")))
+        assert answers[0].HasField("result")
+        assert answers[1].error.code == code_pb2.PERMISSION_DENIED
+    rows = secured.runtime.store.decisions()
+    assert [(r.method, r.caller) for r in rows[:2]] == [("EvaluateClaims", "yigongli-system"),
+                                                        ("EvaluateClaim:commit", "caizheng-approver")]

@@ -15,8 +15,11 @@ import grpc
 from ruralpost.v1 import claim_pb2, claim_pb2_grpc
 
 from .. import claims, validate
+from ..auth import require_commit_right, require_operator
 from ..claim_facts import KIND_NAMES
-from ..errors import AlreadyExists, ServiceError, Unavailable
+from ..errors import AlreadyExists, ServiceError, Unavailable, abort
+from ..interceptors import ResourceExhausted
+from ..metrics import observe_verdict
 from ..store import ClaimRecord, Commit, DecisionRow, StoredClaim
 from .common import Runtime, caller, unary
 
@@ -39,6 +42,7 @@ class SubsidyServicer(claim_pb2_grpc.SubsidyServiceServicer):
             outcome=claim_pb2.ClaimOutcome.Name(response.outcome), rule_ids=",".join(rule_ids),
             ruleset_version=response.ruleset_version, as_of=as_of, at=dt.datetime.now(dt.UTC),
         ))
+        observe_verdict("claim", claim_pb2.ClaimOutcome.Name(response.outcome), rule_ids)
 
     def _stored(self, stored: StoredClaim, digest: str, claim: claim_pb2.Claim, who: str,
                 method: str, as_of: str) -> claim_pb2.EvaluateClaimResponse:
@@ -85,16 +89,34 @@ class SubsidyServicer(claim_pb2_grpc.SubsidyServiceServicer):
         raise Unavailable(f"申报{claim.claim_id[:128]}入账时连续与其他申报冲突，请重试 "
                           f"(claim {claim.claim_id[:128]!r} lost {MAX_COMMIT_ATTEMPTS} commit races; retry)")
 
+    @staticmethod
+    def _authorize(context: grpc.ServicerContext, request: claim_pb2.EvaluateClaimRequest |
+                   claim_pb2.EvaluateClaimsRequest) -> None:
+        """Operators dry-run their own claims; approvers and admins commit."""
+        require_operator(context, request.claim.operator, "claim")
+        if request.commit:
+            require_commit_right(context)
+
     def EvaluateClaim(self, request: claim_pb2.EvaluateClaimRequest,
                       context: grpc.ServicerContext) -> claim_pb2.EvaluateClaimResponse:
-        return unary(context, lambda: self._evaluate(
-            request.HasField("claim"), request.claim, request.commit, caller(context), "EvaluateClaim"))
+        def work() -> claim_pb2.EvaluateClaimResponse:
+            self._authorize(context, request)
+            return self._evaluate(request.HasField("claim"), request.claim, request.commit, caller(context),
+                                  "EvaluateClaim")
+
+        return unary(context, work)
 
     def EvaluateClaims(self, request_iterator: Iterator[claim_pb2.EvaluateClaimsRequest],
                        context: grpc.ServicerContext) -> Iterator[claim_pb2.EvaluateClaimsResponse]:
         who = caller(context)
+        limit = self.runtime.max_stream_items
         for index, request in enumerate(request_iterator):
+            if not context.is_active():  # cancelled, or the client's deadline passed: stop working
+                return
+            if index >= limit:
+                abort(context, ResourceExhausted(f"more than {limit} claims in one stream; split the batch"))
             try:
+                self._authorize(context, request)
                 result = self._evaluate(request.HasField("claim"), request.claim, request.commit, who,
                                         "EvaluateClaims")
                 yield claim_pb2.EvaluateClaimsResponse(index=index, result=result)

@@ -6,7 +6,8 @@ only importer of the database driver.
 """
 
 from .ledger import ClaimRecord, Commit, Ledger, StoredClaim
-from .sql import DecisionRow, RegisteredStation, Store, StoreUnavailable, open_store
+from .outage import StoreUnavailable
+from .sql import DecisionRow, RegisteredStation, Store, open_store
 
 __all__ = ["ClaimRecord", "Commit", "DecisionRow", "Ledger", "RegisteredStation", "Store", "StoreUnavailable",
            "StoredClaim", "open_store"]

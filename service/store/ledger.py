@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from . import schema
+from .outage import available
 
 SQLITE_CHUNK = 5_000  # host parameters per look-up (SQLite's limit is 32,766 since 3.32)
 
@@ -70,7 +71,7 @@ class Ledger:
 
     def stored_claim(self, claim_id: str) -> StoredClaim | None:
         c = schema.claims
-        with self.engine.connect() as conn:
+        with available(), self.engine.connect() as conn:
             row = conn.execute(select(c.c.digest, c.c.response).where(c.c.claim_id == claim_id)).first()
         return StoredClaim(row[0], bytes(row[1])) if row else None
 
@@ -78,7 +79,7 @@ class Ledger:
         """The given waybills that a committed claim has already been paid for."""
         items = list(waybills)
         paid: set[str] = set()
-        with self.engine.connect() as conn:
+        with available(), self.engine.connect() as conn:
             if self.is_sqlite:
                 for start in range(0, len(items), SQLITE_CHUNK):
                     chunk = items[start:start + SQLITE_CHUNK]
@@ -92,22 +93,23 @@ class Ledger:
 
     def commit(self, record: ClaimRecord) -> Commit:
         """Records the claim and its waybills atomically, or nothing."""
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(schema.claims).values(
-                    claim_id=record.claim_id, digest=record.digest, programme=record.programme,
-                    operator=record.operator, kind=record.kind, period=record.period,
-                    outcome=record.outcome, eligible_pieces=record.eligible_pieces,
-                    rejected_pieces=record.rejected_pieces, approved_amount_fen=record.approved_amount_fen,
-                    ruleset_version=record.ruleset_version, response=record.response,
-                    committed_at=dt.datetime.now(dt.UTC),
-                ))
-                if record.waybills:
-                    self._insert_waybills(conn, record.claim_id, record.waybills)
-        except Exception as e:
-            if not _retryable(e):
-                raise
-            return Commit.CLAIM_EXISTS if self.stored_claim(record.claim_id) else Commit.WAYBILL_TAKEN
+        with available():  # outside the retry decision: a lost race is not an outage
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(schema.claims).values(
+                        claim_id=record.claim_id, digest=record.digest, programme=record.programme,
+                        operator=record.operator, kind=record.kind, period=record.period,
+                        outcome=record.outcome, eligible_pieces=record.eligible_pieces,
+                        rejected_pieces=record.rejected_pieces, approved_amount_fen=record.approved_amount_fen,
+                        ruleset_version=record.ruleset_version, response=record.response,
+                        committed_at=dt.datetime.now(dt.UTC),
+                    ))
+                    if record.waybills:
+                        self._insert_waybills(conn, record.claim_id, record.waybills)
+            except Exception as e:
+                if not _retryable(e):
+                    raise
+                return Commit.CLAIM_EXISTS if self.stored_claim(record.claim_id) else Commit.WAYBILL_TAKEN
         return Commit.COMMITTED
 
     def _insert_waybills(self, conn: Connection, claim_id: str, waybills: list[str]) -> None:

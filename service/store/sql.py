@@ -7,19 +7,17 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError, OperationalError
 
-from ..errors import Unavailable
 from . import schema
 from .ledger import Ledger
+from .outage import StoreUnavailable, available
 
 log = logging.getLogger(__name__)
 
@@ -64,26 +62,9 @@ def database_url(db: str) -> str:
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
-
-
-class StoreUnavailable(Unavailable):
-    """The database cannot be reached or is locked: the call may be retried."""
-
-
-@contextmanager
-def available() -> Iterator[None]:
-    """Database outages become UNAVAILABLE, so clients retry instead of seeing INTERNAL."""
-    try:
-        yield
-    except OperationalError as e:
-        raise StoreUnavailable(f"数据库暂不可用 (database unavailable): {str(e.orig)[:200]}") from e
-    except DBAPIError as e:
-        if e.connection_invalidated:
-            raise StoreUnavailable(f"数据库连接中断 (database connection lost): {str(e.orig)[:200]}") from e
-        raise
 
 
 class Store:
