@@ -12,6 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruralpost.v1 import (
+    claim_pb2,
+    claim_pb2_grpc,
     progress_pb2,
     progress_pb2_grpc,
     rules_pb2,
@@ -136,3 +138,49 @@ def test_garbage_bytes_do_not_take_the_server_down(live: tuple[Running, grpc.Cha
         assert e.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.INTERNAL)
     health = rules_pb2_grpc.RulesServiceStub(live[1]).ListRules(rules_pb2.ListRulesRequest())
     assert health.ruleset_version
+
+
+@st.composite
+def claims(draw: st.DrawFn) -> claim_pb2.Claim:
+    claim = claim_pb2.Claim(
+        claim_id=draw(hostile_text), programme=draw(hostile_text | st.just("jingle-2023")),
+        operator=draw(hostile_text), kind=draw(enums), period=draw(hostile_text | st.just("2023-07")),
+        township=draw(hostile_text), declared_pieces=draw(st.integers(-(2**63), 2**63 - 1)),
+        requested_amount_fen=draw(st.integers(-(2**63), 2**63 - 1)),
+    )
+    for _ in range(draw(st.integers(0, 8))):
+        parcel = claim.parcels.add(
+            waybill=draw(hostile_text), shipped_on=draw(dates), product_category=draw(hostile_text),
+            platform=draw(hostile_text), origin_county=draw(hostile_text), destination_county=draw(hostile_text),
+            destination_township=draw(hostile_text), destination_village=draw(hostile_text),
+            station_code=draw(hostile_text), fee_charged_fen=draw(st.integers(-(2**63), 2**63 - 1)))
+        if draw(st.booleans()):
+            parcel.delivered_to_address = draw(st.booleans())
+    return claim
+
+
+@SETTINGS
+@given(claim=claims(), commit=st.booleans())
+def test_evaluate_claim(live: tuple[Running, grpc.Channel], claim: claim_pb2.Claim, commit: bool) -> None:
+    stub = claim_pb2_grpc.SubsidyServiceStub(live[1])
+    try:
+        answer = stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(claim=claim, commit=commit))
+    except grpc.RpcError as e:
+        # the same hostile id drawn twice with other contents is ALREADY_EXISTS, as it should be
+        assert e.code() in ALLOWED | {grpc.StatusCode.ALREADY_EXISTS}, f"{e.code()}: {e.details()}"
+        return
+    assert answer.outcome != 0
+    assert answer.eligible_pieces + answer.rejected_pieces == len(claim.parcels)
+    assert answer.approved_amount_fen >= 0
+
+
+@SETTINGS
+@given(items=st.lists(claims(), min_size=1, max_size=4))
+def test_evaluate_claims(live: tuple[Running, grpc.Channel], items: list[claim_pb2.Claim]) -> None:
+    stub = claim_pb2_grpc.SubsidyServiceStub(live[1])
+    answers = list(stub.EvaluateClaims(iter(claim_pb2.EvaluateClaimsRequest(claim=c) for c in items)))
+    assert [a.index for a in answers] == list(range(len(items)))
+    for a in answers:
+        assert a.HasField("result") != a.HasField("error")
+        if a.HasField("error"):
+            assert a.error.code in (grpc.StatusCode.INVALID_ARGUMENT.value[0], grpc.StatusCode.ALREADY_EXISTS.value[0])
