@@ -27,7 +27,6 @@ MAX_SIDS = 1000  # the 1025th live sid breaks a ruleset for good
 MAX_FACT_FIELDS = 250
 MAX_STRING_BYTES = 60_000
 MAX_ABS_NUMBER = 1e300
-RESERVED_FIELDS = ("id", "sid")
 
 _names = itertools.count()
 
@@ -144,6 +143,7 @@ class _CompiledRule:
             self.violated = negated[0] if len(negated) == 1 else {"$or": negated}
         rid = rule.id
         self.a, self.h, self.v = f"{rid}|a", f"{rid}|h", f"{rid}|v"
+        self.names = frozenset(self.definitions("-"))  # the engine rule names it can fire
 
     def definitions(self, subject: str) -> dict[str, Any]:
         rid, when, require = self.rule.id, self.when, self.require
@@ -219,18 +219,30 @@ def check_fact(fact: dict[str, Any]) -> bool:
         raise FactError(f"fact has {len(fact)} fields, the engine takes fewer than {MAX_FACT_FIELDS}")
     exponent = False
     for key, value in fact.items():
-        if key in RESERVED_FIELDS:
-            raise FactError(f"fact field {key!r} is reserved by the engine")
-        for item in value if isinstance(value, list) else (value,):
-            if isinstance(item, float):
-                if not math.isfinite(item) or abs(item) > MAX_ABS_NUMBER:
-                    raise FactError(f"fact field {key!r}: number {item!r} out of the engine's range")
-                exponent = exponent or "e" in repr(item)
-            elif isinstance(item, str) and len(item) * 4 > MAX_STRING_BYTES and \
-                    len(item.encode()) > MAX_STRING_BYTES:
+        kind = type(value)
+        if kind is str:
+            if len(value) * 4 > MAX_STRING_BYTES and len(value.encode()) > MAX_STRING_BYTES:
                 raise FactError(f"fact field {key!r}: string too long for the engine")
-            elif isinstance(item, (dict, list)):
-                raise FactError(f"fact field {key!r}: facts are flat (scalars and lists of scalars)")
+        elif kind is float:
+            if not math.isfinite(value) or abs(value) > MAX_ABS_NUMBER:
+                raise FactError(f"fact field {key!r}: number {value!r} out of the engine's range")
+            exponent = exponent or "e" in repr(value)
+        elif kind is list:
+            exponent = check_list(key, value) or exponent
+        elif kind is dict:
+            raise FactError(f"fact field {key!r}: facts are flat (scalars and lists of scalars)")
+    if "id" in fact or "sid" in fact:
+        raise FactError("fact fields 'id' and 'sid' are reserved by the engine")
+    return exponent
+
+
+def check_list(key: str, values: list[Any]) -> bool:
+    """A list fact holds scalars within the same limits."""
+    exponent = False
+    for item in values:
+        if isinstance(item, (dict, list)):
+            raise FactError(f"fact field {key!r}: facts are flat (scalars and lists of scalars)")
+        exponent = check_fact({key: item}) or exponent
     return exponent
 
 
@@ -349,11 +361,15 @@ class Engine:
         violations: list[Violation] = []
         needed: dict[str, tuple[FactSpec, Rule]] = {}
         for compiled in self._compiled[subject]:
+            if compiled.names.isdisjoint(fired):
+                continue  # none of its engine rules matched: nothing to decide
             violation, undecided = compiled.decide(fired, missing)
             if violation:
                 violations.append(violation)
             for name in undecided:
                 spec = specs[name]
                 needed.setdefault(spec.missing_id, (spec, compiled.rule))
+        if not needed:
+            return Firing(violations, [])
         order = {name: i for i, name in enumerate(specs)}
         return Firing(violations, sorted(needed.values(), key=lambda m: order[m[0].name]))
