@@ -51,12 +51,13 @@ def station_fact(station: station_pb2.Station, as_of: dt.date, programme: Progra
     services = sorted({_SERVICE[v] for v in s.services if v in _SERVICE})
     equipment = sorted({_EQUIPMENT[v] for v in s.equipment if v in _EQUIPMENT})
     fact: Fact = {
-        "kind": _KIND[s.kind],
         "as_of_day": day_number(as_of),
         "business_hours": _SPACES.sub("", s.business_hours.translate(_HOURS_SEPARATORS)),
         "zone_count": len({z.strip() for z in s.zones if z.strip()}),
         "service_count": len(services),
     }
+    if s.kind in _KIND:
+        fact["kind"] = _KIND[s.kind]
     # Lists are left out when empty: the engine's `$iall` never matches an empty list.
     if services:
         fact["services"] = services
@@ -94,9 +95,10 @@ def station_fact(station: station_pb2.Station, as_of: dt.date, programme: Progra
     if g.text.strip():
         fact["sign_text"] = g.text.strip()
         fact["sign_text_normalized"] = programme.canonical_text(_SPACES.sub("", g.text))
-    template = programme.data["sign_text"][fact["kind"]]
-    fact["expected_sign_text"] = template.format(
-        township=township.name if township else s.township.strip(), village=village_base)
+    if "kind" in fact:
+        template = programme.data["sign_text"][fact["kind"]]
+        fact["expected_sign_text"] = template.format(
+            township=township.name if township else s.township.strip(), village=village_base)
     code = g.code.strip().upper()
     if code:
         fact["sign_code"] = code
@@ -146,7 +148,7 @@ def station_display(station: station_pb2.Station, fact: Fact, programme: Program
         equipment=_show(fact.get("equipment", [])),
         business_hours=station.business_hours or "（未写明）",
         township_hint=programme.township_hint(station.township),
-        expected_code_format=programme.data["sign_code_formats"][fact["kind"]],
+        expected_code_format=programme.data["sign_code_formats"].get(fact.get("kind", ""), "XZ0001/C0001"),
         sign_code_taken_by=taken_by,
         filed_on=station.filing.filed_on or "（无）",
         opened_on=station.opened_on or "（无）",

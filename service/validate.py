@@ -63,12 +63,11 @@ class Violations:
             return None
         return date
 
-    def enum(self, field: str, value: int, enum_type: type, allow_unspecified: bool = True) -> None:
+    def enum(self, field: str, value: int, enum_type: type) -> None:
+        """UNSPECIFIED is a missing fact (INCOMPLETE), an unknown number a malformed one."""
         names = enum_type.DESCRIPTOR.values_by_number  # type: ignore[attr-defined]
         if value not in names:
             self.add(field, f"unknown enum number {value}")
-        elif value == 0 and not allow_unspecified:
-            self.add(field, f"required: one of {', '.join(n for n in enum_type.keys()[1:])}")  # type: ignore[attr-defined]
 
 
 def as_of_date(value: str, field: str = "as_of") -> dt.date:
@@ -83,7 +82,7 @@ def check_station(station: station_pb2.Station, v: Violations, prefix: str = "st
     """Adds the station's malformed fields to `v`."""
     p = prefix
     v.string(f"{p}.station_id", station.station_id, MAX_ID)
-    v.enum(f"{p}.kind", station.kind, station_pb2.StationKind, allow_unspecified=False)
+    v.enum(f"{p}.kind", station.kind, station_pb2.StationKind)
     for name in ("county", "township", "village", "operator", "filed_name", "business_hours"):
         v.string(f"{p}.{name}", getattr(station, name), MAX_NAME)
     v.enum(f"{p}.mode", station.mode, station_pb2.OperationMode)

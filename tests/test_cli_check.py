@@ -67,7 +67,7 @@ def test_csv_with_bad_rows_goes_on_and_reports_row_numbers(
     rows = station_rows(6)
     rows[1][19] = "四平方米"       # row 3: area not a number
     rows[2][19] = "8.5"           # row 4: a township station too small -> FAIL
-    rows[3][1] = ""               # row 5: no kind; the server refuses the item
+    rows[3][19] = "1000000"       # row 5: an absurd floor area; the server refuses the item
     rows[4][7] = "也许"            # row 6: fixed premises neither 是 nor 否
     path = write_csv(tmp_path / "bad.csv", header, rows)
     out_file = tmp_path / "result.json"
@@ -81,8 +81,8 @@ def test_csv_with_bad_rows_goes_on_and_reports_row_numbers(
     assert items[4]["outcome"] == "FAIL"
     assert [r["rule_id"] for r in items[4]["reasons"]] == ["STN-AREA-TOWNSHIP"]
     assert items[4]["reasons"][0]["column"] == "面积（平方米）/area_m2"
-    assert items[5]["outcome"] == "BAD_ROW" and "station.kind" in items[5]["problem"]
-    assert items[5]["column"] == "站点类型/kind"
+    assert items[5]["outcome"] == "BAD_ROW" and "station.area_m2" in items[5]["problem"]
+    assert items[5]["column"] == "面积（平方米）/area_m2"
     assert items[6]["outcome"] == "BAD_ROW" and items[6]["column"] == "固定经营场所/fixed_premises"
     assert items[7]["outcome"] == "PASS_WITH_WARNINGS"   # the batch went on after the bad rows
     assert data["summary"]["outcomes"] == {"FAIL": 1, "BAD_ROW": 3, "PASS_WITH_WARNINGS": 1, "PASS": 1}

@@ -57,12 +57,12 @@ def test_a_refusal_is_raised_at_once_with_the_bad_fields(server: Running) -> Non
 
 def test_stream_answers_in_order_with_item_errors(server: Running) -> None:
     requests = [station_pb2.CheckStationsRequest(station=s, as_of="2023-07-15")
-                for s in (_station(0), station_pb2.Station(), _station(1))]
+                for s in (_station(0), station_pb2.Station(area_m2=float("nan")), _station(1))]
     with RuralpostClient(ClientOptions(target=f"127.0.0.1:{server.port}")) as client:
         answers = list(client.check_stations(iter(requests)))
     assert [a.index for a in answers] == [0, 1, 2]
     assert answers[0].verdict.outcome == common_pb2.OUTCOME_PASS
-    assert RuralpostError.from_status(answers[1].error).violations[0].field == "station.kind"
+    assert RuralpostError.from_status(answers[1].error).violations[0].field == "station.area_m2"
     assert answers[2].verdict.subject_id == "KJH-C-07"
 
 

@@ -80,6 +80,14 @@ def test_fact_needed_only_where_an_applicable_rule_reads_it(channel: grpc.Channe
     assert [r.rule_id for r in v.reasons] == ["STN-SAFETY-CCTV"]
 
 
+def test_a_station_without_kind_is_incomplete_not_invalid(channel: grpc.Channel) -> None:
+    req = station_request()
+    req.station.ClearField("kind")
+    v = stub(channel).CheckStation(req).verdict
+    assert v.outcome == pb.OUTCOME_INCOMPLETE
+    assert [(r.rule_id, r.field) for r in v.reasons] == [("STN-KIND-MISSING", "station.kind")]
+
+
 def test_as_of_defaults_to_today(channel: grpc.Channel) -> None:
     import datetime as dt
 
@@ -99,7 +107,6 @@ def test_as_of_defaults_to_today(channel: grpc.Channel) -> None:
         (lambda r: setattr(r.station, "area_m2", math.inf), "station.area_m2"),
         (lambda r: setattr(r.station, "area_m2", -3.0), "station.area_m2"),
         (lambda r: setattr(r.station, "area_m2", 1e9), "station.area_m2"),
-        (lambda r: setattr(r.station, "kind", 0), "station.kind"),
         (lambda r: setattr(r.station, "kind", 9), "station.kind"),
         (lambda r: setattr(r.station, "mode", 7), "station.mode"),
         (lambda r: r.station.equipment.append(42), "station.equipment[5]"),

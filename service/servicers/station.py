@@ -47,7 +47,7 @@ class StationServicer(station_pb2_grpc.StationServiceServicer):
         if request.register:
             self.runtime.store.register_station(RegisteredStation(
                 operator=station.operator.strip(), station_id=station.station_id.strip(), county=county,
-                sign_code=code, kind=_KIND[station.kind], township=station.township.strip(),
+                sign_code=code, kind=_KIND.get(station.kind, ""), township=station.township.strip(),
                 outcome=outcome, station=station.SerializeToString(), verdict=verdict.SerializeToString(),
             ), ruleset.version, verdict.evaluated_as_of)
         rule_ids = [r.rule_id for r in verdict.reasons]
