@@ -99,7 +99,9 @@ def _output(path: Path | None, for_excel: bool = False) -> Iterator[TextIO]:
 
 
 def _json(message: Message) -> str:
-    return json_format.MessageToJson(message, preserving_proto_field_name=True, ensure_ascii=False)
+    """Proto JSON with every field, zeros and empty lists too (0 points filed is an answer)."""
+    return json_format.MessageToJson(message, preserving_proto_field_name=True, ensure_ascii=False,
+                                     always_print_fields_with_no_presence=True)
 
 
 def _warn(message: str) -> None:
@@ -262,8 +264,18 @@ def _progress(args: argparse.Namespace) -> int:
             out.write(table.progress_report(report))
     if args.report is not None:
         args.report.write_text(html.progress_report(report), encoding="utf-8")
-    passed = outcome_key(report.verdict.outcome) in PASSED
-    return OK if passed and not bad else FAILED
+    return OK if progress_passed(report, hub_judged=hub is not None) and not bad else FAILED
+
+
+def progress_passed(report: progress_pb2.ProgressReport, hub_judged: bool) -> bool:
+    """The county verdict and every township passing (warnings allowed), and the county hub when
+    one was sent. The county verdict holds only the county rules: a township behind its own
+    target fails itself (docs/progress.md), so it must be looked at on its own. Without `--hub`
+    the server reports the hub INCOMPLETE (nothing to judge); that is not what was asked."""
+    verdicts = [report.verdict.outcome, *(t.outcome for t in report.townships)]
+    if hub_judged:
+        verdicts.append(report.hub.outcome)
+    return all(outcome_key(v) in PASSED for v in verdicts)
 
 
 # ---- rules, template
