@@ -18,6 +18,7 @@ from .labels import (
     outcome_key,
     outcome_label,
     severity_label,
+    townships_not_passing,
     yuan,
 )
 from .summary import Item, Summary
@@ -156,8 +157,10 @@ def claim_report(result: claim_pb2.EvaluateClaimResponse, parcel_rows: Sequence[
 def progress_report(report: progress_pb2.ProgressReport) -> str:
     p = report
     v = p.verdict
-    out = [f"建设进度 Progress — {p.programme}，截至 as of {p.as_of}："
-           f"{outcome_label(outcome_key(v.outcome))}",
+    behind = townships_not_passing(p)
+    out = [f"建设进度 Progress — {p.programme}，截至 as of {p.as_of}：全县 county "
+           f"{outcome_label(outcome_key(v.outcome))}"
+           + (f"；未通过的乡镇 townships not passing：{'、'.join(behind)}" if behind else ""),
            f"乡镇站 township stations {p.township_stations_done}/{p.township_stations_goal}，"
            f"村级点 village points {p.village_points_filed}/{p.village_points_goal}"
            + (f"，要求比例 required {p.required_fraction:.0%}" if p.required_fraction else ""),

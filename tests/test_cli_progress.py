@@ -100,11 +100,15 @@ def test_july_and_november_of_a_registry_filled_by_check_register(
     assert (kjh["village_points_filed"], kjh["village_points_target"], kjh["outcome"]) == (4, 8, "OUTCOME_PASS")
     assert [(r["rule_id"], r["severity"]) for r in kjh["reasons"]] == [("QTA-TOWNSHIP-POINTS", "SEVERITY_INFO")]
     assert all(t["outcome"] == "OUTCOME_PASS" for t in by_name.values())
+    code, out, _ = progress(server, capsys, "2023-07-31")
+    assert code == 0
+    assert "截至 as of 2023-07-31：全县 county 通过 PASS\n" in out and "未通过的乡镇" not in out
 
     # November: the county goal of 48 is met, but 康家会镇 fails its own target of 8: exit 1.
     code, out, err = progress(server, capsys, "2023-11-30")
     assert code == 1, err
-    assert "截至 as of 2023-11-30：通过 PASS" in out        # the county verdict alone passes
+    # The county verdict alone passes; the headline names the township behind.
+    assert "截至 as of 2023-11-30：全县 county 通过 PASS；未通过的乡镇 townships not passing：康家会镇\n" in out
     kjh_line = next(line for line in out.splitlines() if line.startswith("康家会镇"))
     assert "1/1" in kjh_line and "4/8" in kjh_line and "不通过" in kjh_line
     assert "要求比例 required 100%" in out
@@ -133,6 +137,7 @@ def test_november_with_hub_and_html_report(
     assert code == 1, err                              # 康家会镇 4 of 8
     assert "县级共配中心 County hub：通过 PASS" in out
     html = page.read_text(encoding="utf-8")
+    assert '<p class="behind">未通过的乡镇 Townships not passing：康家会镇</p>' in html
     chart = html[html.index('<svg id="township-chart"'):html.index("</svg>")]
     labels = re.findall(r'text-anchor="end">([^<]+)</text>', chart)
     assert labels == TOWNSHIPS
