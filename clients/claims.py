@@ -32,6 +32,9 @@ class ClaimInput:
     claims: list[tuple[int, claim_pb2.Claim | None, str]] = field(default_factory=list)
     bad_rows: list[Item] = field(default_factory=list)
     commit: bool | None = None          # a request file's own `commit`, when it has one
+    # A parcel list: the file row of each parcel of the claim, in order (a rejection's `index` is
+    # the parcel's position in the claim; rows left out make it differ from the row number).
+    parcel_rows: list[int] = field(default_factory=list)
 
 
 def apply_fields(claim: claim_pb2.Claim, fields: Mapping[str, Any]) -> None:
@@ -90,11 +93,13 @@ def read_jsonl(path: Path) -> ClaimInput:
     return found
 
 
-def read_parcels(path: Path) -> tuple[list[claim_pb2.Parcel], list[Item]]:
-    """The parcels of a CSV/XLSX (or JSON Lines of flat rows), and the rows left out."""
+def read_parcels(path: Path) -> tuple[list[claim_pb2.Parcel], list[int], list[Item]]:
+    """The parcels of a CSV/XLSX (or JSON Lines of flat rows), their row numbers, and the rows
+    left out."""
     rows = open_rows(path)
     headers: dict[tuple[str, ...], layout.Header] = {}
     parcels: list[claim_pb2.Parcel] = []
+    numbers: list[int] = []
     bad: list[Item] = []
     for row in rows.rows:
         if row.problem:
@@ -106,9 +111,10 @@ def read_parcels(path: Path) -> tuple[list[claim_pb2.Parcel], list[Item]]:
             header = headers[names] = layout.resolve_header(names, layout.PARCEL_COLUMNS, "快件")
         try:
             parcels.append(layout.parcel_from_row(row.cells, header))
+            numbers.append(row.number)
         except layout.CellError as e:
             bad.append(Item(row=row.number, station_id="", column=e.column, problem=str(e)))
-    return parcels, bad
+    return parcels, numbers, bad
 
 
 def read_claims(path: Path, fields: Mapping[str, Any]) -> ClaimInput:
@@ -121,11 +127,14 @@ def read_claims(path: Path, fields: Mapping[str, Any]) -> ClaimInput:
     elif suffix == ".jsonl" and _looks_like_claims(path):
         found = read_jsonl(path)
     elif suffix in (".csv", ".xlsx", ".jsonl"):
-        parcels, bad = read_parcels(path)
+        parcels, numbers, bad = read_parcels(path)
         claim = claim_pb2.Claim(parcels=parcels)
-        found = ClaimInput([(1, claim, "")], bad)
+        found = ClaimInput([(1, claim, "")], bad, parcel_rows=numbers)
     else:
         raise ReadError(f"{path}: 不支持的文件类型 {suffix}，应为 .json、.jsonl、.csv 或 .xlsx")
+    if fields.get("claim_id") is not None and len(found.claims) > 1:
+        raise ValueError(f"--claim-id 只能用于一个申报，{path.name} 有 {len(found.claims)} 个 "
+                         "(one id for several claims would make them one claim)")
     for _, claim_or_none, _ in found.claims:
         if claim_or_none is not None:
             apply_fields(claim_or_none, fields)

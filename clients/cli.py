@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import datetime as dt
 import json
 import os
@@ -26,7 +27,7 @@ from .batch import StationRows, bad_item, check_rows
 from .claims import CLAIM_FIELDS, ClaimInput, iter_requests, read_claims
 from .client import DEFAULT_TARGET, ClientOptions, RuralpostClient
 from .errors import RuralpostError
-from .itemfile import StationCsv, StationJson, claim_row, write_claim_csv
+from .itemfile import CLAIM_CSV_HEADER, StationCsv, StationJson, bad_row_record, claim_dict, claim_rows
 from .labels import PASSED, outcome_key
 from .layout import CellError, LayoutError
 from .progressbar import ProgressBar
@@ -99,7 +100,9 @@ def _output(path: Path | None, for_excel: bool = False) -> Iterator[TextIO]:
 
 
 def _json(message: Message) -> str:
-    return json_format.MessageToJson(message, preserving_proto_field_name=True, ensure_ascii=False)
+    """Proto JSON with every field, zeros and empty lists too (0 points filed is an answer)."""
+    return json_format.MessageToJson(message, preserving_proto_field_name=True, ensure_ascii=False,
+                                     always_print_fields_with_no_presence=True)
 
 
 def _warn(message: str) -> None:
@@ -194,7 +197,7 @@ def _claim(args: argparse.Namespace) -> int:
                 else:
                     refusal = _refusal(RuralpostError.from_status(response.error))
                     results[slot] = (claim.claim_id, None, refusal)
-    _write_claims(args, results, found.bad_rows)
+    _write_claims(args, results, found)
     good = all(r is not None and r.outcome == claim_pb2.CLAIM_OUTCOME_ELIGIBLE for _, r, _ in results)
     return OK if good and results and not found.bad_rows else FAILED
 
@@ -207,27 +210,40 @@ def _refusal(error: RuralpostError) -> str:
 ClaimResult = tuple[str, claim_pb2.EvaluateClaimResponse | None, str]
 
 
-def _write_claims(args: argparse.Namespace, results: list[ClaimResult], bad_rows: list[Item]) -> None:
+def _write_claims(args: argparse.Namespace, results: list[ClaimResult], found: ClaimInput) -> None:
+    rows = found.parcel_rows               # a parcel list: rejections name their file row
+    bad_rows = found.bad_rows
     with _output(args.out, for_excel=args.format == "csv") as out:
         if args.format == "json":
             json.dump({
-                "results": [json_format.MessageToDict(r, preserving_proto_field_name=True) if r is not None
-                            else {"claim_id": cid, "error": problem} for cid, r, problem in results],
+                "results": [claim_dict(r, rows) if r is not None else {"claim_id": cid, "error": problem}
+                            for cid, r, problem in results],
                 "bad_rows": [{"row": b.row, "column": b.column, "problem": b.problem} for b in bad_rows],
             }, out, ensure_ascii=False, indent=2)
             out.write("\n")
         elif args.format == "csv":
-            write_claim_csv(out, [claim_row(r, cid, problem) for cid, r, problem in results])
-        else:
+            writer = csv.writer(out)
+            writer.writerow(CLAIM_CSV_HEADER)
             for cid, r, problem in results:
-                out.write(table.claim_report(r) if r is not None
-                          else f"补贴申报 Claim {cid}：无法评估 not evaluated {problem}\n")
-                out.write("\n")
-            if bad_rows:
-                out.write(f"■ 被排除的行 Rows left out — {len(bad_rows)}\n")
-                out.write(table.render(["行号 Row", "列 Column", "问题 Problem"],
-                                       [[b.row, b.column or "—", b.problem] for b in bad_rows], right=(0,)))
-                out.write("\n")
+                writer.writerows(claim_rows(r, cid, problem, rows))
+            claim_id = results[0][0] if len(results) == 1 else ""
+            writer.writerows(bad_row_record(claim_id, b) for b in bad_rows)
+        else:
+            out.write(_claims_table(results, found))
+    if args.out is not None and args.format != "table":
+        sys.stdout.write(_claims_table(results, found))    # the file has the records; the terminal the table
+
+
+def _claims_table(results: list[ClaimResult], found: ClaimInput) -> str:
+    parts = [(table.claim_report(r, found.parcel_rows) if r is not None
+              else f"补贴申报 Claim {cid}：无法评估 not evaluated {problem}\n") + "\n"
+             for cid, r, problem in results]
+    if found.bad_rows:
+        parts.append(f"■ 被排除的行 Rows left out — {len(found.bad_rows)}\n")
+        parts.append(table.render(["行号 Row", "列 Column", "问题 Problem"],
+                                  [[b.row, b.column or "—", b.problem] for b in found.bad_rows], right=(0,)))
+        parts.append("\n")
+    return "".join(parts)
 
 
 # ---- progress
@@ -262,8 +278,18 @@ def _progress(args: argparse.Namespace) -> int:
             out.write(table.progress_report(report))
     if args.report is not None:
         args.report.write_text(html.progress_report(report), encoding="utf-8")
-    passed = outcome_key(report.verdict.outcome) in PASSED
-    return OK if passed and not bad else FAILED
+    return OK if progress_passed(report, hub_judged=hub is not None) and not bad else FAILED
+
+
+def progress_passed(report: progress_pb2.ProgressReport, hub_judged: bool) -> bool:
+    """The county verdict and every township passing (warnings allowed), and the county hub when
+    one was sent. The county verdict holds only the county rules: a township behind its own
+    target fails itself (docs/progress.md), so it must be looked at on its own. Without `--hub`
+    the server reports the hub INCOMPLETE (nothing to judge); that is not what was asked."""
+    verdicts = [report.verdict.outcome, *(t.outcome for t in report.townships)]
+    if hub_judged:
+        verdicts.append(report.hub.outcome)
+    return all(outcome_key(v) in PASSED for v in verdicts)
 
 
 # ---- rules, template

@@ -19,6 +19,7 @@ from .labels import (
     PASSED,
     outcome_key,
     severity_label,
+    townships_not_passing,
 )
 from .summary import Item, Summary
 
@@ -223,6 +224,9 @@ def progress_report(report: progress_pb2.ProgressReport) -> str:
             f"{escape(OUTCOME_ZH.get(key, key))}</span> 乡镇站 {p.township_stations_done}/"
             f"{p.township_stations_goal}，村级点 {p.village_points_filed}/{p.village_points_goal}"
             + (f"，要求比例 {p.required_fraction:.0%}" if p.required_fraction else "") + "</p>"]
+    behind = townships_not_passing(p)
+    if behind:
+        body.append(f'<p class="behind">未通过的乡镇 Townships not passing：{escape("、".join(behind))}</p>')
     body.append(_h2("各乡镇建设进度", "Progress per township"))
     body.append(progress_chart(p))
     body.append(_table(

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
+from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
 from ruralpost.v1 import claim_pb2, common_pb2
 
 from .labels import OUTCOME_ZH, SEVERITY_EN, claim_outcome_label
@@ -20,9 +24,14 @@ STATION_CSV_HEADER = [
     "行号/row", "站点编号/station_id", "乡镇/township", "类型/kind", "结果/outcome", "结果说明/outcome_zh",
     "规则/rule_ids", "原因/reasons", "整改/remedies", "列/column", "问题/problem",
 ]
+# Claims: one table, one row per record. `claim` rows carry the outcome, pieces, the approved amount
+# and the claim-level reasons; `tally` rows the rejected parcels per rule; `rejection` rows each
+# rejected parcel (file row for a parcel list, 0-based index in the claim, waybill, rules);
+# `bad_row` rows the parcel rows left out of the claim. Filter the first column in Excel.
 CLAIM_CSV_HEADER = [
-    "申报编号/claim_id", "结果/outcome", "符合件数/eligible_pieces", "剔除件数/rejected_pieces",
-    "核定金额（分）/approved_amount_fen", "规则/rule_ids", "原因/reasons", "已提交/committed", "问题/problem",
+    "记录/record", "申报编号/claim_id", "结果/outcome", "符合件数/eligible_pieces", "剔除件数/rejected_pieces",
+    "核定金额（分）/approved_amount_fen", "已提交/committed", "规则/rule_ids", "件数/count", "行号/row",
+    "序号（从0起）/index", "运单号/waybill", "原因/reasons", "列/column", "问题/problem",
 ]
 
 
@@ -72,16 +81,63 @@ class StationJson:
         self.out.write("}\n")
 
 
-def claim_row(result: claim_pb2.EvaluateClaimResponse | None, claim_id: str, problem: str = "") -> list[Any]:
+def claim_rows(result: claim_pb2.EvaluateClaimResponse | None, claim_id: str, problem: str = "",
+               parcel_rows: Sequence[int] = ()) -> Iterator[list[Any]]:
+    """The CSV records of one claim: the claim, its tallies, its rejected parcels."""
     if result is None:
-        return [claim_id, "ERROR", "", "", "", "", "", "", problem]
-    return [result.claim_id, claim_outcome_label(result.outcome), result.eligible_pieces,
-            result.rejected_pieces, result.approved_amount_fen,
-            ";".join(r.rule_id for r in result.reasons), "；".join(r.message for r in result.reasons),
-            "true" if result.committed else "false", problem]
+        yield ["claim", claim_id, "ERROR", "", "", "", "", "", "", "", "", "", "", "", problem]
+        return
+    yield ["claim", result.claim_id, claim_outcome_label(result.outcome), result.eligible_pieces,
+           result.rejected_pieces, result.approved_amount_fen, "true" if result.committed else "false",
+           ";".join(r.rule_id for r in result.reasons), "", "", "", "",
+           "；".join(r.message for r in result.reasons), "", problem]
+    for t in result.tallies:
+        yield ["tally", result.claim_id, "", "", "", "", "", t.rule_id, t.count, "", "", "", "", "", ""]
+    for j in result.rejections:
+        yield ["rejection", result.claim_id, "", "", "", "", "", ";".join(j.rule_ids), "",
+               parcel_row(j.index, parcel_rows) or "", j.index, j.waybill, "", "", ""]
 
 
-def write_claim_csv(out: TextIO, rows: list[list[Any]]) -> None:
-    writer = csv.writer(out)
-    writer.writerow(CLAIM_CSV_HEADER)
-    writer.writerows(rows)
+def bad_row_record(claim_id: str, bad: Item) -> list[Any]:
+    return ["bad_row", claim_id, "", "", "", "", "", "", "", bad.row, "", "", "", bad.column, bad.problem]
+
+
+def parcel_row(index: int, parcel_rows: Sequence[int]) -> int | None:
+    """The file row of the parcel at `index` of a parcel-list claim (None for a JSON claim)."""
+    return parcel_rows[index] if 0 <= index < len(parcel_rows) else None
+
+
+def claim_dict(result: claim_pb2.EvaluateClaimResponse, parcel_rows: Sequence[int] = ()) -> dict[str, Any]:
+    """A claim result as plain JSON: every field (0 and false too), numbers as numbers, and for a
+    parcel list each rejection's file `row`."""
+    data = proto_dict(result)
+    if parcel_rows:
+        for rejection in data["rejections"]:
+            rejection["row"] = parcel_row(rejection["index"], parcel_rows)
+    return data
+
+
+def proto_dict(message: Message) -> dict[str, Any]:
+    """MessageToDict with every field and int64 as JSON numbers (proto JSON writes them as strings)."""
+    data = json_format.MessageToDict(message, preserving_proto_field_name=True,
+                                     always_print_fields_with_no_presence=True)
+    _int64_as_numbers(message.DESCRIPTOR, data)
+    return data
+
+
+_INT64 = (FieldDescriptor.CPPTYPE_INT64, FieldDescriptor.CPPTYPE_UINT64)
+
+
+def _int64_as_numbers(descriptor: Any, data: dict[str, Any]) -> None:
+    """`descriptor` is a message Descriptor (pure Python or upb: typed Any for both)."""
+    for fd in descriptor.fields:
+        if fd.name not in data:
+            continue
+        value = data[fd.name]
+        values = value if isinstance(value, list) else [value]
+        if fd.message_type is not None and not fd.message_type.GetOptions().map_entry:
+            for v in values:
+                if isinstance(v, dict):
+                    _int64_as_numbers(fd.message_type, v)
+        elif fd.cpp_type in _INT64:
+            data[fd.name] = [int(v) for v in values] if isinstance(value, list) else int(value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ruralpost.v1 import claim_pb2, common_pb2, station_pb2
+from ruralpost.v1 import claim_pb2, common_pb2, progress_pb2, station_pb2
 
 # Outcome keys of a batch item: the verdict's outcome, or BAD_ROW when the row got no verdict.
 PASS = "PASS"
@@ -66,3 +66,8 @@ def yuan(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     whole, cents = divmod(abs(fen), 100)
     return f"{sign}¥{whole:,}.{cents:02d}"
+
+
+def townships_not_passing(report: progress_pb2.ProgressReport) -> list[str]:
+    """The county verdict holds only the county rules: a township behind fails on its own."""
+    return [t.township for t in report.townships if outcome_key(t.outcome) not in PASSED]

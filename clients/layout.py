@@ -155,6 +155,20 @@ def parse_int(value: object) -> int:
     return int(number)
 
 
+def parse_fen(value: object) -> int:
+    """An amount in fen (分): a whole number, not negative. A decimal point, 元 or ¥ says the
+    amount was written in yuan; it is refused rather than read as fen a hundred times too small."""
+    if isinstance(value, str):
+        text = value.strip().removesuffix("分").strip()
+        if any(mark in text for mark in (".", "元", "¥", "￥")):
+            raise ValueError("不是以分为单位的整数（1元=100分，如 3元 填 300）")
+        value = text
+    number = parse_int(value)
+    if number < 0:
+        raise ValueError("不能为负数")
+    return number
+
+
 def parse_date(value: object) -> str:
     """YYYY-MM-DD; also 2023/5/2, 2023年5月2日 and Excel date cells."""
     if isinstance(value, dt.datetime):
@@ -362,8 +376,11 @@ PARCEL_COLUMNS: tuple[Column, ...] = (
     _col("destination_township", "目的乡镇", "下行：如 康家会镇", text("destination_township")),
     _col("destination_village", "目的村", "下行：如 康家会村", text("destination_village")),
     _col("station_code", "交付站点编号", "下行：交付快件的站点标识牌编号 XZ…/C…", text("station_code")),
-    _col("delivered_to_address", "投递到户", "是 / 否", boolean("delivered_to_address")),
-    _col("fee_charged_fen", "收费（分）", "整数，单位分", scalar("fee_charged_fen", parse_int), "收费"),
+    _col("delivered_to_address", "投递到户", "下行：是 / 否（空白视为未报投递结果，不予补贴）",
+         boolean("delivered_to_address")),
+    _col("fee_charged_fen", "向收件人收费（分）",
+         "下行：向收件人额外收取的费用，整数，单位分（3元填300）；未收费填0或留空",
+         scalar("fee_charged_fen", parse_fen), "收费（分）", "收件人收费"),
 )
 
 

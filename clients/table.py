@@ -18,6 +18,7 @@ from .labels import (
     outcome_key,
     outcome_label,
     severity_label,
+    townships_not_passing,
     yuan,
 )
 from .summary import Item, Summary
@@ -127,7 +128,8 @@ def reasons_table(reasons: Sequence[common_pb2.Reason]) -> str:
                   [[r.rule_id, severity_label(r.severity), r.message, r.remedy] for r in reasons])
 
 
-def claim_report(result: claim_pb2.EvaluateClaimResponse) -> str:
+def claim_report(result: claim_pb2.EvaluateClaimResponse, parcel_rows: Sequence[int] = ()) -> str:
+    """One claim's answer; `parcel_rows` (a parcel list) turns a rejection's index into its row."""
     r = result
     out = [f"补贴申报 Claim {r.claim_id}：{claim_outcome_label(r.outcome)}"
            + ("（已提交 committed）" if r.committed else "（试算 dry run，未提交）"),
@@ -142,16 +144,23 @@ def claim_report(result: claim_pb2.EvaluateClaimResponse) -> str:
     if r.rejections:
         shown = list(r.rejections[:20])
         out += ["", f"■ 剔除明细 Rejections（前 {len(shown)} / {len(r.rejections):,}）"]
-        out.append(render(["运单号 Waybill", "规则 Rules"],
-                          [[j.waybill, ", ".join(j.rule_ids)] for j in shown]))
+        def where(index: int) -> str:
+            if parcel_rows:
+                return f"第{parcel_rows[index]}行" if 0 <= index < len(parcel_rows) else "?"
+            return f"第{index + 1}件"
+
+        out.append(render(["位置 Where", "运单号 Waybill", "规则 Rules"],
+                          [[where(j.index), j.waybill, ", ".join(j.rule_ids)] for j in shown]))
     return "\n".join(out) + "\n"
 
 
 def progress_report(report: progress_pb2.ProgressReport) -> str:
     p = report
     v = p.verdict
-    out = [f"建设进度 Progress — {p.programme}，截至 as of {p.as_of}："
-           f"{outcome_label(outcome_key(v.outcome))}",
+    behind = townships_not_passing(p)
+    out = [f"建设进度 Progress — {p.programme}，截至 as of {p.as_of}：全县 county "
+           f"{outcome_label(outcome_key(v.outcome))}"
+           + (f"；未通过的乡镇 townships not passing：{'、'.join(behind)}" if behind else ""),
            f"乡镇站 township stations {p.township_stations_done}/{p.township_stations_goal}，"
            f"村级点 village points {p.village_points_filed}/{p.village_points_goal}"
            + (f"，要求比例 required {p.required_fraction:.0%}" if p.required_fraction else ""),

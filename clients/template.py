@@ -42,10 +42,10 @@ EXAMPLE_STATIONS: list[dict[str, Any]] = [
 
 EXAMPLE_PARCELS: list[dict[str, Any]] = [
     {"waybill": "YT7000000001", "shippedOn": "2023-07-03", "productCategory": "藜麦", "platform": "拼多多",
-     "originCounty": "静乐县", "destinationCounty": "太原市小店区", "feeChargedFen": "800"},
+     "originCounty": "静乐县", "destinationCounty": "太原市小店区"},
     {"waybill": "ZT7000000002", "shippedOn": "2023-07-04", "originCounty": "忻州市忻府区",
      "destinationCounty": "静乐县", "destinationTownship": "康家会镇", "destinationVillage": "康家会村",
-     "stationCode": "C0031", "deliveredToAddress": True, "feeChargedFen": "300"},
+     "stationCode": "C0031", "deliveredToAddress": True},
 ]
 
 LAYOUTS = {"stations": layout.STATION_COLUMNS, "parcels": layout.PARCEL_COLUMNS}

@@ -7,7 +7,8 @@ to the postal administration:
 
 `station.json` is a Station in proto JSON (or a request like `examples/township-station.json`).
 Exit 0: the station passes (warnings allowed) and, with --register, is in the county registry;
-1: it does not pass, and the reasons say what to fix; 2: the service could not be reached.
+1: it does not pass, and the reasons say what to fix; 2: the service could not be reached or the
+file could not be read.
 """
 
 from __future__ import annotations
@@ -56,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--token", help="bearer token, when the service requires one")
     p.add_argument("--register", action="store_true")
     args = p.parse_args(argv)
-    station, as_of = load_station(args.station)
+    try:
+        station, as_of = load_station(args.station)
+    except (OSError, ValueError, json_format.ParseError) as e:
+        print(f"error: {args.station}: {e}", file=sys.stderr)
+        return 2
     try:
         with RuralpostClient(ClientOptions(target=args.server, token=args.token, timeout=10)) as client:
             return 0 if check_before_filing(client, station, as_of, args.register) else 1

@@ -2,6 +2,11 @@
 
     python -m clients.examples.subsidy_workflow claim.json --server 127.0.0.1:50051 [--approve]
 
+`claim.json` is a Claim in proto JSON, or a request like `examples/claim-upbound.json`.
+Exit 0: the claim is ELIGIBLE (and, with --approve, committed); 1: partially eligible,
+ineligible or refused (ALREADY_EXISTS, INVALID_ARGUMENT); 2: the service could not be reached
+or the file could not be read.
+
 Step 1 evaluates the claim without recording anything (`commit=False`). Step 2, only when the
 official approves (here: `--approve`, in a real workflow the approval task), evaluates it again
 with `commit=True`: the eligible waybills are recorded as paid. Committing is idempotent per
@@ -12,6 +17,7 @@ different contents is refused (ALREADY_EXISTS).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -20,6 +26,15 @@ from ruralpost.v1 import claim_pb2
 
 from clients import ClientOptions, RuralpostClient, RuralpostError
 from clients.labels import claim_outcome_label, yuan
+
+
+def load_claim(path: Path) -> claim_pb2.Claim:
+    """A Claim in proto JSON, or a request like `examples/claim-upbound.json` (`{"claim": …}`;
+    its `commit` is ignored: committing is this workflow's step 2)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data, dict) and "claim" in data:
+        return json_format.ParseDict(data, claim_pb2.EvaluateClaimRequest()).claim
+    return json_format.ParseDict(data, claim_pb2.Claim())
 
 
 def summarize(result: claim_pb2.EvaluateClaimResponse) -> str:
@@ -45,12 +60,16 @@ def run(client: RuralpostClient, claim: claim_pb2.Claim, approved: bool) -> clai
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("claim", type=Path, help="a Claim in proto JSON")
+    p.add_argument("claim", type=Path, help="a Claim in proto JSON (or {\"claim\": …})")
     p.add_argument("--server", default="127.0.0.1:50051")
     p.add_argument("--token")
     p.add_argument("--approve", action="store_true", help="the official approved: commit the claim")
     args = p.parse_args(argv)
-    claim = json_format.Parse(args.claim.read_text(encoding="utf-8"), claim_pb2.Claim())
+    try:
+        claim = load_claim(args.claim)
+    except (OSError, ValueError, json_format.ParseError) as e:
+        print(f"error: {args.claim}: {e}", file=sys.stderr)
+        return 2
     try:
         with RuralpostClient(ClientOptions(target=args.server, token=args.token, timeout=120)) as client:
             result = run(client, claim, args.approve)
