@@ -13,6 +13,8 @@ from typing import Any
 
 import psycopg
 
+from tests.backends import pg_schema
+
 from . import batch_cli, claim_100k
 from .engine_bench import engine_figures
 from .grpc_bench import grpc_figures
@@ -65,7 +67,7 @@ def main(argv: list[str]) -> int:
           f"{c['dry_run_s']:.3f} s" + _target("claim_100k_seconds", results["claim_100k_seconds"]))
     try:
         psycopg.connect(claim_100k.PG_DEFAULT, connect_timeout=3).close()
-        with claim_100k.pg_schema(claim_100k.PG_DEFAULT) as url:
+        with pg_schema(claim_100k.PG_DEFAULT) as url:
             p = claim_100k.measure(url, runs=3 if quick else 5, parcels=parcels)
         detail["claims_postgresql"] = p
         print(f"   PostgreSQL: commit {p['commit_s']:.3f} s ({p['commit_parcels_per_s']:,.0f} parcels/s), "

@@ -13,13 +13,11 @@ writes) and their ratio, plus the in-process split (evaluate vs. ledger commit) 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,7 @@ from ruralpost.v1 import claim_pb2, claim_pb2_grpc
 from service import claims, validate
 from service.server import Config, running
 from service.servicers.subsidy import claim_digest
+from tests.backends import pg_schema
 
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 OPERATOR = "山西壹公里信息科技有限公司"
@@ -59,19 +58,6 @@ def make_claim(claim_id: str, parcels: int, tag: str) -> claim_pb2.Claim:
     return claim_pb2.Claim(claim_id=claim_id, programme="jingle-2023", operator=OPERATOR,
                            kind=claim_pb2.CLAIM_KIND_UPBOUND_AGRICULTURAL, period="2023-07",
                            declared_pieces=parcels, requested_amount_fen=100 * parcels, parcels=items)
-
-
-@contextlib.contextmanager
-def pg_schema(base: str) -> Iterator[str]:
-    """A PostgreSQL schema of its own for the run, dropped afterwards."""
-    schema = f"rp_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def measure(db: str, runs: int = 5, parcels: int = 100_000) -> dict[str, Any]:

@@ -52,9 +52,12 @@ def pg_url() -> str:
 
 
 @contextmanager
-def pg_schema() -> Iterator[str]:
-    """A PostgreSQL `--db` URL whose tables live in a fresh schema, dropped afterwards."""
-    base = pg_url()
+def pg_schema(base: str = "") -> Iterator[str]:
+    """A PostgreSQL `--db` URL whose tables live in a fresh schema, dropped afterwards.
+
+    Without `base`, the reachable test server (or a skip saying why there is none).
+    """
+    base = base or pg_url()
     schema = f"rp_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,21 @@ import pytest
 from google.protobuf import json_format
 from ruralpost.v1 import station_pb2
 
+from service.ruleset import DEFAULT_RULES_DIR
 from service.server import Config, Running, running
 
 from .backends import db, pg_db  # noqa: F401  (fixtures for every test module)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture
+def rules_copy(tmp_path: Path) -> Path:
+    """A copy of the bundled rule folder that a test may edit (reloads, broken packs)."""
+    target = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES_DIR, target)
+    return target
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ from ruralpost.v1 import claim_pb2, claim_pb2_grpc, rules_pb2, rules_pb2_grpc, s
 
 from service.auth import token_sha256
 from service.metrics import serve_metrics
-from service.ruleset import DEFAULT_RULES_DIR
 from service.server import Config, ConfigError, Running, build, running
 
 from .conftest import ROOT, station_request
@@ -57,15 +56,8 @@ def auth_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def rules_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "rules"
-    shutil.copytree(DEFAULT_RULES_DIR, target)
-    return target
-
-
-@pytest.fixture
-def secured(tmp_path: Path, auth_file: Path, rules_dir: Path) -> Iterator[Running]:
-    config = Config(listen="127.0.0.1:0", db=str(tmp_path / "s.db"), auth_file=auth_file, rules_dir=rules_dir,
+def secured(tmp_path: Path, auth_file: Path, rules_copy: Path) -> Iterator[Running]:
+    config = Config(listen="127.0.0.1:0", db=str(tmp_path / "s.db"), auth_file=auth_file, rules_dir=rules_copy,
                     grace_seconds=1, max_stream_items=3)
     with running(config) as r:
         yield r
@@ -230,11 +222,11 @@ def test_prometheus_metrics(channel: grpc.Channel) -> None:
     assert "ruralpost_request_seconds_bucket" in text
 
 
-def test_reload_over_grpc_by_an_admin(secured: Running, rules_dir: Path) -> None:
+def test_reload_over_grpc_by_an_admin(secured: Running, rules_copy: Path) -> None:
     with grpc.insecure_channel(f"127.0.0.1:{secured.port}") as ch:
         rules = rules_pb2_grpc.RulesServiceStub(ch)
         before = secured.runtime.rules.current.version
-        pack = rules_dir / "stations.yaml"
+        pack = rules_copy / "stations.yaml"
         pack.write_text(pack.read_text(encoding="utf-8").replace("remedy: 配置货架", "remedy: 请配置货架"),
                         encoding="utf-8")
         answer = rules.ReloadRules(rules_pb2.ReloadRulesRequest(), metadata=_md("admin"))

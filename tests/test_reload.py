@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,17 +10,9 @@ import pytest
 from ruralpost.v1 import station_pb2_grpc
 
 from service.rulebook import RulebookError
-from service.ruleset import DEFAULT_RULES_DIR
 from service.server import Config, Running, running
 
 from .conftest import station_request
-
-
-@pytest.fixture
-def rules_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "rules"
-    shutil.copytree(DEFAULT_RULES_DIR, target)
-    return target
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -13,6 +13,7 @@ from google.protobuf.message import Message
 
 from ..auth import caller_of
 from ..errors import ServiceError, abort
+from ..interceptors import ResourceExhausted
 from ..ruleset import ActiveRules
 from ..store import DecisionRow, Store
 
@@ -56,3 +57,14 @@ def unary(context: grpc.ServicerContext, work: Callable[[], T]) -> T:
         raise  # unreachable: abort raises
 
 
+
+
+def stream_items(context: grpc.ServicerContext, requests: Iterator[T], limit: int) -> Iterator[tuple[int, T]]:
+    """(index, request) of a stream, until the client is gone or its deadline has passed (work
+    stops with it); past `limit` items the stream ends with RESOURCE_EXHAUSTED."""
+    for index, request in enumerate(requests):
+        if not context.is_active():
+            return
+        if index >= limit:
+            abort(context, ResourceExhausted(f"more than {limit} items in one stream; split the batch"))
+        yield index, request

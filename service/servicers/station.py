@@ -12,10 +12,9 @@ from .. import stations, validate
 from ..auth import require_operator
 from ..errors import ServiceError, Unavailable, abort
 from ..facts import sign_code_of
-from ..interceptors import ResourceExhausted
 from ..metrics import observe_verdict
 from ..store import RegisteredStation
-from .common import Runtime, caller, decision, unary
+from .common import Runtime, caller, decision, stream_items, unary
 
 _KIND = {station_pb2.STATION_KIND_TOWNSHIP_STATION: "TOWNSHIP_STATION",
          station_pb2.STATION_KIND_VILLAGE_POINT: "VILLAGE_POINT"}
@@ -70,13 +69,8 @@ class StationServicer(station_pb2_grpc.StationServiceServicer):
     def CheckStations(self, request_iterator: Iterator[station_pb2.CheckStationsRequest],
                       context: grpc.ServicerContext) -> Iterator[station_pb2.CheckStationsResponse]:
         who = caller(context)
-        limit = self.runtime.max_stream_items
         earlier: dict[tuple[str, str], list[str]] = {}
-        for index, request in enumerate(request_iterator):
-            if not context.is_active():  # cancelled, or the client's deadline passed: stop working
-                return
-            if index >= limit:
-                abort(context, ResourceExhausted(f"more than {limit} items in one stream; split the batch"))
+        for index, request in stream_items(context, request_iterator, self.runtime.max_stream_items):
             try:
                 as_of = validate.check_station_request(
                     request.HasField("station"), request.station, request.as_of, request.register)

@@ -17,11 +17,10 @@ from ruralpost.v1 import claim_pb2, claim_pb2_grpc
 from .. import claims, validate
 from ..auth import require_commit_right, require_operator
 from ..claim_facts import KIND_NAMES
-from ..errors import AlreadyExists, ServiceError, Unavailable, abort
-from ..interceptors import ResourceExhausted
+from ..errors import AlreadyExists, ServiceError, Unavailable
 from ..metrics import observe_verdict
 from ..store import ClaimRecord, Commit, DecisionRow, StoredClaim
-from .common import Runtime, caller, unary
+from .common import Runtime, caller, stream_items, unary
 
 MAX_COMMIT_ATTEMPTS = 5  # each lost race re-evaluates against a ledger that has grown
 
@@ -109,12 +108,7 @@ class SubsidyServicer(claim_pb2_grpc.SubsidyServiceServicer):
     def EvaluateClaims(self, request_iterator: Iterator[claim_pb2.EvaluateClaimsRequest],
                        context: grpc.ServicerContext) -> Iterator[claim_pb2.EvaluateClaimsResponse]:
         who = caller(context)
-        limit = self.runtime.max_stream_items
-        for index, request in enumerate(request_iterator):
-            if not context.is_active():  # cancelled, or the client's deadline passed: stop working
-                return
-            if index >= limit:
-                abort(context, ResourceExhausted(f"more than {limit} claims in one stream; split the batch"))
+        for index, request in stream_items(context, request_iterator, self.runtime.max_stream_items):
             try:
                 self._authorize(context, request)
                 result = self._evaluate(request.HasField("claim"), request.claim, request.commit, who,
