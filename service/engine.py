@@ -238,6 +238,8 @@ def check_fact(fact: dict[str, Any]) -> bool:
 
 def check_list(key: str, values: list[Any]) -> bool:
     """A list fact holds scalars within the same limits."""
+    if all(type(item) is str and len(item) < 256 for item in values):
+        return False  # the usual case: short names (equipment, services)
     exponent = False
     for item in values:
         if isinstance(item, (dict, list)):
@@ -272,6 +274,21 @@ def to_json(fact: dict[str, Any], exponent: bool) -> str:
     return text
 
 
+def _deduplicate(definitions: dict[str, Any]) -> tuple[dict[str, Any], dict[str, frozenset[str]]]:
+    """One engine rule per distinct condition: rules of the same scope share their `m|F` and
+    `w|F` parts, and each match is one action less (and fewer rulesets to assert into)."""
+    by_condition: dict[str, list[str]] = {}
+    for name, condition in definitions.items():
+        key = json.dumps(condition, sort_keys=True, ensure_ascii=False, default=_day_numbers)
+        by_condition.setdefault(key, []).append(name)
+    unique: dict[str, Any] = {}
+    aliases: dict[str, frozenset[str]] = {}
+    for names in by_condition.values():
+        unique[names[0]] = definitions[names[0]]
+        aliases[names[0]] = frozenset(names)
+    return unique, aliases
+
+
 class Engine:
     """Compiled rule set: evaluates flat facts to violations and missing facts."""
 
@@ -279,6 +296,7 @@ class Engine:
         self.version = book.version
         self._compiled: dict[str, list[_CompiledRule]] = {}
         self._handles: dict[str, list[tuple[int, frozenset[str]]]] = {}
+        self._aliases: dict[str, dict[str, frozenset[str]]] = {}  # engine rule -> the parts it stands for
         self._missable: dict[str, dict[str, FactSpec]] = {}
         self._sids = _SidPool()
         subjects = sorted({r.subject for r in book.rules.values()})
@@ -290,7 +308,8 @@ class Engine:
             definitions: dict[str, Any] = {}
             for c in compiled:
                 definitions.update(c.definitions(subject))
-            self._handles[subject] = self._create(subject, definitions)
+            unique, self._aliases[subject] = _deduplicate(definitions)
+            self._handles[subject] = self._create(subject, unique)
 
     def _create(self, subject: str, definitions: dict[str, Any]) -> list[tuple[int, frozenset[str]]]:
         """Rulesets of at most MAX_RULES_PER_RULESET rules, each with the fact fields it reads.
@@ -316,20 +335,25 @@ class Engine:
         return list(self._compiled)
 
     def engine_rule_count(self, subject: str) -> int:
-        return sum(len(c.definitions(subject)) for c in self._compiled[subject])
+        """Distinct durable_rules rules compiled for the subject."""
+        return len(self._aliases[subject])
 
     def fire(self, subject: str, fact: dict[str, Any]) -> set[str]:
         """The names of the engine rules that matched the fact (low level; see evaluate)."""
         exponent = check_fact(fact)
         sid = self._sids.take()
         try:
-            fired: set[str] = set()
+            matched: set[str] = set()
             for handle, reads in self._handles[subject]:
                 part = {k: v for k, v in fact.items() if k in reads}
-                fired |= self._assert(handle, to_json({**part, "subject": subject, "id": "f", "sid": sid}, exponent))
-            return fired
+                matched |= self._assert(handle, to_json({**part, "subject": subject, "id": "f", "sid": sid}, exponent))
         finally:
             self._sids.give(sid)
+        aliases = self._aliases[subject]
+        fired: set[str] = set()
+        for name in matched:
+            fired |= aliases[name]
+        return fired
 
     @staticmethod
     def _assert(handle: int, message: str) -> set[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterator
 
 import grpc
@@ -20,13 +21,16 @@ _KIND = {station_pb2.STATION_KIND_TOWNSHIP_STATION: "TOWNSHIP_STATION",
          station_pb2.STATION_KIND_VILLAGE_POINT: "VILLAGE_POINT"}
 
 
+MAX_HOLDERS_SHOWN = 5  # other stations named in a duplicate sign code's reason (one is enough to fail)
+
+
 class StationServicer(station_pb2_grpc.StationServiceServicer):
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
     def _check(self, request: station_pb2.CheckStationRequest | station_pb2.CheckStationsRequest,
                as_of: dt.date, who: str, method: str,
-               earlier: dict[tuple[str, str], list[str]] | None = None) -> common_pb2.Verdict:
+               earlier: dict[tuple[str, str], dict[str, None]] | None = None) -> common_pb2.Verdict:
         """Checks one validated station against the registry (and earlier stream items)."""
         ruleset = self.runtime.rules.current
         station = request.station
@@ -37,10 +41,11 @@ class StationServicer(station_pb2_grpc.StationServiceServicer):
             me = (station.operator.strip(), station.station_id.strip())
             holders = [sid for op, sid in self.runtime.store.sign_code_holders(county, code)
                        if (op, sid) != me]
-            if earlier is not None:
-                holders += [sid for sid in earlier.get((county, code), []) if sid != me[1]
-                            and sid not in holders]
-                earlier.setdefault((county, code), []).append(me[1])
+            if earlier is not None:  # station ids seen in this stream, per code, in order, once each
+                seen = earlier.setdefault((county, code), {})
+                holders += [sid for sid in itertools.islice(seen, MAX_HOLDERS_SHOWN + 1)
+                            if sid != me[1] and sid not in holders]
+                seen[me[1]] = None
         verdict = stations.check_station(ruleset, station, as_of, holders)
         outcome = common_pb2.Outcome.Name(verdict.outcome)
         if request.register:
@@ -69,7 +74,7 @@ class StationServicer(station_pb2_grpc.StationServiceServicer):
     def CheckStations(self, request_iterator: Iterator[station_pb2.CheckStationsRequest],
                       context: grpc.ServicerContext) -> Iterator[station_pb2.CheckStationsResponse]:
         who = caller(context)
-        earlier: dict[tuple[str, str], list[str]] = {}
+        earlier: dict[tuple[str, str], dict[str, None]] = {}
         for index, request in stream_items(context, request_iterator, self.runtime.max_stream_items):
             try:
                 as_of = validate.check_station_request(
