@@ -36,11 +36,11 @@ run: setup
 browser:
 	sh scripts/ensure-chromium.sh
 
-test: setup browser
+test: setup browser lint typecheck
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check $(wildcard service clients tests bench)
+	$(BIN)/ruff check $(wildcard service clients tests bench examples)
 	$(BIN)/python -m service.protogen --lint
 
 typecheck: setup

@@ -264,6 +264,21 @@ def test_workers_share_the_port_and_the_registry(tmp_path: Path) -> None:
                 reasons = station_pb2_grpc.StationServiceStub(ch).CheckStation(req).verdict.reasons
                 duplicates += [r.rule_id for r in reasons] == ["STN-SIGN-CODE-DUPLICATE"]
         assert duplicates == len(codes)  # every worker sees what the others registered
+        # the ledger too: claims sharing waybills, committed concurrently over separate connections
+        claims = [_claim(claim_id=f"W-{k}") for k in range(6)]  # the same 5 parcels each
+        answers: list[claim_pb2.EvaluateClaimResponse] = []
+
+        def commit(claim: claim_pb2.Claim) -> None:
+            with grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)]) as ch:
+                answers.append(claim_pb2_grpc.SubsidyServiceStub(ch).EvaluateClaim(
+                    claim_pb2.EvaluateClaimRequest(claim=claim, commit=True), timeout=30))
+
+        threads = [threading.Thread(target=commit, args=(c,)) for c in claims]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(a.eligible_pieces for a in answers) == [0, 0, 0, 0, 0, 3]  # paid once, whoever won
         children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
         assert len(children) == 2
         proc.send_signal(signal.SIGTERM)
