@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from google.rpc import code_pb2, error_details_pb2  # type: ignore[import-untyped, unused-ignore]
+from google.rpc import error_details_pb2  # type: ignore[import-untyped, unused-ignore]
 from grpc_status import rpc_status
 
 # Codes that say "the service could not be reached or would not serve" rather than "your data".
@@ -71,5 +71,3 @@ class RuralpostError(Exception):
         code = _BY_NUMBER.get(int(status.code), grpc.StatusCode.UNKNOWN)
         return cls(code, str(status.message), violations_of(status))
 
-
-OK_CODE: int = code_pb2.OK

@@ -21,7 +21,7 @@ from .labels import (
     townships_not_passing,
     yuan,
 )
-from .summary import Item, Summary
+from .summary import Summary
 
 MAX_CELL = 64
 
@@ -102,12 +102,6 @@ def stations_report(summary: Summary) -> str:
               f"{c['INCOMPLETE']:,}", f"{c[BAD_ROW]:,}"] for t, c in s.ordered_townships()],
             right=(1, 2, 3, 4, 5)))
     return "\n".join(out) + "\n"
-
-
-def item_reasons(item: Item) -> str:
-    if item.outcome == BAD_ROW:
-        return item.problem
-    return "；".join(f"[{r.rule_id}] {r.message}" for r in item.reasons)
 
 
 def rules_table(response: rules_pb2.ListRulesResponse) -> str:

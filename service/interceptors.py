@@ -93,7 +93,6 @@ class ServiceInterceptor(_Base):
                 abort(context, error)
             if caller is not None:
                 attach(context, caller)
-            context.ruralpost_request_id = request_id  # type: ignore[attr-defined]
             return time.perf_counter()
 
         def unary(behavior: Callable[..., Any]) -> Callable[..., Any]:

@@ -70,14 +70,6 @@ class Violations:
             self.add(field, f"unknown enum number {value}")
 
 
-def as_of_date(value: str, field: str = "as_of") -> dt.date:
-    """The evaluation date: the request's, or today when it gives none."""
-    v = Violations()
-    date = v.date(field, value)
-    v.raise_if_any()
-    return date or dt.date.today()
-
-
 def check_station(station: station_pb2.Station, v: Violations, prefix: str = "station") -> None:
     """Adds the station's malformed fields to `v`."""
     p = prefix
