@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -33,6 +33,8 @@ from .layout import CellError, LayoutError
 from .progressbar import ProgressBar
 from .readers import ReadError, open_rows
 from .summary import Item, Summary
+
+M = TypeVar("M", bound=Message)
 
 OK, FAILED, USAGE = 0, 1, 2
 Handler = Callable[[argparse.Namespace], int]
@@ -270,15 +272,20 @@ def _progress(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.hub}: 不是县级共配中心的 JSON：{e}") from None
     with _client(args) as client:
         report = client.get_progress(as_of=args.as_of, stations=stations, programme=args.programme, hub=hub)
-    with _output(args.out) as out:
-        if args.format == "json":
-            out.write(_json(report))
-            out.write("\n")
-        else:
-            out.write(table.progress_report(report))
+    _emit(args, report, table.progress_report)
     if args.report is not None:
         args.report.write_text(html.progress_report(report), encoding="utf-8")
     return OK if progress_passed(report, hub_judged=hub is not None) and not bad else FAILED
+
+
+def _emit(args: argparse.Namespace, message: M, render: Callable[[M], str]) -> None:
+    """The answer as JSON (--format json) or as the table people read, to --out or stdout."""
+    with _output(args.out) as out:
+        if args.format == "json":
+            out.write(_json(message))
+            out.write("\n")
+        else:
+            out.write(render(message))
 
 
 def progress_passed(report: progress_pb2.ProgressReport, hub_judged: bool) -> bool:
@@ -297,12 +304,7 @@ def progress_passed(report: progress_pb2.ProgressReport, hub_judged: bool) -> bo
 def _rules(args: argparse.Namespace) -> int:
     with _client(args) as client:
         response = client.list_rules(subject=args.subject)
-    with _output(args.out) as out:
-        if args.format == "json":
-            out.write(_json(response))
-            out.write("\n")
-        else:
-            out.write(table.rules_table(response))
+    _emit(args, response, table.rules_table)
     return OK
 
 

@@ -250,15 +250,7 @@ def _present(msg: Message, path: str) -> tuple[Message, str] | None:
 
 
 def text(path: str) -> tuple[Setter, Getter]:
-    def set_(msg: Message, value: object) -> None:
-        sub, name = _sub(msg, path)
-        setattr(sub, name, parse_text(value))
-
-    def get(msg: Message) -> object:
-        found = _present(msg, path)
-        return getattr(*found) if found else ""
-
-    return set_, get
+    return scalar(path, parse_text)
 
 
 def scalar(path: str, parse: Callable[[object], object]) -> tuple[Setter, Getter]:
