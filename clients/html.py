@@ -36,6 +36,7 @@ table { border-collapse: collapse; width: 100%; margin: 6px 0 12px; }
 th, td { border: 1px solid #bdbdbd; padding: 3px 6px; text-align: left; vertical-align: top; }
 th { background: #eceff1; }
 td.n { text-align: right; white-space: nowrap; }
+td:first-child { white-space: nowrap; }
 tr { page-break-inside: avoid; }
 .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; vertical-align: baseline; }
 .verdict { display: inline-block; padding: 2px 10px; border-radius: 3px; color: #fff; font-weight: bold; }
