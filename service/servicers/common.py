@@ -14,6 +14,7 @@ from google.protobuf.message import Message
 from ..auth import caller_of
 from ..errors import ServiceError, abort
 from ..interceptors import ResourceExhausted
+from ..metrics import observe_verdict
 from ..ruleset import ActiveRules
 from ..store import DecisionRow, Store
 
@@ -39,14 +40,16 @@ def caller(context: grpc.ServicerContext) -> str:
     return known.name if known else str(context.peer() or "unknown")
 
 
-def decision(method: str, subject_id: str, who: str, request: Message, outcome: str,
-             rule_ids: list[str], ruleset_version: str, as_of: str) -> DecisionRow:
-    return DecisionRow(
-        method=method, subject_id=subject_id[:256], caller=who[:256], input_digest=digest(request),
+def record(runtime: Runtime, subject: str, method: str, subject_id: str, who: str, input_digest: str,
+           outcome: str, rule_ids: list[str], ruleset_version: str, as_of: str) -> None:
+    """Every evaluation: a decision-log row (what, when, who, input digest, verdict, version) and
+    the verdict metrics."""
+    runtime.store.log_decision(DecisionRow(
+        method=method, subject_id=subject_id[:256], caller=who[:256], input_digest=input_digest,
         outcome=outcome, rule_ids=",".join(rule_ids), ruleset_version=ruleset_version, as_of=as_of,
         at=dt.datetime.now(dt.UTC),
-    )
-
+    ))
+    observe_verdict(subject, outcome, rule_ids)
 
 def unary(context: grpc.ServicerContext, work: Callable[[], T]) -> T:
     """Runs a unary method's work, turning a ServiceError into its status."""

@@ -6,8 +6,7 @@ import grpc
 from ruralpost.v1 import common_pb2, progress_pb2, progress_pb2_grpc, station_pb2
 
 from .. import progress, validate
-from ..metrics import observe_verdict
-from .common import Runtime, caller, decision, unary
+from .common import Runtime, caller, digest, record, unary
 
 
 class QuotaServicer(progress_pb2_grpc.QuotaServiceServicer):
@@ -31,10 +30,8 @@ class QuotaServicer(progress_pb2_grpc.QuotaServiceServicer):
             report = progress.report(ruleset, self._members(request), as_of, hub)
             verdict = report.verdict
             outcome, rule_ids = common_pb2.Outcome.Name(verdict.outcome), [r.rule_id for r in verdict.reasons]
-            self.runtime.store.log_decision(decision(
-                "GetProgress", report.programme, caller(context), request, outcome, rule_ids,
-                ruleset.version, report.as_of))
-            observe_verdict("progress", outcome, rule_ids)
+            record(self.runtime, "progress", "GetProgress", report.programme, caller(context), digest(request),
+                   outcome, rule_ids, ruleset.version, report.as_of)
             return progress_pb2.GetProgressResponse(report=report)
 
         return unary(context, work)

@@ -13,9 +13,8 @@ from .. import stations, validate
 from ..auth import require_operator
 from ..errors import ServiceError, Unavailable, abort
 from ..facts import sign_code_of
-from ..metrics import observe_verdict
 from ..store import RegisteredStation
-from .common import Runtime, caller, decision, stream_items, unary
+from .common import Runtime, caller, digest, record, stream_items, unary
 
 _KIND = {station_pb2.STATION_KIND_TOWNSHIP_STATION: "TOWNSHIP_STATION",
          station_pb2.STATION_KIND_VILLAGE_POINT: "VILLAGE_POINT"}
@@ -55,9 +54,8 @@ class StationServicer(station_pb2_grpc.StationServiceServicer):
                 outcome=outcome, station=station.SerializeToString(), verdict=verdict.SerializeToString(),
             ), ruleset.version, verdict.evaluated_as_of)
         rule_ids = [r.rule_id for r in verdict.reasons]
-        self.runtime.store.log_decision(decision(
-            method, station.station_id, who, request, outcome, rule_ids, ruleset.version, verdict.evaluated_as_of))
-        observe_verdict("station", outcome, rule_ids)
+        record(self.runtime, "station", method, station.station_id, who, digest(request), outcome, rule_ids,
+               ruleset.version, verdict.evaluated_as_of)
         return verdict
 
     def CheckStation(self, request: station_pb2.CheckStationRequest,

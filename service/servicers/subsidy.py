@@ -7,7 +7,6 @@ one of ours first, the claim is evaluated again against the ledger and committed
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Iterator
 
@@ -18,9 +17,8 @@ from .. import claims, validate
 from ..auth import require_commit_right, require_operator
 from ..claim_facts import KIND_NAMES
 from ..errors import AlreadyExists, ServiceError, Unavailable
-from ..metrics import observe_verdict
-from ..store import ClaimRecord, Commit, DecisionRow, StoredClaim
-from .common import Runtime, caller, stream_items, unary
+from ..store import ClaimRecord, Commit, StoredClaim
+from .common import Runtime, caller, record, stream_items, unary
 
 MAX_COMMIT_ATTEMPTS = 5  # each lost race re-evaluates against a ledger that has grown
 
@@ -36,12 +34,8 @@ class SubsidyServicer(claim_pb2_grpc.SubsidyServiceServicer):
 
     def _log(self, method: str, claim: claim_pb2.Claim, who: str, digest: str,
              response: claim_pb2.EvaluateClaimResponse, rule_ids: list[str], as_of: str) -> None:
-        self.runtime.store.log_decision(DecisionRow(
-            method=method, subject_id=claim.claim_id[:256], caller=who[:256], input_digest=digest,
-            outcome=claim_pb2.ClaimOutcome.Name(response.outcome), rule_ids=",".join(rule_ids),
-            ruleset_version=response.ruleset_version, as_of=as_of, at=dt.datetime.now(dt.UTC),
-        ))
-        observe_verdict("claim", claim_pb2.ClaimOutcome.Name(response.outcome), rule_ids)
+        record(self.runtime, "claim", method, claim.claim_id, who, digest,
+               claim_pb2.ClaimOutcome.Name(response.outcome), rule_ids, response.ruleset_version, as_of)
 
     def _stored(self, stored: StoredClaim, digest: str, claim: claim_pb2.Claim, who: str,
                 method: str, as_of: str) -> claim_pb2.EvaluateClaimResponse:
