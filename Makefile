@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 # Stubs are generated from protos/ into the `ruralpost.v1` package, never edited by hand.
 $(GEN_STAMP): $(PROTOS) $(STAMP)
 	mkdir -p ruralpost/v1
-	$(BIN)/python -m service.protogen
+	$(BIN)/python -m ruralpost.protogen
 	touch $@
 
 gen: $(GEN_STAMP)
@@ -40,8 +40,8 @@ test: setup browser lint typecheck
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check $(wildcard service clients tests bench examples)
-	$(BIN)/python -m service.protogen --lint
+	$(BIN)/ruff check ruralpost tests bench examples
+	$(BIN)/python -m ruralpost.protogen --lint
 
 typecheck: setup
 	$(BIN)/mypy

@@ -28,13 +28,13 @@ from typing import Any
 
 import grpc
 from google.protobuf import json_format
-from ruralpost.v1 import station_pb2, station_pb2_grpc
 
-from clients import template
-from service.ruleset import DEFAULT_RULES_DIR, ActiveRules
-from service.servicers.common import Runtime
-from service.servicers.station import StationServicer
-from service.store import open_store
+from ruralpost.clients import template
+from ruralpost.service.api.calls import Runtime
+from ruralpost.service.api.station_service import StationServicer
+from ruralpost.service.ruleset import DEFAULT_RULES_DIR, ActiveRules
+from ruralpost.service.store import open_store
+from ruralpost.v1 import station_pb2, station_pb2_grpc
 
 AS_OF = "2023-07-15"
 ECHO_METHOD = "/bench.Echo/Stream"

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent import futures
 
 import grpc
+
 from ruralpost.v1 import station_pb2
 
 from .grpc_bench import _unary_round

@@ -23,11 +23,12 @@ from typing import Any
 
 import grpc
 import psycopg
-from ruralpost.v1 import claim_pb2, claim_pb2_grpc
 
-from service import claims, validate
-from service.server import Config, running
-from service.servicers.subsidy import claim_digest
+from ruralpost.service import validate
+from ruralpost.service.api.subsidy_service import claim_digest
+from ruralpost.service.claims import evaluate as claims
+from ruralpost.service.server import Config, running
+from ruralpost.v1 import claim_pb2, claim_pb2_grpc
 from tests.backends import pg_schema
 
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
@@ -93,7 +94,7 @@ def measure(db: str, runs: int = 5, parcels: int = 100_000) -> dict[str, Any]:
 
 def _split(runtime: Any, parcels: int, tag: str) -> dict[str, float]:
     """One run in-process, step by step: digest, evaluate (with ledger look-up), ledger commit."""
-    from service.store import ClaimRecord
+    from ruralpost.service.store import ClaimRecord
 
     claim = make_claim(f"B-{tag}-SPLIT", parcels, f"{tag}SP")
     ruleset = runtime.rules.current

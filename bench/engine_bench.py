@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from service.engine import fields_of
-from service.ruleset import DEFAULT_RULES_DIR, RuleSet, load_ruleset
+from ruralpost.service.engine import fields_of
+from ruralpost.service.ruleset import DEFAULT_RULES_DIR, RuleSet, load_ruleset
 from tests.reference_engine import compile_condition
 
 from .stations import station_facts

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
+
 from ruralpost.v1 import station_pb2
 
 from .noop import STREAM, UNARY

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import grpc
+
 from ruralpost.v1 import station_pb2
 
 SERVICE = "bench.Noop"

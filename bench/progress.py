@@ -18,6 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import grpc
+
+from ruralpost.service.golden import plans as sample_registry
+from ruralpost.service.server import Config, running
 from ruralpost.v1 import (
     progress_pb2,
     progress_pb2_grpc,
@@ -26,9 +29,6 @@ from ruralpost.v1 import (
     station_pb2,
     station_pb2_grpc,
 )
-
-from service import sample_registry
-from service.server import Config, running
 
 
 def timed(call: Callable[[], object]) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 
-from service.server import Config, build, stop
+from ruralpost.service.server import Config, build, stop
 
 from .noop import handler
 

@@ -6,10 +6,11 @@ import datetime as dt
 from typing import Any
 
 from google.protobuf import json_format
-from ruralpost.v1 import station_pb2
 
-from service import cases, facts
-from service.ruleset import DEFAULT_RULES_DIR, RuleSet
+from ruralpost.service.golden import cases
+from ruralpost.service.ruleset import DEFAULT_RULES_DIR, RuleSet
+from ruralpost.service.stations import facts
+from ruralpost.v1 import station_pb2
 
 
 def requests() -> list[station_pb2.CheckStationRequest]:

@@ -13,6 +13,7 @@ import json
 
 import grpc
 from google.protobuf import json_format
+
 from ruralpost.v1 import common_pb2, progress_pb2, progress_pb2_grpc
 
 SEVERITY = {common_pb2.SEVERITY_ERROR: "错误", common_pb2.SEVERITY_WARNING: "警告",

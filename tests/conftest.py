@@ -11,10 +11,10 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import json_format
-from ruralpost.v1 import station_pb2
 
-from service.ruleset import DEFAULT_RULES_DIR
-from service.server import Config, Running, running
+from ruralpost.service.ruleset import DEFAULT_RULES_DIR
+from ruralpost.service.server import Config, Running, running
+from ruralpost.v1 import station_pb2
 
 from .backends import db, pg_db  # noqa: F401  (fixtures for every test module)
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ruralpost.clients import template
+from ruralpost.clients.claims import read_claims
 from ruralpost.v1 import claim_pb2
-
-from clients import template
-from clients.claims import read_claims
 
 FIELDS = {"claim_id": "C-2023-07-001", "programme": "jingle-2023", "operator": "山西壹公里信息科技有限公司",
           "kind": "上行", "period": "2023/7", "township": None, "declared_pieces": 3,

@@ -13,9 +13,9 @@ from typing import Any
 import openpyxl  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
-from clients import template
-from service.cli import main
-from service.server import Running
+from ruralpost.clients import template
+from ruralpost.service.cli import main
+from ruralpost.service.server import Running
 
 ROOT = Path(__file__).resolve().parent.parent
 OPERATOR = "山西壹公里信息科技有限公司"

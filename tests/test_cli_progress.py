@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from google.protobuf import json_format
 
-from clients import layout, template
-from service import sample_registry
-from service.cli import main
-from service.programme import Programme
-from service.server import Running
+from ruralpost.clients import layout, template
+from ruralpost.service.cli import main
+from ruralpost.service.golden import plans as sample_registry
+from ruralpost.service.rulebook.programme import Programme
+from ruralpost.service.server import Running
 
 TOWNSHIPS = ["鹅城镇", "杜家村镇", "丰润镇", "康家会镇", "双路镇", "王村镇", "段家寨乡", "辛村乡",
              "神峪沟乡", "娘子神乡", "娑婆乡", "赤泥洼乡"]

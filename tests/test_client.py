@@ -13,11 +13,11 @@ from pathlib import Path
 import grpc
 import pytest
 from google.protobuf import json_format
-from ruralpost.v1 import common_pb2, rules_pb2, station_pb2
 
-from clients import ClientOptions, RuralpostClient, RuralpostError
-from clients.template import EXAMPLE_STATIONS
-from service.server import Config, Running, build, stop
+from ruralpost.clients import ClientOptions, RuralpostClient, RuralpostError
+from ruralpost.clients.template import EXAMPLE_STATIONS
+from ruralpost.service.server import Config, Running, build, stop
+from ruralpost.v1 import common_pb2, rules_pb2, station_pb2
 
 FAST = {"backoff_initial": 0.02, "backoff_max": 0.1}
 

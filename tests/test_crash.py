@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
-from ruralpost.v1 import claim_pb2, claim_pb2_grpc
 
-from service.store import open_store
+from ruralpost.service.store import open_store
+from ruralpost.v1 import claim_pb2, claim_pb2_grpc
 
 OPERATOR = "山西壹公里信息科技有限公司"
 CLAIMS, PARCELS, SHARED = 120, 300, 40  # claim i shares SHARED waybills with claim i + 1

@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.ruleset import DEFAULT_RULES_DIR, load_ruleset
+from ruralpost.service.ruleset import DEFAULT_RULES_DIR, load_ruleset
 
 from .reference_engine import ReferenceEngine
 

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from service import engine
-from service.ruleset import DEFAULT_RULES_DIR, load_ruleset
+from ruralpost.service import engine
+from ruralpost.service.ruleset import DEFAULT_RULES_DIR, load_ruleset
 
 ENGINE = load_ruleset(DEFAULT_RULES_DIR).engine
 

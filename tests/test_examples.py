@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from clients.examples import operator_check
-from service.server import Running
+from ruralpost.clients.examples import operator_check
+from ruralpost.service.server import Running
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -38,7 +38,7 @@ ROOT = EXAMPLES.parent
 
 
 def program(module: str, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", f"clients.examples.{module}", *argv], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", f"ruralpost.clients.examples.{module}", *argv], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
 
 

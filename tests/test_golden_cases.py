@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service import cases
-from service.ruleset import DEFAULT_RULES_DIR, load_ruleset
+from ruralpost.service.golden import cases
+from ruralpost.service.ruleset import DEFAULT_RULES_DIR, load_ruleset
 
 RULESET = load_ruleset(DEFAULT_RULES_DIR)
 CASES = cases.load_cases(DEFAULT_RULES_DIR)

@@ -20,11 +20,11 @@ import yaml
 from google.protobuf import json_format
 from google.rpc import code_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from ruralpost.v1 import claim_pb2, claim_pb2_grpc, rules_pb2, rules_pb2_grpc, station_pb2, station_pb2_grpc
 
-from service.auth import token_sha256
-from service.metrics import serve_metrics
-from service.server import Config, ConfigError, Running, build, running
+from ruralpost.service.api.auth import token_sha256
+from ruralpost.service.api.metrics import serve_metrics
+from ruralpost.service.server import Config, ConfigError, Running, build, running
+from ruralpost.v1 import claim_pb2, claim_pb2_grpc, rules_pb2, rules_pb2_grpc, station_pb2, station_pb2_grpc
 
 from .conftest import ROOT, station_request
 

@@ -11,6 +11,8 @@ import grpc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from ruralpost.service.server import Config, Running, running
 from ruralpost.v1 import (
     claim_pb2,
     claim_pb2_grpc,
@@ -21,8 +23,6 @@ from ruralpost.v1 import (
     station_pb2,
     station_pb2_grpc,
 )
-
-from service.server import Config, Running, running
 
 ALLOWED = {grpc.StatusCode.INVALID_ARGUMENT}
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

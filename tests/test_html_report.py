@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from clients import template
-from service.cli import main
-from service.server import Running
+from ruralpost.clients import template
+from ruralpost.service.cli import main
+from ruralpost.service.server import Running
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 from google.protobuf import json_format
-from ruralpost.v1 import claim_pb2, station_pb2
 
-from clients import layout, template
+from ruralpost.clients import layout, template
+from ruralpost.v1 import claim_pb2, station_pb2
 
 
 def _header(*names: str) -> layout.Header:

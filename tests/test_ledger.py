@@ -14,10 +14,10 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import json_format
-from ruralpost.v1 import claim_pb2, claim_pb2_grpc
 
-from service.server import Config, Running, running
-from service.store import ClaimRecord, Commit, Store, open_store
+from ruralpost.service.server import Config, Running, running
+from ruralpost.service.store import ClaimRecord, Commit, Store, open_store
+from ruralpost.v1 import claim_pb2, claim_pb2_grpc
 
 METHOD = "/ruralpost.v1.SubsidyService/EvaluateClaim"
 

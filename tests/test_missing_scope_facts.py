@@ -7,6 +7,7 @@ no STN-MODE-MISSING: the self-operated and partnered sign rules silently did not
 from __future__ import annotations
 
 import grpc
+
 from ruralpost.v1 import common_pb2, station_pb2_grpc
 
 from .conftest import station_request

@@ -13,6 +13,10 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+
+from ruralpost.service.golden import plans as sample_registry
+from ruralpost.service.rulebook.programme import Programme
+from ruralpost.service.server import Running
 from ruralpost.v1 import (
     common_pb2,
     progress_pb2,
@@ -20,10 +24,6 @@ from ruralpost.v1 import (
     station_pb2,
     station_pb2_grpc,
 )
-
-from service import sample_registry
-from service.programme import Programme
-from service.server import Running
 
 PASS, FAIL = common_pb2.OUTCOME_PASS, common_pb2.OUTCOME_FAIL
 INFO, ERROR = common_pb2.SEVERITY_INFO, common_pb2.SEVERITY_ERROR

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from ruralpost.clients import html, table
 from ruralpost.v1 import common_pb2, progress_pb2
-
-from clients import html, table
 
 
 def _report() -> progress_pb2.ProgressReport:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from ruralpost import protogen
 from ruralpost.v1 import claim_pb2, common_pb2, progress_pb2, rules_pb2, station_pb2
-
-from service import protogen
 
 
 def test_buf_lint_standard_is_clean() -> None:

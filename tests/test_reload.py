@@ -7,10 +7,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-from ruralpost.v1 import station_pb2_grpc
 
-from service.rulebook import RulebookError
-from service.server import Config, Running, running
+from ruralpost.service.rulebook.packs import RulebookError
+from ruralpost.service.server import Config, Running, running
+from ruralpost.v1 import station_pb2_grpc
 
 from .conftest import station_request
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
 from ruralpost.v1 import rules_pb2, rules_pb2_grpc, station_pb2_grpc
 
 from .conftest import station_request

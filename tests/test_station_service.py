@@ -8,9 +8,9 @@ import grpc
 import pytest
 from google.rpc import code_pb2, error_details_pb2
 from grpc_status import rpc_status
-from ruralpost.v1 import common_pb2, station_pb2, station_pb2_grpc
 
-from service.server import Running
+from ruralpost.service.server import Running
+from ruralpost.v1 import common_pb2, station_pb2, station_pb2_grpc
 
 from .conftest import station_request
 

@@ -10,9 +10,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import grpc
 import pytest
-from ruralpost.v1 import station_pb2_grpc
 
-from service.server import Config, running
+from ruralpost.service.server import Config, running
+from ruralpost.v1 import station_pb2_grpc
 
 from .conftest import station_request
 

@@ -1,1 +1,0 @@
-"""Runnable examples of the client library (`python -m clients.examples.<name> --help`)."""

@@ -1,0 +1,381 @@
+"""The client subcommands of `ruralpost`: check, claim, progress, rules, template.
+
+Exit codes a workflow can gate on: 0 everything passed, 1 any item failed / was ineligible /
+could not be read, 2 usage or connection errors (nothing was decided).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import datetime as dt
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from ruralpost.clients import html, table, template
+from ruralpost.clients.batch import StationRows, bad_item, check_rows
+from ruralpost.clients.claims import CLAIM_FIELDS, ClaimInput, iter_requests, read_claims
+from ruralpost.clients.client import DEFAULT_TARGET, ClientOptions, RuralpostClient
+from ruralpost.clients.errors import RuralpostError
+from ruralpost.clients.itemfile import CLAIM_CSV_HEADER, StationCsv, StationJson, bad_row_record, claim_dict, claim_rows
+from ruralpost.clients.labels import PASSED, outcome_key
+from ruralpost.clients.layout import CellError, LayoutError
+from ruralpost.clients.progressbar import ProgressBar
+from ruralpost.clients.readers import ReadError, open_rows
+from ruralpost.clients.summary import Item, Summary
+from ruralpost.v1 import claim_pb2, progress_pb2
+
+M = TypeVar("M", bound=Message)
+
+OK, FAILED, USAGE = 0, 1, 2
+Handler = Callable[[argparse.Namespace], int]
+
+
+class UsageError(Exception):
+    """Bad options or an unreadable input file: exit 2."""
+
+
+def _date(text: str) -> str:
+    try:
+        if len(text) == 10:
+            return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}")
+
+
+def _connection(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("connection")
+    g.add_argument("--server", default=os.environ.get("RURALPOST_SERVER", DEFAULT_TARGET),
+                   help="HOST:PORT of the service (default %(default)s; env RURALPOST_SERVER)")
+    g.add_argument("--timeout", type=float, default=60.0, help="deadline of a unary call in seconds")
+    g.add_argument("--attempts", type=int, default=5, help="tries when the service is UNAVAILABLE")
+    g.add_argument("--tls", action="store_true", help="connect with TLS (system roots)")
+    g.add_argument("--root-cert", type=Path, help="PEM of the CA that signed the server (implies --tls)")
+    g.add_argument("--token", default=os.environ.get("RURALPOST_TOKEN"),
+                   help="bearer token (default: env RURALPOST_TOKEN)")
+
+
+def _client(args: argparse.Namespace) -> RuralpostClient:
+    return RuralpostClient(ClientOptions(
+        target=args.server, timeout=args.timeout, attempts=max(args.attempts, 1), tls=args.tls,
+        root_cert=args.root_cert, token=args.token or None))
+
+
+def _guarded(handler: Handler) -> Handler:
+    """Maps what went wrong to the exit code, with one line on stderr saying what."""
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except RuralpostError as e:
+            if e.is_connection:
+                print(f"ruralpost: 无法完成调用 call failed ({args.server}): {e.code.name}: {e.message}",
+                      file=sys.stderr)
+                return USAGE
+            print(f"ruralpost: 服务拒绝了请求 request refused: {e.code.name}: {e.message}", file=sys.stderr)
+            for v in e.violations:
+                print(f"  {v.field}: {v.description}", file=sys.stderr)
+            return FAILED
+        except (UsageError, ReadError, LayoutError, OSError) as e:
+            print(f"ruralpost: {e}", file=sys.stderr)
+            return USAGE
+    return run
+
+
+@contextlib.contextmanager
+def _output(path: Path | None, for_excel: bool = False) -> Iterator[TextIO]:
+    """stdout, or a file; CSV files get a BOM so that Excel shows the Chinese."""
+    if path is None:
+        yield sys.stdout
+        return
+    with path.open("w", encoding="utf-8-sig" if for_excel else "utf-8", newline="") as f:
+        yield f
+
+
+def _json(message: Message) -> str:
+    """Proto JSON with every field, zeros and empty lists too (0 points filed is an answer)."""
+    return json_format.MessageToJson(message, preserving_proto_field_name=True, ensure_ascii=False,
+                                     always_print_fields_with_no_presence=True)
+
+
+def _warn(message: str) -> None:
+    print(f"ruralpost: {message}", file=sys.stderr)
+
+
+# ---- check
+
+def _warn_unknown(columns: list[str], warned: list[str]) -> list[str]:
+    """Warns once about columns the layout does not know (they are ignored, not an error)."""
+    new = [c for c in columns if c not in warned]
+    if new:
+        _warn(f"忽略了不认识的列 ignored unknown columns: {', '.join(new)}")
+    return warned + new
+
+
+def _check(args: argparse.Namespace) -> int:
+    path: Path = args.file
+    bar_wanted = sys.stderr.isatty()
+    rows = open_rows(path, count=bar_wanted)
+    stations = StationRows(rows)
+    warned = _warn_unknown(stations.unknown_columns, [])
+    summary = Summary(source=str(path), detail_limit=args.detail_limit)
+    bar = ProgressBar(rows.total_hint, enabled=bar_wanted)
+    started = time.monotonic()
+    with _output(args.out if args.format != "table" else None, for_excel=args.format == "csv") as out, \
+            _client(args) as client:
+        writer: StationCsv | StationJson | None = (
+            StationCsv(out) if args.format == "csv" else StationJson(out) if args.format == "json" else None)
+        try:
+            for item in check_rows(client, stations, as_of=args.as_of or "", register=args.register):
+                summary.add(item)
+                if writer is not None:
+                    writer.write(item)
+                bar.advance()
+        finally:
+            bar.finish()
+        summary.seconds = time.monotonic() - started
+        if writer is not None:
+            writer.close(summary)
+    _warn_unknown(stations.unknown_columns, warned)
+    text = table.stations_report(summary)
+    if args.format == "table":
+        if args.out is not None:
+            args.out.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+    elif args.out is not None:
+        sys.stdout.write(text)        # the file has the items; the terminal gets the summary
+    if args.report is not None:
+        args.report.write_text(html.check_report(summary), encoding="utf-8")
+    return OK if summary.all_passed else FAILED
+
+
+# ---- claim
+
+def _claim_fields(args: argparse.Namespace) -> dict[str, Any]:
+    return {name: getattr(args, name) for name in CLAIM_FIELDS}
+
+
+def _claim(args: argparse.Namespace) -> int:
+    try:
+        found: ClaimInput = read_claims(args.file, _claim_fields(args))
+    except (ValueError, CellError) as e:
+        if isinstance(e, ReadError | LayoutError):
+            raise
+        raise UsageError(f"申报字段有误 bad claim field: {e}") from None
+    commit = bool(args.commit)
+    if found.commit and not commit:
+        _warn("文件里的 commit 不会提交，只有 --commit 才提交 (the file's commit is ignored; pass --commit)")
+    for bad in found.bad_rows:
+        _warn(f"第{bad.row}行被排除 row {bad.row} left out: {bad.problem}")
+    # One slot per claim of the file, in its order: (claim id, result, problem).
+    results: list[ClaimResult] = [
+        (c.claim_id if c is not None else f"#{n}", None, problem) for n, c, problem in found.claims]
+    readable = [(i, c) for i, (_, c, _) in enumerate(found.claims) if c is not None]
+    with _client(args) as client:
+        if len(found.claims) == 1 and readable:
+            claim = readable[0][1]
+            try:
+                results[0] = (claim.claim_id, client.evaluate_claim(claim, commit=commit), "")
+            except RuralpostError as e:
+                if e.is_connection:
+                    raise
+                results[0] = (claim.claim_id, None, _refusal(e))
+        elif readable:
+            requests = iter_requests([c for _, c in readable], commit)
+            for response in client.evaluate_claims(requests):
+                slot, claim = readable[response.index]
+                if response.HasField("result"):
+                    results[slot] = (claim.claim_id, response.result, "")
+                else:
+                    refusal = _refusal(RuralpostError.from_status(response.error))
+                    results[slot] = (claim.claim_id, None, refusal)
+    _write_claims(args, results, found)
+    good = all(r is not None and r.outcome == claim_pb2.CLAIM_OUTCOME_ELIGIBLE for _, r, _ in results)
+    return OK if good and results and not found.bad_rows else FAILED
+
+
+def _refusal(error: RuralpostError) -> str:
+    detail = "；".join(f"{v.field}: {v.description}" for v in error.violations)
+    return f"{error.code.name}: {detail or error.message}"
+
+
+ClaimResult = tuple[str, claim_pb2.EvaluateClaimResponse | None, str]
+
+
+def _write_claims(args: argparse.Namespace, results: list[ClaimResult], found: ClaimInput) -> None:
+    rows = found.parcel_rows               # a parcel list: rejections name their file row
+    bad_rows = found.bad_rows
+    with _output(args.out, for_excel=args.format == "csv") as out:
+        if args.format == "json":
+            json.dump({
+                "results": [claim_dict(r, rows) if r is not None else {"claim_id": cid, "error": problem}
+                            for cid, r, problem in results],
+                "bad_rows": [{"row": b.row, "column": b.column, "problem": b.problem} for b in bad_rows],
+            }, out, ensure_ascii=False, indent=2)
+            out.write("\n")
+        elif args.format == "csv":
+            writer = csv.writer(out)
+            writer.writerow(CLAIM_CSV_HEADER)
+            for cid, r, problem in results:
+                writer.writerows(claim_rows(r, cid, problem, rows))
+            claim_id = results[0][0] if len(results) == 1 else ""
+            writer.writerows(bad_row_record(claim_id, b) for b in bad_rows)
+        else:
+            out.write(_claims_table(results, found))
+    if args.out is not None and args.format != "table":
+        sys.stdout.write(_claims_table(results, found))    # the file has the records; the terminal the table
+
+
+def _claims_table(results: list[ClaimResult], found: ClaimInput) -> str:
+    parts = [(table.claim_report(r, found.parcel_rows) if r is not None
+              else f"补贴申报 Claim {cid}：无法评估 not evaluated {problem}\n") + "\n"
+             for cid, r, problem in results]
+    if found.bad_rows:
+        parts.append(f"■ 被排除的行 Rows left out — {len(found.bad_rows)}\n")
+        parts.append(table.render(["行号 Row", "列 Column", "问题 Problem"],
+                                  [[b.row, b.column or "—", b.problem] for b in found.bad_rows], right=(0,)))
+        parts.append("\n")
+    return "".join(parts)
+
+
+# ---- progress
+
+def _progress(args: argparse.Namespace) -> int:
+    stations = []
+    bad: list[Item] = []
+    if args.stations is not None:
+        source = StationRows(open_rows(args.stations))
+        for row in source.rows.rows:
+            try:
+                if row.problem:
+                    raise ValueError(row.problem)
+                stations.append(source.station(row))
+            except (ValueError, json_format.ParseError) as e:
+                bad.append(bad_item(row, e, source))
+        for b in bad:
+            _warn(f"第{b.row}行被排除 row {b.row} left out: {b.problem}")
+    hub = None
+    if args.hub is not None:
+        try:
+            hub = json_format.Parse(args.hub.read_text(encoding="utf-8"), progress_pb2.CountyHub())
+        except json_format.ParseError as e:
+            raise UsageError(f"{args.hub}: 不是县级共配中心的 JSON：{e}") from None
+    with _client(args) as client:
+        report = client.get_progress(as_of=args.as_of, stations=stations, programme=args.programme, hub=hub)
+    _emit(args, report, table.progress_report)
+    if args.report is not None:
+        args.report.write_text(html.progress_report(report), encoding="utf-8")
+    return OK if progress_passed(report, hub_judged=hub is not None) and not bad else FAILED
+
+
+def _emit(args: argparse.Namespace, message: M, render: Callable[[M], str]) -> None:
+    """The answer as JSON (--format json) or as the table people read, to --out or stdout."""
+    with _output(args.out) as out:
+        if args.format == "json":
+            out.write(_json(message))
+            out.write("\n")
+        else:
+            out.write(render(message))
+
+
+def progress_passed(report: progress_pb2.ProgressReport, hub_judged: bool) -> bool:
+    """The county verdict and every township passing (warnings allowed), and the county hub when
+    one was sent. The county verdict holds only the county rules: a township behind its own
+    target fails itself (docs/progress.md), so it must be looked at on its own. Without `--hub`
+    the server reports the hub INCOMPLETE (nothing to judge); that is not what was asked."""
+    verdicts = [report.verdict.outcome, *(t.outcome for t in report.townships)]
+    if hub_judged:
+        verdicts.append(report.hub.outcome)
+    return all(outcome_key(v) in PASSED for v in verdicts)
+
+
+# ---- rules, template
+
+def _rules(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        response = client.list_rules(subject=args.subject)
+    _emit(args, response, table.rules_table)
+    return OK
+
+
+def _template(args: argparse.Namespace) -> int:
+    if args.out is None:
+        sys.stdout.write(template.csv_text(args.what, args.lang, not args.empty))
+        return OK
+    if args.out.suffix.lower() not in (".csv", ".xlsx"):
+        raise UsageError(f"{args.out}: 模板只能写成 .csv 或 .xlsx")
+    template.write(args.what, args.out, args.lang, not args.empty)
+    return OK
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Registers the client subcommands on `ruralpost`'s parser (next to `serve`)."""
+    p = sub.add_parser("check", help="check a station list (.csv, .jsonl, .xlsx) through CheckStations",
+                       description="Check every station of a file; exit 0 all passed, 1 any did not, "
+                                   "2 usage or connection error.")
+    p.add_argument("file", type=Path, help="station list: .csv, .jsonl or .xlsx (see `ruralpost template`)")
+    p.add_argument("--as-of", type=_date, help="evaluation date YYYY-MM-DD (default: the server's today)")
+    p.add_argument("--register", action="store_true", help="store the stations in the county registry")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                   help="table: summary by outcome and rule; csv/json: one row per station with its reasons")
+    p.add_argument("--out", type=Path, help="write the output here instead of stdout")
+    p.add_argument("--report", type=Path, help="also write a printable HTML report (PATH.html)")
+    p.add_argument("--detail-limit", type=int, default=1000,
+                   help="stations not passing listed in the HTML report (default %(default)s)")
+    _connection(p)
+    p.set_defaults(run=_guarded(_check))
+
+    p = sub.add_parser("claim", help="evaluate a subsidy claim (dry run unless --commit)")
+    p.add_argument("file", type=Path,
+                   help="a claim as .json (or a list; .jsonl one per line), or parcels as .csv/.xlsx")
+    p.add_argument("--commit", action="store_true", help="record the eligible waybills as paid")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--out", type=Path, help="write the output here instead of stdout")
+    g = p.add_argument_group("claim fields (for a parcel list; override a JSON claim's own)")
+    g.add_argument("--claim-id")
+    g.add_argument("--programme")
+    g.add_argument("--operator")
+    g.add_argument("--kind", help="UPBOUND_AGRICULTURAL (上行) or DOWNBOUND_PARCEL (下行)")
+    g.add_argument("--period", help="YYYY-MM")
+    g.add_argument("--township")
+    g.add_argument("--declared-pieces", type=int)
+    g.add_argument("--requested-amount-fen", type=int)
+    _connection(p)
+    p.set_defaults(run=_guarded(_claim))
+
+    p = sub.add_parser("progress", help="filing progress per township (GetProgress)")
+    p.add_argument("--as-of", type=_date, required=True, help="YYYY-MM-DD")
+    p.add_argument("--stations", type=Path, help="stations to count (default: the registry)")
+    p.add_argument("--programme", default="", help="programme id (default: the server's only one)")
+    p.add_argument("--hub", type=Path, help="the county hub as JSON (CountyHub)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--out", type=Path)
+    p.add_argument("--report", type=Path, help="also write a printable HTML report (PATH.html)")
+    _connection(p)
+    p.set_defaults(run=_guarded(_progress))
+
+    p = sub.add_parser("rules", help="the active rules (ListRules) as a table")
+    p.add_argument("--subject", default="", help="station, county_hub, progress, township, claim, parcel")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--out", type=Path)
+    _connection(p)
+    p.set_defaults(run=_guarded(_rules))
+
+    p = sub.add_parser("template", help="a blank station or parcel list with example rows")
+    p.add_argument("what", choices=("stations", "parcels"))
+    p.add_argument("--out", type=Path, help=".csv or .xlsx (default: CSV on stdout)")
+    p.add_argument("--lang", choices=("both", "zh", "en"), default="both",
+                   help="headers: 中文/English (default), Chinese or English only")
+    p.add_argument("--empty", action="store_true", help="header only, no example rows")
+    p.set_defaults(run=_guarded(_template), server="")
+

@@ -1,0 +1,1 @@
+"""The only place that speaks gRPC: thin servicers, interceptors, auth, metrics, statuses."""

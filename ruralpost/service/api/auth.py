@@ -1,0 +1,135 @@
+"""Who may call what: callers from an auth file, bearer tokens, roles and operator scoping.
+
+The auth file is a YAML list of `{name, token_sha256, role, operator?}`; only token hashes are
+stored. Roles: `operator` (checks, and claims with commit = false, for its own operator only),
+`approver` (claims with commit = true, GetProgress), `reader` (GetProgress, ListRules), `admin`
+(everything, reload included). Health and reflection stay open, for load balancers and grpcurl.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import yaml
+from google.rpc import code_pb2
+
+from ruralpost.service.errors import ServiceError
+
+PKG = "/ruralpost.v1."
+CHECK_STATION = PKG + "StationService/CheckStation"
+CHECK_STATIONS = PKG + "StationService/CheckStations"
+EVALUATE_CLAIM = PKG + "SubsidyService/EvaluateClaim"
+EVALUATE_CLAIMS = PKG + "SubsidyService/EvaluateClaims"
+GET_PROGRESS = PKG + "QuotaService/GetProgress"
+LIST_RULES = PKG + "RulesService/ListRules"
+RELOAD_RULES = PKG + "RulesService/ReloadRules"
+OPEN_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+
+ROLES: dict[str, frozenset[str]] = {
+    "operator": frozenset({CHECK_STATION, CHECK_STATIONS, EVALUATE_CLAIM, EVALUATE_CLAIMS}),
+    "approver": frozenset({EVALUATE_CLAIM, EVALUATE_CLAIMS, GET_PROGRESS}),
+    "reader": frozenset({GET_PROGRESS, LIST_RULES}),
+    "admin": frozenset({CHECK_STATION, CHECK_STATIONS, EVALUATE_CLAIM, EVALUATE_CLAIMS, GET_PROGRESS,
+                        LIST_RULES, RELOAD_RULES}),
+}
+
+
+class Unauthenticated(ServiceError):
+    code = code_pb2.UNAUTHENTICATED
+
+
+class PermissionDenied(ServiceError):
+    code = code_pb2.PERMISSION_DENIED
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    role: str
+    operator: str = ""
+
+    def may_call(self, method: str) -> bool:
+        return method.startswith(OPEN_PREFIXES) or method in ROLES[self.role]
+
+
+class AuthFileError(ValueError):
+    """The auth file cannot be used; the message says which entry."""
+
+
+def load_callers(path: Path) -> dict[str, Caller]:
+    """token sha256 (hex) -> caller."""
+    try:
+        entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise AuthFileError(f"{path}: {e}") from None
+    if not isinstance(entries, list) or not entries:
+        raise AuthFileError(f"{path}: a non-empty list of callers is expected")
+    callers: dict[str, Caller] = {}
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise AuthFileError(f"{path}: entry {i} is not a mapping")
+        name, digest, role = entry.get("name"), str(entry.get("token_sha256", "")).lower(), entry.get("role")
+        if not name or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise AuthFileError(f"{path}: entry {i} needs a name and a 64-hex-digit token_sha256")
+        if role not in ROLES:
+            raise AuthFileError(f"{path}: entry {i} ({name}): role must be one of {sorted(ROLES)}")
+        if role == "operator" and not entry.get("operator"):
+            raise AuthFileError(f"{path}: entry {i} ({name}): an operator caller names its operator")
+        if digest in callers:
+            raise AuthFileError(f"{path}: entry {i} ({name}): the same token as {callers[digest].name}")
+        callers[digest] = Caller(str(name), str(role), str(entry.get("operator") or ""))
+    return callers
+
+
+def token_sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Authenticator:
+    """Maps `authorization: Bearer <token>` metadata to a caller."""
+
+    def __init__(self, callers: dict[str, Caller]) -> None:
+        self._callers = callers
+
+    def caller(self, metadata: tuple[tuple[str, str | bytes], ...]) -> Caller:
+        for key, value in metadata:
+            if key == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
+                digest = token_sha256(value.removeprefix("Bearer ").strip())
+                for known, caller in self._callers.items():
+                    if hmac.compare_digest(known, digest):
+                        return caller
+                raise Unauthenticated("unknown token")
+        raise Unauthenticated("missing authorization: Bearer <token> metadata")
+
+
+# The caller of the call a servicer is handling, attached by the interceptor.
+_ATTR = "_ruralpost_caller"
+
+
+def attach(context: grpc.ServicerContext, caller: Caller) -> None:
+    setattr(context, _ATTR, caller)
+
+
+def caller_of(context: grpc.ServicerContext) -> Caller | None:
+    """The authenticated caller, or None when the server runs without an auth file."""
+    caller: Caller | None = getattr(context, _ATTR, None)
+    return caller
+
+
+def require_operator(context: grpc.ServicerContext, operator: str, what: str) -> None:
+    """An `operator` caller acts for its own operator only."""
+    caller = caller_of(context)
+    if caller is not None and caller.role == "operator" and operator.strip() != caller.operator:
+        raise PermissionDenied(f"{caller.name} acts for {caller.operator}, not for this {what}'s operator")
+
+
+def require_commit_right(context: grpc.ServicerContext) -> None:
+    """Only approvers and admins record payments."""
+    caller = caller_of(context)
+    if caller is not None and caller.role not in ("approver", "admin"):
+        raise PermissionDenied(f"{caller.name} ({caller.role}) may not commit claims; a dry run is allowed")
+

@@ -1,0 +1,1 @@
+"""Subsidy claims (方案 五): validate, facts, evaluate, commit."""

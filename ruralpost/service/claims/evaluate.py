@@ -1,0 +1,144 @@
+"""Evaluating one subsidy claim: facts -> engine -> outcome, amounts, rejections.
+
+Shared by the servicer and the golden cases. Claim-level rules (subject `claim`) can make the
+claim INELIGIBLE; parcel rules (subject `parcel`) reject single parcels, evaluated once per
+distinct combination of parcel facts; SUB-AMOUNT (subject `claim_amount`) compares the requested
+amount with the computed one once the parcels are counted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+from ruralpost.service import verdicts
+from ruralpost.service.claims.facts import KIND_NAMES, Fact, Period, claim_display, claim_fact, clip, group_parcels
+from ruralpost.service.engine import Firing, day_number
+from ruralpost.service.errors import FailedPrecondition
+from ruralpost.service.rulebook.programme import Programme
+from ruralpost.service.rulebook.subsidy import SubsidyConfig
+from ruralpost.service.ruleset import RuleSet
+from ruralpost.v1 import claim_pb2
+
+CLAIM, PARCEL, CLAIM_AMOUNT = "claim", "parcel", "claim_amount"
+
+PaidAmong = Callable[[Collection[str]], set[str]]
+
+
+@dataclass(frozen=True)
+class ClaimEvaluation:
+    """The answer, and what a commit records: the eligible waybills (normalised, sorted)."""
+
+    response: claim_pb2.EvaluateClaimResponse
+    eligible_waybills: list[str]
+    as_of: str  # the claim period's last day: the date the rules were applied as of
+    rule_ids: list[str]  # claim-level reasons, then the parcel rules that rejected something
+
+
+def subsidy_config(programme: Programme) -> SubsidyConfig:
+    config = programme.subsidy
+    if config is None:
+        raise FailedPrecondition(f"programme {programme.id} has no subsidy configuration")
+    return config
+
+
+def county_code_resolver(programme: Programme) -> Callable[[str], str]:
+    """Name -> the programme county's code when it names this county (also with province/city)."""
+
+    def resolve(name: str) -> str:
+        name = name.strip()
+        if not name:
+            return ""
+        return programme.county_code_of(name) or (programme.county_code if programme.county_name in name
+                                                  else "")
+
+    return resolve
+
+
+def township_code_resolver(programme: Programme) -> Callable[[str], str]:
+    """Name (alias, or prefixed with the county) -> the programme township's code, else ""."""
+
+    def resolve(name: str) -> str:
+        name = name.strip().removeprefix(programme.county_name)
+        township = programme.township(name) if name else None
+        return township.code if township else ""
+
+    return resolve
+
+
+def evaluate_claim(ruleset: RuleSet, claim: claim_pb2.Claim, period: Period,
+                   paid_among: PaidAmong) -> ClaimEvaluation:
+    """Evaluates a validated claim; `paid_among` says which of its waybills the ledger has paid."""
+    programme = ruleset.book.programme
+    config = subsidy_config(programme)
+    engine = ruleset.engine
+    township_code = township_code_resolver(programme)
+    kind = KIND_NAMES.get(claim.kind, "")
+
+    # Parcels: one engine evaluation per distinct combination of facts.
+    groups = group_parcels(claim, config, county_code_resolver(programme), township_code, paid_among)
+    constant: Fact = {"kind": kind, "claim_period": period.text, "as_of_day": day_number(period.last)}
+    rejected: list[tuple[int, list[str]]] = []  # (parcel index, rule ids)
+    tally: Counter[str] = Counter()
+    eligible: list[int] = []
+    computed_fen = 0
+    tier_at = groups.fields.index("tier") if "tier" in groups.fields else -1
+    for k, members in enumerate(groups.members):
+        if not members:
+            continue
+        firing = engine.evaluate(PARCEL, groups.fact(k, constant))
+        rule_ids = [v.rule.id for v in firing.violations if v.severity == "ERROR"]
+        if rule_ids:
+            rejected.extend((i, rule_ids) for i in members)
+            for rid in rule_ids:
+                tally[rid] += len(members)
+        else:
+            eligible.extend(members)
+            tier = groups.keys[k][tier_at] if tier_at >= 0 else ""
+            computed_fen += config.rate_fen(kind, tier) * len(members)
+
+    # The claim as a whole.
+    fact = claim_fact(claim, period, config, township_code)
+    claim_firing = engine.evaluate(CLAIM, fact)
+    claim_errors = sum(1 for v in claim_firing.violations if v.severity == "ERROR")
+    amount_fact: Fact = {"requested_amount_fen": int(claim.requested_amount_fen),
+                         "computed_amount_fen": computed_fen, "claim_errors": claim_errors,
+                         "as_of_day": fact["as_of_day"]}
+    amount_firing = engine.evaluate(CLAIM_AMOUNT, amount_fact)
+    firing = Firing(claim_firing.violations + amount_firing.violations,
+                    claim_firing.missing + amount_firing.missing)
+    reasons = verdicts.reasons_for(
+        firing, lambda: claim_display(claim, {**fact, **amount_fact}, config))
+
+    if claim_errors or not eligible:
+        outcome = claim_pb2.CLAIM_OUTCOME_INELIGIBLE
+        eligible, computed_fen = [], 0
+    elif rejected:
+        outcome = claim_pb2.CLAIM_OUTCOME_PARTIALLY_ELIGIBLE
+    else:
+        outcome = claim_pb2.CLAIM_OUTCOME_ELIGIBLE
+    rejected.sort(key=lambda r: r[0])
+    order = {rid: rule.order for rid, rule in ruleset.book.rules.items()}
+    tallies = sorted(tally.items(), key=lambda t: order[t[0]])
+    parcels = claim.parcels
+    response = claim_pb2.EvaluateClaimResponse(
+        claim_id=claim.claim_id,
+        outcome=outcome,
+        eligible_pieces=len(eligible),
+        rejected_pieces=len(rejected),
+        approved_amount_fen=computed_fen,
+        reasons=reasons,
+        rejections=[claim_pb2.ParcelRejection(waybill=clip(parcels[i].waybill), rule_ids=rule_ids, index=i)
+                    for i, rule_ids in rejected],
+        tallies=[claim_pb2.RuleTally(rule_id=rid, count=n) for rid, n in tallies],
+        ruleset_version=ruleset.version,
+        committed=False,
+    )
+    waybills = groups.waybills
+    return ClaimEvaluation(
+        response=response,
+        eligible_waybills=sorted(waybills[i] for i in eligible),
+        as_of=period.last.isoformat(),
+        rule_ids=[r.rule_id for r in reasons] + [rid for rid, _ in tallies],
+    )

@@ -1,0 +1,237 @@
+"""Claim -> facts: the programme's subsidy configuration, look-ups and the parcel grouping.
+
+The rules (rules/subsidy.yaml) decide; this module only resolves names (operator, product
+category, platform, county, township, delivery tier) and computes the cross-record facts
+(duplicate within the claim, already paid) the engine cannot. A claim's parcels repeat, so
+parcels are grouped by the facts the parcel rules read and each group is evaluated once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any
+
+from ruralpost.service.engine import day_number
+from ruralpost.service.rulebook.subsidy import DOWNBOUND, UPBOUND, SubsidyConfig
+from ruralpost.v1 import claim_pb2
+
+Fact = dict[str, Any]
+
+KIND_NAMES = {claim_pb2.CLAIM_KIND_UPBOUND_AGRICULTURAL: UPBOUND,
+              claim_pb2.CLAIM_KIND_DOWNBOUND_PARCEL: DOWNBOUND}
+KIND_ZH = {UPBOUND: "电商平台销往县域外农副产品（上行）", DOWNBOUND: "下行快件"}
+KIND_EN = {UPBOUND: "upbound agricultural", DOWNBOUND: "downbound parcel"}
+SHOWN_CHARS = 64  # waybills and names echoed back are clipped: a malformed parcel may carry anything
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+# The facts each kind of parcel is judged on, in the order of the group key.
+COMMON_FIELDS = ("shipped_period", "waybill_chars", "waybill_length", "dup_in_claim", "paid_before")
+UPBOUND_FIELDS = ("category", "platform", "origin_county_code", "destination_county_code",
+                  "destination_given")
+DOWNBOUND_FIELDS = ("destination_township_code", "tier", "delivered_to_address", "fee_charged_fen")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A claim period YYYY-MM: its first and last day."""
+
+    text: str
+    number: int  # YYYYMM
+    first: dt.date
+    last: dt.date
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        year, month = int(text[:4]), int(text[5:7])
+        first = dt.date(year, month, 1)
+        last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+        return cls(text, year * 100 + month, first, last)
+
+
+def clip(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 1] + "…"
+
+
+def claim_fact(claim: claim_pb2.Claim, period: Period, config: SubsidyConfig,
+               township_code: Callable[[str], str]) -> Fact:
+    """The claim as the claim-level rules see it."""
+    kind = KIND_NAMES.get(claim.kind, "")
+    op = config.operator(claim.operator)
+    fact: Fact = {
+        "kind": kind,
+        "operator": claim.operator.strip(),
+        # listed for the claim's kind (with no kind, SUB-KIND speaks: listed for any kind)
+        "operator_listed": op is not None and (kind in op.kinds if kind else True),
+        "operator_from_day": day_number(op.approved_from) if op and op.approved_from else 0,
+        "period": period.text,
+        "period_number": period.number,
+        "period_first_day": day_number(period.first),
+        "period_last_day": day_number(period.last),
+        "as_of_day": day_number(period.last),
+        "declared_pieces": int(claim.declared_pieces),
+        "listed_pieces": len(claim.parcels),
+    }
+    if op and op.suspended_from:
+        fact["operator_suspended_day"] = day_number(op.suspended_from)
+    if claim.township.strip():
+        fact["township"] = claim.township.strip()
+        fact["township_code"] = township_code(claim.township)
+    return fact
+
+
+def claim_display(claim: claim_pb2.Claim, fact: Fact, config: SubsidyConfig) -> dict[str, str]:
+    """Values for claim-level message templates."""
+    kind = fact["kind"]
+    op = config.operator(claim.operator)
+    if not claim.operator.strip():
+        status, status_en = "未填写", "not given"
+    elif op is None:
+        status, status_en = "不在核定运营企业名单内", "not on the approved list"
+    elif kind and kind not in op.kinds:
+        status, status_en = f"未核定承担{KIND_ZH[kind]}", f"not approved for {KIND_EN[kind]} claims"
+    elif op.suspended_from and fact["operator_suspended_day"] <= fact["period_last_day"]:
+        status, status_en = f"自{op.suspended_from}起暂停资格", f"suspended from {op.suspended_from}"
+    elif op.approved_from and fact["operator_from_day"] > fact["period_first_day"]:
+        status, status_en = f"自{op.approved_from}起方获核定", f"approved only from {op.approved_from}"
+    else:
+        status, status_en = "资格有效", "approved"
+    shown = {k: str(v) for k, v in fact.items()}
+    shown.update(
+        operator=clip(claim.operator.strip()) or "（未填）",
+        operator_status=status, operator_status_en=status_en,
+        kind_zh=KIND_ZH.get(kind, "补贴"), kind_en=KIND_EN.get(kind, "subsidy"),
+        kind_shown=claim_pb2.ClaimKind.Name(claim.kind) if claim.kind in KIND_NAMES or claim.kind == 0
+        else str(claim.kind),
+    )
+    for key in ("requested_amount_fen", "computed_amount_fen"):
+        if key in fact:
+            shown[key.replace("amount_fen", "yuan")] = f"{fact[key] / 100:.2f}"
+    return shown
+
+
+def waybill_chars(waybill: str) -> str:
+    """The classes of characters a waybill uses, sorted: 9 ASCII digit, A ASCII letter, ? other."""
+    if waybill.isascii() and waybill.isalnum():
+        return "9" if waybill.isdigit() else "A" if waybill.isalpha() else "9A"
+    classes = {"9" if c.isascii() and c.isdigit() else "A" if c.isascii() and c.isalpha() else "?"
+               for c in waybill[:SHOWN_CHARS]}
+    return "".join(sorted(classes))
+
+
+def shipped_period(shipped_on: str) -> str:
+    """YYYY-MM of a YYYY-MM-DD date, or "" when it is not one."""
+    if not _DATE.match(shipped_on):
+        return ""
+    try:
+        dt.date.fromisoformat(shipped_on)
+    except ValueError:
+        return ""
+    return shipped_on[:7]
+
+
+@dataclass
+class ParcelGroups:
+    """The claim's parcels grouped by the facts the parcel rules read.
+
+    `keys[k]` is the group's fact values (COMMON_FIELDS + the kind's fields), `members[k]` the
+    parcel indices in claim order; `waybills[i]` the normalised waybill of parcel i.
+    """
+
+    fields: tuple[str, ...]
+    keys: list[tuple[Any, ...]]
+    members: list[list[int]]
+    waybills: list[str]
+
+    def fact(self, k: int, constant: Fact) -> Fact:
+        return {**constant, **dict(zip(self.fields, self.keys[k], strict=True))}
+
+
+class _Resolver:
+    """The parcel look-ups of one kind of claim; group_parcels caches them per distinct raw value."""
+
+    def __init__(self, config: SubsidyConfig, county_code: Callable[[str], str],
+                 township_code: Callable[[str], str]) -> None:
+        self.config = config
+        self.county_code = county_code
+        self.township_code = township_code
+
+    def upbound(self, raw: tuple[str, str, str, str]) -> tuple[Any, ...]:
+        category, platform, origin, destination = (s.strip() for s in raw)
+        return (
+            self.config.categories.get(category, ""),
+            self.config.platforms.get(platform, ""),
+            self.county_code(origin),
+            self.county_code(destination),
+            bool(destination),
+        )
+
+    def downbound(self, raw: tuple[str, str, bool, int]) -> tuple[Any, ...]:
+        township, station_code, delivered, fee = raw
+        tier = self.config.tier_of(station_code)
+        return (self.township_code(township), tier.id if tier else "", delivered, fee)
+
+
+def group_parcels(claim: claim_pb2.Claim, config: SubsidyConfig, county_code: Callable[[str], str],
+                  township_code: Callable[[str], str],
+                  paid_among: Callable[[Collection[str]], set[str]]) -> ParcelGroups:
+    """Groups parcels by their facts. Hot path: plain attribute reads, cached look-ups."""
+    kind = KIND_NAMES.get(claim.kind, "")
+    resolver = _Resolver(config, county_code, township_code)
+    fields = COMMON_FIELDS + (UPBOUND_FIELDS if kind == UPBOUND else DOWNBOUND_FIELDS if kind == DOWNBOUND
+                              else ())
+    base_cache: dict[Any, tuple[Any, ...]] = {}
+    period_cache: dict[str, str] = {}
+    shape_cache: dict[str, str] = {}
+    seen: set[str] = set()
+    waybills: list[str] = []
+    first_keys: dict[tuple[Any, ...], list[int]] = {}
+    for i, p in enumerate(claim.parcels):
+        waybill = p.waybill.strip().upper()  # SF123 and " sf123 " are one waybill
+        waybills.append(waybill)
+        duplicate = waybill in seen
+        if not duplicate and waybill:
+            seen.add(waybill)
+        if waybill.isascii() and waybill.isalnum():  # common case, no cache needed
+            chars = "9" if waybill.isdigit() else "A" if waybill.isalpha() else "9A"
+        else:
+            chars = shape_cache.get(waybill) or shape_cache.setdefault(waybill, waybill_chars(waybill))
+        shipped_on = p.shipped_on
+        period = period_cache.get(shipped_on)
+        if period is None:
+            period = period_cache[shipped_on] = shipped_period(shipped_on)
+        if kind == UPBOUND:
+            raw: Any = (p.product_category, p.platform, p.origin_county, p.destination_county)
+            base = base_cache.get(raw)
+            if base is None:
+                base = base_cache[raw] = resolver.upbound(raw)
+        elif kind == DOWNBOUND:
+            raw = (p.destination_township, p.station_code, p.delivered_to_address, p.fee_charged_fen)
+            base = base_cache.get(raw)
+            if base is None:
+                base = base_cache[raw] = resolver.downbound(raw)
+        else:
+            base = ()
+        key = (period, chars, len(waybill), duplicate, base)
+        members = first_keys.get(key)
+        if members is None:
+            first_keys[key] = [i]
+        else:
+            members.append(i)
+    # Already paid in a committed claim: one ledger look-up for all the claim's waybills.
+    paid = paid_among(seen) if seen else set()
+    keys: list[tuple[Any, ...]] = []
+    member_lists: list[list[int]] = []
+    for (period, chars, length, duplicate, base), members in first_keys.items():
+        split: tuple[tuple[bool, list[int]], ...] = ((False, members),)
+        if paid:
+            paid_members = [i for i in members if waybills[i] in paid]
+            if paid_members:
+                rest = [i for i in members if waybills[i] not in paid]
+                split = ((True, paid_members), (False, rest)) if rest else ((True, paid_members),)
+        for was_paid, group in split:
+            keys.append((period, chars, length, duplicate, was_paid, *base))
+            member_lists.append(group)
+    return ParcelGroups(fields, keys, member_lists, waybills)

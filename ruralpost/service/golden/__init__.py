@@ -1,0 +1,1 @@
+"""Golden cases: the rule packs' own tests, run by `make test` and before a reload activates."""

@@ -1,0 +1,1 @@
+"""Filing quotas and progress (GetProgress): count, then let the rules decide."""

@@ -1,0 +1,321 @@
+"""Filing quotas and progress (GetProgress): Python counts, the rules decide.
+
+Counting follows RULES.md: a township station counts when it has no ERROR and opened on or before
+the date; a village point when it was filed on or before the date (no ERROR makes it compliant as
+well); only the programme operator's stations in the programme's townships count. The thresholds,
+deadlines and fractions are rules over those counts (rules/progress.yaml, rules/hub.yaml) with
+their dates and fractions in the programme data; nothing here knows a date of the programme.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ruralpost.service import verdicts
+from ruralpost.service.engine import Firing, day_number
+from ruralpost.service.rulebook.programme import Programme, Township
+from ruralpost.service.ruleset import RuleSet
+from ruralpost.service.stations.check import check_station, registry_county
+from ruralpost.service.stations.facts import parse_date, sign_code_of
+from ruralpost.v1 import common_pb2, progress_pb2, station_pb2
+
+TOWNSHIP = "township"
+COUNTY = "county"
+STATION_REASON = "station_reason"
+HUB = "county_hub"
+HUB_SUBJECT_ID = "county-hub"
+_RANK = {common_pb2.SEVERITY_ERROR: 0, common_pb2.SEVERITY_WARNING: 1, common_pb2.SEVERITY_INFO: 2}
+_SIGN_CODE = re.compile(r"^(XZ|C)(\d{4})$")
+MAX_GAPS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class Member:
+    """A station of the report's set and where it came from, so an excluded one can be named."""
+
+    station: station_pb2.Station
+    source: str  # shown to people: 请求第3个站点 / 登记库
+    source_en: str  # request station #3 / registry
+    field_prefix: str  # request path of the station: stations[2], registry[operator/station_id]
+
+
+def request_members(stations: Sequence[station_pb2.Station]) -> list[Member]:
+    return [Member(s, f"请求第{i + 1}个站点", f"request station #{i + 1}", f"stations[{i}]")
+            for i, s in enumerate(stations)]
+
+
+def registry_member(station: station_pb2.Station, operator: str, station_id: str) -> Member:
+    return Member(station, "登记库", "registry", f"registry[{operator}/{station_id}]")
+
+
+@dataclass
+class Tally:
+    """One township's counts, as RULES.md defines them."""
+
+    township: Township
+    registered: int = 0  # counted stations of any kind and state: the township has started
+    stations_done: int = 0
+    points_filed: int = 0
+    points_compliant: int = 0
+
+
+def _has_error(verdict: common_pb2.Verdict) -> bool:
+    return any(r.severity == common_pb2.SEVERITY_ERROR for r in verdict.reasons)
+
+
+def _on_or_before(date_text: str, as_of: dt.date) -> bool:
+    return bool(date_text) and parse_date(date_text) <= as_of
+
+
+def count(tally: Tally, station: station_pb2.Station, verdict: common_pb2.Verdict, as_of: dt.date) -> None:
+    """Adds one counted (not excluded) station to its township's tally."""
+    tally.registered += 1
+    if station.kind == station_pb2.STATION_KIND_TOWNSHIP_STATION:
+        if not _has_error(verdict) and _on_or_before(station.opened_on, as_of):
+            tally.stations_done += 1
+    elif station.kind == station_pb2.STATION_KIND_VILLAGE_POINT:
+        filing = station.filing
+        if filing.HasField("filed") and filing.filed and _on_or_before(filing.filed_on, as_of):
+            tally.points_filed += 1
+            if not _has_error(verdict):
+                tally.points_compliant += 1
+
+
+def code_gaps(codes: Sequence[str]) -> list[str]:
+    """Numbers skipped below the highest sign code used, per prefix (XZ0001…, C0001…: 以此类推)."""
+    used: dict[str, set[int]] = defaultdict(set)
+    for code in codes:
+        match = _SIGN_CODE.match(code)
+        if match and int(match.group(2)) > 0:
+            used[match.group(1)].add(int(match.group(2)))
+    gaps = []
+    for prefix in ("XZ", "C"):
+        numbers = used.get(prefix)
+        if numbers:
+            gaps += [f"{prefix}{n:04d}" for n in range(1, max(numbers)) if n not in numbers]
+    return gaps
+
+
+def _show_gaps(gaps: list[str]) -> str:
+    """Runs of missing codes as ranges (C0005–C0007), the first few only."""
+    runs: list[list[str]] = []
+    for code in gaps:
+        last = runs[-1][-1] if runs else ""
+        if last and last.rstrip("0123456789") == code.rstrip("0123456789") \
+                and int(last[-4:]) + 1 == int(code[-4:]):
+            runs[-1].append(code)
+        else:
+            runs.append([code])
+    shown = [r[0] if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs[:MAX_GAPS_SHOWN]]
+    return "、".join(shown) + ("等" if len(runs) > MAX_GAPS_SHOWN else "")
+
+
+def _sorted(ruleset: RuleSet, reasons: list[common_pb2.Reason]) -> list[common_pb2.Reason]:
+    """ERRORs, WARNINGs, INFOs; catalogue order within a severity; stable for per-station reasons."""
+    rules = ruleset.book.rules
+
+    def key(r: common_pb2.Reason) -> tuple[int, int]:
+        rule = rules.get(r.rule_id)
+        return _RANK.get(r.severity, 3), rule.order if rule else len(rules)
+
+    return sorted(reasons, key=key)
+
+
+class _Exclusions:
+    """Which reasons of a station keep it out of the count: rule QTA-EXCLUDED decides per reason."""
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.ruleset = ruleset
+        self._decided: dict[str, Firing] = {}
+
+    def _firing(self, rule_id: str) -> Firing:
+        if rule_id not in self._decided:
+            self._decided[rule_id] = self.ruleset.engine.evaluate(STATION_REASON, {"station_rule": rule_id})
+        return self._decided[rule_id]
+
+    def reason(self, member: Member, verdict: common_pb2.Verdict) -> common_pb2.Reason | None:
+        """The QTA-EXCLUDED reason naming the station and why, or None when the station counts."""
+        hits = [(v, r) for r in verdict.reasons for v in self._firing(r.rule_id).violations]
+        if not hits:
+            return None
+        violation, first = hits[0]
+        station = member.station
+        why = [r for _, r in hits]
+        values = {
+            "station_id": station.station_id or "（无编号）",
+            "station_source": member.source,
+            "station_source_en": member.source_en,
+            "station_field": member.field_prefix + first.field.removeprefix("station"),
+            "why": "；".join(r.message for r in why),
+            "why_en": "; ".join(r.message_en for r in why),
+            "remedy": "；".join(r.remedy for r in why),
+        }
+        return verdicts.reason(violation.rule, violation.severity, values)
+
+
+def _shown(fact: Mapping[str, Any], as_of: dt.date) -> dict[str, str]:
+    return {**{k: str(v) for k, v in fact.items()}, "as_of": as_of.isoformat()}
+
+
+def township_progress(ruleset: RuleSet, tally: Tally, as_of: dt.date) -> progress_pb2.TownshipProgress:
+    t = tally.township
+    fact = {
+        "township": t.name, "township_code": t.code, "as_of_day": day_number(as_of),
+        "stations_done": tally.stations_done, "stations_target": t.township_stations,
+        "points_filed": tally.points_filed, "points_target": t.village_points,
+        "points_compliant": tally.points_compliant, "stations_registered": tally.registered,
+    }
+    firing = ruleset.engine.evaluate(TOWNSHIP, fact)
+    reasons = verdicts.reasons_for(firing, lambda: {
+        **_shown(fact, as_of), "points_missing": str(max(0, t.village_points - tally.points_filed))})
+    return progress_pb2.TownshipProgress(
+        township=t.name,
+        township_stations_done=tally.stations_done, township_stations_target=t.township_stations,
+        village_points_filed=tally.points_filed, village_points_target=t.village_points,
+        village_points_compliant=tally.points_compliant,
+        outcome=verdicts.outcome(reasons, bool(firing.missing)), reasons=reasons,
+    )
+
+
+def _required(goal: int, fraction: float) -> int:
+    # display only: the rule compares done >= goal * fraction itself
+    return math.ceil(goal * fraction - 1e-9)
+
+
+def county_reasons(ruleset: RuleSet, tallies: list[Tally], gaps: list[str],
+                   as_of: dt.date) -> tuple[list[common_pb2.Reason], dict[str, Any]]:
+    """The county-level reasons (pace, start, the 52/48 note, code gaps) and the county fact."""
+    programme = ruleset.book.programme
+    goals = programme.data["goals"]
+    not_started = [t.township.name for t in tallies if t.registered == 0]
+    fraction = programme.required_fraction(as_of)
+    fact: dict[str, Any] = {
+        "as_of_day": day_number(as_of),
+        # 要求每乡镇完成1个: a township's second station does not make up for another's missing one
+        "stations_done": sum(min(t.stations_done, t.township.township_stations) for t in tallies),
+        "stations_goal": int(goals["township_stations"]),
+        "points_filed": sum(t.points_filed for t in tallies),  # 每个乡镇至少4个: extra points count
+        "points_goal": int(goals["village_points"]),
+        "table_points_total": sum(t.village_points for t in programme.townships),
+        "required_fraction": fraction,
+        "townships_not_started": len(not_started),
+        "code_gaps": len(gaps),
+    }
+    firing = ruleset.engine.evaluate(COUNTY, fact)
+
+    def values() -> dict[str, str]:
+        stations_required = _required(fact["stations_goal"], fraction)
+        points_required = _required(fact["points_goal"], fraction)
+        return {
+            **_shown(fact, as_of),
+            "required_percent": f"{fraction:.0%}",
+            "stations_required": str(stations_required),
+            "points_required": str(points_required),
+            "stations_short": str(max(0, stations_required - fact["stations_done"])),
+            "points_short": str(max(0, points_required - fact["points_filed"])),
+            "not_started_names": "、".join(not_started) or "（无）",
+            "code_gap_list": _show_gaps(gaps) or "（无）",
+        }
+
+    return verdicts.reasons_for(firing, values), fact
+
+
+def hub_fact(hub: progress_pb2.CountyHub | None, as_of: dt.date) -> dict[str, Any]:
+    """The hub as the rules see it; without a hub only the date: every hub rule then lacks `hub`."""
+    fact: dict[str, Any] = {"as_of_day": day_number(as_of)}
+    if hub is None:
+        return fact
+    fact["hub"] = True
+    fact["brand_count"] = len(_brands(hub))
+    for name in ("unified_warehousing", "sorting", "delivery"):
+        if hub.HasField(name):
+            fact[name] = getattr(hub, name)
+    if hub.established_on:
+        fact["established_day"] = day_number(parse_date(hub.established_on))
+    return fact
+
+
+def _brands(hub: progress_pb2.CountyHub) -> list[str]:
+    """Distinct brand names (case and spacing ignored), in the order given."""
+    seen: dict[str, str] = {}
+    for brand in hub.brands:
+        name = brand.strip()
+        if name:
+            seen.setdefault("".join(name.split()).casefold(), name)
+    return list(seen.values())
+
+
+def hub_verdict(ruleset: RuleSet, hub: progress_pb2.CountyHub | None, as_of: dt.date) -> common_pb2.Verdict:
+    fact = hub_fact(hub, as_of)
+    firing = ruleset.engine.evaluate(HUB, fact)
+    min_brands = int(ruleset.book.programme.data["hub"]["min_brands"])
+
+    def values() -> dict[str, str]:
+        if hub is None:  # only the HUB-MISSING reason, which names no value
+            return _shown(fact, as_of)
+        yes_no = {name: ("是" if getattr(hub, name) else "否") if hub.HasField(name) else "（未填）"
+                  for name in ("unified_warehousing", "sorting", "delivery")}
+        return {
+            **_shown(fact, as_of),
+            "brands": "、".join(_brands(hub)) or "（无）",
+            "brands_short": str(max(0, min_brands - fact["brand_count"])),
+            "established_on": hub.established_on or "（未填）",
+            **{f"{k}_zh": v for k, v in yes_no.items()},
+        }
+
+    subject = (hub.name.strip() if hub is not None else "") or HUB_SUBJECT_ID
+    return verdicts.verdict(subject, firing, values, ruleset.version, as_of.isoformat())
+
+
+def report(ruleset: RuleSet, members: Sequence[Member], as_of: dt.date,
+           hub: progress_pb2.CountyHub | None) -> progress_pb2.ProgressReport:
+    """The progress report of the programme as of a date, from the given set of stations."""
+    programme: Programme = ruleset.book.programme
+    holders: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for m in members:
+        code = sign_code_of(m.station)
+        if code:
+            holders[(registry_county(m.station, ruleset), code)].append(m.station.station_id)
+    tallies = {t.name: Tally(t) for t in programme.townships}
+    exclusions = _Exclusions(ruleset)
+    excluded: list[common_pb2.Reason] = []
+    county_codes: list[str] = []
+    for m in members:
+        s = m.station
+        county, code = registry_county(s, ruleset), sign_code_of(s)
+        others = list(holders.get((county, code), [])) if code else []
+        if code:
+            others.remove(s.station_id)  # the station itself; a second station with its id stays
+        verdict = check_station(ruleset, s, as_of, others)
+        if code and county == programme.county_code:
+            county_codes.append(code)  # 一县一编号: every station of the county numbers in one series
+        reason = exclusions.reason(m, verdict)
+        if reason is not None:
+            excluded.append(reason)
+            continue
+        township = programme.township(s.township)
+        if township is not None:  # an unknown township excludes the station (QTA-EXCLUDED)
+            count(tallies[township.name], s, verdict, as_of)
+    ordered = [tallies[t.name] for t in programme.townships]
+    county_level, fact = county_reasons(ruleset, ordered, code_gaps(county_codes), as_of)
+    reasons = _sorted(ruleset, county_level + excluded)
+    return progress_pb2.ProgressReport(
+        programme=programme.id,
+        as_of=as_of.isoformat(),
+        townships=[township_progress(ruleset, t, as_of) for t in ordered],
+        township_stations_done=fact["stations_done"],
+        township_stations_goal=fact["stations_goal"],
+        village_points_filed=fact["points_filed"],
+        village_points_goal=fact["points_goal"],
+        required_fraction=fact["required_fraction"],
+        verdict=common_pb2.Verdict(
+            subject_id=programme.id, outcome=verdicts.outcome(reasons, False), reasons=reasons,
+            ruleset_version=ruleset.version, evaluated_as_of=as_of.isoformat()),
+        hub=hub_verdict(ruleset, hub, as_of),
+    )

@@ -1,0 +1,160 @@
+"""Proto -> fact: the flat, typed dict that is the only shape the engine sees.
+
+A fact field is left out when the request leaves it out (an unset optional, an empty string, an
+UNSPECIFIED enum): the rules then say the fact is missing instead of reading it as "no".
+Reference look-ups (township and village names to codes) happen here. Display values that only
+messages need are built lazily by `station_display`, so the hot path stays small.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from ruralpost.service.engine import day_number
+from ruralpost.service.rulebook.programme import Programme
+from ruralpost.v1 import station_pb2
+
+Fact = dict[str, Any]
+
+_KIND = {station_pb2.STATION_KIND_TOWNSHIP_STATION: "TOWNSHIP_STATION",
+         station_pb2.STATION_KIND_VILLAGE_POINT: "VILLAGE_POINT"}
+_MODE = {station_pb2.OPERATION_MODE_SELF_OPERATED: "SELF_OPERATED",
+         station_pb2.OPERATION_MODE_PARTNERED: "PARTNERED"}
+_PLACEMENT = {station_pb2.SIGN_PLACEMENT_ABOVE_DOOR: "ABOVE_DOOR",
+              station_pb2.SIGN_PLACEMENT_BESIDE_DOOR: "BESIDE_DOOR",
+              station_pb2.SIGN_PLACEMENT_OUTER_WALL: "OUTER_WALL",
+              station_pb2.SIGN_PLACEMENT_NONE: "NONE"}
+_PLACEMENT_ZH = {"ABOVE_DOOR": "门外上方", "BESIDE_DOOR": "门侧", "OUTER_WALL": "门外墙面", "NONE": "无"}
+_EQUIPMENT = {station_pb2.EQUIPMENT_RECEPTION_DESK: "RECEPTION_DESK",
+              station_pb2.EQUIPMENT_SHELVES: "SHELVES",
+              station_pb2.EQUIPMENT_BARCODE_SCANNER: "BARCODE_SCANNER",
+              station_pb2.EQUIPMENT_VIDEO_SURVEILLANCE: "VIDEO_SURVEILLANCE",
+              station_pb2.EQUIPMENT_FIRE_EXTINGUISHER: "FIRE_EXTINGUISHER"}
+_SERVICE = {station_pb2.SERVICE_TYPE_SEND: "SEND", station_pb2.SERVICE_TYPE_RECEIVE: "RECEIVE",
+            station_pb2.SERVICE_TYPE_DELIVER: "DELIVER"}
+_HOURS_SEPARATORS = str.maketrans({"：": ":", "－": "-", "—": "-", "–": "-", "~": "-", "～": "-", "至": "-"})
+_SPACES = re.compile(r"\s+")
+
+
+def parse_date(text: str) -> dt.date:
+    """YYYY-MM-DD, strictly (validation has already refused anything else)."""
+    return dt.date.fromisoformat(text)
+
+
+def station_fact(station: station_pb2.Station, as_of: dt.date, programme: Programme,
+                 sign_code_duplicates: int = 0) -> Fact:
+    """The station as the rules see it, with names resolved to official codes."""
+    s = station
+    services = sorted({_SERVICE[v] for v in s.services if v in _SERVICE})
+    equipment = sorted({_EQUIPMENT[v] for v in s.equipment if v in _EQUIPMENT})
+    fact: Fact = {
+        "as_of_day": day_number(as_of),
+        "business_hours": _SPACES.sub("", s.business_hours.translate(_HOURS_SEPARATORS)),
+        "zone_count": len({z.strip() for z in s.zones if z.strip()}),
+        "service_count": len(services),
+    }
+    if s.kind in _KIND:
+        fact["kind"] = _KIND[s.kind]
+    # Lists are left out when empty: the engine's `$iall` never matches an empty list.
+    if services:
+        fact["services"] = services
+    if equipment:
+        fact["equipment"] = equipment
+    if s.mode in _MODE:
+        fact["mode"] = _MODE[s.mode]
+    if s.county.strip():
+        fact["county"] = s.county.strip()
+        fact["county_code"] = programme.county_code_of(s.county)
+    township = programme.township(s.township) if s.township.strip() else None
+    if s.township.strip():
+        fact["township"] = s.township.strip()
+        fact["township_code"] = township.code if township else ""
+    village_base = s.village.strip()
+    if s.village.strip():
+        fact["village"] = s.village.strip()
+        code, village_base = programme.village_code(township.code if township else "", s.village)
+        fact["village_code"] = code
+    if s.operator.strip():
+        fact["operator"] = s.operator.strip()
+    if s.HasField("fixed_premises"):
+        fact["fixed_premises"] = s.fixed_premises
+    g = s.signage
+    if g.HasField("present"):
+        fact["sign_present"] = g.present
+    if g.placement in _PLACEMENT:
+        fact["sign_placement"] = _PLACEMENT[g.placement]
+    if g.HasField("unified_design"):
+        fact["sign_unified"] = g.unified_design
+    if g.HasField("obstructed"):
+        fact["sign_obstructed"] = g.obstructed
+    if g.HasField("fixed"):
+        fact["sign_fixed"] = g.fixed
+    if g.text.strip():
+        fact["sign_text"] = g.text.strip()
+        fact["sign_text_normalized"] = programme.canonical_text(_SPACES.sub("", g.text))
+    if "kind" in fact:
+        template = programme.data["sign_text"][fact["kind"]]
+        fact["expected_sign_text"] = template.format(
+            township=township.name if township else s.township.strip(), village=village_base)
+    code = g.code.strip().upper()
+    if code:
+        fact["sign_code"] = code
+        fact["sign_code_duplicates"] = sign_code_duplicates
+    if s.filed_name.strip():
+        fact["filed_name"] = s.filed_name.strip()
+    if s.HasField("hours_sign_posted"):
+        fact["hours_sign_posted"] = s.hours_sign_posted
+    if s.HasField("area_m2"):
+        fact["area_m2"] = float(s.area_m2)
+    if s.HasField("cctv_retention_days"):
+        fact["cctv_retention_days"] = int(s.cctv_retention_days)
+    f = s.filing
+    if f.HasField("filed"):
+        fact["filed"] = f.filed
+    fact["record_number"] = f.record_number.strip()
+    if f.filed_on:
+        fact["filed_day"] = day_number(parse_date(f.filed_on))
+    if s.opened_on:
+        opened = parse_date(s.opened_on)
+        fact["opened_day"] = day_number(opened)
+        fact["days_open"] = (as_of - opened).days
+    return fact
+
+
+def sign_code_of(station: station_pb2.Station) -> str:
+    """The normalised sign code a station shows ("" when none)."""
+    return station.signage.code.strip().upper()
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return ",".join(value) if value else "（无）"
+    return str(value)
+
+
+def station_display(station: station_pb2.Station, fact: Fact, programme: Programme,
+                    taken_by: str = "") -> dict[str, str]:
+    """Values for message templates: every fact shown as text, plus a few derived ones."""
+    shown = {k: _show(v) for k, v in fact.items()}
+    shown.update(
+        services=_show(fact.get("services", [])),
+        equipment=_show(fact.get("equipment", [])),
+        business_hours=station.business_hours or "（未写明）",
+        township_hint=programme.township_hint(station.township),
+        expected_code_format=programme.data["sign_code_formats"].get(fact.get("kind", ""), "XZ0001/C0001"),
+        sign_code_taken_by=taken_by,
+        filed_on=station.filing.filed_on or "（无）",
+        opened_on=station.opened_on or "（无）",
+        record_number=station.filing.record_number or "（无）",
+        sign_placement_zh=_PLACEMENT_ZH.get(fact.get("sign_placement", ""), "（未填）"),
+    )
+    if "opened_day" in fact:
+        deadline = parse_date(station.opened_on) + dt.timedelta(days=programme.data["filing_days"])
+        shown["filing_deadline"] = deadline.isoformat()
+    return shown

@@ -1,0 +1,95 @@
+"""Fired rules + rule metadata -> Reasons (messages with actual values, citation, remedy) -> Outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from ruralpost.service.engine import Firing
+from ruralpost.service.rulebook.packs import FactSpec, Rule
+from ruralpost.v1 import common_pb2
+
+SEVERITY = {"INFO": common_pb2.SEVERITY_INFO, "WARNING": common_pb2.SEVERITY_WARNING,
+            "ERROR": common_pb2.SEVERITY_ERROR}
+_RANK = {common_pb2.SEVERITY_ERROR: 0, common_pb2.SEVERITY_WARNING: 1, common_pb2.SEVERITY_INFO: 2}
+MISSING_SEVERITY = common_pb2.SEVERITY_WARNING
+NOT_GIVEN = "（未填）"
+
+
+class _Values(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return NOT_GIVEN
+
+
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """A message template with the fact's values; an absent value reads （未填）."""
+    return template.format_map(_Values(values))
+
+
+def reason(rule: Rule, severity: str, values: Mapping[str, str]) -> common_pb2.Reason:
+    return common_pb2.Reason(
+        rule_id=rule.id,
+        severity=SEVERITY[severity],
+        message=fill(rule.message_zh, values),
+        message_en=fill(rule.message_en, values),
+        field=fill(rule.field, values),
+        expected=fill(rule.expected, values),
+        actual=fill(rule.actual, values),
+        remedy=fill(rule.remedy, values),
+        citation=common_pb2.Citation(document=rule.citation_document, clause=rule.citation_clause),
+    )
+
+
+def missing_reason(spec: FactSpec, rule: Rule) -> common_pb2.Reason:
+    """One reason per missing fact, naming the field and the rule that cannot be decided."""
+    return common_pb2.Reason(
+        rule_id=spec.missing_id,
+        severity=MISSING_SEVERITY,
+        message=f"缺少{spec.label_zh}（{spec.field}），无法判定：{rule.description}",
+        message_en=f"{spec.label_en} ({spec.field}) is missing; {rule.id} cannot be decided",
+        field=spec.field,
+        expected="已填写",
+        actual=NOT_GIVEN,
+        remedy=f"补填{spec.label_zh}（{spec.field}）",
+        citation=common_pb2.Citation(document=rule.citation_document, clause=rule.citation_clause),
+    )
+
+
+def reasons_for(firing: Firing, values: Callable[[], Mapping[str, str]]) -> list[common_pb2.Reason]:
+    """Reasons ERRORs first, then WARNINGs, then INFOs; catalogue order within a severity.
+
+    `values` is called only when something fired: display values cost more than the check.
+    """
+    if not firing.violations and not firing.missing:
+        return []
+    shown = values()
+    ranked = [(_RANK[SEVERITY[v.severity]], 0, v.rule.order, reason(v.rule, v.severity, shown))
+              for v in firing.violations]
+    ranked += [(_RANK[MISSING_SEVERITY], 1, rule.order, missing_reason(spec, rule))
+               for spec, rule in firing.missing]
+    ranked.sort(key=lambda r: r[:3])
+    return [r[3] for r in ranked]
+
+
+def outcome(reasons: list[common_pb2.Reason], incomplete: bool) -> common_pb2.Outcome:
+    """FAIL on any ERROR, else INCOMPLETE on a missing fact, else PASS_WITH_WARNINGS, else PASS."""
+    severities = {r.severity for r in reasons}
+    if common_pb2.SEVERITY_ERROR in severities:
+        return common_pb2.OUTCOME_FAIL
+    if incomplete:
+        return common_pb2.OUTCOME_INCOMPLETE
+    if any(r.severity == common_pb2.SEVERITY_WARNING and not r.rule_id.endswith("-MISSING")
+           for r in reasons):
+        return common_pb2.OUTCOME_PASS_WITH_WARNINGS
+    return common_pb2.OUTCOME_PASS
+
+
+def verdict(subject_id: str, firing: Firing, values: Callable[[], Mapping[str, str]],
+            ruleset_version: str, as_of: str) -> common_pb2.Verdict:
+    reasons = reasons_for(firing, values)
+    return common_pb2.Verdict(
+        subject_id=subject_id,
+        outcome=outcome(reasons, bool(firing.missing)),
+        reasons=reasons,
+        ruleset_version=ruleset_version,
+        evaluated_as_of=as_of,
+    )

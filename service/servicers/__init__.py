@@ -1,1 +1,0 @@
-"""One thin module per gRPC service: validate -> facts -> engine -> verdict -> store."""
