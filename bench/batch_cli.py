@@ -30,9 +30,9 @@ import grpc
 from google.protobuf import json_format
 
 from ruralpost.clients import template
-from ruralpost.service.api.calls import Runtime
 from ruralpost.service.api.station_service import StationServicer
-from ruralpost.service.ruleset import DEFAULT_RULES_DIR, ActiveRules
+from ruralpost.service.config import DEFAULT_RULES_DIR
+from ruralpost.service.runtime import ActiveRules, Runtime
 from ruralpost.service.store import open_store
 from ruralpost.v1 import station_pb2, station_pb2_grpc
 

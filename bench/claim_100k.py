@@ -24,10 +24,11 @@ from typing import Any
 import grpc
 import psycopg
 
-from ruralpost.service import validate
 from ruralpost.service.api.subsidy_service import claim_digest
 from ruralpost.service.claims import evaluate as claims
-from ruralpost.service.server import Config, running
+from ruralpost.service.claims.validate import check_claim_request
+from ruralpost.service.config import Config
+from ruralpost.service.server import running
 from ruralpost.v1 import claim_pb2, claim_pb2_grpc
 from tests.backends import pg_schema
 
@@ -100,7 +101,7 @@ def _split(runtime: Any, parcels: int, tag: str) -> dict[str, float]:
     ruleset = runtime.rules.current
     config = claims.subsidy_config(ruleset.book.programme)
     t0 = time.perf_counter()
-    period = validate.check_claim_request(True, claim, ruleset.book.programme.id, config.max_parcels)
+    period = check_claim_request(True, claim, ruleset.book.programme.id, config.max_parcels)
     t1 = time.perf_counter()
     digest = claim_digest(claim)
     t2 = time.perf_counter()

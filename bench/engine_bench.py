@@ -7,8 +7,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ruralpost.service.config import DEFAULT_RULES_DIR
 from ruralpost.service.engine import fields_of
-from ruralpost.service.ruleset import DEFAULT_RULES_DIR, RuleSet, load_ruleset
+from ruralpost.service.ruleset import RuleSet, load_ruleset
 from tests.reference_engine import compile_condition
 
 from .stations import station_facts

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import grpc
 
+from ruralpost.service.config import Config
 from ruralpost.service.golden import plans as sample_registry
-from ruralpost.service.server import Config, running
+from ruralpost.service.server import running
 from ruralpost.v1 import (
     progress_pb2,
     progress_pb2_grpc,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 import threading
 
-from ruralpost.service.server import Config, build, stop
+from ruralpost.service.config import Config
+from ruralpost.service.server import build, stop
 
 from .noop import handler
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from google.protobuf import json_format
 
+from ruralpost.service.config import DEFAULT_RULES_DIR
 from ruralpost.service.golden import cases
-from ruralpost.service.ruleset import DEFAULT_RULES_DIR, RuleSet
+from ruralpost.service.ruleset import RuleSet
 from ruralpost.service.stations import facts
 from ruralpost.v1 import station_pb2
 

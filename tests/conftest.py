@@ -12,8 +12,8 @@ import grpc
 import pytest
 from google.protobuf import json_format
 
-from ruralpost.service.ruleset import DEFAULT_RULES_DIR
-from ruralpost.service.server import Config, Running, running
+from ruralpost.service.config import DEFAULT_RULES_DIR, Config
+from ruralpost.service.server import Running, running
 from ruralpost.v1 import station_pb2
 
 from .backends import db, pg_db  # noqa: F401  (fixtures for every test module)

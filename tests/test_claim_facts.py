@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from ruralpost.service.claims.evaluate import county_code_resolver, evaluate_claim, township_code_resolver
-from ruralpost.service.claims.facts import Period, group_parcels, shipped_period, waybill_chars
-from ruralpost.service.ruleset import DEFAULT_RULES_DIR, load_ruleset
+from ruralpost.service.claims.facts import group_parcels, shipped_period, waybill_chars
+from ruralpost.service.claims.period import Period
+from ruralpost.service.config import DEFAULT_RULES_DIR
+from ruralpost.service.ruleset import load_ruleset
 from ruralpost.v1 import claim_pb2
 
 RULESET = load_ruleset(DEFAULT_RULES_DIR)

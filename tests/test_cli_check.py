@@ -13,8 +13,8 @@ from typing import Any
 import openpyxl  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
+from ruralpost.cli import main
 from ruralpost.clients import template
-from ruralpost.service.cli import main
 from ruralpost.service.server import Running
 
 AS_OF = "2023-07-15"

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from google.protobuf import json_format
 
+from ruralpost.cli import main
 from ruralpost.clients import layout, template
-from ruralpost.service.cli import main
 from ruralpost.service.golden import plans as sample_registry
 from ruralpost.service.rulebook.programme import Programme
 from ruralpost.service.server import Running

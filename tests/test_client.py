@@ -16,7 +16,8 @@ from google.protobuf import json_format
 
 from ruralpost.clients import ClientOptions, RuralpostClient, RuralpostError
 from ruralpost.clients.template import EXAMPLE_STATIONS
-from ruralpost.service.server import Config, Running, build, stop
+from ruralpost.service.config import Config
+from ruralpost.service.server import Running, build, stop
 from ruralpost.v1 import common_pb2, rules_pb2, station_pb2
 
 FAST = {"backoff_initial": 0.02, "backoff_max": 0.1}

@@ -13,8 +13,8 @@ import threading
 import grpc
 from google.protobuf import json_format
 
+from ruralpost.service.config import DEFAULT_RULES_DIR
 from ruralpost.service.golden import cases
-from ruralpost.service.ruleset import DEFAULT_RULES_DIR
 from ruralpost.v1 import common_pb2, station_pb2, station_pb2_grpc
 
 THREADS = 8

@@ -11,7 +11,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ruralpost.service.ruleset import DEFAULT_RULES_DIR, load_ruleset
+from ruralpost.service.config import DEFAULT_RULES_DIR
+from ruralpost.service.ruleset import load_ruleset
 
 from .reference_engine import ReferenceEngine
 

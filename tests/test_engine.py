@@ -7,7 +7,8 @@ import math
 import pytest
 
 from ruralpost.service import engine
-from ruralpost.service.ruleset import DEFAULT_RULES_DIR, load_ruleset
+from ruralpost.service.config import DEFAULT_RULES_DIR
+from ruralpost.service.ruleset import load_ruleset
 
 ENGINE = load_ruleset(DEFAULT_RULES_DIR).engine
 

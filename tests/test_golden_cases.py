@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from ruralpost.service.config import DEFAULT_RULES_DIR
 from ruralpost.service.golden import cases
-from ruralpost.service.ruleset import DEFAULT_RULES_DIR, load_ruleset
+from ruralpost.service.ruleset import load_ruleset
 
 RULESET = load_ruleset(DEFAULT_RULES_DIR)
 CASES = cases.load_cases(DEFAULT_RULES_DIR)

@@ -23,7 +23,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from ruralpost.service.api.auth import token_sha256
 from ruralpost.service.api.metrics import serve_metrics
-from ruralpost.service.server import Config, ConfigError, Running, build, running
+from ruralpost.service.config import Config, ConfigError
+from ruralpost.service.server import Running, build, running
 from ruralpost.v1 import claim_pb2, claim_pb2_grpc, rules_pb2, rules_pb2_grpc, station_pb2, station_pb2_grpc
 
 from .conftest import ROOT, station_request

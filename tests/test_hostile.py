@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ruralpost.service.server import Config, Running, running
+from ruralpost.service.config import Config
+from ruralpost.service.server import Running, running
 from ruralpost.v1 import (
     claim_pb2,
     claim_pb2_grpc,

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from ruralpost.cli import main
 from ruralpost.clients import template
-from ruralpost.service.cli import main
 from ruralpost.service.server import Running
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

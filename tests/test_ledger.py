@@ -15,7 +15,8 @@ import grpc
 import pytest
 from google.protobuf import json_format
 
-from ruralpost.service.server import Config, Running, running
+from ruralpost.service.config import Config
+from ruralpost.service.server import Running, running
 from ruralpost.service.store import ClaimRecord, Commit, Store, open_store
 from ruralpost.v1 import claim_pb2, claim_pb2_grpc
 

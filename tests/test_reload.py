@@ -8,8 +8,9 @@ from pathlib import Path
 import grpc
 import pytest
 
+from ruralpost.service.config import Config
 from ruralpost.service.rulebook.packs import RulebookError
-from ruralpost.service.server import Config, Running, running
+from ruralpost.service.server import Running, running
 from ruralpost.v1 import station_pb2_grpc
 
 from .conftest import station_request

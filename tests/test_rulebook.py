@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from ruralpost.service.config import DEFAULT_RULES_DIR
 from ruralpost.service.rulebook import packs as rulebook
-from ruralpost.service.ruleset import DEFAULT_RULES_DIR, load_ruleset
+from ruralpost.service.ruleset import load_ruleset
 
 
 def _copy_with(tmp_path: Path, old: str, new: str) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import grpc
@@ -194,7 +195,8 @@ def test_registry_duplicates_and_re_registering_the_same_station(channel: grpc.C
 
 def test_every_evaluation_is_in_the_decision_log(channel: grpc.Channel, server: Running) -> None:
     s = stub(channel)
-    s.CheckStation(station_request(area_m2=8.0))
+    unary = station_request(area_m2=8.0)
+    s.CheckStation(unary)
     list(s.CheckStations(iter([_stream_item(station_request())] * 3)))
     rows = server.runtime.store.decisions()
     assert server.runtime.store.decision_count() == 4
@@ -202,5 +204,6 @@ def test_every_evaluation_is_in_the_decision_log(channel: grpc.Channel, server: 
     assert (last_unary.method, last_unary.subject_id, last_unary.outcome, last_unary.rule_ids) == (
         "CheckStation", "KJH-XZ-01", "OUTCOME_FAIL", "STN-AREA-TOWNSHIP")
     assert last_unary.ruleset_version == server.runtime.rules.current.version
-    assert len(last_unary.input_digest) == 32 and last_unary.caller
+    assert last_unary.input_digest == hashlib.sha256(unary.SerializeToString(deterministic=True)).hexdigest()
+    assert last_unary.caller
     assert {r.method for r in rows[:3]} == {"CheckStations"}

@@ -10,11 +10,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import grpc
 import pytest
+from google.protobuf import json_format
 
-from ruralpost.service.server import Config, running
-from ruralpost.v1 import station_pb2_grpc
+from ruralpost.service.config import Config
+from ruralpost.service.server import running
+from ruralpost.v1 import claim_pb2, claim_pb2_grpc, station_pb2, station_pb2_grpc
 
-from .conftest import station_request
+from .conftest import example, station_request
 
 
 class TcpProxy:
@@ -108,3 +110,27 @@ def test_database_outage_is_unavailable_and_recovers(proxied_pg: tuple[str, TcpP
         assert "数据库" in (info.value.details() or "")
         proxy.restore()
         assert stub.CheckStation(station_request(), timeout=20).verdict.outcome == 1
+
+
+def test_both_streams_end_unavailable_while_the_database_is_down(proxied_pg: tuple[str, TcpProxy]) -> None:
+    """The same answer from both streams: the whole stream fails UNAVAILABLE (the client resumes
+    with the items not answered), never an item-by-item error that a client would take as final."""
+    url, proxy = proxied_pg
+    station_item = station_pb2.CheckStationsRequest(station=station_request().station, as_of="2023-07-15")
+    claim = json_format.ParseDict(example("claim-upbound.json"), claim_pb2.EvaluateClaimRequest()).claim
+    claim_item = claim_pb2.EvaluateClaimsRequest(claim=claim)
+    with running(Config(listen="127.0.0.1:0", db=url, grace_seconds=1)) as r, \
+            grpc.insecure_channel(f"127.0.0.1:{r.port}") as ch:
+        stations = station_pb2_grpc.StationServiceStub(ch)
+        claims = claim_pb2_grpc.SubsidyServiceStub(ch)
+        answers = stations.CheckStations(iter([station_item] * 2), timeout=20)
+        assert [a.HasField("verdict") for a in answers] == [True, True]
+        assert [a.HasField("result") for a in claims.EvaluateClaims(iter([claim_item] * 2), timeout=20)] == [True, True]
+        proxy.cut()
+        for call in (lambda: list(stations.CheckStations(iter([station_item] * 2), timeout=20)),
+                     lambda: list(claims.EvaluateClaims(iter([claim_item] * 2), timeout=20))):
+            with pytest.raises(grpc.RpcError) as info:
+                call()
+            assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+        proxy.restore()
+        assert [a.HasField("result") for a in claims.EvaluateClaims(iter([claim_item]), timeout=20)] == [True]

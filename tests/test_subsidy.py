@@ -14,7 +14,8 @@ from google.protobuf import json_format
 from google.rpc import code_pb2, error_details_pb2
 from grpc_status import rpc_status
 
-from ruralpost.service.server import Config, Running, running
+from ruralpost.service.config import Config
+from ruralpost.service.server import Running, running
 from ruralpost.v1 import claim_pb2, claim_pb2_grpc, rules_pb2, rules_pb2_grpc
 
 from .conftest import ROOT, example

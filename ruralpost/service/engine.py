@@ -20,6 +20,7 @@ from typing import Any
 
 import durable_rules_engine as dre
 
+from ruralpost.service.dates import day_number, parse_date
 from ruralpost.service.rulebook.packs import FactSpec, Rule, Rulebook, RulebookError
 
 MAX_RULES_PER_RULESET = 50  # more than 64 matches of one fact fail the assert (error 303)
@@ -33,11 +34,6 @@ _names = itertools.count()
 
 class FactError(ValueError):
     """A fact the engine would mis-evaluate; validation should have refused it earlier."""
-
-
-def day_number(date: dt.date) -> int:
-    """Days since 1970-01-01: dates become integers the engine compares."""
-    return (date - dt.date(1970, 1, 1)).days
 
 
 def _day_numbers(value: Any) -> int:
@@ -127,9 +123,9 @@ class _CompiledRule:
         self.rule = rule
         when = list(rule.when)
         if rule.effective_from:
-            when.append({"$gte": {"as_of_day": day_number(dt.date.fromisoformat(rule.effective_from))}})
+            when.append({"$gte": {"as_of_day": day_number(parse_date(rule.effective_from))}})
         if rule.effective_to:
-            when.append({"$lte": {"as_of_day": day_number(dt.date.fromisoformat(rule.effective_to))}})
+            when.append({"$lte": {"as_of_day": day_number(parse_date(rule.effective_to))}})
         self.when = when
         self.when_missable = sorted(fields_of(rule.when) & missable)
         self.require = list(rule.require or ())

@@ -1,13 +1,17 @@
-"""The one place that maps domain errors to gRPC status codes with rich details."""
+"""Domain errors: what went wrong, in words a caller can act on. No gRPC here.
+
+`api/status.py` is the one place that turns them (and anything unexpected) into statuses.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass
 
-import grpc
-from google.protobuf import any_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
-from grpc_status import rpc_status
+from ruralpost.service import dates
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -17,52 +21,77 @@ class FieldViolation:
 
 
 class ServiceError(Exception):
-    """An error a caller gets back as a status; `code` is a google.rpc code."""
-
-    code: int = code_pb2.INTERNAL
+    """An error the caller gets back as a status with this message."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
-    def details(self) -> list[any_pb2.Any]:
-        return []
-
-    def to_status(self) -> status_pb2.Status:
-        return status_pb2.Status(code=self.code, message=self.message, details=self.details())
-
 
 class InvalidArgument(ServiceError):
     """The request cannot be evaluated at all; every bad field is named."""
 
-    code = code_pb2.INVALID_ARGUMENT
-
     def __init__(self, violations: list[FieldViolation]) -> None:
-        fields = ", ".join(v.field for v in violations)
-        super().__init__(f"invalid request: {fields}")
+        super().__init__(f"invalid request: {', '.join(v.field for v in violations)}")
         self.violations = violations
 
-    def details(self) -> list[any_pb2.Any]:
-        detail = any_pb2.Any()
-        detail.Pack(error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-            for v in self.violations
-        ]))
-        return [detail]
+
+class Unauthenticated(ServiceError):
+    """No token, or one the auth file does not know."""
+
+
+class PermissionDenied(ServiceError):
+    """The caller's role or operator does not allow this."""
 
 
 class AlreadyExists(ServiceError):
-    code = code_pb2.ALREADY_EXISTS
+    """A claim id committed with other contents."""
 
 
 class FailedPrecondition(ServiceError):
-    code = code_pb2.FAILED_PRECONDITION
+    """The service is not in a state to do this (e.g. a rule folder that does not load)."""
+
+
+class ResourceExhausted(ServiceError):
+    """A per-caller or per-stream limit was reached."""
 
 
 class Unavailable(ServiceError):
-    code = code_pb2.UNAVAILABLE
+    """Try again later: the database is unreachable, or commits kept racing."""
 
 
-def abort(context: grpc.ServicerContext, error: ServiceError) -> None:
-    """Ends the call with the error's status and details (raises)."""
-    context.abort_with_status(rpc_status.to_status(error.to_status()))
+class Violations:
+    """Collects every bad field of a request, then raises them all at once."""
+
+    def __init__(self) -> None:
+        self.items: list[FieldViolation] = []
+
+    def add(self, field: str, description: str) -> None:
+        self.items.append(FieldViolation(field, description))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise InvalidArgument(self.items)
+
+    def string(self, field: str, value: str, limit: int) -> None:
+        if len(value) > limit:
+            self.add(field, f"longer than {limit} characters ({len(value)})")
+        elif _CONTROL.search(value):
+            self.add(field, "contains control characters")
+
+    def date(self, field: str, value: str, required: bool = False) -> dt.date | None:
+        if not value:
+            if required:
+                self.add(field, "required, YYYY-MM-DD")
+            return None
+        try:
+            return dates.parse_date(value)
+        except ValueError as e:
+            self.add(field, str(e))
+            return None
+
+    def enum(self, field: str, value: int, enum_type: type) -> None:
+        """UNSPECIFIED is a missing fact (INCOMPLETE), an unknown number a malformed one."""
+        names = enum_type.DESCRIPTOR.values_by_number  # type: ignore[attr-defined]
+        if value not in names:
+            self.add(field, f"unknown enum number {value}")

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent import futures
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -18,15 +16,15 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from ruralpost.service.api.auth import Authenticator, load_callers
-from ruralpost.service.api.calls import Runtime
 from ruralpost.service.api.interceptors import ServiceInterceptor
 from ruralpost.service.api.metrics import serve_metrics
 from ruralpost.service.api.quota_service import QuotaServicer
 from ruralpost.service.api.rules_service import RulesServicer
 from ruralpost.service.api.station_service import StationServicer
 from ruralpost.service.api.subsidy_service import SubsidyServicer
+from ruralpost.service.config import Config, ConfigError
 from ruralpost.service.rulebook.packs import RulebookError
-from ruralpost.service.ruleset import DEFAULT_RULES_DIR, ActiveRules
+from ruralpost.service.runtime import ActiveRules, Runtime
 from ruralpost.service.store import open_store
 from ruralpost.v1 import (
     claim_pb2,
@@ -53,27 +51,17 @@ SERVICE_NAMES = (
 LOOPBACK_HOSTS = ("127.", "localhost", "[::1]", "::1")
 
 
-class ConfigError(ValueError):
-    """The server would start unsafe or cannot start as configured."""
+class _Collected:
+    """Stands in for a server while a generated `add_*_to_server` names its method handlers."""
 
+    def __init__(self) -> None:
+        self.handlers: dict[str, dict[str, Any]] = {}
 
-@dataclass
-class Config:
-    listen: str = "127.0.0.1:50051"
-    db: str = "var/ruralpost.db"
-    rules_dir: Path = DEFAULT_RULES_DIR
-    threads: int = 16
-    grace_seconds: float = 5.0
-    auth_file: Path | None = None
-    insecure: bool = False  # allow listening beyond loopback without an auth file
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
-    client_ca: Path | None = None  # mTLS: clients must present a certificate signed by this CA
-    max_streams_per_caller: int = 8
-    max_stream_items: int = 1_000_000
-    metrics_port: int | None = None
-    # handlers outside the product API (the benchmark's no-op baselines)
-    extra_handlers: list[grpc.GenericRpcHandler[Any, Any]] = field(default_factory=list)
+    def add_generic_rpc_handlers(self, handlers: object) -> None:
+        pass
+
+    def add_registered_method_handlers(self, service: str, handlers: dict[str, Any]) -> None:
+        self.handlers[service] = handlers
 
 
 @dataclass
@@ -87,6 +75,13 @@ class Running:
 def is_loopback(listen: str) -> bool:
     host = listen.rsplit(":", 1)[0]
     return host.startswith(LOOPBACK_HOSTS)
+
+
+def check_exposure(config: Config) -> None:
+    """Beyond loopback the service needs an auth file, unless the operator says the network is trusted."""
+    if not is_loopback(config.listen) and config.auth_file is None and not config.insecure:
+        raise ConfigError(f"refusing to listen on {config.listen} without --auth-file "
+                          "(give --insecure to allow it on a trusted network)")
 
 
 def _credentials(config: Config) -> grpc.ServerCredentials | None:
@@ -103,26 +98,33 @@ def _credentials(config: Config) -> grpc.ServerCredentials | None:
 
 def build(config: Config, options: tuple[tuple[str, Any], ...] = ()) -> Running:
     """A started server with every service registered; the caller stops it (see `running`)."""
-    if not is_loopback(config.listen) and config.auth_file is None and not config.insecure:
-        raise ConfigError(f"refusing to listen on {config.listen} without --auth-file "
-                          "(give --insecure to allow it on a trusted network)")
+    check_exposure(config)
     authenticator = Authenticator(load_callers(config.auth_file)) if config.auth_file else None
     credentials = _credentials(config)
     runtime = Runtime(rules=ActiveRules(config.rules_dir), store=open_store(config.db),
                       max_stream_items=config.max_stream_items)
+    interceptor = ServiceInterceptor(authenticator, config.max_streams_per_caller)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.threads, thread_name_prefix="rpc"),
-        interceptors=[ServiceInterceptor(authenticator, config.max_streams_per_caller)],
+        interceptors=[interceptor],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             *options,
         ],
     )
-    station_pb2_grpc.add_StationServiceServicer_to_server(StationServicer(runtime), server)
-    rules_pb2_grpc.add_RulesServiceServicer_to_server(RulesServicer(runtime), server)
-    progress_pb2_grpc.add_QuotaServiceServicer_to_server(QuotaServicer(runtime), server)
-    claim_pb2_grpc.add_SubsidyServiceServicer_to_server(SubsidyServicer(runtime), server)
+    services: list[tuple[Callable[[Any, Any], None], Any]] = [
+        (station_pb2_grpc.add_StationServiceServicer_to_server, StationServicer(runtime)),
+        (rules_pb2_grpc.add_RulesServiceServicer_to_server, RulesServicer(runtime)),
+        (progress_pb2_grpc.add_QuotaServiceServicer_to_server, QuotaServicer(runtime)),
+        (claim_pb2_grpc.add_SubsidyServiceServicer_to_server, SubsidyServicer(runtime)),
+    ]
+    for add, servicer in services:
+        collected = _Collected()
+        add(servicer, collected)
+        for service, handlers in collected.handlers.items():
+            interceptor.check_handlers(service, handlers)  # a kind it does not wrap: no start
+        add(servicer, server)
     if config.extra_handlers:
         server.add_generic_rpc_handlers(tuple(config.extra_handlers))
     health_servicer = health.HealthServicer()
@@ -161,12 +163,15 @@ def running(config: Config) -> Iterator[Running]:
 
 
 def reload_rules(r: Running) -> None:
-    """Activates the rule folder's current contents if they load and pass their golden cases."""
+    """Activates the rule folder's current contents if they load and pass their golden cases
+    (SIGHUP); whatever goes wrong is logged and the old set stays."""
     try:
         ruleset, passed = r.runtime.rules.reload()
         log.info("rules reloaded: ruleset %s (%d golden cases passed)", ruleset.version, passed)
     except RulebookError as e:
         log.error("rules not reloaded, ruleset %s stays: %s", r.runtime.rules.current.version, e)
+    except Exception:
+        log.exception("rules not reloaded, ruleset %s stays", r.runtime.rules.current.version)
 
 
 def serve(config: Config, options: tuple[tuple[str, Any], ...] = (), metrics: bool = True) -> None:
@@ -183,56 +188,3 @@ def serve(config: Config, options: tuple[tuple[str, Any], ...] = (), metrics: bo
     done.wait()
     log.info("stopping (grace %.1fs)", config.grace_seconds)
     stop(r, config.grace_seconds)
-
-
-def serve_workers(config: Config, workers: int) -> int:
-    """N pre-forked worker processes sharing the port (SO_REUSEPORT); one core each.
-
-    The parent checks the configuration and creates the schema once, forks before any gRPC
-    object exists, forwards SIGTERM/SIGINT/SIGHUP to the workers and restarts one that dies.
-    """
-    if not is_loopback(config.listen) and config.auth_file is None and not config.insecure:
-        raise ConfigError(f"refusing to listen on {config.listen} without --auth-file")
-    if config.listen.endswith(":0"):
-        raise ConfigError("--workers needs a fixed port: the workers share it")
-    ActiveRules(config.rules_dir)  # fail here, not in N workers, when the rules do not load
-    open_store(config.db).close()  # create the schema once
-    if config.metrics_port:
-        serve_metrics(config.metrics_port)  # the parent's registry; workers count their own calls
-    children: dict[int, int] = {}
-    stopping = threading.Event()
-
-    def spawn(slot: int) -> None:
-        pid = os.fork()
-        if pid == 0:
-            try:
-                serve(config, options=(("grpc.so_reuseport", 1),), metrics=False)
-            finally:
-                os._exit(0)
-        children[pid] = slot
-
-    def forward(sig: int, _frame: object) -> None:
-        if sig in (signal.SIGTERM, signal.SIGINT):
-            stopping.set()
-        for pid in list(children):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, forward)
-    for slot in range(workers):
-        spawn(slot)
-    print(f"ruralpost: {workers} workers on {config.listen}", flush=True)
-    status = 0
-    while children:
-        try:
-            pid, code = os.wait()
-        except ChildProcessError:
-            break
-        slot = children.pop(pid, -1)
-        if not stopping.is_set() and slot >= 0:
-            log.error("worker %d (pid %d) ended with %d; starting a new one", slot, pid, code)
-            spawn(slot)
-        elif code:
-            status = 1
-    return status

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import grpc
 import yaml
-from google.rpc import code_pb2
 
-from ruralpost.service.errors import ServiceError
+from ruralpost.service.errors import PermissionDenied, Unauthenticated
 
 PKG = "/ruralpost.v1."
 CHECK_STATION = PKG + "StationService/CheckStation"
@@ -36,14 +35,6 @@ ROLES: dict[str, frozenset[str]] = {
     "admin": frozenset({CHECK_STATION, CHECK_STATIONS, EVALUATE_CLAIM, EVALUATE_CLAIMS, GET_PROGRESS,
                         LIST_RULES, RELOAD_RULES}),
 }
-
-
-class Unauthenticated(ServiceError):
-    code = code_pb2.UNAUTHENTICATED
-
-
-class PermissionDenied(ServiceError):
-    code = code_pb2.PERMISSION_DENIED
 
 
 @dataclass(frozen=True)

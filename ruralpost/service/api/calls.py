@@ -1,37 +1,22 @@
-"""What every servicer shares: the runtime it works on and the decision-log entry it writes."""
+"""What every servicer shares: who called, the decision-log entry, and stream items."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import TypeVar
 
 import grpc
-from google.protobuf.message import Message
+from google.rpc import status_pb2
 
 from ruralpost.service.api.auth import caller_of
-from ruralpost.service.api.interceptors import ResourceExhausted
 from ruralpost.service.api.metrics import observe_verdict
-from ruralpost.service.errors import ServiceError, abort
-from ruralpost.service.ruleset import ActiveRules
-from ruralpost.service.store import DecisionRow, Store
+from ruralpost.service.api.status import status_of
+from ruralpost.service.errors import ResourceExhausted, ServiceError, Unavailable
+from ruralpost.service.runtime import Runtime
+from ruralpost.service.store import DecisionRow
 
 T = TypeVar("T")
-
-
-@dataclass
-class Runtime:
-    """The state a servicer needs: active rules, the store and the per-call limits."""
-
-    rules: ActiveRules
-    store: Store
-    max_stream_items: int = 1_000_000
-
-
-def digest(message: Message) -> str:
-    return hashlib.sha256(message.SerializeToString(deterministic=True)).hexdigest()[:32]
 
 
 def caller(context: grpc.ServicerContext) -> str:
@@ -51,16 +36,6 @@ def record(runtime: Runtime, subject: str, method: str, subject_id: str, who: st
     ))
     observe_verdict(subject, outcome, rule_ids)
 
-def unary(context: grpc.ServicerContext, work: Callable[[], T]) -> T:
-    """Runs a unary method's work, turning a ServiceError into its status."""
-    try:
-        return work()
-    except ServiceError as e:
-        abort(context, e)
-        raise  # unreachable: abort raises
-
-
-
 
 def stream_items(context: grpc.ServicerContext, requests: Iterator[T], limit: int) -> Iterator[tuple[int, T]]:
     """(index, request) of a stream, until the client is gone or its deadline has passed (work
@@ -69,5 +44,14 @@ def stream_items(context: grpc.ServicerContext, requests: Iterator[T], limit: in
         if not context.is_active():
             return
         if index >= limit:
-            abort(context, ResourceExhausted(f"more than {limit} items in one stream; split the batch"))
+            raise ResourceExhausted(f"more than {limit} items in one stream; split the batch")
         yield index, request
+
+
+def item_error(error: ServiceError) -> status_pb2.Status:
+    """A malformed or refused stream item gets its own status and the stream goes on; when the
+    store is down the whole stream ends UNAVAILABLE (the client resumes with the items not
+    answered), so no item is lost."""
+    if isinstance(error, Unavailable):
+        raise error
+    return status_of(error, "")

@@ -1,38 +1,31 @@
-"""QuotaService: GetProgress, the filing-quota and milestone report (service/progress/report.py)."""
+"""QuotaService: GetProgress, the filing-quota and milestone report (thin: validate -> report -> record)."""
 
 from __future__ import annotations
 
 import grpc
 
-from ruralpost.service import validate
-from ruralpost.service.api.calls import Runtime, caller, digest, record, unary
+from ruralpost.service.api.calls import caller, record
+from ruralpost.service.digest import digest
 from ruralpost.service.progress import report as progress
-from ruralpost.v1 import common_pb2, progress_pb2, progress_pb2_grpc, station_pb2
+from ruralpost.service.progress.validate import check_progress_request
+from ruralpost.service.runtime import Runtime
+from ruralpost.v1 import common_pb2, progress_pb2, progress_pb2_grpc
 
 
 class QuotaServicer(progress_pb2_grpc.QuotaServiceServicer):
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
-    def _members(self, request: progress_pb2.GetProgressRequest) -> list[progress.Member]:
-        """The request's stations, or the registry's when the request gives none."""
-        if request.stations:
-            return progress.request_members(request.stations)
-        return [progress.registry_member(station_pb2.Station.FromString(row.station), row.operator,
-                                         row.station_id)
-                for row in self.runtime.store.stations()]
-
     def GetProgress(self, request: progress_pb2.GetProgressRequest,
                     context: grpc.ServicerContext) -> progress_pb2.GetProgressResponse:
-        def work() -> progress_pb2.GetProgressResponse:
-            ruleset = self.runtime.rules.current
-            as_of = validate.check_progress_request(request, ruleset.book.programme.id)
-            hub = request.hub if request.HasField("hub") else None
-            report = progress.report(ruleset, self._members(request), as_of, hub)
-            verdict = report.verdict
-            outcome, rule_ids = common_pb2.Outcome.Name(verdict.outcome), [r.rule_id for r in verdict.reasons]
-            record(self.runtime, "progress", "GetProgress", report.programme, caller(context), digest(request),
-                   outcome, rule_ids, ruleset.version, report.as_of)
-            return progress_pb2.GetProgressResponse(report=report)
-
-        return unary(context, work)
+        ruleset = self.runtime.rules.current
+        as_of = check_progress_request(request, ruleset.book.programme.id)
+        hub = request.hub if request.HasField("hub") else None
+        members = progress.request_members(request.stations) if request.stations \
+            else progress.registry_members(self.runtime.store.stations())
+        report = progress.report(ruleset, members, as_of, hub)
+        verdict = report.verdict
+        record(self.runtime, "progress", "GetProgress", report.programme, caller(context), digest(request),
+               common_pb2.Outcome.Name(verdict.outcome), [r.rule_id for r in verdict.reasons], ruleset.version,
+               report.as_of)
+        return progress_pb2.GetProgressResponse(report=report)

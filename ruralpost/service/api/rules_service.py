@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import grpc
 
-from ruralpost.service.api.calls import Runtime, unary
 from ruralpost.service.errors import FailedPrecondition
 from ruralpost.service.rulebook.packs import RulebookError
+from ruralpost.service.runtime import Runtime
 from ruralpost.service.verdicts import SEVERITY
 from ruralpost.v1 import common_pb2, rules_pb2, rules_pb2_grpc
 
@@ -35,13 +35,10 @@ class RulesServicer(rules_pb2_grpc.RulesServiceServicer):
 
     def ReloadRules(self, request: rules_pb2.ReloadRulesRequest,
                     context: grpc.ServicerContext) -> rules_pb2.ReloadRulesResponse:
-        def work() -> rules_pb2.ReloadRulesResponse:
-            previous = self.runtime.rules.current.version
-            try:
-                ruleset, passed = self.runtime.rules.reload()
-            except RulebookError as e:
-                raise FailedPrecondition(f"规则未重新加载，仍使用 {previous}: {e}") from None
-            return rules_pb2.ReloadRulesResponse(
-                ruleset_version=ruleset.version, previous_version=previous, cases_passed=passed)
-
-        return unary(context, work)
+        previous = self.runtime.rules.current.version
+        try:
+            ruleset, passed = self.runtime.rules.reload()
+        except RulebookError as e:
+            raise FailedPrecondition(f"规则未重新加载，仍使用 {previous}: {e}") from None
+        return rules_pb2.ReloadRulesResponse(
+            ruleset_version=ruleset.version, previous_version=previous, cases_passed=passed)

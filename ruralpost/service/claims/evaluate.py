@@ -13,8 +13,10 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from ruralpost.service import verdicts
-from ruralpost.service.claims.facts import KIND_NAMES, Fact, Period, claim_display, claim_fact, clip, group_parcels
-from ruralpost.service.engine import Firing, day_number
+from ruralpost.service.claims.facts import KIND_NAMES, Fact, claim_display, claim_fact, clip, group_parcels
+from ruralpost.service.claims.period import Period
+from ruralpost.service.dates import day_number
+from ruralpost.service.engine import Firing
 from ruralpost.service.errors import FailedPrecondition
 from ruralpost.service.rulebook.programme import Programme
 from ruralpost.service.rulebook.subsidy import SubsidyConfig
@@ -32,7 +34,6 @@ class ClaimEvaluation:
 
     response: claim_pb2.EvaluateClaimResponse
     eligible_waybills: list[str]
-    as_of: str  # the claim period's last day: the date the rules were applied as of
     rule_ids: list[str]  # claim-level reasons, then the parcel rules that rejected something
 
 
@@ -139,6 +140,5 @@ def evaluate_claim(ruleset: RuleSet, claim: claim_pb2.Claim, period: Period,
     return ClaimEvaluation(
         response=response,
         eligible_waybills=sorted(waybills[i] for i in eligible),
-        as_of=period.last.isoformat(),
         rule_ids=[r.rule_id for r in reasons] + [rid for rid, _ in tallies],
     )

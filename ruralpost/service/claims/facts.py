@@ -8,13 +8,12 @@ parcels are grouped by the facts the parcel rules read and each group is evaluat
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
-from ruralpost.service.engine import day_number
+from ruralpost.service.claims.period import Period
+from ruralpost.service.dates import date_or_none, day_number
 from ruralpost.service.rulebook.subsidy import DOWNBOUND, UPBOUND, SubsidyConfig
 from ruralpost.v1 import claim_pb2
 
@@ -25,30 +24,12 @@ KIND_NAMES = {claim_pb2.CLAIM_KIND_UPBOUND_AGRICULTURAL: UPBOUND,
 KIND_ZH = {UPBOUND: "电商平台销往县域外农副产品（上行）", DOWNBOUND: "下行快件"}
 KIND_EN = {UPBOUND: "upbound agricultural", DOWNBOUND: "downbound parcel"}
 SHOWN_CHARS = 64  # waybills and names echoed back are clipped: a malformed parcel may carry anything
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # The facts each kind of parcel is judged on, in the order of the group key.
 COMMON_FIELDS = ("shipped_period", "waybill_chars", "waybill_length", "dup_in_claim", "paid_before")
 UPBOUND_FIELDS = ("category", "platform", "origin_county_code", "destination_county_code",
                   "destination_given")
 DOWNBOUND_FIELDS = ("destination_township_code", "tier", "delivered_to_address", "fee_charged_fen")
-
-
-@dataclass(frozen=True)
-class Period:
-    """A claim period YYYY-MM: its first and last day."""
-
-    text: str
-    number: int  # YYYYMM
-    first: dt.date
-    last: dt.date
-
-    @classmethod
-    def parse(cls, text: str) -> Period:
-        year, month = int(text[:4]), int(text[5:7])
-        first = dt.date(year, month, 1)
-        last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-        return cls(text, year * 100 + month, first, last)
 
 
 def clip(text: str) -> str:
@@ -123,13 +104,7 @@ def waybill_chars(waybill: str) -> str:
 
 def shipped_period(shipped_on: str) -> str:
     """YYYY-MM of a YYYY-MM-DD date, or "" when it is not one."""
-    if not _DATE.match(shipped_on):
-        return ""
-    try:
-        dt.date.fromisoformat(shipped_on)
-    except ValueError:
-        return ""
-    return shipped_on[:7]
+    return shipped_on[:7] if date_or_none(shipped_on) else ""
 
 
 @dataclass

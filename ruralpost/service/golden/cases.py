@@ -7,7 +7,6 @@ set in-process (the same code the servicers call), so `make test` and a reload u
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime as dt
 from collections.abc import Callable
@@ -18,13 +17,17 @@ from typing import Any
 import yaml
 from google.protobuf import json_format
 
-from ruralpost.service import validate
 from ruralpost.service.claims.evaluate import evaluate_claim
+from ruralpost.service.claims.validate import check_claim_request
+from ruralpost.service.dates import parse_date
+from ruralpost.service.golden import merge
 from ruralpost.service.golden import plans as sample_registry
 from ruralpost.service.progress import report as progress
+from ruralpost.service.rulebook.packs import RulebookError
 from ruralpost.service.rulebook.programme import Programme
 from ruralpost.service.ruleset import RuleSet
-from ruralpost.service.stations.check import check_station
+from ruralpost.service.stations.check import check
+from ruralpost.service.store import RegisteredStation
 from ruralpost.v1 import claim_pb2, common_pb2, progress_pb2, station_pb2
 
 
@@ -53,19 +56,6 @@ class Result:
     def describe(self) -> str:
         return (f"{self.case.path.name}: {self.case.name}: expected {self.case.outcome} "
                 f"{list(self.case.rule_ids)}, got {self.outcome} {list(self.rule_ids)}")
-
-
-def merge(base: Any, override: Any) -> Any:
-    """Deep merge of mappings; lists and scalars in `override` replace; None deletes a key."""
-    if isinstance(base, dict) and isinstance(override, dict):
-        out = dict(base)
-        for key, value in override.items():
-            if value is None:
-                out.pop(key, None)
-            else:
-                out[key] = merge(base.get(key), value)
-        return out
-    return copy.deepcopy(override)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -99,15 +89,33 @@ def load_cases(rules_dir: Path) -> list[Case]:
     return cases
 
 
+def _as_of(case: Case) -> dt.date:
+    value = case.input["as_of"]
+    return value if isinstance(value, dt.date) else parse_date(str(value))
+
+
 def _rule_ids(reasons: Any) -> tuple[str, ...]:
     return tuple(r.rule_id for r in reasons)
 
 
+class _CaseRegistry:
+    """A golden case's registry: the ids of other registered stations showing the case's code."""
+
+    def __init__(self, holders: list[str]) -> None:
+        self.holders = holders
+
+    def sign_code_holders(self, county: str, sign_code: str) -> list[tuple[str, str]]:
+        return [("", station_id) for station_id in self.holders]
+
+    def register_station(self, row: RegisteredStation, ruleset_version: str, as_of: str) -> None:
+        raise ValueError("golden cases do not register stations")
+
+
 def run_station_case(ruleset: RuleSet, case: Case) -> Result:
-    """input: {station: <Station as proto JSON>, as_of, code_holders: [station ids]}"""
+    """input: {station: <Station as proto JSON>, as_of, code_holders: [registered station ids]}"""
     station = json_format.ParseDict(case.input.get("station") or {}, station_pb2.Station())
-    as_of = dt.date.fromisoformat(str(case.input["as_of"]))
-    verdict = check_station(ruleset, station, as_of, list(case.input.get("code_holders") or []))
+    registry = _CaseRegistry([str(h) for h in case.input.get("code_holders") or ()])
+    verdict = check(ruleset, registry, station, _as_of(case), register=False)
     return Result(case, common_pb2.Outcome.Name(verdict.outcome), _rule_ids(verdict.reasons))
 
 
@@ -140,7 +148,7 @@ def run_progress_case(ruleset: RuleSet, case: Case) -> Result:
     stations = sample_registry.stations(programme, case.input.get("plan"), case.input.get("extra") or ())
     stations += [json_format.ParseDict(_plain(s), station_pb2.Station())
                  for s in case.input.get("stations") or ()]
-    as_of = dt.date.fromisoformat(str(case.input["as_of"]))
+    as_of = _as_of(case)
     report = progress.report(ruleset, progress.request_members(stations), as_of, _hub(case))
     look_at = str(case.input.get("look_at") or "county")
     part: Any = {"county": report.verdict, "hub": report.hub}.get(look_at)
@@ -153,7 +161,7 @@ def run_progress_case(ruleset: RuleSet, case: Case) -> Result:
 
 def run_hub_case(ruleset: RuleSet, case: Case) -> Result:
     """input: {as_of, hub: <CountyHub JSON> (absent: no hub given)}"""
-    as_of = dt.date.fromisoformat(str(case.input["as_of"]))
+    as_of = _as_of(case)
     verdict = progress.hub_verdict(ruleset, _hub(case), as_of)
     return Result(case, common_pb2.Outcome.Name(verdict.outcome), _rule_ids(verdict.reasons))
 
@@ -166,7 +174,7 @@ def run_claim_case(ruleset: RuleSet, case: Case) -> Result:
     claim = json_format.ParseDict(case.input.get("claim") or {}, claim_pb2.Claim())
     programme = ruleset.book.programme
     max_parcels = programme.subsidy.max_parcels if programme.subsidy else 0
-    period = validate.check_claim_request(True, claim, programme.id, max_parcels)
+    period = check_claim_request(True, claim, programme.id, max_parcels)
     paid = {str(w) for w in case.input.get("paid") or ()}
     evaluation = evaluate_claim(ruleset, claim, period, lambda waybills: paid & set(waybills))
     return Result(case, claim_pb2.ClaimOutcome.Name(evaluation.response.outcome), tuple(evaluation.rule_ids))
@@ -202,3 +210,13 @@ def coverage_gaps(ruleset: RuleSet, cases: list[Case]) -> list[str]:
         if rid not in passed:
             gaps.append(f"{rid}: no golden case shows it not firing (passes:)")
     return gaps
+
+
+def gate(ruleset: RuleSet, rules_dir: Path) -> int:
+    """How many golden cases the rule set passes; RulebookError when one fails or a rule has none."""
+    results = run_all(ruleset, rules_dir)
+    failed = [r.describe() for r in results if not r.ok]
+    failed += coverage_gaps(ruleset, load_cases(rules_dir))
+    if failed:
+        raise RulebookError(f"{len(failed)} golden case problem(s), the old rule set stays: " + "; ".join(failed[:5]))
+    return len(results)

@@ -21,6 +21,8 @@ from typing import Any
 
 from google.protobuf import json_format
 
+from ruralpost.service.dates import parse_date
+from ruralpost.service.golden import merge
 from ruralpost.service.rulebook.programme import Programme, Township
 from ruralpost.v1 import station_pb2
 
@@ -30,16 +32,9 @@ _ALL_EQUIPMENT = ["EQUIPMENT_RECEPTION_DESK", "EQUIPMENT_SHELVES", "EQUIPMENT_BA
                   "EQUIPMENT_VIDEO_SURVEILLANCE", "EQUIPMENT_FIRE_EXTINGUISHER"]
 
 
-def _merged(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in override.items():
-        out[key] = _merged(out[key], value) if isinstance(value, Mapping) and isinstance(
-            out.get(key), dict) else value
-    return out
-
-
 def _date(value: Any) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    """A plan date: unquoted YAML gives a date, quoted text is parsed."""
+    return value if isinstance(value, dt.date) else parse_date(str(value))
 
 
 class _Builder:
@@ -128,7 +123,7 @@ def plan_stations(programme: Programme, plan: Mapping[str, Any] | None,
         base = build.township_station(township, opened) if kind == "township_station" \
             else build.village_point(township, opened, opened + dt.timedelta(days=5))
         base["township"] = name
-        out.append(_merged(base, fields))
+        out.append(merge(base, fields))
     return out
 
 

@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ruralpost.service import verdicts
-from ruralpost.service.engine import Firing, day_number
+from ruralpost.service.dates import day_number, parse_date
+from ruralpost.service.engine import Firing
 from ruralpost.service.rulebook.programme import Programme, Township
 from ruralpost.service.ruleset import RuleSet
-from ruralpost.service.stations.check import check_station, registry_county
-from ruralpost.service.stations.facts import parse_date, sign_code_of
+from ruralpost.service.stations.check import CodeIndex, check_station, code_holders, registry_county
+from ruralpost.service.stations.facts import sign_code_of
+from ruralpost.service.store import RegisteredStation
 from ruralpost.v1 import common_pb2, progress_pb2, station_pb2
 
 TOWNSHIP = "township"
@@ -50,8 +52,10 @@ def request_members(stations: Sequence[station_pb2.Station]) -> list[Member]:
             for i, s in enumerate(stations)]
 
 
-def registry_member(station: station_pb2.Station, operator: str, station_id: str) -> Member:
-    return Member(station, "登记库", "registry", f"registry[{operator}/{station_id}]")
+def registry_members(rows: Sequence[RegisteredStation]) -> list[Member]:
+    """The registry's stations, each named by where it is registered."""
+    return [Member(station_pb2.Station.FromString(row.station), "登记库", "registry",
+                   f"registry[{row.operator}/{row.station_id}]") for row in rows]
 
 
 @dataclass
@@ -277,23 +281,16 @@ def report(ruleset: RuleSet, members: Sequence[Member], as_of: dt.date,
            hub: progress_pb2.CountyHub | None) -> progress_pb2.ProgressReport:
     """The progress report of the programme as of a date, from the given set of stations."""
     programme: Programme = ruleset.book.programme
-    holders: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for m in members:
-        code = sign_code_of(m.station)
-        if code:
-            holders[(registry_county(m.station, ruleset), code)].append(m.station.station_id)
+    index = CodeIndex(ruleset, (m.station for m in members))
     tallies = {t.name: Tally(t) for t in programme.townships}
     exclusions = _Exclusions(ruleset)
     excluded: list[common_pb2.Reason] = []
     county_codes: list[str] = []
     for m in members:
         s = m.station
-        county, code = registry_county(s, ruleset), sign_code_of(s)
-        others = list(holders.get((county, code), [])) if code else []
-        if code:
-            others.remove(s.station_id)  # the station itself; a second station with its id stays
-        verdict = check_station(ruleset, s, as_of, others)
-        if code and county == programme.county_code:
+        verdict = check_station(ruleset, s, as_of, code_holders(ruleset, s, None, index))
+        code = sign_code_of(s)
+        if code and registry_county(s, ruleset) == programme.county_code:
             county_codes.append(code)  # 一县一编号: every station of the county numbers in one series
         reason = exclusions.reason(m, verdict)
         if reason is not None:

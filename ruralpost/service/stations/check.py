@@ -1,15 +1,34 @@
-"""Checking one station: facts -> engine -> verdict. Shared by the servicer and the golden cases."""
+"""Checking one station: sign-code holders -> facts -> engine -> verdict, and registering it.
+
+Shared by the servicer, the progress report and the golden cases, so a station is judged the
+same way wherever it comes from. Sign codes are unique per county (附件3 二(3) 一县一编号): the
+other stations showing a station's code come from the registry and, in a batch, from the
+stations before it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections.abc import Iterable
+from typing import Protocol
 
 from ruralpost.service import verdicts
 from ruralpost.service.ruleset import RuleSet
 from ruralpost.service.stations import facts
+from ruralpost.service.store import RegisteredStation
 from ruralpost.v1 import common_pb2, station_pb2
 
 SUBJECT = "station"
+MAX_HOLDERS_SHOWN = 5  # other stations named in a duplicate sign code's reason (one is enough to fail)
+
+
+class Registry(Protocol):
+    """The registry as a station check reads and writes it (the store, or a golden case's list)."""
+
+    def sign_code_holders(self, county: str, sign_code: str) -> list[tuple[str, str]]: ...
+
+    def register_station(self, row: RegisteredStation, ruleset_version: str, as_of: str) -> None: ...
 
 
 def registry_county(station: station_pb2.Station, ruleset: RuleSet) -> str:
@@ -17,10 +36,52 @@ def registry_county(station: station_pb2.Station, ruleset: RuleSet) -> str:
     return ruleset.book.programme.county_code_of(station.county) or station.county.strip()
 
 
+def identity(station: station_pb2.Station) -> tuple[str, str]:
+    """(operator, station_id): a station's key in the registry."""
+    return station.operator.strip(), station.station_id.strip()
+
+
+class CodeIndex:
+    """The stations of one batch per (county, sign code), in order, once each."""
+
+    def __init__(self, ruleset: RuleSet, stations: Iterable[station_pb2.Station] = ()) -> None:
+        self.ruleset = ruleset
+        self._holders: dict[tuple[str, str], dict[tuple[str, str], None]] = {}
+        for station in stations:
+            self.add(station)
+
+    def key(self, station: station_pb2.Station) -> tuple[str, str]:
+        return registry_county(station, self.ruleset), facts.sign_code_of(station)
+
+    def add(self, station: station_pb2.Station) -> None:
+        if facts.sign_code_of(station):
+            self._holders.setdefault(self.key(station), {})[identity(station)] = None
+
+    def others(self, station: station_pb2.Station, limit: int | None = None) -> list[str]:
+        """Ids of the batch's other stations showing this station's code."""
+        me = identity(station)
+        holders = self._holders.get(self.key(station), {})
+        return [sid for op, sid in itertools.islice(holders, limit) if (op, sid) != me]
+
+
+def code_holders(ruleset: RuleSet, station: station_pb2.Station, registry: Registry | None,
+                 batch: CodeIndex | None = None) -> list[str]:
+    """Ids of the other stations showing the station's sign code: registered ones, then the batch's."""
+    code = facts.sign_code_of(station)
+    if not code:
+        return []
+    me = identity(station)
+    holders = [] if registry is None else [
+        sid for op, sid in registry.sign_code_holders(registry_county(station, ruleset), code) if (op, sid) != me]
+    if batch is not None:
+        holders += [sid for sid in batch.others(station, MAX_HOLDERS_SHOWN + 1) if sid not in holders]
+    return holders
+
+
 def check_station(ruleset: RuleSet, station: station_pb2.Station, as_of: dt.date,
-                  code_holders: list[str] | None = None) -> common_pb2.Verdict:
-    """The verdict on a validated station; `code_holders` are the other stations showing its code."""
-    holders = code_holders or []
+                  holders: list[str] | None = None) -> common_pb2.Verdict:
+    """The verdict on a validated station; `holders` are the other stations showing its code."""
+    holders = holders or []
     programme = ruleset.book.programme
     fact = facts.station_fact(station, as_of, programme, sign_code_duplicates=len(holders))
     firing = ruleset.engine.evaluate(SUBJECT, fact)
@@ -29,3 +90,20 @@ def check_station(ruleset: RuleSet, station: station_pb2.Station, as_of: dt.date
         lambda: facts.station_display(station, fact, programme, "、".join(holders)),
         ruleset.version, as_of.isoformat(),
     )
+
+
+def check(ruleset: RuleSet, registry: Registry, station: station_pb2.Station, as_of: dt.date, register: bool,
+          batch: CodeIndex | None = None) -> common_pb2.Verdict:
+    """A CheckStation(s) item: checked against the registry (and the batch before it), registered when asked."""
+    verdict = check_station(ruleset, station, as_of, code_holders(ruleset, station, registry, batch))
+    if batch is not None:
+        batch.add(station)
+    if register:
+        operator, station_id = identity(station)
+        registry.register_station(RegisteredStation(
+            operator=operator, station_id=station_id, county=registry_county(station, ruleset),
+            sign_code=facts.sign_code_of(station), kind=facts.KIND.get(station.kind, ""),
+            township=station.township.strip(), outcome=common_pb2.Outcome.Name(verdict.outcome),
+            station=station.SerializeToString(), verdict=verdict.SerializeToString(),
+        ), ruleset.version, verdict.evaluated_as_of)
+    return verdict

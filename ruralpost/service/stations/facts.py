@@ -12,13 +12,13 @@ import datetime as dt
 import re
 from typing import Any
 
-from ruralpost.service.engine import day_number
+from ruralpost.service.dates import day_number, parse_date
 from ruralpost.service.rulebook.programme import Programme
 from ruralpost.v1 import station_pb2
 
 Fact = dict[str, Any]
 
-_KIND = {station_pb2.STATION_KIND_TOWNSHIP_STATION: "TOWNSHIP_STATION",
+KIND = {station_pb2.STATION_KIND_TOWNSHIP_STATION: "TOWNSHIP_STATION",
          station_pb2.STATION_KIND_VILLAGE_POINT: "VILLAGE_POINT"}
 _MODE = {station_pb2.OPERATION_MODE_SELF_OPERATED: "SELF_OPERATED",
          station_pb2.OPERATION_MODE_PARTNERED: "PARTNERED"}
@@ -38,11 +38,6 @@ _HOURS_SEPARATORS = str.maketrans({"：": ":", "－": "-", "—": "-", "–": "-
 _SPACES = re.compile(r"\s+")
 
 
-def parse_date(text: str) -> dt.date:
-    """YYYY-MM-DD, strictly (validation has already refused anything else)."""
-    return dt.date.fromisoformat(text)
-
-
 def station_fact(station: station_pb2.Station, as_of: dt.date, programme: Programme,
                  sign_code_duplicates: int = 0) -> Fact:
     """The station as the rules see it, with names resolved to official codes."""
@@ -55,8 +50,8 @@ def station_fact(station: station_pb2.Station, as_of: dt.date, programme: Progra
         "zone_count": len({z.strip() for z in s.zones if z.strip()}),
         "service_count": len(services),
     }
-    if s.kind in _KIND:
-        fact["kind"] = _KIND[s.kind]
+    if s.kind in KIND:
+        fact["kind"] = KIND[s.kind]
     # Lists are left out when empty: the engine's `$iall` never matches an empty list.
     if services:
         fact["services"] = services

@@ -1,0 +1,74 @@
+"""Evaluating a claim against the ledger, and committing it: idempotent, a waybill paid once.
+
+The same claim again gets the stored answer byte for byte; another claim under the same id is
+ALREADY_EXISTS. When a racing commit (another thread or replica) paid one of our waybills first,
+the claim is evaluated again against the grown ledger and committed again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ruralpost.service.claims.evaluate import evaluate_claim, subsidy_config
+from ruralpost.service.claims.facts import KIND_NAMES
+from ruralpost.service.claims.validate import check_claim_request
+from ruralpost.service.digest import digest
+from ruralpost.service.errors import AlreadyExists, Unavailable
+from ruralpost.service.ruleset import RuleSet
+from ruralpost.service.store import ClaimRecord, Commit, Ledger
+from ruralpost.v1 import claim_pb2
+
+MAX_COMMIT_ATTEMPTS = 5  # each lost race re-evaluates against a ledger that has grown
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer and what the decision log records of it."""
+
+    response: claim_pb2.EvaluateClaimResponse
+    digest: str  # of the claim's content
+    as_of: str  # the claim period's last day: the date the rules were applied as of
+    rule_ids: list[str]
+    how: str  # "" a dry run, "commit" newly committed, "stored" the committed answer again
+
+
+def _stored(response_bytes: bytes, stored_digest: str, claim: claim_pb2.Claim, claim_digest: str,
+            as_of: str) -> Decision:
+    if stored_digest != claim_digest:
+        raise AlreadyExists(f"申报编号{claim.claim_id[:128]}已用于内容不同的已入账申报 "
+                            f"(claim_id {claim.claim_id[:128]!r} is committed with other contents)")
+    response = claim_pb2.EvaluateClaimResponse.FromString(response_bytes)
+    rule_ids = [r.rule_id for r in response.reasons] + [t.rule_id for t in response.tallies]
+    return Decision(response, claim_digest, as_of, rule_ids, "stored")
+
+
+def decide(ruleset: RuleSet, ledger: Ledger, has_claim: bool, claim: claim_pb2.Claim, commit: bool) -> Decision:
+    """Validates and evaluates a claim against the ledger; with `commit`, records it (or its stored answer)."""
+    programme = ruleset.book.programme
+    config = subsidy_config(programme)
+    period = check_claim_request(has_claim, claim, programme.id, config.max_parcels)
+    claim_digest = digest(claim)
+    as_of = period.last.isoformat()
+    for _ in range(MAX_COMMIT_ATTEMPTS):
+        stored = ledger.stored_claim(claim.claim_id)
+        if stored is not None:
+            return _stored(stored.response, stored.digest, claim, claim_digest, as_of)
+        evaluation = evaluate_claim(ruleset, claim, period, ledger.paid_among)
+        response = evaluation.response
+        if not commit:
+            return Decision(response, claim_digest, as_of, evaluation.rule_ids, "")
+        response.committed = True
+        result = ledger.commit(ClaimRecord(
+            claim_id=claim.claim_id, digest=claim_digest, programme=programme.id,
+            operator=claim.operator.strip()[:256], kind=KIND_NAMES.get(claim.kind, ""),
+            period=period.text, outcome=claim_pb2.ClaimOutcome.Name(response.outcome),
+            eligible_pieces=response.eligible_pieces, rejected_pieces=response.rejected_pieces,
+            approved_amount_fen=response.approved_amount_fen, ruleset_version=response.ruleset_version,
+            response=response.SerializeToString(deterministic=True),
+            waybills=evaluation.eligible_waybills,
+        ))
+        if result is Commit.COMMITTED:
+            return Decision(response, claim_digest, as_of, evaluation.rule_ids, "commit")
+        # CLAIM_EXISTS: the next round reads the stored claim; WAYBILL_TAKEN: evaluate again.
+    raise Unavailable(f"申报{claim.claim_id[:128]}入账时连续与其他申报冲突，请重试 "
+                      f"(claim {claim.claim_id[:128]!r} lost {MAX_COMMIT_ATTEMPTS} commit races; retry)")

@@ -1,0 +1,37 @@
+"""The server's settings and their defaults, light enough for the CLI to read without the server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import grpc
+
+DEFAULT_RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
+
+
+class ConfigError(ValueError):
+    """The server would start unsafe or cannot start as configured."""
+
+
+@dataclass
+class Config:
+    """How `ruralpost serve` runs; the defaults here are the only ones (the CLI shows them)."""
+
+    listen: str = "127.0.0.1:50051"
+    db: str = "var/ruralpost.db"
+    rules_dir: Path = DEFAULT_RULES_DIR
+    threads: int = 16
+    grace_seconds: float = 5.0
+    auth_file: Path | None = None
+    insecure: bool = False  # allow listening beyond loopback without an auth file
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    client_ca: Path | None = None  # mTLS: clients must present a certificate signed by this CA
+    max_streams_per_caller: int = 8
+    max_stream_items: int = 1_000_000
+    metrics_port: int | None = None
+    # handlers outside the product API (the benchmark's no-op baselines)
+    extra_handlers: list[grpc.GenericRpcHandler[Any, Any]] = field(default_factory=list)

@@ -1,0 +1,74 @@
+"""Station request checks: a station that cannot be evaluated at all is INVALID_ARGUMENT.
+
+Missing facts are not errors (they make a verdict INCOMPLETE); malformed ones are: a date that is
+not a date, NaN or negative area, an unknown enum number, a string longer than any real value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from ruralpost.service.errors import Violations
+from ruralpost.v1 import station_pb2
+
+MAX_ID = 128
+MAX_NAME = 256
+MAX_CODE = 32
+MAX_LIST = 32
+MAX_AREA_M2 = 100_000.0  # larger is a unit mistake, not a station
+MAX_RETENTION_DAYS = 3_650
+
+
+def check_station(station: station_pb2.Station, v: Violations, prefix: str = "station") -> None:
+    """Adds the station's malformed fields to `v`."""
+    p = prefix
+    v.string(f"{p}.station_id", station.station_id, MAX_ID)
+    v.enum(f"{p}.kind", station.kind, station_pb2.StationKind)
+    for name in ("county", "township", "village", "operator", "filed_name", "business_hours"):
+        v.string(f"{p}.{name}", getattr(station, name), MAX_NAME)
+    v.enum(f"{p}.mode", station.mode, station_pb2.OperationMode)
+    for label, values, enum_type in (("services", station.services, station_pb2.ServiceType),
+                                     ("equipment", station.equipment, station_pb2.Equipment)):
+        if len(values) > MAX_LIST:
+            v.add(f"{p}.{label}", f"more than {MAX_LIST} items")
+        for i, item in enumerate(values):
+            v.enum(f"{p}.{label}[{i}]", item, enum_type)
+    if len(station.zones) > MAX_LIST:
+        v.add(f"{p}.zones", f"more than {MAX_LIST} items")
+    for i, zone in enumerate(station.zones):
+        v.string(f"{p}.zones[{i}]", zone, MAX_NAME)
+    g = station.signage
+    v.enum(f"{p}.signage.placement", g.placement, station_pb2.SignPlacement)
+    v.string(f"{p}.signage.text", g.text, MAX_NAME)
+    v.string(f"{p}.signage.code", g.code, MAX_CODE)
+    if station.HasField("area_m2"):
+        area = station.area_m2
+        if math.isnan(area) or math.isinf(area):
+            v.add(f"{p}.area_m2", f"not a finite number: {area}")
+        elif area < 0:
+            v.add(f"{p}.area_m2", f"negative: {area:g}")
+        elif area > MAX_AREA_M2:
+            v.add(f"{p}.area_m2", f"absurd floor area {area:g} m² (more than {MAX_AREA_M2:g})")
+    if station.HasField("cctv_retention_days"):
+        days = station.cctv_retention_days
+        if not 0 <= days <= MAX_RETENTION_DAYS:
+            v.add(f"{p}.cctv_retention_days", f"outside 0-{MAX_RETENTION_DAYS}: {days}")
+    v.string(f"{p}.filing.record_number", station.filing.record_number, MAX_CODE * 2)
+    v.date(f"{p}.filing.filed_on", station.filing.filed_on)
+    v.date(f"{p}.opened_on", station.opened_on)
+
+
+def check_station_request(has_station: bool, station: station_pb2.Station, as_of: str,
+                          register: bool) -> dt.date:
+    """Checks a CheckStation(s) item; returns its evaluation date."""
+    v = Violations()
+    if not has_station:
+        v.add("station", "required")
+    else:
+        check_station(station, v)
+        if register and not station.station_id.strip():
+            v.add("station.station_id", "required to register a station")
+    date = v.date("as_of", as_of)
+    v.raise_if_any()
+    return date or dt.date.today()

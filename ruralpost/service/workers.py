@@ -1,0 +1,72 @@
+"""Pre-forked workers: N processes sharing the port (SO_REUSEPORT), one core each.
+
+Rule evaluation holds the GIL, so one process uses one core; throughput grows with processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import threading
+
+from ruralpost.service.api.metrics import serve_metrics
+from ruralpost.service.config import Config, ConfigError
+from ruralpost.service.ruleset import load_ruleset
+from ruralpost.service.server import check_exposure, serve
+from ruralpost.service.store import open_store
+
+log = logging.getLogger(__name__)
+
+
+def serve_workers(config: Config, workers: int) -> int:
+    """N pre-forked worker processes sharing the port (SO_REUSEPORT); one core each.
+
+    The parent checks the configuration and creates the schema once, forks before any gRPC
+    object exists, forwards SIGTERM/SIGINT/SIGHUP to the workers and restarts one that dies.
+    """
+    check_exposure(config)
+    if config.listen.endswith(":0"):
+        raise ConfigError("--workers needs a fixed port: the workers share it")
+    load_ruleset(config.rules_dir)  # fail here, not in N workers, when the rules do not load
+    open_store(config.db).close()  # create the schema once
+    if config.metrics_port:
+        serve_metrics(config.metrics_port)  # the parent's registry; workers count their own calls
+    children: dict[int, int] = {}
+    stopping = threading.Event()
+
+    def spawn(slot: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                serve(config, options=(("grpc.so_reuseport", 1),), metrics=False)
+            finally:
+                os._exit(0)
+        children[pid] = slot
+
+    def forward(sig: int, _frame: object) -> None:
+        if sig in (signal.SIGTERM, signal.SIGINT):
+            stopping.set()
+        for pid in list(children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, forward)
+    for slot in range(workers):
+        spawn(slot)
+    print(f"ruralpost: {workers} workers on {config.listen}", flush=True)
+    status = 0
+    while children:
+        try:
+            pid, code = os.wait()
+        except ChildProcessError:
+            break
+        slot = children.pop(pid, -1)
+        if not stopping.is_set() and slot >= 0:
+            log.error("worker %d (pid %d) ended with %d; starting a new one", slot, pid, code)
+            spawn(slot)
+        elif code:
+            status = 1
+    return status
