@@ -10,7 +10,7 @@ from ruralpost.v1 import common_pb2
 
 SEVERITY = {"INFO": common_pb2.SEVERITY_INFO, "WARNING": common_pb2.SEVERITY_WARNING,
             "ERROR": common_pb2.SEVERITY_ERROR}
-_RANK = {common_pb2.SEVERITY_ERROR: 0, common_pb2.SEVERITY_WARNING: 1, common_pb2.SEVERITY_INFO: 2}
+_RANK: dict[int, int] = {common_pb2.SEVERITY_ERROR: 0, common_pb2.SEVERITY_WARNING: 1, common_pb2.SEVERITY_INFO: 2}
 MISSING_SEVERITY = common_pb2.SEVERITY_WARNING
 NOT_GIVEN = "（未填）"
 
@@ -54,20 +54,30 @@ def missing_reason(spec: FactSpec, rule: Rule) -> common_pb2.Reason:
     )
 
 
-def reasons_for(firing: Firing, values: Callable[[], Mapping[str, str]]) -> list[common_pb2.Reason]:
-    """Reasons ERRORs first, then WARNINGs, then INFOs; catalogue order within a severity.
+def rank(severity: int, missing: bool, order: int) -> tuple[int, int, int]:
+    """Where a reason stands: ERRORs, WARNINGs (a missing fact after the others), INFOs; then
+    catalogue order."""
+    return _RANK.get(severity, 3), int(missing), order
 
-    `values` is called only when something fired: display values cost more than the check.
-    """
+
+def reasons_for(firing: Firing, values: Callable[[], Mapping[str, str]]) -> list[common_pb2.Reason]:
+    """Reasons in `rank` order. `values` is called only when something fired: display values
+    cost more than the check."""
     if not firing.violations and not firing.missing:
         return []
     shown = values()
-    ranked = [(_RANK[SEVERITY[v.severity]], 0, v.rule.order, reason(v.rule, v.severity, shown))
+    ranked = [(rank(SEVERITY[v.severity], False, v.rule.order), reason(v.rule, v.severity, shown))
               for v in firing.violations]
-    ranked += [(_RANK[MISSING_SEVERITY], 1, rule.order, missing_reason(spec, rule))
+    ranked += [(rank(MISSING_SEVERITY, True, rule.order), missing_reason(spec, rule))
                for spec, rule in firing.missing]
-    ranked.sort(key=lambda r: r[:3])
-    return [r[3] for r in ranked]
+    ranked.sort(key=lambda r: r[0])
+    return [r[1] for r in ranked]
+
+
+def sort_reasons(reasons: list[common_pb2.Reason], rules: Mapping[str, Rule]) -> list[common_pb2.Reason]:
+    """Reasons gathered from several evaluations, in `rank` order (stable for equal ranks)."""
+    return sorted(reasons, key=lambda r: rank(r.severity, False, rules[r.rule_id].order if r.rule_id in rules
+                                              else len(rules)))
 
 
 def outcome(reasons: list[common_pb2.Reason], incomplete: bool) -> common_pb2.Outcome:

@@ -6,8 +6,7 @@ import re
 
 from ruralpost.service.claims.period import Period
 from ruralpost.service.dates import MAX_YEAR, MIN_YEAR
-from ruralpost.service.errors import Violations
-from ruralpost.service.stations.validate import MAX_ID, MAX_NAME
+from ruralpost.service.errors import MAX_ID, MAX_NAME, Violations
 from ruralpost.v1 import claim_pb2
 
 _PERIOD = re.compile(r"^\d{4}-\d{2}$")

@@ -32,7 +32,6 @@ COUNTY = "county"
 STATION_REASON = "station_reason"
 HUB = "county_hub"
 HUB_SUBJECT_ID = "county-hub"
-_RANK = {common_pb2.SEVERITY_ERROR: 0, common_pb2.SEVERITY_WARNING: 1, common_pb2.SEVERITY_INFO: 2}
 _SIGN_CODE = re.compile(r"^(XZ|C)(\d{4})$")
 MAX_GAPS_SHOWN = 20
 
@@ -118,17 +117,6 @@ def _show_gaps(gaps: list[str]) -> str:
             runs.append([code])
     shown = [r[0] if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs[:MAX_GAPS_SHOWN]]
     return "、".join(shown) + ("等" if len(runs) > MAX_GAPS_SHOWN else "")
-
-
-def _sorted(ruleset: RuleSet, reasons: list[common_pb2.Reason]) -> list[common_pb2.Reason]:
-    """ERRORs, WARNINGs, INFOs; catalogue order within a severity; stable for per-station reasons."""
-    rules = ruleset.book.rules
-
-    def key(r: common_pb2.Reason) -> tuple[int, int]:
-        rule = rules.get(r.rule_id)
-        return _RANK.get(r.severity, 3), rule.order if rule else len(rules)
-
-    return sorted(reasons, key=key)
 
 
 class _Exclusions:
@@ -301,7 +289,7 @@ def report(ruleset: RuleSet, members: Sequence[Member], as_of: dt.date,
             count(tallies[township.name], s, verdict, as_of)
     ordered = [tallies[t.name] for t in programme.townships]
     county_level, fact = county_reasons(ruleset, ordered, code_gaps(county_codes), as_of)
-    reasons = _sorted(ruleset, county_level + excluded)
+    reasons = verdicts.sort_reasons(county_level + excluded, ruleset.book.rules)
     return progress_pb2.ProgressReport(
         programme=programme.id,
         as_of=as_of.isoformat(),

@@ -9,13 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from ruralpost.service.errors import Violations
+from ruralpost.service.errors import MAX_CODE, MAX_ID, MAX_LIST, MAX_NAME, Violations
 from ruralpost.v1 import station_pb2
 
-MAX_ID = 128
-MAX_NAME = 256
-MAX_CODE = 32
-MAX_LIST = 32
 MAX_AREA_M2 = 100_000.0  # larger is a unit mistake, not a station
 MAX_RETENTION_DAYS = 3_650
 
