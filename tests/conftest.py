@@ -1,25 +1,21 @@
-"""A real server on a free port with a real SQLite file; typed stubs to call it."""
+"""Fixtures every test may use: a real server on a free port with a real SQLite file, a channel to it,
+a copy of the rules to edit, an auth file and a server that requires it, databases (backends.py)."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import json_format
+import yaml
 
+from ruralpost.service.api.auth import token_sha256
 from ruralpost.service.config import DEFAULT_RULES_DIR, Config
 from ruralpost.service.server import Running, running
-from ruralpost.v1 import station_pb2
-
-from .backends import db, pg_db  # noqa: F401  (fixtures for every test module)
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
+from tests.backends import db, pg_db  # noqa: F401  (fixtures for every test module)
+from tests.support import OPERATOR, TOKENS
 
 
 @pytest.fixture
@@ -42,14 +38,25 @@ def channel(server: Running) -> Iterator[grpc.Channel]:
         yield ch
 
 
-def example(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((EXAMPLES / name).read_text(encoding="utf-8"))
-    return data
+@pytest.fixture
+def auth_file(tmp_path: Path) -> Path:
+    entries = [
+        {"name": "yigongli-system", "token_sha256": token_sha256(TOKENS["op"]), "role": "operator",
+         "operator": OPERATOR},
+        {"name": "other-express", "token_sha256": token_sha256(TOKENS["other"]), "role": "operator",
+         "operator": "某某快递有限公司"},
+        {"name": "caizheng-approver", "token_sha256": token_sha256(TOKENS["approver"]), "role": "approver"},
+        {"name": "fagai-reader", "token_sha256": token_sha256(TOKENS["reader"]), "role": "reader"},
+        {"name": "ops-admin", "token_sha256": token_sha256(TOKENS["admin"]), "role": "admin"},
+    ]
+    path = tmp_path / "callers.yaml"
+    path.write_text(yaml.safe_dump(entries, allow_unicode=True), encoding="utf-8")
+    return path
 
 
-def station_request(name: str = "township-station.json", **overrides: Any) -> station_pb2.CheckStationRequest:
-    """An example request, with station fields replaced (proto JSON values, snake_case names)."""
-    request = json_format.ParseDict(example(name), station_pb2.CheckStationRequest())
-    json_format.ParseDict(overrides, request.station)
-    return request
-
+@pytest.fixture
+def secured(tmp_path: Path, auth_file: Path, rules_copy: Path) -> Iterator[Running]:
+    config = Config(listen="127.0.0.1:0", db=str(tmp_path / "s.db"), auth_file=auth_file, rules_dir=rules_copy,
+                    grace_seconds=1, max_stream_items=3)
+    with running(config) as r:
+        yield r

@@ -16,8 +16,8 @@ import pytest
 from ruralpost.cli import main
 from ruralpost.clients import template
 from ruralpost.service.server import Running
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 OPERATOR = "山西壹公里信息科技有限公司"
 UPBOUND = ["--programme", "jingle-2023", "--operator", OPERATOR, "--kind", "上行", "--period", "2023-07"]
 DOWNBOUND = ["--programme", "jingle-2023", "--operator", OPERATOR, "--kind", "DOWNBOUND_PARCEL",

@@ -3,7 +3,6 @@ auth metadata, and a stream that survives a server restart."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from ruralpost.clients.template import EXAMPLE_STATIONS
 from ruralpost.service.config import Config
 from ruralpost.service.server import Running, build, stop
 from ruralpost.v1 import common_pb2, rules_pb2, station_pb2
+from tests.support import free_port
 
 FAST = {"backoff_initial": 0.02, "backoff_max": 0.1}
 
@@ -29,11 +29,6 @@ def _station(n: int = 0, **fields: object) -> station_pb2.Station:
         setattr(station, name, value)
     return station
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_check_station_and_list_rules(server: Running) -> None:
@@ -68,7 +63,7 @@ def test_stream_answers_in_order_with_item_errors(server: Running) -> None:
 
 
 def test_unary_call_waits_for_a_server_that_comes_up(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     started: list[Running] = []
     timer = threading.Timer(0.3, lambda: started.append(build(Config(
         listen=f"127.0.0.1:{port}", db=str(tmp_path / "late.db"), grace_seconds=0))))
@@ -84,7 +79,7 @@ def test_unary_call_waits_for_a_server_that_comes_up(tmp_path: Path) -> None:
 
 
 def test_unreachable_server_is_a_connection_error_after_the_attempts() -> None:
-    with RuralpostClient(ClientOptions(target=f"127.0.0.1:{_free_port()}", attempts=3, **FAST)) as client:
+    with RuralpostClient(ClientOptions(target=f"127.0.0.1:{free_port()}", attempts=3, **FAST)) as client:
         with pytest.raises(RuralpostError) as caught:
             client.list_rules()
         assert caught.value.code == grpc.StatusCode.UNAVAILABLE and caught.value.is_connection
@@ -156,7 +151,7 @@ def test_a_deadline_bounds_the_call_retries_included(scripted: tuple[_Scripted, 
 
 
 def test_stream_resumes_after_a_server_restart(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     config = Config(listen=f"127.0.0.1:{port}", db=str(tmp_path / "restart.db"), grace_seconds=0)
     running = build(config)
     total, restart_at = 600, 150

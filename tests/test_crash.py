@@ -4,7 +4,6 @@ acknowledged commit is there byte for byte, no waybill is paid twice, no claim i
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,20 +16,16 @@ import grpc
 
 from ruralpost.service.store import open_store
 from ruralpost.v1 import claim_pb2, claim_pb2_grpc
+from tests.support import free_port
 
 OPERATOR = "山西壹公里信息科技有限公司"
 CLAIMS, PARCELS, SHARED = 120, 300, 40  # claim i shares SHARED waybills with claim i + 1
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @contextmanager
 def serving(db: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    port = _free_port()
+    port = free_port()
     cli = Path(sys.executable).parent / "ruralpost"
     proc = subprocess.Popen([str(cli), "serve", "--listen", f"127.0.0.1:{port}", "--db", db],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)

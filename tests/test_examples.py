@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +11,7 @@ import pytest
 
 from ruralpost.clients.examples import operator_check
 from ruralpost.service.server import Running
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from tests.support import EXAMPLES, free_port
 
 
 def test_operator_checks_then_registers_only_a_passing_station(
@@ -41,12 +39,6 @@ def program(module: str, *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", f"ruralpost.clients.examples.{module}", *argv], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def test_operator_check_program(server: Running, tmp_path: Path) -> None:

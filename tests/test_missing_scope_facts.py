@@ -9,8 +9,7 @@ from __future__ import annotations
 import grpc
 
 from ruralpost.v1 import common_pb2, station_pb2_grpc
-
-from .conftest import station_request
+from tests.support import station_request
 
 
 def test_station_without_mode_is_incomplete(channel: grpc.Channel) -> None:

@@ -6,7 +6,6 @@ import datetime as dt
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -24,11 +23,11 @@ from ruralpost.v1 import (
     station_pb2,
     station_pb2_grpc,
 )
+from tests.support import EXAMPLES
 
 PASS, FAIL = common_pb2.OUTCOME_PASS, common_pb2.OUTCOME_FAIL
 INFO, ERROR = common_pb2.SEVERITY_INFO, common_pb2.SEVERITY_ERROR
 OTHER_OPERATOR = "忻州某快递有限公司"
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 @pytest.fixture

@@ -11,9 +11,8 @@ import pytest
 from ruralpost.service.config import Config
 from ruralpost.service.rulebook.packs import RulebookError
 from ruralpost.service.server import Running, running
-from ruralpost.v1 import station_pb2_grpc
-
-from .conftest import station_request
+from ruralpost.v1 import rules_pb2, rules_pb2_grpc, station_pb2_grpc
+from tests.support import md, station_request
 
 
 @pytest.fixture
@@ -58,3 +57,22 @@ def test_a_pack_that_does_not_load_is_refused(own_server: Running, rules_copy: P
     with pytest.raises(RulebookError):
         own_server.runtime.rules.reload()
     assert _check(own_server)[0] == before
+
+
+def test_reload_over_grpc_by_an_admin(secured: Running, rules_copy: Path) -> None:
+    with grpc.insecure_channel(f"127.0.0.1:{secured.port}") as ch:
+        rules = rules_pb2_grpc.RulesServiceStub(ch)
+        before = secured.runtime.rules.current.version
+        pack = rules_copy / "stations.yaml"
+        pack.write_text(pack.read_text(encoding="utf-8").replace("remedy: 配置货架", "remedy: 请配置货架"),
+                        encoding="utf-8")
+        answer = rules.ReloadRules(rules_pb2.ReloadRulesRequest(), metadata=md("admin"))
+        assert (answer.previous_version, answer.ruleset_version != before) == (before, True)
+        assert answer.cases_passed > 70
+        pack.write_text(pack.read_text(encoding="utf-8").replace("{$gte: {area_m2: 10}}", "{$gte: {area_m2: 1}}"),
+                        encoding="utf-8")
+        with pytest.raises(grpc.RpcError) as info:
+            rules.ReloadRules(rules_pb2.ReloadRulesRequest(), metadata=md("admin"))
+        assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "golden case" in (info.value.details() or "")
+        assert secured.runtime.rules.current.version == answer.ruleset_version

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,18 +13,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from ruralpost.v1 import rules_pb2, rules_pb2_grpc, station_pb2_grpc
-
-from .conftest import station_request
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support import free_port, station_request
 
 
 def test_serve_answers_health_reflection_and_stops_gracefully(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     db = tmp_path / "sub" / "ruralpost.db"
     cli = Path(sys.executable).parent / "ruralpost"
     proc = subprocess.Popen([str(cli), "serve", "--listen", f"127.0.0.1:{port}", "--db", str(db)],
@@ -66,7 +58,7 @@ def test_serve_refuses_a_rule_folder_that_does_not_load(tmp_path: Path) -> None:
 
 
 def test_sighup_reloads_the_rule_folder(tmp_path: Path, rules_copy: Path) -> None:
-    port = _free_port()
+    port = free_port()
     cli = Path(sys.executable).parent / "ruralpost"
     proc = subprocess.Popen([str(cli), "serve", "--listen", f"127.0.0.1:{port}", "--db", str(tmp_path / "h.db"),
                              "--rules", str(rules_copy)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

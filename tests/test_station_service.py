@@ -12,8 +12,7 @@ from grpc_status import rpc_status
 
 from ruralpost.service.server import Running
 from ruralpost.v1 import common_pb2, station_pb2, station_pb2_grpc
-
-from .conftest import station_request
+from tests.support import station_request
 
 pb = common_pb2
 

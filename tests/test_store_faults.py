@@ -15,8 +15,7 @@ from google.protobuf import json_format
 from ruralpost.service.config import Config
 from ruralpost.service.server import running
 from ruralpost.v1 import claim_pb2, claim_pb2_grpc, station_pb2, station_pb2_grpc
-
-from .conftest import example, station_request
+from tests.support import example, station_request
 
 
 class TcpProxy:

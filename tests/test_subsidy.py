@@ -17,8 +17,7 @@ from grpc_status import rpc_status
 from ruralpost.service.config import Config
 from ruralpost.service.server import Running, running
 from ruralpost.v1 import claim_pb2, claim_pb2_grpc, rules_pb2, rules_pb2_grpc
-
-from .conftest import ROOT, example
+from tests.support import ROOT, example
 
 
 def claim_request(name: str = "claim-upbound.json", commit: bool = False,
