@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,10 +52,30 @@ def test_a_rule_change_that_breaks_a_golden_case_is_refused(own_server: Running,
     assert version == before and len(messages) == 1  # the old rule still fires
 
 
-def test_a_pack_that_does_not_load_is_refused(own_server: Running, rules_copy: Path) -> None:
+PROGRAMME = "programmes/jingle-2023.yaml"
+
+
+@pytest.mark.parametrize(("file", "old", "new", "where"), [
+    ("stations.yaml", None, "pack: stations\nsubject: station\nrules: [{id: bad}]\n",
+     "stations.yaml: rules[0] (bad).id: "),
+    (PROGRAMME, 'station_code: "^C(?!0000)\\\\d{4}$"', 'station_code: "^C(?!0000\\\\d{4}$"',
+     f"{PROGRAMME}: subsidy.downbound.tiers.VILLAGE_POINT.station_code: "),
+    ("stations.yaml", "label: {zh: 面积, en: floor area}", "label: 面积", "stations.yaml: facts.area_m2.label: "),
+    (PROGRAMME, "  rates_note: ", "  # rates_note: ", f"{PROGRAMME}: subsidy.rates_note: Field required"),
+])
+def test_a_rule_folder_that_does_not_load_is_refused(own_server: Running, rules_copy: Path, file: str,
+                                                      old: str | None, new: str, where: str) -> None:
+    """ReloadRules answers FAILED_PRECONDITION naming the file and the value; the old set stays."""
     before, _ = _check(own_server)
-    (rules_copy / "stations.yaml").write_text("pack: stations\nsubject: station\nrules: [{id: bad}]\n")
-    with pytest.raises(RulebookError):
+    path = rules_copy / file
+    text = path.read_text(encoding="utf-8")
+    assert old is None or old in text
+    path.write_text(new if old is None else text.replace(old, new, 1), encoding="utf-8")
+    with grpc.insecure_channel(f"127.0.0.1:{own_server.port}") as ch, pytest.raises(grpc.RpcError) as info:
+        rules_pb2_grpc.RulesServiceStub(ch).ReloadRules(rules_pb2.ReloadRulesRequest())
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert where in (info.value.details() or "")
+    with pytest.raises(RulebookError, match=re.escape(where)):
         own_server.runtime.rules.reload()
     assert _check(own_server)[0] == before
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
@@ -48,13 +50,76 @@ def test_serve_answers_health_reflection_and_stops_gracefully(tmp_path: Path) ->
     assert "serving on" in output and "stopping" in output
 
 
-def test_serve_refuses_a_rule_folder_that_does_not_load(tmp_path: Path) -> None:
-    (tmp_path / "rules").mkdir()
+PROGRAMME = "programmes/jingle-2023.yaml"
+BAD_REGEX = (PROGRAMME, 'station_code: "^C(?!0000)\\\\d{4}$"', 'station_code: "^C(?!0000\\\\d{4}$"')
+LABEL_AS_TEXT = ("stations.yaml", "label: {zh: 面积, en: floor area}", "label: 面积")
+
+
+def _break(rules: Path, file: str, old: str, new: str) -> None:
+    path = rules / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.mark.parametrize(("mistake", "says"), [
+    (None, f"{PROGRAMME}: no programme data"),
+    (BAD_REGEX, f"{PROGRAMME}: subsidy.downbound.tiers.VILLAGE_POINT.station_code: "),
+    (LABEL_AS_TEXT, "stations.yaml: facts.area_m2.label: must be a mapping"),
+])
+def test_serve_refuses_a_rule_folder_that_does_not_load(tmp_path: Path, rules_copy: Path,
+                                                        mistake: tuple[str, str, str] | None, says: str) -> None:
+    """Exit 2 with one line that names the file and the value, no traceback."""
+    if mistake is None:
+        shutil.rmtree(rules_copy)
+        rules_copy.mkdir()
+    else:
+        _break(rules_copy, *mistake)
     cli = Path(sys.executable).parent / "ruralpost"
     done = subprocess.run([str(cli), "serve", "--listen", "127.0.0.1:0", "--db", str(tmp_path / "x.db"),
-                           "--rules", str(tmp_path / "rules")], capture_output=True, text=True, timeout=60)
+                           "--rules", str(rules_copy)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
-    assert "rule set does not load" in done.stderr
+    assert done.stderr.startswith(f"ruralpost: the rule set does not load: {says}")
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+
+
+def _wait_for(log: Path, text: str, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        output = log.read_text(encoding="utf-8")
+        if text in output:
+            return output
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} not logged:\n{log.read_text(encoding='utf-8')}")
+
+
+def test_sighup_with_a_broken_rule_folder_logs_it_and_keeps_the_old_set(tmp_path: Path, rules_copy: Path) -> None:
+    port = free_port()
+    cli = Path(sys.executable).parent / "ruralpost"
+    log = tmp_path / "serve.log"
+    with open(log, "w", encoding="utf-8") as out:
+        proc = subprocess.Popen([str(cli), "serve", "--listen", f"127.0.0.1:{port}", "--db", str(tmp_path / "b.db"),
+                                 "--rules", str(rules_copy)], stdout=out, stderr=subprocess.STDOUT, text=True)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+            grpc.channel_ready_future(ch).result(timeout=30)
+            rules = rules_pb2_grpc.RulesServiceStub(ch)
+            before = rules.ListRules(rules_pb2.ListRulesRequest()).ruleset_version
+            for mistake in (BAD_REGEX, LABEL_AS_TEXT):
+                original = (rules_copy / mistake[0]).read_text(encoding="utf-8")
+                _break(rules_copy, *mistake)
+                proc.send_signal(signal.SIGHUP)
+                output = _wait_for(log, f"rules not reloaded, ruleset {before} stays: {mistake[0]}: ")
+                (rules_copy / mistake[0]).write_text(original, encoding="utf-8")
+                assert rules.ListRules(rules_pb2.ListRulesRequest()).ruleset_version == before
+                verdict = station_pb2_grpc.StationServiceStub(ch).CheckStation(station_request()).verdict
+                assert verdict.ruleset_version == before
+            assert "Traceback" not in output
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 def test_sighup_reloads_the_rule_folder(tmp_path: Path, rules_copy: Path) -> None:

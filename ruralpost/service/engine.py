@@ -323,8 +323,21 @@ class Engine:
                 handles.append((dre.create_ruleset(
                     name, json.dumps(chunk, ensure_ascii=False, default=_day_numbers)), reads))
             except Exception as e:  # the C module raises plain exceptions with an error code
-                raise RulebookError(f"{subject}: a condition does not compile: {e}") from None
+                raise RulebookError(f"{self._culprit(subject, chunk)}: a condition does not compile: {e}") from None
         return handles
+
+    def _culprit(self, subject: str, chunk: dict[str, Any]) -> str:
+        """Where the rule is written whose condition the C module refused (`stations.yaml:
+        rules[19] (STN-AREA-TOWNSHIP)`): each engine rule of the chunk is compiled alone."""
+        for name, definition in chunk.items():
+            try:
+                dre.create_ruleset(f"{subject}-probe-{next(_names)}",
+                                   json.dumps({name: definition}, ensure_ascii=False, default=_day_numbers))
+            except Exception:
+                rid = name.split("|")[0]
+                rule = next((c.rule for c in self._compiled[subject] if c.rule.id == rid), None)
+                return (rule.source or rid) if rule else rid
+        return f"rules of subject {subject}"
 
     @property
     def subjects(self) -> list[str]:

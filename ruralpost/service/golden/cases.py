@@ -214,9 +214,12 @@ def coverage_gaps(ruleset: RuleSet, cases: list[Case]) -> list[str]:
 
 def gate(ruleset: RuleSet, rules_dir: Path) -> int:
     """How many golden cases the rule set passes; RulebookError when one fails or a rule has none."""
-    results = run_all(ruleset, rules_dir)
-    failed = [r.describe() for r in results if not r.ok]
-    failed += coverage_gaps(ruleset, load_cases(rules_dir))
+    try:
+        results = run_all(ruleset, rules_dir)
+        failed = [r.describe() for r in results if not r.ok]
+        failed += coverage_gaps(ruleset, load_cases(rules_dir))
+    except (KeyError, TypeError, ValueError, OSError, yaml.YAMLError) as e:  # a broken case file
+        raise RulebookError(f"cases: the golden cases do not run: {type(e).__name__}: {e}") from None
     if failed:
         raise RulebookError(f"{len(failed)} golden case problem(s), the old rule set stays: " + "; ".join(failed[:5]))
     return len(results)

@@ -1,15 +1,17 @@
 """Loads and checks the rule packs and programme data in `rules/`; gives the set its version.
 
 A rule pack is YAML: per rule its id, severity, scope (`when`), requirement (`require`), texts,
-citation and effective period. Everything is checked at load (schema, unique ids, known
-citations, parameters, templates), so a broken pack never becomes the active rule set.
+citation and effective period. Everything is checked at load against the schema (`schema.py`)
+and across files (unique ids, known citations, parameters), so a broken pack never becomes the
+active rule set. Loading raises only RulebookError, one line per problem naming file and path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
-import string
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,19 +19,11 @@ from typing import Any
 import yaml
 
 from ruralpost.service.rulebook.programme import Programme
+from ruralpost.service.rulebook.schema import PackModel, RulebookError, RuleModel, path_of, validated
 
-SEVERITIES = ("INFO", "WARNING", "ERROR")
+__all__ = ["FactSpec", "Rule", "Rulebook", "RulebookError", "content_hash", "fill_params", "load"]
+
 _PARAM = re.compile(r"\$\{([A-Za-z0-9_.]+)\}")
-_RULE_KEYS = {
-    "id", "subject", "severity", "description", "when", "require", "reads", "severity_overrides",
-    "field", "expected", "actual", "message", "remedy", "citation", "effective_from", "effective_to",
-}
-_REQUIRED_RULE_KEYS = {"id", "severity", "description", "field", "message", "remedy", "citation"}
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-class RulebookError(ValueError):
-    """A rule pack or the programme data is not valid; the message says where."""
 
 
 @dataclass(frozen=True)
@@ -64,23 +58,15 @@ class Rule:
     effective_from: str
     effective_to: str
     order: int
-
-
-@dataclass
-class Pack:
-    name: str
-    path: Path
-    facts: dict[str, FactSpec]
-    rules: list[Rule]
+    source: str = ""  # where it is written, for messages: `stations.yaml: rules[19] (STN-AREA-TOWNSHIP)`
 
 
 @dataclass
 class Rulebook:
-    """The active rule set: programme, packs and their content hash."""
+    """The active rule set: programme, rules and their content hash."""
 
     root: Path
     programme: Programme
-    packs: list[Pack]
     version: str
     rules: dict[str, Rule] = field(default_factory=dict)
     facts: dict[str, dict[str, FactSpec]] = field(default_factory=dict)  # subject -> specs
@@ -99,7 +85,11 @@ def _lookup(data: dict[str, Any], path: str) -> Any:
 
 
 def fill_params(value: Any, params: dict[str, Any], where: str) -> Any:
-    """Replaces `${path}` by programme values: a whole-string parameter keeps its type."""
+    """Replaces `${path}` by programme values: a whole-string parameter keeps its type.
+
+    `where` is the value's place (`stations.yaml: rules[6] (STN-OPERATOR)`); it grows with the
+    path inside the value, so an unknown parameter is reported where it is written.
+    """
     if isinstance(value, str):
         whole = _PARAM.fullmatch(value)
         try:
@@ -109,123 +99,82 @@ def fill_params(value: Any, params: dict[str, Any], where: str) -> Any:
         except KeyError as e:
             raise RulebookError(f"{where}: unknown programme parameter ${{{e.args[0]}}}") from None
     if isinstance(value, list):
-        return [fill_params(v, params, where) for v in value]
+        return [fill_params(v, params, f"{where}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, dict):
-        return {k: fill_params(v, params, where) for k, v in value.items()}
+        return {k: fill_params(v, params, f"{where}.{k}") for k, v in value.items()}
     return value
 
 
-def _conjuncts(value: Any, where: str) -> tuple[dict[str, Any], ...]:
-    if value is None:
-        return ()
-    items = value if isinstance(value, list) else [value]
-    for item in items:
-        if not isinstance(item, dict) or not item:
-            raise RulebookError(f"{where}: a condition must be a non-empty mapping, got {item!r}")
-    return tuple(items)
+def _yaml_problem(e: yaml.YAMLError) -> str:
+    """PyYAML's several lines as one: where, then what."""
+    if isinstance(e, yaml.MarkedYAMLError):
+        mark = e.problem_mark or e.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        what = "; ".join(str(p) for p in (e.context, e.problem) if p)
+        return f"{where}not valid YAML: {what}"
+    return f"not valid YAML: {' '.join(str(e).split())}"
 
 
-def _check_template(text: str, where: str) -> None:
+def _read_yaml(path: Path, source: str) -> Any:
     try:
-        list(string.Formatter().parse(text))
-    except ValueError as e:
-        raise RulebookError(f"{where}: bad template {text!r}: {e}") from None
-
-
-def _text(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise RulebookError(f"{where}: must be a non-empty string")
-    _check_template(value, where)
-    return value
-
-
-def _load_yaml(path: Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return yaml.safe_load(f)
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
-        raise RulebookError(f"{path.name}: not valid YAML: {e}") from None
+        raise RulebookError(f"{source}: {_yaml_problem(e)}") from None
+    except UnicodeDecodeError as e:
+        raise RulebookError(f"{source}: not UTF-8 text: {e}") from None
+    except OSError as e:
+        raise RulebookError(f"{source}: cannot read: {e.strerror or e}") from None
+    except (ValueError, TypeError, ArithmeticError) as e:  # e.g. an unquoted 2023-02-30
+        raise RulebookError(f"{source}: a value YAML cannot read: {e}") from None
 
 
-def _parse_rule(raw: Any, pack: str, subject: str, order: int, documents: dict[str, str],
-                params: dict[str, Any]) -> Rule:
-    where = f"{pack}: rule #{order}"
-    if not isinstance(raw, dict):
-        raise RulebookError(f"{where}: must be a mapping")
-    rid = raw.get("id")
-    if not isinstance(rid, str) or not re.fullmatch(r"[A-Z]+(-[A-Z0-9]+)+", rid):
-        raise RulebookError(f"{where}: id {rid!r} is not of the form ABC-DEF")
-    where = f"{pack}: {rid}"
-    unknown = set(raw) - _RULE_KEYS
-    if unknown:
-        raise RulebookError(f"{where}: unknown keys {sorted(unknown)}")
-    missing = _REQUIRED_RULE_KEYS - set(raw)
-    if missing:
-        raise RulebookError(f"{where}: missing keys {sorted(missing)}")
-    raw = fill_params(raw, params, where)
-    severity = raw["severity"]
-    if severity not in SEVERITIES:
-        raise RulebookError(f"{where}: severity {severity!r} is not one of {SEVERITIES}")
-    citation = raw["citation"]
-    if not isinstance(citation, dict) or not citation.get("document") or not citation.get("clause"):
-        raise RulebookError(f"{where}: citation needs document and clause")
-    if citation["document"] not in documents:
-        raise RulebookError(f"{where}: citation document {citation['document']!r} is not in the "
-                            f"programme's documents {sorted(documents)}")
-    message = raw["message"]
-    if not isinstance(message, dict):
-        raise RulebookError(f"{where}: message needs zh and en")
-    overrides = []
-    for i, o in enumerate(raw.get("severity_overrides") or ()):
-        if not isinstance(o, dict) or o.get("severity") not in SEVERITIES or "when" not in o:
-            raise RulebookError(f"{where}: severity_overrides[{i}] needs when and severity")
-        overrides.append((_conjuncts(o["when"], where), str(o["severity"])))
-    dates = {}
-    for key in ("effective_from", "effective_to"):
-        value = str(raw.get(key) or "")
-        if value and not _DATE.match(value):
-            raise RulebookError(f"{where}: {key} {value!r} is not YYYY-MM-DD")
-        dates[key] = value
-    reads = raw.get("reads") or []
-    if not isinstance(reads, list) or not all(isinstance(r, str) for r in reads):
-        raise RulebookError(f"{where}: reads must be a list of fact names")
+@contextlib.contextmanager
+def _about(source: str) -> Iterator[None]:
+    """Whatever goes wrong while a file is read becomes a RulebookError that names the file:
+    the checks name the path of the value, this is the net under them."""
+    try:
+        yield
+    except RulebookError:
+        raise
+    except RecursionError:
+        raise RulebookError(f"{source}: nested too deeply, or a YAML alias (*name) inside itself") from None
+    except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError, re.error,
+            yaml.YAMLError) as e:
+        raise RulebookError(f"{source}: {type(e).__name__}: {' '.join(str(e).split())}") from None
+
+
+def _filled(raw: Any, params: dict[str, Any], source: str) -> Any:
+    """The pack with programme parameters filled into its rules (other values stay as written)."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("rules"), list):
+        return raw
+    rules = raw["rules"]
+    return {**raw, "rules": [fill_params(r, params, f"{source}: {path_of(('rules', i), raw)}")
+                             for i, r in enumerate(rules)]}
+
+
+def _rule(m: RuleModel, subject: str, order: int, documents: dict[str, str], source: str) -> Rule:
     return Rule(
-        id=rid,
-        subject=str(raw.get("subject") or subject),
-        severity=severity,
-        description=_text(raw["description"], f"{where}.description"),
-        when=_conjuncts(raw.get("when"), f"{where}.when"),
-        require=_conjuncts(raw["require"], f"{where}.require") if "require" in raw else None,
-        reads=tuple(reads),
-        severity_overrides=tuple(overrides),
-        field=_text(raw["field"], f"{where}.field"),
-        expected=str(raw.get("expected", "")),
-        actual=str(raw.get("actual", "")),
-        message_zh=_text(message.get("zh"), f"{where}.message.zh"),
-        message_en=_text(message.get("en"), f"{where}.message.en"),
-        remedy=_text(raw["remedy"], f"{where}.remedy"),
-        citation_document=documents[citation["document"]],
-        citation_clause=str(citation["clause"]),
-        effective_from=dates["effective_from"],
-        effective_to=dates["effective_to"],
+        id=m.id,
+        subject=m.subject or subject,
+        severity=m.severity,
+        description=m.description,
+        when=tuple(m.when),
+        require=None if m.require is None else tuple(m.require),
+        reads=tuple(m.reads),
+        severity_overrides=tuple((tuple(o.when), o.severity) for o in m.severity_overrides),
+        field=m.field,
+        expected=m.expected,
+        actual=m.actual,
+        message_zh=m.message.zh,
+        message_en=m.message.en,
+        remedy=m.remedy,
+        citation_document=documents[m.citation.document],
+        citation_clause=m.citation.clause,
+        effective_from=m.effective_from.isoformat() if m.effective_from else "",
+        effective_to=m.effective_to.isoformat() if m.effective_to else "",
         order=order,
+        source=source,
     )
-
-
-def _parse_facts(raw: Any, pack: str) -> dict[str, FactSpec]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise RulebookError(f"{pack}: facts must be a mapping")
-    specs = {}
-    for name, spec in raw.items():
-        if not isinstance(spec, dict) or not {"missing_id", "field", "label"} <= set(spec):
-            raise RulebookError(f"{pack}: fact {name} needs missing_id, field and label")
-        if not str(spec["missing_id"]).endswith("-MISSING"):
-            raise RulebookError(f"{pack}: fact {name}: missing_id must end in -MISSING")
-        specs[name] = FactSpec(name, spec["missing_id"], spec["field"],
-                               spec["label"]["zh"], spec["label"]["en"])
-    return specs
 
 
 def content_hash(paths: list[Path], root: Path) -> str:
@@ -240,44 +189,52 @@ def content_hash(paths: list[Path], root: Path) -> str:
 
 
 def load(root: Path, programme_id: str = "jingle-2023") -> Rulebook:
-    """Loads `root` (the `rules/` folder): the programme, every `*.yaml` pack at its top level."""
-    root = root.resolve()
-    programme_path = root / "programmes" / f"{programme_id}.yaml"
+    """Loads `root` (the `rules/` folder): the programme, every `*.yaml` pack at its top level.
+
+    Raises RulebookError, and nothing else, when anything in the folder is not valid.
+    """
+    with _about(str(root)):
+        return _load(root.resolve(), programme_id)
+
+
+def _load(root: Path, programme_id: str) -> Rulebook:
+    source = f"programmes/{programme_id}.yaml"
+    programme_path = root / source
     if not programme_path.is_file():
-        raise RulebookError(f"no programme data at programmes/{programme_id}.yaml")
-    data = _load_yaml(programme_path)
-    if not isinstance(data, dict):
-        raise RulebookError(f"{programme_path.name}: must be a mapping")
-    try:
-        programme = Programme(data, programme_path.parent)
-    except (KeyError, TypeError, ValueError, OSError) as e:
-        raise RulebookError(f"{programme_path.name}: {type(e).__name__}: {e}") from None
-    documents = dict(data.get("documents") or {})
-    hashed = [programme_path, (programme_path.parent / data["divisions"]).resolve()]
-    packs: list[Pack] = []
+        raise RulebookError(f"{source}: no programme data (no such file in {root})")
+    with _about(source):
+        data = _read_yaml(programme_path, source)
+        programme = Programme(data, programme_path.parent, source)
+        if programme.id != programme_id:
+            raise RulebookError(f"{source}: programme: {programme.id!r} is not the file's name {programme_id!r}")
+        if not programme.divisions_path.is_relative_to(root):
+            raise RulebookError(f"{source}: divisions: {data['divisions']!r} is outside the rules folder")
+    documents: dict[str, str] = data["documents"]
+    hashed = [programme_path, programme.divisions_path]
     rules: dict[str, Rule] = {}
     facts: dict[str, dict[str, FactSpec]] = {}
+    missing_ids: dict[str, str] = {}  # missing-fact id -> where it is declared
     for path in sorted(root.glob("*.yaml")):
-        raw = _load_yaml(path)
-        if not isinstance(raw, dict) or "rules" not in raw or "subject" not in raw:
-            raise RulebookError(f"{path.name}: a pack needs pack, subject and rules")
-        name = str(raw.get("pack") or path.stem)
-        pack_facts = _parse_facts(raw.get("facts"), name)
-        pack_rules = []
-        for raw_rule in raw["rules"] or []:
-            rule = _parse_rule(raw_rule, name, str(raw["subject"]), len(rules), documents, data)
-            if rule.id in rules:
-                raise RulebookError(f"{name}: duplicate rule id {rule.id}")
-            rules[rule.id] = rule
-            pack_rules.append(rule)
-            facts.setdefault(rule.subject, {}).update(pack_facts)
-        packs.append(Pack(name, path, pack_facts, pack_rules))
-        hashed.append(path)
+        name = path.name
+        with _about(name):
+            raw = _read_yaml(path, name)
+            pack = validated(PackModel, _filled(raw, data, name), name, {"documents": documents})
+            pack_facts = {}
+            for fact, spec in pack.facts.items():
+                pack_facts[fact] = FactSpec(fact, spec.missing_id, spec.field, spec.label.zh, spec.label.en)
+                missing_ids.setdefault(spec.missing_id, f"{name}: facts.{fact}.missing_id")
+            for i, m in enumerate(pack.rules):
+                where = f"{name}: {path_of(('rules', i), raw)}"
+                if m.id in rules:
+                    raise RulebookError(f"{where}.id: duplicate rule id {m.id}, first at {rules[m.id].source}")
+                rule = _rule(m, pack.subject, len(rules), documents, where)
+                rules[rule.id] = rule
+                facts.setdefault(rule.subject, {}).update(pack_facts)
+            hashed.append(path)
     if not rules:
-        raise RulebookError(f"no rules found in {root}")
-    for specs in facts.values():
-        for spec in specs.values():
-            if spec.missing_id in rules:
-                raise RulebookError(f"{spec.missing_id} is both a rule id and a missing-fact id")
-    book = Rulebook(root, programme, packs, content_hash(hashed, root.parent), rules, facts)
-    return book
+        raise RulebookError(f"no rules found in {root} (no *.yaml rule pack at its top level)")
+    for missing_id, where in missing_ids.items():
+        if missing_id in rules:
+            raise RulebookError(f"{where}: {missing_id} is both a missing-fact id and a rule id "
+                                f"(at {rules[missing_id].source})")
+    return Rulebook(root, programme, content_hash(hashed, root.parent), rules, facts)

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ruralpost.service.rulebook.schema import ProgrammeModel, RulebookError, validated
 from ruralpost.service.rulebook.subsidy import SubsidyConfig
 
 VILLAGE_SUFFIX = "村委会"
+DIVISION_COLUMNS = ("code", "name", "level", "parent_code")
 
 
 @dataclass(frozen=True)
@@ -36,47 +39,61 @@ class Milestone:
 
 
 class Programme:
-    """One programme's facts: county, townships and targets, operator, divisions, parameters."""
+    """One programme's facts: county, townships and targets, operator, divisions, parameters.
 
-    def __init__(self, data: dict[str, Any], base_dir: Path) -> None:
+    `data` stays the raw mapping (rules read it as `${…}` parameters, a few modules by key);
+    `schema.ProgrammeModel` has checked every key read, so those reads cannot fail.
+    """
+
+    def __init__(self, data: dict[str, Any], base_dir: Path, source: str = "programme data") -> None:
         self.data = data
-        self.id: str = data["programme"]
-        self.county_name: str = data["county"]["name"]
-        self.county_code: str = str(data["county"]["code"])
-        self.operator: str = data["operator"]
+        m = validated(ProgrammeModel, data, source)
+        self.id: str = m.programme
+        self.county_name: str = m.county.name
+        self.county_code: str = m.county.code
+        self.operator: str = m.operator
         self.townships: list[Township] = [
-            Township(
-                name=t["name"],
-                code=str(t["code"]),
-                township_stations=int(t["township_stations"]),
-                village_points=int(t["village_points"]),
-                aliases=tuple(t.get("aliases", ())),
-            )
-            for t in data["townships"]
-        ]
+            Township(t.name, t.code, t.township_stations, t.village_points, tuple(t.aliases)) for t in m.townships]
         self._township_by_name: dict[str, Township] = {}
         for t in self.townships:
             for name in (t.name, *t.aliases):
                 self._township_by_name[name] = t
         self.milestones: list[Milestone] = sorted(
-            (Milestone(name, _date(m["date"]), float(m.get("fraction", 0.0)))
-             for name, m in (data.get("milestones") or {}).items()),
-            key=lambda m: m.date)
-        self.hub_deadline: dt.date | None = _date(data["hub"]["deadline"]) if "hub" in data else None
-        self.retired_townships: dict[str, str] = dict(data.get("retired_townships", {}))
+            (Milestone(name, ms.date, ms.fraction) for name, ms in m.milestones.items()), key=lambda ms: ms.date)
+        self.hub_deadline: dt.date | None = m.hub.deadline
+        self.retired_townships: dict[str, str] = dict(m.retired_townships)
         # 方案 五: subsidy rates, operators, categories (placeholder amounts: docs/subsidy.md).
-        self.subsidy: SubsidyConfig | None = SubsidyConfig(data["subsidy"]) if "subsidy" in data else None
+        self.subsidy: SubsidyConfig | None = SubsidyConfig(m.subsidy) if m.subsidy else None
         self._county_names = {self.county_name, self.county_name.removesuffix("县"), self.county_code}
         # village base name (without 村委会) -> code, per township code
         self._villages: dict[str, dict[str, str]] = {}
         self._village_names: dict[str, str] = {}
-        with open(base_dir / data["divisions"], encoding="utf-8", newline="") as f:
-            for row in csv.DictReader(f):
-                if row["level"] != "village":
-                    continue
-                base = row["name"].removesuffix(VILLAGE_SUFFIX)
-                self._villages.setdefault(row["parent_code"], {})[base] = row["code"]
-                self._village_names[row["code"]] = base
+        self.divisions_path = (base_dir / m.divisions).resolve()
+        self._read_divisions(m.divisions, source)
+
+    def _read_divisions(self, written: str, source: str) -> None:
+        """The division list; a mistake in it names the CSV file and line (or the programme's key)."""
+        name = posixpath.normpath(posixpath.join(posixpath.dirname(source), written))
+        try:
+            with open(self.divisions_path, encoding="utf-8", newline="") as f:
+                reader = csv.DictReader(f)
+                missing = set(DIVISION_COLUMNS) - set(reader.fieldnames or ())
+                if missing:
+                    raise RulebookError(f"{name}: line 1: the header lacks {sorted(missing)} "
+                                        f"(columns: {','.join(DIVISION_COLUMNS)})")
+                for row in reader:
+                    if any(row.get(c) is None for c in DIVISION_COLUMNS):
+                        raise RulebookError(f"{name}: line {reader.line_num}: fewer than {len(DIVISION_COLUMNS)} "
+                                            f"columns")
+                    if row["level"] != "village":
+                        continue
+                    base = row["name"].removesuffix(VILLAGE_SUFFIX)
+                    self._villages.setdefault(row["parent_code"], {})[base] = row["code"]
+                    self._village_names[row["code"]] = base
+        except OSError as e:
+            raise RulebookError(f"{source}: divisions: cannot read {written}: {e.strerror or e}") from None
+        except (UnicodeDecodeError, csv.Error) as e:
+            raise RulebookError(f"{name}: not a UTF-8 CSV file: {e}") from None
 
     def county_code_of(self, name: str) -> str:
         """The county's code when the name is this programme's county, else ""."""
@@ -117,10 +134,3 @@ class Programme:
                     text = text.replace(alias, t.name)
         return text
 
-
-def _date(value: object) -> dt.date:
-    """A programme date, written unquoted: rules read it as a `${…}` parameter and the engine
-    compares it as a day number; a quoted one would reach the engine as a string, compared wrongly."""
-    if not isinstance(value, dt.date):
-        raise TypeError(f"date {value!r} must be an unquoted YYYY-MM-DD")
-    return value

@@ -2,7 +2,8 @@
 
 Amounts are integer fen and, for 静乐县 2023, placeholders: the programme document gives none
 (docs/subsidy.md). Names (operators, product categories, platforms) come with the spellings people
-write, so the fact builder resolves them by one dictionary look-up.
+write, so the fact builder resolves them by one dictionary look-up. What a value may be is said
+once, by `schema.SubsidyModel`; this class only shapes the checked values for the look-ups.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ruralpost.service.rulebook.schema import SubsidyModel, validated
+
 UPBOUND = "UPBOUND_AGRICULTURAL"
 DOWNBOUND = "DOWNBOUND_PARCEL"
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -34,69 +36,34 @@ class Tier:
     rate_fen: int
 
 
-def _fen(value: Any, where: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"{where}: money is a non-negative integer of fen, got {value!r}")
-    return value
-
-
-def _date(value: Any, where: str) -> dt.date | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.date):
-        return value
-    if not isinstance(value, str) or not _DATE.match(value):
-        raise ValueError(f"{where}: not a date YYYY-MM-DD: {value!r}")
-    return dt.date.fromisoformat(value)
-
-
-def _names(raw: Any, where: str) -> dict[str, str]:
-    """canonical name -> [other spellings] as spelling -> canonical name."""
-    if not isinstance(raw, dict) or not raw:
-        raise ValueError(f"{where}: a mapping of canonical name -> other spellings")
-    lookup: dict[str, str] = {}
-    for canonical, aliases in raw.items():
-        for name in (canonical, *(aliases or ())):
-            name = str(name).strip()
-            if lookup.get(name, canonical) != canonical:
-                raise ValueError(f"{where}: {name!r} names both {lookup[name]} and {canonical}")
-            lookup[name] = str(canonical)
-    return lookup
+def _lookup(names: Mapping[str, list[str] | None]) -> dict[str, str]:
+    """canonical name -> [other spellings] as spelling -> canonical name (unambiguous: the schema)."""
+    return {name.strip(): canonical for canonical, aliases in names.items() for name in (canonical, *(aliases or ()))}
 
 
 class SubsidyConfig:
     """The `subsidy:` section of the programme data (rates are placeholders: see docs/subsidy.md)."""
 
-    def __init__(self, raw: Mapping[str, Any]) -> None:
-        self.rates_are_placeholders = bool(raw["rates_are_placeholders"])
-        self.rates_note = str(raw["rates_note"])
-        self.rates_label = str(raw["rates_label"])
-        self.upbound_rate_fen = _fen(raw["upbound"]["rate_fen"], "subsidy.upbound.rate_fen")
-        down = raw["downbound"]
-        self.tiers = [
-            Tier(str(tid), str(t["label"]), re.compile(str(t["station_code"])),
-                 _fen(t["rate_fen"], f"subsidy.downbound.tiers.{tid}.rate_fen"))
-            for tid, t in down["tiers"].items()
-        ]
-        self.max_recipient_fee_fen = _fen(down["max_recipient_fee_fen"],
-                                          "subsidy.downbound.max_recipient_fee_fen")
-        self.period_from = int(raw["period_from"])
-        self.period_to = int(raw["period_to"])
-        self.max_parcels = int(raw["max_parcels"])
-        if self.max_parcels < 1:
-            raise ValueError("subsidy.max_parcels must be positive")
-        self.waybill_max_length = int(raw["waybill"]["max_length"])
+    def __init__(self, raw: Mapping[str, Any] | SubsidyModel) -> None:
+        m = raw if isinstance(raw, SubsidyModel) else validated(SubsidyModel, raw, "subsidy")
+        self.rates_are_placeholders = m.rates_are_placeholders
+        self.rates_note = m.rates_note
+        self.rates_label = m.rates_label
+        self.upbound_rate_fen = m.upbound.rate_fen
+        self.tiers = [Tier(tid, t.label, re.compile(t.station_code), t.rate_fen)
+                      for tid, t in m.downbound.tiers.items()]
+        self.max_recipient_fee_fen = m.downbound.max_recipient_fee_fen
+        self.period_from = m.period_from
+        self.period_to = m.period_to
+        self.max_parcels = m.max_parcels
+        self.waybill_max_length = m.waybill.max_length
         self.operators: dict[str, Operator] = {}
-        for i, o in enumerate(raw["operators"]):
-            kinds = frozenset(str(k) for k in o["kinds"])
-            if not kinds <= {UPBOUND, DOWNBOUND}:
-                raise ValueError(f"subsidy.operators[{i}].kinds: {sorted(kinds)}")
-            op = Operator(str(o["name"]), kinds, _date(o.get("approved_from"), f"subsidy.operators[{i}]"),
-                          _date(o.get("suspended_from"), f"subsidy.operators[{i}]"))
-            for name in (op.name, *o.get("aliases", ())):
-                self.operators[str(name).strip()] = op
-        self.categories = _names(raw["product_categories"], "subsidy.product_categories")
-        self.platforms = _names(raw["platforms"], "subsidy.platforms")
+        for o in m.operators:
+            op = Operator(o.name, frozenset(o.kinds), o.approved_from, o.suspended_from)
+            for name in (op.name, *o.aliases):
+                self.operators[name.strip()] = op
+        self.categories = _lookup(m.product_categories)
+        self.platforms = _lookup(m.platforms)
 
     def operator(self, name: str) -> Operator | None:
         return self.operators.get(name.strip())
