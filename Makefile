@@ -5,8 +5,7 @@ BIN := $(VENV)/bin
 PROTOS := $(wildcard protos/ruralpost/v1/*.proto)
 STAMP := $(VENV)/.installed
 GEN_STAMP := ruralpost/v1/.generated
-LISTEN ?= 127.0.0.1:50051
-DB ?= var/ruralpost.db
+# LISTEN= and DB= override `ruralpost serve`'s own defaults (127.0.0.1:50051, var/ruralpost.db)
 
 .PHONY: setup gen run test lint typecheck bench bench-claims clean browser
 
@@ -29,8 +28,7 @@ $(GEN_STAMP): $(PROTOS) $(STAMP)
 gen: $(GEN_STAMP)
 
 run: setup
-	mkdir -p var
-	$(BIN)/ruralpost serve --listen $(LISTEN) --db $(DB)
+	$(BIN)/ruralpost serve $(if $(LISTEN),--listen $(LISTEN)) $(if $(DB),--db $(DB))
 
 # Debian's Chromium renders the HTML report in its test (a no-op when already installed).
 browser:
@@ -41,6 +39,7 @@ test: setup browser lint typecheck
 
 lint: setup
 	$(BIN)/ruff check ruralpost tests bench examples
+	$(BIN)/ruff format --check ruralpost tests bench examples
 	$(BIN)/python -m ruralpost.protogen --lint
 
 typecheck: setup

@@ -10,7 +10,7 @@ from typing import Any
 from ruralpost.service.config import DEFAULT_RULES_DIR
 from ruralpost.service.engine import fields_of
 from ruralpost.service.ruleset import RuleSet, load_ruleset
-from tests.reference_engine import compile_condition
+from tests.rules.reference_engine import compile_condition
 
 from .stations import station_facts
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import grpc
 
 from ruralpost.service.config import Config
-from ruralpost.service.golden import plans as sample_registry
+from ruralpost.service.golden import plans
 from ruralpost.service.server import running
 from ruralpost.v1 import (
     progress_pb2,
@@ -45,7 +45,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, \
             running(Config(listen="127.0.0.1:0", db=str(Path(tmp) / "b.db"), grace_seconds=1)) as server, \
             grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-        stations = sample_registry.stations(server.runtime.rules.current.book.programme, {})
+        stations = plans.stations(server.runtime.rules.current.book.programme, {})
         stub = station_pb2_grpc.StationServiceStub(channel)
         for s in stations:
             stub.CheckStation(station_pb2.CheckStationRequest(station=s, as_of="2023-06-15", register=True))

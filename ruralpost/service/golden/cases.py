@@ -21,7 +21,7 @@ from ruralpost.service.claims.evaluate import evaluate_claim
 from ruralpost.service.claims.validate import check_claim_request
 from ruralpost.service.dates import parse_date
 from ruralpost.service.golden import merge
-from ruralpost.service.golden import plans as sample_registry
+from ruralpost.service.golden import plans
 from ruralpost.service.progress import report as progress
 from ruralpost.service.rulebook.packs import RulebookError
 from ruralpost.service.rulebook.programme import Programme
@@ -145,7 +145,7 @@ def run_progress_case(ruleset: RuleSet, case: Case) -> Result:
         what_if = Programme(data, book.root / "programmes")
         ruleset = RuleSet(dataclasses.replace(book, programme=what_if), ruleset.engine)
     programme = ruleset.book.programme
-    stations = sample_registry.stations(programme, case.input.get("plan"), case.input.get("extra") or ())
+    stations = plans.stations(programme, case.input.get("plan"), case.input.get("extra") or ())
     stations += [json_format.ParseDict(_plain(s), station_pb2.Station())
                  for s in case.input.get("stations") or ()]
     as_of = _as_of(case)

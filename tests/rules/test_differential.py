@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from ruralpost.service.config import DEFAULT_RULES_DIR
 from ruralpost.service.ruleset import load_ruleset
-from tests.reference_engine import ReferenceEngine
+from tests.rules.reference_engine import ReferenceEngine
 
 RULESET = load_ruleset(DEFAULT_RULES_DIR)
 ENGINE = RULESET.engine

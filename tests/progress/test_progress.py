@@ -13,7 +13,7 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from ruralpost.service.golden import plans as sample_registry
+from ruralpost.service.golden import plans
 from ruralpost.service.rulebook.programme import Programme
 from ruralpost.service.server import Running
 from ruralpost.v1 import (
@@ -96,7 +96,7 @@ def test_empty_registry_in_july_is_behind_everywhere(quota: progress_pb2_grpc.Qu
 def test_full_registry_of_64_registered_stations(quota: progress_pb2_grpc.QuotaServiceStub,
                                                  programme: Programme, register: Any,
                                                  server: Running) -> None:
-    register(sample_registry.stations(programme, {}))
+    register(plans.stations(programme, {}))
     report = get(quota, "2023-07-31")
     assert [(t.township_stations_done, t.village_points_filed, t.village_points_compliant, t.outcome)
             for t in report.townships] == [(1, t.village_points, t.village_points, PASS)
@@ -114,7 +114,7 @@ def test_full_registry_of_64_registered_stations(quota: progress_pb2_grpc.QuotaS
 
 def test_july_and_november_inspections(quota: progress_pb2_grpc.QuotaServiceStub, programme: Programme,
                                        register: Any) -> None:
-    register(sample_registry.stations(programme, {"康家会镇": {"points": 4}}))
+    register(plans.stations(programme, {"康家会镇": {"points": 4}}))
     july = get(quota, "2023-07-20")
     kjh = township(july, "康家会镇")
     assert (kjh.village_points_filed, kjh.village_points_target, kjh.outcome) == (4, 8, PASS)
@@ -132,8 +132,8 @@ def test_july_and_november_inspections(quota: progress_pb2_grpc.QuotaServiceStub
 
 def test_request_stations_replace_the_registry(quota: progress_pb2_grpc.QuotaServiceStub,
                                                programme: Programme, register: Any) -> None:
-    register(sample_registry.stations(programme, {}))
-    only = sample_registry.stations(programme, {"all": {"station": None, "points": 0},
+    register(plans.stations(programme, {}))
+    only = plans.stations(programme, {"all": {"station": None, "points": 0},
                                                 "鹅城镇": {"station": "2023-05-02", "points": 4}})
     report = get(quota, "2023-07-15", stations=only)
     assert (report.township_stations_done, report.village_points_filed) == (1, 4)
@@ -143,7 +143,7 @@ def test_request_stations_replace_the_registry(quota: progress_pb2_grpc.QuotaSer
 
 def test_excluded_stations_are_named_with_why(quota: progress_pb2_grpc.QuotaServiceStub,
                                               programme: Programme) -> None:
-    stations = sample_registry.stations(programme, {}, [
+    stations = plans.stations(programme, {}, [
         {"kind": "village_point", "township": "康家会镇", "operator": OTHER_OPERATOR, "stationId": "X-1"},
         {"kind": "township_station", "township": "中庄乡", "stationId": "X-2"},
     ])
@@ -162,8 +162,8 @@ def test_registry_is_rechecked_at_the_report_date(quota: progress_pb2_grpc.Quota
                                                   programme: Programme, register: Any,
                                                   server: Running) -> None:
     """鹅城镇's station passed when registered; a later one showing its sign code makes both fail."""
-    stations = sample_registry.stations(programme, {"杜家村镇": {"station": None}})
-    twin = sample_registry.stations(programme, {"all": {"station": None, "points": 0}}, [
+    stations = plans.stations(programme, {"杜家村镇": {"station": None}})
+    twin = plans.stations(programme, {"all": {"station": None, "points": 0}}, [
         {"kind": "township_station", "township": "杜家村镇", "signage": {"code": "XZ0001"}}])
     register(stations[:1])  # 鹅城镇's township station, XZ0001
     register(twin)
@@ -178,7 +178,7 @@ def test_registry_is_rechecked_at_the_report_date(quota: progress_pb2_grpc.Quota
 
 def test_alias_and_other_operator_in_the_registry(quota: progress_pb2_grpc.QuotaServiceStub,
                                                   programme: Programme, register: Any) -> None:
-    register(sample_registry.stations(programme, {"all": {"station": None, "points": 0}}, [
+    register(plans.stations(programme, {"all": {"station": None, "points": 0}}, [
         {"kind": "township_station", "township": "赤泥窊乡"},
         {"kind": "township_station", "township": "鹅城镇", "operator": OTHER_OPERATOR, "stationId": "O-1"},
     ]))
@@ -202,7 +202,7 @@ def test_hub_reasons_stay_in_the_hub_verdict(quota: progress_pb2_grpc.QuotaServi
 
 
 def test_same_request_same_report(quota: progress_pb2_grpc.QuotaServiceStub, programme: Programme) -> None:
-    stations = sample_registry.stations(programme, {"鹅城镇": {"points": 1}}, [
+    stations = plans.stations(programme, {"鹅城镇": {"points": 1}}, [
         {"kind": "village_point", "township": "康家会镇", "signage": {"code": "C0070"}}])
     first = get(quota, "2023-10-15", stations=stations)
     assert first.SerializeToString(deterministic=True) == \
@@ -217,7 +217,7 @@ def test_as_of_defaults_to_today(quota: progress_pb2_grpc.QuotaServiceStub) -> N
 
 def test_malformed_requests_name_every_bad_field(quota: progress_pb2_grpc.QuotaServiceStub,
                                                  programme: Programme) -> None:
-    good = sample_registry.stations(programme, {"all": {"station": None, "points": 0},
+    good = plans.stations(programme, {"all": {"station": None, "points": 0},
                                                 "鹅城镇": {"station": "2023-05-02", "points": 1}})
     nameless = station_pb2.Station()
     nameless.CopyFrom(good[0])
@@ -235,7 +235,7 @@ def test_malformed_requests_name_every_bad_field(quota: progress_pb2_grpc.QuotaS
 
 def test_the_documented_inspection_report_example(server: Running, programme: Programme,
                                                   register: Any) -> None:
-    register(sample_registry.stations(programme, {"康家会镇": {"points": 4}}))
+    register(plans.stations(programme, {"康家会镇": {"points": 4}}))
     command = [sys.executable, str(EXAMPLES / "inspection_report.py"),
                "--target", f"127.0.0.1:{server.port}", "--as-of", "2023-11-30"]
     out = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout

@@ -14,7 +14,7 @@ from google.protobuf import json_format
 
 from ruralpost.cli import main
 from ruralpost.clients import layout, template
-from ruralpost.service.golden import plans as sample_registry
+from ruralpost.service.golden import plans
 from ruralpost.service.rulebook.programme import Programme
 from ruralpost.service.server import Running
 
@@ -80,7 +80,7 @@ def test_july_and_november_of_a_registry_filled_by_check_register(
     assert (empty["township_stations_done"], empty["village_points_filed"]) == (0, 0)
 
     # 康家会镇 has 4 of its 8 points, every other township its target: 12 stations, 48 points.
-    stations = sample_registry.stations(programme(server), {"康家会镇": {"points": 4}})
+    stations = plans.stations(programme(server), {"康家会镇": {"points": 4}})
     assert len(stations) == 60
     registry = write_jsonl(tmp_path / "registry.jsonl", stations)
     code, out, err = run(capsys, "check", str(registry), "--register", "--as-of", "2023-06-15",
@@ -126,7 +126,7 @@ def test_july_and_november_of_a_registry_filled_by_check_register(
 
 def test_november_with_hub_and_html_report(
         server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    stations = sample_registry.stations(programme(server), {"康家会镇": {"points": 4}})
+    stations = plans.stations(programme(server), {"康家会镇": {"points": 4}})
     registry = write_jsonl(tmp_path / "registry.jsonl", stations)
     assert run(capsys, "check", str(registry), "--register", "--as-of", "2023-06-15",
                "--server", f"127.0.0.1:{server.port}")[0] == 0
@@ -157,7 +157,7 @@ def test_november_with_hub_and_html_report(
 def test_stations_file_replaces_the_registry(
         server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     # The registry holds nothing; the file holds every township at its table target (64 stations).
-    stations = sample_registry.stations(programme(server), {})
+    stations = plans.stations(programme(server), {})
     assert len(stations) == 64
     listing = write_csv(tmp_path / "stations.csv", stations)
     hub = tmp_path / "hub.json"

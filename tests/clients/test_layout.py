@@ -9,6 +9,7 @@ from google.protobuf import json_format
 
 from ruralpost.clients import layout, template
 from ruralpost.v1 import claim_pb2, station_pb2
+from tests.support import ROOT
 
 
 def _header(*names: str) -> layout.Header:
@@ -99,8 +100,7 @@ def test_a_reason_field_points_to_its_column() -> None:
 
 def test_docs_list_every_column() -> None:
     """docs/clients.md is what operators read: it must name every column the layout knows."""
-    from pathlib import Path
 
-    docs = (Path(__file__).resolve().parent.parent / "docs" / "clients.md").read_text(encoding="utf-8")
+    docs = (ROOT / "docs" / "clients.md").read_text(encoding="utf-8")
     for c in (*layout.STATION_COLUMNS, *layout.PARCEL_COLUMNS):
         assert f"| `{c.key}` | {c.zh} |" in docs, c.key

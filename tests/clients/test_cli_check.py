@@ -16,6 +16,7 @@ import pytest
 from ruralpost.cli import main
 from ruralpost.clients import template
 from ruralpost.service.server import Running
+from tests.support import ROOT
 
 AS_OF = "2023-07-15"
 
@@ -92,7 +93,7 @@ def test_csv_with_bad_rows_goes_on_and_reports_row_numbers(
 
 def test_jsonl_flat_rows_whole_requests_and_a_broken_line(
         server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     example = json.loads((root / "examples" / "township-station.json").read_text(encoding="utf-8"))
     example["station"]["areaM2"] = 9
     lines = [

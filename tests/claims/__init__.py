@@ -1,0 +1,1 @@
+"""SubsidyService: claims, the ledger, crashes."""

@@ -1,0 +1,1 @@
+"""The client library, the batch CLI, readers and reports."""

@@ -1,0 +1,1 @@
+"""QuotaService: progress reports."""

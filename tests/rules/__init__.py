@@ -1,0 +1,1 @@
+"""Rule packs, the engine and the golden cases."""

@@ -1,0 +1,1 @@
+"""The server: lifecycle, reload, statuses, faults, hostile input, auth, limits, TLS, metrics, workers."""

@@ -1,0 +1,1 @@
+"""StationService: checks, registry, concurrency."""
