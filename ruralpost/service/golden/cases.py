@@ -20,8 +20,7 @@ from google.protobuf import json_format
 from ruralpost.service.claims.evaluate import evaluate_claim
 from ruralpost.service.claims.validate import check_claim_request
 from ruralpost.service.dates import parse_date
-from ruralpost.service.golden import merge
-from ruralpost.service.golden import plans
+from ruralpost.service.golden import merge, plans
 from ruralpost.service.progress import report as progress
 from ruralpost.service.rulebook.packs import RulebookError
 from ruralpost.service.rulebook.programme import Programme
