@@ -124,7 +124,7 @@ def _warn_unknown(columns: list[str], warned: list[str]) -> list[str]:
 def _check(args: argparse.Namespace) -> int:
     path: Path = args.file
     bar_wanted = sys.stderr.isatty()
-    rows = open_rows(path, count=bar_wanted)
+    rows = open_rows(path)
     stations = StationRows(rows)
     warned = _warn_unknown(stations.unknown_columns, [])
     summary = Summary(source=str(path), detail_limit=args.detail_limit)
@@ -320,10 +320,13 @@ def _template(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Registers the client subcommands on `ruralpost`'s parser (next to `serve`)."""
-    p = sub.add_parser("check", help="check a station list (.csv, .jsonl, .xlsx) through CheckStations",
+    p = sub.add_parser("check", help="check a station list (.csv, .tsv/.txt, .json, .jsonl, .xlsx) through "
+                                     "CheckStations",
                        description="Check every station of a file; exit 0 all passed, 1 any did not, "
                                    "2 usage or connection error.")
-    p.add_argument("file", type=Path, help="station list: .csv, .jsonl or .xlsx (see `ruralpost template`)")
+    p.add_argument("file", type=Path,
+                   help="station list: .csv, .tsv/.txt (tab-separated, e.g. Excel's Unicode text), .json, .jsonl "
+                        "or .xlsx (see `ruralpost template`); the encoding is found (UTF-8, UTF-16, GBK)")
     p.add_argument("--as-of", type=_date, help="evaluation date YYYY-MM-DD (default: the server's today)")
     p.add_argument("--register", action="store_true", help="store the stations in the county registry")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table",
@@ -337,7 +340,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
     p = sub.add_parser("claim", help="evaluate a subsidy claim (dry run unless --commit)")
     p.add_argument("file", type=Path,
-                   help="a claim as .json (or a list; .jsonl one per line), or parcels as .csv/.xlsx")
+                   help="a claim as .json (or a list; .jsonl one per line), or parcels as .csv, .tsv/.txt, "
+                        ".xlsx, or .json/.jsonl rows")
     p.add_argument("--commit", action="store_true", help="record the eligible waybills as paid")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--out", type=Path, help="write the output here instead of stdout")
