@@ -1,14 +1,18 @@
 """Reading files as people save them: encodings found on the whole file (UTF-8 with or without BOM,
 GB18030/GBK, UTF-16 "Unicode text"), CRLF, quoted line breaks, JSON in its shapes, and a count of
-rows that proves nothing was dropped."""
+rows that proves nothing was dropped. Rows in either JSON shape (shapes.py) become the same message."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from google.protobuf import json_format
 
+from ruralpost.clients import layout, shapes, template
 from ruralpost.clients.readers import ReadError, Row, Rows, open_rows
+from ruralpost.v1 import claim_pb2, station_pb2
 
 
 def read(path: Path, list_key: str = "stations") -> tuple[Rows, list[Row]]:
@@ -216,3 +220,74 @@ def test_json_that_cannot_be_read(tmp_path: Path) -> None:
     path.write_text('{"stations": [], "asOf": "2023-07-15"}', encoding="utf-8")
     with pytest.raises(ReadError, match="asOf"):
         open_rows(path)
+
+
+# ---- the two shapes of a JSON row
+
+def station_parser() -> shapes.RowParser[station_pb2.Station]:
+    return shapes.RowParser(station_pb2.Station, layout.STATION_COLUMNS, "站点", None)
+
+
+def test_proto_json_rows_camel_or_snake_give_the_example_stations() -> None:
+    parser = station_parser()
+    for data in template.EXAMPLE_STATIONS:
+        expected = json_format.ParseDict(data, station_pb2.Station())
+        camel = json_format.MessageToDict(expected)
+        snake = json_format.MessageToDict(expected, preserving_proto_field_name=True)
+        assert parser.is_proto(camel) and parser.is_proto(snake)     # nested signage / filing
+        assert parser.parse(camel) == expected and parser.parse(snake) == expected
+    assert parser.unknown_columns == []
+
+
+def test_enum_names_without_prefix_or_in_chinese() -> None:
+    station = station_pb2.Station()
+    shapes.parse_proto({"kind": "VILLAGE_POINT", "mode": "合作开办", "services": ["SEND", "SERVICE_TYPE_DELIVER"],
+                        "signage": {"placement": "outer_wall"}}, station)
+    assert station.kind == station_pb2.STATION_KIND_VILLAGE_POINT
+    assert station.mode == station_pb2.OPERATION_MODE_PARTNERED
+    assert list(station.services) == [station_pb2.SERVICE_TYPE_SEND, station_pb2.SERVICE_TYPE_DELIVER]
+    assert station.signage.placement == station_pb2.SIGN_PLACEMENT_OUTER_WALL
+    request = shapes.parse_proto({"claim": {"kind": "DOWNBOUND_PARCEL", "parcels": [{"feeChargedFen": "300"}]}},
+                                 claim_pb2.EvaluateClaimRequest())
+    assert request.claim.kind == claim_pb2.CLAIM_KIND_DOWNBOUND_PARCEL
+    assert request.claim.parcels[0].fee_charged_fen == 300
+
+
+@pytest.mark.parametrize(("data", "column", "words"), [
+    ({"stationId": "X", "signage": {"colour": "红"}}, "signage.colour", ["未知字段“signage.colour”", "unknown field"]),
+    ({"stationId": "X", "站点类型": "村点"}, "站点类型", ["未知字段“站点类型”"]),
+    ({"kind": "HAMLET", "signage": {}}, "kind", ["不是可选值之一", "not a StationKind"]),
+    ({"areaM2": "big"}, "areaM2", ["不是有效的 proto JSON", "big"]),
+    ({"stationId": "X", "station_id": "Y"}, "station_id", ["同一个字段"]),
+])
+def test_a_proto_row_that_cannot_be_read_names_the_field(data: dict[str, object], column: str,
+                                                          words: list[str]) -> None:
+    parser = station_parser()
+    assert parser.is_proto(data)
+    with pytest.raises(layout.FieldError) as caught:
+        parser.parse(data)
+    assert caught.value.column == column
+    assert all(w in str(caught.value) for w in words), str(caught.value)
+
+
+def test_flat_json_rows_stay_flat() -> None:
+    """Column names (Chinese, English, dotted) are the flat layout, with its looser cells."""
+    parser = station_parser()
+    row = {"站点编号": "F1", "kind": "乡镇站", "signage.code": "XZ0001", "area_m2": "24.5㎡", "备注": "x"}
+    assert not parser.is_proto(row)
+    station = parser.parse(row)
+    assert (station.station_id, station.kind, station.signage.code, station.area_m2) == \
+        ("F1", station_pb2.STATION_KIND_TOWNSHIP_STATION, "XZ0001", 24.5)
+    assert parser.unknown_columns == ["备注"]
+    with pytest.raises(layout.LayoutError):                   # a JSON row naming no known column
+        parser.parse({"姓名": "张三"})
+
+
+def test_proto_json_parcels() -> None:
+    parser = shapes.RowParser(claim_pb2.Parcel, layout.PARCEL_COLUMNS, "快件", None)
+    for data in template.EXAMPLE_PARCELS:
+        expected = json_format.ParseDict(data, claim_pb2.Parcel())
+        line = json.loads(json_format.MessageToJson(expected, indent=None))
+        assert parser.is_proto(line) and parser.parse(line) == expected
+    with pytest.raises(layout.FieldError, match="未知字段“fee”"):
+        parser.parse({"waybill": "W1", "shippedOn": "2023-07-01", "fee": 3})

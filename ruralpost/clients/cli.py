@@ -146,6 +146,8 @@ def _check(args: argparse.Namespace) -> int:
         if writer is not None:
             writer.close(summary)
     _warn_unknown(stations.unknown_columns, warned)
+    if stations.register_asked and not args.register:
+        _warn("文件里的 register 不会登记，只有 --register 才登记 (the file's register is ignored; pass --register)")
     text = table.stations_report(summary)
     if args.format == "table":
         if args.out is not None:
@@ -175,6 +177,7 @@ def _claim(args: argparse.Namespace) -> int:
     commit = bool(args.commit)
     if found.commit and not commit:
         _warn("文件里的 commit 不会提交，只有 --commit 才提交 (the file's commit is ignored; pass --commit)")
+    _warn_unknown(found.unknown_columns, [])
     for bad in found.bad_rows:
         _warn(f"第{bad.row}行被排除 row {bad.row} left out: {bad.problem}")
     # One slot per claim of the file, in its order: (claim id, result, problem).
@@ -260,7 +263,7 @@ def _progress(args: argparse.Namespace) -> int:
                 if row.problem:
                     raise ValueError(row.problem)
                 stations.append(source.station(row))
-            except (ValueError, json_format.ParseError) as e:
+            except ValueError as e:
                 bad.append(bad_item(row, e, source))
         for b in bad:
             _warn(f"第{b.row}行被排除 row {b.row} left out: {b.problem}")
