@@ -143,6 +143,7 @@ def _check(args: argparse.Namespace) -> int:
         finally:
             bar.finish()
         summary.seconds = time.monotonic() - started
+        summary.file_read(rows.count, rows.encoding)
         if writer is not None:
             writer.close(summary)
     _warn_unknown(stations.unknown_columns, warned)
@@ -224,6 +225,7 @@ def _write_claims(args: argparse.Namespace, results: list[ClaimResult], found: C
                 "results": [claim_dict(r, rows) if r is not None else {"claim_id": cid, "error": problem}
                             for cid, r, problem in results],
                 "bad_rows": [{"row": b.row, "column": b.column, "problem": b.problem} for b in bad_rows],
+                **({"rows_in_file": found.count.in_file, "blank_rows": found.count.blank} if found.count else {}),
             }, out, ensure_ascii=False, indent=2)
             out.write("\n")
         elif args.format == "csv":
@@ -248,6 +250,10 @@ def _claims_table(results: list[ClaimResult], found: ClaimInput) -> str:
         parts.append(table.render(["行号 Row", "列 Column", "问题 Problem"],
                                   [[b.row, b.column or "—", b.problem] for b in found.bad_rows], right=(0,)))
         parts.append("\n")
+    count = found.count
+    if count is not None and (count.blank or count.in_file != len(found.parcel_rows) + len(found.bad_rows)):
+        parts.append(f"快件清单共 {count.in_file:,} 行数据 rows in the file：{len(found.parcel_rows):,} 件计入申报 "
+                     f"in the claim，{len(found.bad_rows):,} 行被排除 left out，{count.blank:,} 行空行 blank\n")
     return "".join(parts)
 
 
