@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".xlsx")
-TABLES = (".csv", ".tsv", ".txt")          # delimited text: comma or tab, found from the header line
 SUFFIX_LIST = ".csv、.tsv/.txt（制表符分隔的文本，如 Excel 的“Unicode 文本”）、.json、.jsonl 或 .xlsx"
 _BLOCK = 1 << 20
 # UTF-8 text found before a byte that is not UTF-8: more than this and the file mixes two

@@ -72,7 +72,9 @@ class Summary:
     @property
     def rows_not_reported(self) -> int:
         """Rows of the file neither reported nor blank: 0 unless something was lost."""
-        return (self.rows_in_file or 0) - self.blank_rows - self.total if self.rows_in_file is not None else 0
+        if self.rows_in_file is None:
+            return 0
+        return self.rows_in_file - self.blank_rows - self.total
 
     def file_line(self) -> str:
         """Rows in the file against rows read, and the encoding when it was not UTF-8; "" when
