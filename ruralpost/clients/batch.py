@@ -14,9 +14,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from google.protobuf import json_format
-
-from ruralpost.clients import layout
+from ruralpost.clients import layout, shapes
 from ruralpost.clients.client import RuralpostClient
 from ruralpost.clients.errors import RuralpostError
 from ruralpost.clients.labels import KIND_ZH, outcome_key
@@ -35,57 +33,58 @@ class _Sent:
 
 
 class StationRows:
-    """Turns a file's rows into stations; a flat row uses the column layout, JSON Lines may also
-    hold a whole request as the examples do (`{"station": {...}, "asOf": ...}`)."""
+    """Turns a file's rows into check requests. A row is a station in either shape (shapes.py: the
+    flat column layout, or proto JSON), or in JSON a whole request as the examples are
+    (`{"station": {...}, "asOf": ...}`), whose own date is kept unless the command line gives one."""
 
     def __init__(self, rows: Rows) -> None:
         self.rows = rows
-        self.unknown_columns: list[str] = []
-        self._headers: dict[tuple[str, ...], layout.Header] = {}
-        if rows.header is not None:
-            self._header(tuple(rows.header))
+        self.parser = shapes.RowParser(station_pb2.Station, layout.STATION_COLUMNS, "站点", rows.header)
+        self.register_asked = False          # a request in the file said `register`: only --register does
 
-    def _header(self, names: tuple[str, ...]) -> layout.Header:
-        header = self._headers.get(names)
-        if header is None:
-            header = layout.resolve_header(names, layout.STATION_COLUMNS, "站点")
-            self._headers[names] = header
-            self.unknown_columns += [n for n in header.unknown if n not in self.unknown_columns]
-        return header
+    @property
+    def unknown_columns(self) -> list[str]:
+        return self.parser.unknown_columns
+
+    def request(self, row: Row) -> station_pb2.CheckStationRequest:
+        """The row as a request; raises FieldError / LayoutError / ValueError for a bad row."""
+        if isinstance(row.cells.get("station"), dict):
+            request = shapes.parse_proto(row.cells, station_pb2.CheckStationRequest())
+            self.register_asked |= request.register
+            return request
+        return station_pb2.CheckStationRequest(station=self.parser.parse(row.cells))
 
     def station(self, row: Row) -> station_pb2.Station:
-        """The row's station; raises CellError / LayoutError / ValueError for a bad row."""
-        if isinstance(row.cells.get("station"), dict):
-            request = json_format.ParseDict(row.cells, station_pb2.CheckStationRequest())
-            return request.station
-        return layout.station_from_row(row.cells, self._header(tuple(row.cells)))
-
+        return self.request(row).station
 
     def identify(self, row: Row) -> tuple[str, str]:
         """Station id and township of a row that cannot be read, as far as they can be told."""
         nested = row.cells.get("station")
-        if isinstance(nested, dict):
-            return str(nested.get("stationId", nested.get("station_id", ""))), str(nested.get("township", ""))
+        cells = nested if isinstance(nested, dict) else row.cells
+        if isinstance(nested, dict) or self.parser.is_proto(cells):
+            return str(cells.get("stationId", cells.get("station_id", ""))), str(cells.get("township", ""))
         found = {"station_id": "", "township": ""}
         try:
-            header = self._header(tuple(row.cells))
+            header = self.parser.fixed or self.parser.header(tuple(cells))
         except layout.LayoutError:
             return "", ""
         for name, column in header.columns.items():
-            if column.key in found and row.cells.get(name) is not None:
-                found[column.key] = str(row.cells[name]).strip()
+            if column.key in found and cells.get(name) is not None:
+                found[column.key] = str(cells[name]).strip()
         return found["station_id"], found["township"]
 
 
 def bad_item(row: Row, error: Exception, stations: StationRows | None = None) -> Item:
     station_id, township = stations.identify(row) if stations and not row.problem else ("", "")
-    column = error.column if isinstance(error, layout.CellError) else ""
-    return Item(row=row.number, station_id=station_id, township=township, column=column, problem=str(error))
+    column = error.column if isinstance(error, layout.FieldError) else ""
+    return Item(row=row.number, station_id=station_id, township=township, column=column,
+                problem=f"{error}{row.where}")
 
 
 def check_rows(client: RuralpostClient, stations: StationRows, as_of: str = "",
                register: bool = False) -> Iterator[Item]:
-    """Every row's Item, in file order, as the answers arrive."""
+    """Every row's Item, in file order, as the answers arrive. `as_of` (the command line's) wins
+    over a request's own date in the file."""
     sent: deque[_Sent] = deque()
     waiting: list[Item] = []             # bad rows not yet followed by a sent row
     lock = threading.Lock()              # guards `waiting` between the two threads
@@ -95,17 +94,19 @@ def check_rows(client: RuralpostClient, stations: StationRows, as_of: str = "",
             try:
                 if row.problem:
                     raise ValueError(row.problem)
-                station = stations.station(row)
-            except (ValueError, json_format.ParseError) as e:
+                request = stations.request(row)
+            except ValueError as e:
                 with lock:
                     waiting.append(bad_item(row, e, stations))
                 continue
             with lock:
                 before = waiting[:]
                 waiting.clear()
+            station = request.station
             sent.append(_Sent(row.number, station.station_id, station.township,
                               KIND_ZH.get(station.kind, ""), before))
-            yield station_pb2.CheckStationsRequest(station=station, as_of=as_of, register=register)
+            yield station_pb2.CheckStationsRequest(station=station, as_of=as_of or request.as_of,
+                                                   register=register)
 
     for response in client.check_stations(requests()):
         meta = sent.popleft()

@@ -1,5 +1,6 @@
-"""Claims from files: a claim as JSON (one, a list, or JSON Lines), or a parcel list (CSV/XLSX)
-with the claim's own fields given on the command line.
+"""Claims from files: claims as JSON (one, a list, `{"claims": [...]}`, or JSON Lines), or a parcel
+list with the claim's own fields given on the command line: CSV, tab-separated text, Excel, or JSON /
+JSON Lines of parcel rows (flat columns or proto JSON, see shapes.py).
 
 A parcel row that cannot be read is left out of the claim and reported with its row number; the
 claim is still evaluated, so the report shows everything at once.
@@ -7,21 +8,22 @@ claim is still evaluated, so the report shows everything at once.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from google.protobuf import json_format
-
-from ruralpost.clients import layout
-from ruralpost.clients.readers import ReadError, open_rows
+from ruralpost.clients import layout, shapes
+from ruralpost.clients.readers import Count, Rows, open_rows
 from ruralpost.clients.summary import Item
 from ruralpost.v1 import claim_pb2
 
 CLAIM_FIELDS = ("claim_id", "programme", "operator", "kind", "period", "township", "declared_pieces",
                 "requested_amount_fen")
+
+
+# Keys that make a JSON object a claim (or a request holding one) rather than a parcel row.
+CLAIM_KEYS = frozenset({"claim", *(n for fd in claim_pb2.Claim.DESCRIPTOR.fields for n in (fd.name, fd.json_name))})
 
 
 @dataclass
@@ -35,6 +37,8 @@ class ClaimInput:
     # A parcel list: the file row of each parcel of the claim, in order (a rejection's `index` is
     # the parcel's position in the claim; rows left out make it differ from the row number).
     parcel_rows: list[int] = field(default_factory=list)
+    unknown_columns: list[str] = field(default_factory=list)   # a parcel list's columns ignored
+    count: Count | None = None          # a parcel list's rows: in the file, blank, read
 
 
 def apply_fields(claim: claim_pb2.Claim, fields: Mapping[str, Any]) -> None:
@@ -52,86 +56,59 @@ def apply_fields(claim: claim_pb2.Claim, fields: Mapping[str, Any]) -> None:
             setattr(claim, name, str(value))
 
 
-def _claim_from_json(data: Any) -> tuple[claim_pb2.Claim, bool | None]:
-    if not isinstance(data, dict):
-        raise ValueError("应为一个 JSON 对象")
+def _claim_from_json(data: dict[str, Any]) -> tuple[claim_pb2.Claim, bool | None]:
     if isinstance(data.get("claim"), dict):
-        request = json_format.ParseDict(data, claim_pb2.EvaluateClaimRequest())
-        return request.claim, bool(request.commit) if "commit" in data else None
-    return json_format.ParseDict(data, claim_pb2.Claim()), None
+        request = shapes.parse_proto(data, claim_pb2.EvaluateClaimRequest())
+        return request.claim, request.commit if "commit" in data else None
+    return shapes.parse_proto(data, claim_pb2.Claim()), None
 
 
-def read_json(path: Path) -> ClaimInput:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise ReadError(f"{path}: {e}") from None
-    except json.JSONDecodeError as e:
-        raise ReadError(f"{path}: 不是合法的 JSON（第{e.lineno}行）：{e.msg}") from None
+def _claims(rows: Rows) -> ClaimInput:
+    """Whole claims, one per JSON object (a line of JSON Lines, an entry of a JSON list)."""
     found = ClaimInput()
-    for number, entry in enumerate(data if isinstance(data, list) else [data], start=1):
-        try:
-            claim, commit = _claim_from_json(entry)
-            found.claims.append((number, claim, ""))
-            found.commit = commit if commit is not None else found.commit
-        except (ValueError, json_format.ParseError) as e:
-            found.claims.append((number, None, f"第{number}个申报无法读取：{e}"))
-    return found
-
-
-def read_jsonl(path: Path) -> ClaimInput:
-    found = ClaimInput()
-    for row in open_rows(path).rows:
+    for row in rows.rows:
         if row.problem:
             found.claims.append((row.number, None, f"第{row.number}行：{row.problem}"))
             continue
         try:
-            claim, _ = _claim_from_json(row.cells)
-            found.claims.append((row.number, claim, ""))
-        except (ValueError, json_format.ParseError) as e:
+            claim, commit = _claim_from_json(row.cells)
+        except ValueError as e:
             found.claims.append((row.number, None, f"第{row.number}行无法读取：{e}"))
+            continue
+        found.claims.append((row.number, claim, ""))
+        found.commit = commit if commit is not None else found.commit
     return found
 
 
-def read_parcels(path: Path) -> tuple[list[claim_pb2.Parcel], list[int], list[Item]]:
-    """The parcels of a CSV/XLSX (or JSON Lines of flat rows), their row numbers, and the rows
-    left out."""
-    rows = open_rows(path)
-    headers: dict[tuple[str, ...], layout.Header] = {}
+def _parcel_list(rows: Rows) -> ClaimInput:
+    """One claim of the file's parcels, their row numbers, and the rows left out."""
+    parser = shapes.RowParser(claim_pb2.Parcel, layout.PARCEL_COLUMNS, "快件", rows.header)
     parcels: list[claim_pb2.Parcel] = []
     numbers: list[int] = []
     bad: list[Item] = []
     for row in rows.rows:
         if row.problem:
-            bad.append(Item(row=row.number, problem=row.problem))
+            bad.append(Item(row=row.number, problem=f"{row.problem}{row.where}"))
             continue
-        names = tuple(rows.header) if rows.header is not None else tuple(row.cells)
-        header = headers.get(names)
-        if header is None:
-            header = headers[names] = layout.resolve_header(names, layout.PARCEL_COLUMNS, "快件")
         try:
-            parcels.append(layout.parcel_from_row(row.cells, header))
+            parcels.append(parser.parse(row.cells))
             numbers.append(row.number)
-        except layout.CellError as e:
-            bad.append(Item(row=row.number, station_id="", column=e.column, problem=str(e)))
-    return parcels, numbers, bad
+        except ValueError as e:
+            column = e.column if isinstance(e, layout.FieldError) else ""
+            bad.append(Item(row=row.number, column=column, problem=f"{e}{row.where}"))
+    return ClaimInput([(1, claim_pb2.Claim(parcels=parcels), "")], bad, parcel_rows=numbers,
+                      unknown_columns=parser.unknown_columns, count=rows.count)
 
 
 def read_claims(path: Path, fields: Mapping[str, Any]) -> ClaimInput:
-    """The claims in `path`; for a parcel list, one claim made of `fields` and the parcels."""
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise ReadError(f"{path}: 文件不存在")
-    if suffix == ".json":
-        found = read_json(path)
-    elif suffix == ".jsonl" and _looks_like_claims(path):
-        found = read_jsonl(path)
-    elif suffix in (".csv", ".xlsx", ".jsonl"):
-        parcels, numbers, bad = read_parcels(path)
-        claim = claim_pb2.Claim(parcels=parcels)
-        found = ClaimInput([(1, claim, "")], bad, parcel_rows=numbers)
+    """The claims in `path`; for a parcel list, one claim made of `fields` and the parcels. A JSON
+    file holds claims when its first readable object has a claim's key, parcel rows otherwise."""
+    rows = open_rows(path, list_key="claims")
+    first = rows.peek()
+    if path.suffix.lower() in (".json", ".jsonl") and (first is None or CLAIM_KEYS & set(first.cells)):
+        found = _claims(rows)
     else:
-        raise ReadError(f"{path}: 不支持的文件类型 {suffix}，应为 .json、.jsonl、.csv 或 .xlsx")
+        found = _parcel_list(rows)
     if fields.get("claim_id") is not None and len(found.claims) > 1:
         raise ValueError(f"--claim-id 只能用于一个申报，{path.name} 有 {len(found.claims)} 个 "
                          "(one id for several claims would make them one claim)")
@@ -139,20 +116,6 @@ def read_claims(path: Path, fields: Mapping[str, Any]) -> ClaimInput:
         if claim_or_none is not None:
             apply_fields(claim_or_none, fields)
     return found
-
-
-def _looks_like_claims(path: Path) -> bool:
-    """JSON Lines of whole claims (a `claimId`/`claim_id` or `claim` key) rather than parcel rows."""
-    with path.open(encoding="utf-8-sig") as f:
-        for line in f:
-            if line.strip():
-                try:
-                    first = json.loads(line)
-                except json.JSONDecodeError:
-                    return False
-                keys = {"claim", "claimId", "claim_id", "parcels"}
-                return isinstance(first, dict) and bool(keys & set(first))
-    return False
 
 
 def iter_requests(claims: list[claim_pb2.Claim], commit: bool) -> Iterator[claim_pb2.EvaluateClaimsRequest]:

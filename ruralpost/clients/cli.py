@@ -124,7 +124,7 @@ def _warn_unknown(columns: list[str], warned: list[str]) -> list[str]:
 def _check(args: argparse.Namespace) -> int:
     path: Path = args.file
     bar_wanted = sys.stderr.isatty()
-    rows = open_rows(path, count=bar_wanted)
+    rows = open_rows(path)
     stations = StationRows(rows)
     warned = _warn_unknown(stations.unknown_columns, [])
     summary = Summary(source=str(path), detail_limit=args.detail_limit)
@@ -143,9 +143,12 @@ def _check(args: argparse.Namespace) -> int:
         finally:
             bar.finish()
         summary.seconds = time.monotonic() - started
+        summary.file_read(rows.count, rows.encoding)
         if writer is not None:
             writer.close(summary)
     _warn_unknown(stations.unknown_columns, warned)
+    if stations.register_asked and not args.register:
+        _warn("文件里的 register 不会登记，只有 --register 才登记 (the file's register is ignored; pass --register)")
     text = table.stations_report(summary)
     if args.format == "table":
         if args.out is not None:
@@ -175,6 +178,7 @@ def _claim(args: argparse.Namespace) -> int:
     commit = bool(args.commit)
     if found.commit and not commit:
         _warn("文件里的 commit 不会提交，只有 --commit 才提交 (the file's commit is ignored; pass --commit)")
+    _warn_unknown(found.unknown_columns, [])
     for bad in found.bad_rows:
         _warn(f"第{bad.row}行被排除 row {bad.row} left out: {bad.problem}")
     # One slot per claim of the file, in its order: (claim id, result, problem).
@@ -221,6 +225,7 @@ def _write_claims(args: argparse.Namespace, results: list[ClaimResult], found: C
                 "results": [claim_dict(r, rows) if r is not None else {"claim_id": cid, "error": problem}
                             for cid, r, problem in results],
                 "bad_rows": [{"row": b.row, "column": b.column, "problem": b.problem} for b in bad_rows],
+                **({"rows_in_file": found.count.in_file, "blank_rows": found.count.blank} if found.count else {}),
             }, out, ensure_ascii=False, indent=2)
             out.write("\n")
         elif args.format == "csv":
@@ -245,6 +250,10 @@ def _claims_table(results: list[ClaimResult], found: ClaimInput) -> str:
         parts.append(table.render(["行号 Row", "列 Column", "问题 Problem"],
                                   [[b.row, b.column or "—", b.problem] for b in found.bad_rows], right=(0,)))
         parts.append("\n")
+    count = found.count
+    if count is not None and (count.blank or count.in_file != len(found.parcel_rows) + len(found.bad_rows)):
+        parts.append(f"快件清单共 {count.in_file:,} 行数据 rows in the file：{len(found.parcel_rows):,} 件计入申报 "
+                     f"in the claim，{len(found.bad_rows):,} 行被排除 left out，{count.blank:,} 行空行 blank\n")
     return "".join(parts)
 
 
@@ -260,7 +269,7 @@ def _progress(args: argparse.Namespace) -> int:
                 if row.problem:
                     raise ValueError(row.problem)
                 stations.append(source.station(row))
-            except (ValueError, json_format.ParseError) as e:
+            except ValueError as e:
                 bad.append(bad_item(row, e, source))
         for b in bad:
             _warn(f"第{b.row}行被排除 row {b.row} left out: {b.problem}")
@@ -320,10 +329,13 @@ def _template(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Registers the client subcommands on `ruralpost`'s parser (next to `serve`)."""
-    p = sub.add_parser("check", help="check a station list (.csv, .jsonl, .xlsx) through CheckStations",
+    p = sub.add_parser("check", help="check a station list (.csv, .tsv/.txt, .json, .jsonl, .xlsx) through "
+                                     "CheckStations",
                        description="Check every station of a file; exit 0 all passed, 1 any did not, "
                                    "2 usage or connection error.")
-    p.add_argument("file", type=Path, help="station list: .csv, .jsonl or .xlsx (see `ruralpost template`)")
+    p.add_argument("file", type=Path,
+                   help="station list: .csv, .tsv/.txt (tab-separated, e.g. Excel's Unicode text), .json, .jsonl "
+                        "or .xlsx (see `ruralpost template`); the encoding is found (UTF-8, UTF-16, GBK)")
     p.add_argument("--as-of", type=_date, help="evaluation date YYYY-MM-DD (default: the server's today)")
     p.add_argument("--register", action="store_true", help="store the stations in the county registry")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table",
@@ -337,7 +349,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
     p = sub.add_parser("claim", help="evaluate a subsidy claim (dry run unless --commit)")
     p.add_argument("file", type=Path,
-                   help="a claim as .json (or a list; .jsonl one per line), or parcels as .csv/.xlsx")
+                   help="a claim as .json (or a list; .jsonl one per line), or parcels as .csv, .tsv/.txt, "
+                        ".xlsx, or .json/.jsonl rows")
     p.add_argument("--commit", action="store_true", help="record the eligible waybills as paid")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--out", type=Path, help="write the output here instead of stdout")

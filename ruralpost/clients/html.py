@@ -133,7 +133,7 @@ def check_report(summary: Summary) -> str:
     s = summary
     body = [f'<p class="meta">文件 File：{escape(s.source)} · 核验日期 As of：{escape(s.as_of or "—")} · '
             f"规则集 Ruleset：{escape(s.ruleset_version or '—')}<br>共 {s.total:,} 行，通过 {s.passed:,} 行，"
-            f"未通过 {s.total - s.passed:,} 行。</p>"]
+            f"未通过 {s.total - s.passed:,} 行。" + (f"<br>{escape(s.file_line())}" if s.file_line() else "") + "</p>"]
     body.append(_h2("核验结果", "Outcomes"))
     body.append(_table(
         [("结果", "Outcome"), ("数量", "Count"), ("占比", "Share")],

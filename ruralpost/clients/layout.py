@@ -20,14 +20,22 @@ from google.protobuf.message import Message
 from ruralpost.v1 import claim_pb2, station_pb2
 
 
-class CellError(ValueError):
+class FieldError(ValueError):
+    """A row that cannot be read because of one column or field; `column` names it as the file
+    wrote it (a header, or a proto JSON path such as `signage.placement`)."""
+
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(message)
+        self.column = column
+
+
+class CellError(FieldError):
     """A cell that cannot be read; `column` is the header as the file wrote it."""
 
     def __init__(self, column: str, value: object, problem: str) -> None:
         shown = str(value)
         shown = shown if len(shown) <= 40 else shown[:40] + "…"
-        super().__init__(f"列“{column}”的值“{shown}”{problem}")
-        self.column = column
+        super().__init__(column, f"列“{column}”的值“{shown}”{problem}")
         self.value = shown
         self.problem = problem
 

@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ruralpost.clients.labels import BAD_ROW, OUTCOMES, PASSED
+from ruralpost.clients.readers import ENCODING_NAMES, Count
 from ruralpost.v1 import common_pb2
 
 ROWS_PER_RULE = 12
@@ -60,6 +61,36 @@ class Summary:
     bad_rows: list[Item] = field(default_factory=list)
     details: list[Item] = field(default_factory=list)                      # first items not passing
     seconds: float = 0.0
+    # What the reader saw (file_read): rows in the file against `total`, the rows reported.
+    rows_in_file: int | None = None
+    blank_rows: int = 0
+    encoding: str = ""
+
+    def file_read(self, count: Count, encoding: str) -> None:
+        self.rows_in_file, self.blank_rows, self.encoding = count.in_file, count.blank, encoding
+
+    @property
+    def rows_not_reported(self) -> int:
+        """Rows of the file neither reported nor blank: 0 unless something was lost."""
+        if self.rows_in_file is None:
+            return 0
+        return self.rows_in_file - self.blank_rows - self.total
+
+    def file_line(self) -> str:
+        """Rows in the file against rows read, and the encoding when it was not UTF-8; "" when
+        there is nothing to say (every row reported, UTF-8 or Excel)."""
+        notable = self.encoding not in ("", "utf-8", "utf-8-sig")
+        if self.rows_in_file is None or (self.rows_in_file == self.total and not notable):
+            return ""
+        parts = [f"文件中共 {self.rows_in_file:,} 行数据 rows in the file（不含表头 header excluded），"
+                 f"读取 {self.total:,} 行 rows read"]
+        if self.blank_rows:
+            parts.append(f"，空行 {self.blank_rows:,} 行已跳过 blank rows skipped")
+        if self.rows_not_reported:
+            parts.append(f"，{self.rows_not_reported:,} 行没有结果 rows NOT reported")
+        if notable:
+            parts.append(f"；编码 encoding {ENCODING_NAMES.get(self.encoding, self.encoding)}")
+        return "".join(parts)
 
     def add(self, item: Item) -> None:
         self.total += 1
@@ -109,6 +140,7 @@ class Summary:
         return {
             "source": self.source, "as_of": self.as_of, "ruleset_version": self.ruleset_version,
             "total": self.total, "passed": self.passed, "all_passed": self.all_passed,
+            "rows_in_file": self.rows_in_file, "blank_rows": self.blank_rows, "encoding": self.encoding,
             "outcomes": {o: n for o, n in self.ordered_outcomes()},
             "rules": {o: {c.rule_id: c.count for c in self.ordered_rules(o)} for o in OUTCOMES
                       if self.rules.get(o)},

@@ -70,8 +70,10 @@ def stations_report(summary: Summary) -> str:
     out = [f"站点核验结果 Station check — {s.source}",
            f"共 {s.total:,} 行 rows，通过 {s.passed:,}，未通过 {s.total - s.passed:,}；"
            f"核验日期 as of {s.as_of or '—'}，规则集 ruleset {s.ruleset_version or '—'}"
-           + (f"，用时 {s.seconds:.1f} 秒（{s.rate:,.0f} 行/秒）" if s.seconds else ""),
-           ""]
+           + (f"，用时 {s.seconds:.1f} 秒（{s.rate:,.0f} 行/秒）" if s.seconds else "")]
+    if s.file_line():
+        out.append(s.file_line())
+    out.append("")
     out.append(render(["结果 Outcome", "数量 Count", "占比 Share"],
                       [[outcome_label(o), f"{n:,}", f"{n / s.total:.1%}"] for o, n in s.ordered_outcomes()],
                       right=(1, 2)) if s.total else "（文件中没有站点 no rows）")

@@ -162,8 +162,8 @@ def test_register_makes_the_sign_code_taken(
 
 def test_usage_errors_exit_2(server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert check(server, capsys, str(tmp_path / "missing.csv"))[0] == 2
-    (tmp_path / "list.txt").write_text("station_id\nA\n", encoding="utf-8")
-    code, _, err = check(server, capsys, str(tmp_path / "list.txt"))
+    (tmp_path / "list.doc").write_text("station_id\nA\n", encoding="utf-8")
+    code, _, err = check(server, capsys, str(tmp_path / "list.doc"))
     assert code == 2 and ".csv" in err
     no_columns = write_csv(tmp_path / "people.csv", ["姓名", "电话"], [["张三", "123"]])
     code, _, err = check(server, capsys, str(no_columns))

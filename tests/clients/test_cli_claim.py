@@ -279,8 +279,8 @@ def test_claim_usage_and_connection_errors_exit_2(
     code, out, err = claim(server, capsys, str(parcels), "--claim-id", "K", *UPBOUND[:-4], "--kind", "横向")
     assert code == 2 and out == "" and "bad claim field" in err
     assert claim(server, capsys, str(tmp_path / "none.csv"))[0] == 2
-    (tmp_path / "claim.txt").write_text("{}", encoding="utf-8")
-    code, _, err = claim(server, capsys, str(tmp_path / "claim.txt"))
+    (tmp_path / "claim.doc").write_text("{}", encoding="utf-8")
+    code, _, err = claim(server, capsys, str(tmp_path / "claim.doc"))
     assert code == 2 and ".json" in err
     people = write_csv(tmp_path / "people.csv", [["张三", "123"]], ["姓名", "电话"])
     code, _, err = claim(server, capsys, str(people), "--claim-id", "K")
