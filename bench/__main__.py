@@ -20,8 +20,13 @@ from .engine_bench import engine_figures
 from .grpc_bench import grpc_figures
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
-TARGETS = {"engine_ratio": (">=", 0.25), "unary_ratio": (">=", 0.75), "stream_ratio": (">=", 0.6),
-           "claim_100k_seconds": ("<=", 1.5), "rss_growth": ("<=", 1.10)}
+TARGETS = {
+    "engine_ratio": (">=", 0.25),
+    "unary_ratio": (">=", 0.75),
+    "stream_ratio": (">=", 0.6),
+    "claim_100k_seconds": ("<=", 1.5),
+    "rss_growth": ("<=", 1.10),
+}
 
 
 def _target(name: str, value: float) -> str:
@@ -41,59 +46,82 @@ def main(argv: list[str]) -> int:
     e = engine_figures(rounds=3 if quick else 7)
     detail["engine"] = e
     results["engine_ratio"] = e["engine_ratio"]
-    print(f"   engine {e['engine_us']:.1f} µs/station, plain {e['plain_us']:.1f} µs: engine_ratio "
-          f"{e['engine_ratio']:.2f} (plain / engine time)" + _target("engine_ratio", e["engine_ratio"]))
+    print(
+        f"   engine {e['engine_us']:.1f} µs/station, plain {e['plain_us']:.1f} µs: engine_ratio "
+        f"{e['engine_ratio']:.2f} (plain / engine time)" + _target("engine_ratio", e["engine_ratio"])
+    )
 
     print("2-3. gRPC: CheckStation / CheckStations vs no-op methods on the same server", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        g = grpc_figures(Path(tmp) / "bench.db", rounds=3 if quick else 5,
-                         unary_calls=1000 if quick else 3000, stream_items=3000 if quick else 10_000)
+        g = grpc_figures(
+            Path(tmp) / "bench.db",
+            rounds=3 if quick else 5,
+            unary_calls=1000 if quick else 3000,
+            stream_items=3000 if quick else 10_000,
+        )
     detail["grpc"] = g
     results.update({k: g[k] for k in ("unary_ratio", "unary_p50_ms", "unary_p99_ms", "stream_ratio")})
-    print(f"   unary {g['unary_calls_per_s']:.0f} calls/s vs no-op {g['noop_calls_per_s']:.0f}: unary_ratio "
-          f"{g['unary_ratio']:.2f}; p50 {g['unary_p50_ms']:.2f} ms, p99 {g['unary_p99_ms']:.2f} ms "
-          f"({g['in_flight']:.0f} in flight)" + _target("unary_ratio", g["unary_ratio"]))
-    print(f"   stream {g['stream_items_per_s']:.0f} items/s vs no-op {g['noop_stream_items_per_s']:.0f}: "
-          f"stream_ratio {g['stream_ratio']:.2f}" + _target("stream_ratio", g["stream_ratio"]))
+    print(
+        f"   unary {g['unary_calls_per_s']:.0f} calls/s vs no-op {g['noop_calls_per_s']:.0f}: unary_ratio "
+        f"{g['unary_ratio']:.2f}; p50 {g['unary_p50_ms']:.2f} ms, p99 {g['unary_p99_ms']:.2f} ms "
+        f"({g['in_flight']:.0f} in flight)" + _target("unary_ratio", g["unary_ratio"])
+    )
+    print(
+        f"   stream {g['stream_items_per_s']:.0f} items/s vs no-op {g['noop_stream_items_per_s']:.0f}: "
+        f"stream_ratio {g['stream_ratio']:.2f}" + _target("stream_ratio", g["stream_ratio"])
+    )
 
     parcels = 20_000 if quick else 100_000
-    print(f"4. claims: one {parcels:,}-parcel claim, evaluate and commit (baseline: the same claim as a dry run)",
-          flush=True)
+    print(
+        f"4. claims: one {parcels:,}-parcel claim, evaluate and commit (baseline: the same claim as a dry run)",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         c = claim_100k.measure(str(Path(tmp) / "claims.db"), runs=3 if quick else 5, parcels=parcels)
     detail["claims_sqlite"] = c
     results["claim_100k_seconds"] = c["commit_s"] * 100_000 / parcels
-    print(f"   SQLite: commit {c['commit_s']:.3f} s ({c['commit_parcels_per_s']:,.0f} parcels/s), dry run "
-          f"{c['dry_run_s']:.3f} s" + _target("claim_100k_seconds", results["claim_100k_seconds"]))
+    print(
+        f"   SQLite: commit {c['commit_s']:.3f} s ({c['commit_parcels_per_s']:,.0f} parcels/s), dry run "
+        f"{c['dry_run_s']:.3f} s" + _target("claim_100k_seconds", results["claim_100k_seconds"])
+    )
     try:
         psycopg.connect(claim_100k.PG_DEFAULT, connect_timeout=3).close()
         with pg_schema(claim_100k.PG_DEFAULT) as url:
             p = claim_100k.measure(url, runs=3 if quick else 5, parcels=parcels)
         detail["claims_postgresql"] = p
-        print(f"   PostgreSQL: commit {p['commit_s']:.3f} s ({p['commit_parcels_per_s']:,.0f} parcels/s), "
-              f"dry run {p['dry_run_s']:.3f} s")
+        print(
+            f"   PostgreSQL: commit {p['commit_s']:.3f} s ({p['commit_parcels_per_s']:,.0f} parcels/s), "
+            f"dry run {p['dry_run_s']:.3f} s"
+        )
     except psycopg.Error as err:
         print(f"   PostgreSQL skipped: not reachable ({str(err).strip()[:120]})")
 
     rows = 10_000 if quick else 100_000
-    print(f"5. batch CLI: ruralpost check, {rows:,} stations from CSV to summary, JSON and HTML report "
-          "(baseline: a no-op echo stream of the same rows)", flush=True)
+    print(
+        f"5. batch CLI: ruralpost check, {rows:,} stations from CSV to summary, JSON and HTML report "
+        "(baseline: a no-op echo stream of the same rows)",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
         b = batch_cli.run(rows, 1, Path(tmp))
     detail["batch_cli"] = b
     results["batch_rows_per_s"] = b["cli_rows_per_s"]
-    print(f"   {b['cli_rows_per_s']:,} rows/s vs echo {b['echo_rows_per_s']:,} rows/s: ratio "
-          f"{b['ratio_cli_to_echo']:.3f}")
+    print(
+        f"   {b['cli_rows_per_s']:,} rows/s vs echo {b['echo_rows_per_s']:,} rows/s: ratio {b['ratio_cli_to_echo']:.3f}"
+    )
 
     total = 100_000 if quick else 1_000_000
     print(f"6. memory: RSS after {total:,} engine evaluations vs after 10,000", flush=True)
-    out = subprocess.run([sys.executable, "-m", "bench.engine_bench", str(total)], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.engine_bench", str(total)], capture_output=True, text=True, check=True
+    )
     m = json.loads(out.stdout)
     detail["memory"] = m
     results["rss_growth"] = m["rss_growth"]
-    print(f"   {m['rss_early_kib'] / 1024:.1f} MiB -> {m['rss_late_kib'] / 1024:.1f} MiB: rss_growth "
-          f"{m['rss_growth']:.3f}" + _target("rss_growth", m["rss_growth"]))
+    print(
+        f"   {m['rss_early_kib'] / 1024:.1f} MiB -> {m['rss_late_kib'] / 1024:.1f} MiB: rss_growth "
+        f"{m['rss_growth']:.3f}" + _target("rss_growth", m["rss_growth"])
+    )
 
     results["quick"] = quick
     results["detail"] = detail

@@ -38,10 +38,22 @@ from ruralpost.v1 import station_pb2, station_pb2_grpc
 
 AS_OF = "2023-07-15"
 ECHO_METHOD = "/bench.Echo/Stream"
-TOWNSHIPS = ["鹅城镇", "杜家村镇", "丰润镇", "康家会镇", "双路镇", "王村镇", "段家寨乡", "辛村乡", "神峪沟乡",
-             "娘子神乡", "娑婆乡", "赤泥洼乡"]
-BAD_EVERY = 997           # every 997th row has an unreadable area
-SMALL_EVERY = 20          # every 20th row (a township station) is too small: FAIL
+TOWNSHIPS = [
+    "鹅城镇",
+    "杜家村镇",
+    "丰润镇",
+    "康家会镇",
+    "双路镇",
+    "王村镇",
+    "段家寨乡",
+    "辛村乡",
+    "神峪沟乡",
+    "娘子神乡",
+    "娑婆乡",
+    "赤泥洼乡",
+]
+BAD_EVERY = 997  # every 997th row has an unreadable area
+SMALL_EVERY = 20  # every 20th row (a township station) is too small: FAIL
 
 
 def write_stations(path: Path, rows: int) -> Counter[str]:
@@ -90,12 +102,15 @@ class BenchServer:
 
     def __init__(self, db: str) -> None:
         self.runtime = Runtime(rules=ActiveRules(DEFAULT_RULES_DIR), store=open_store(db))
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=16),
-                                  options=[("grpc.max_receive_message_length", 64 << 20)])
+        self.server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=16), options=[("grpc.max_receive_message_length", 64 << 20)]
+        )
         station_pb2_grpc.add_StationServiceServicer_to_server(  # type: ignore[no-untyped-call, unused-ignore]
-            StationServicer(self.runtime), self.server)
-        echo = grpc.method_handlers_generic_handler("bench.Echo", {
-            "Stream": grpc.stream_stream_rpc_method_handler(lambda requests, context: requests)})
+            StationServicer(self.runtime), self.server
+        )
+        echo = grpc.method_handlers_generic_handler(
+            "bench.Echo", {"Stream": grpc.stream_stream_rpc_method_handler(lambda requests, context: requests)}
+        )
         self.server.add_generic_rpc_handlers((echo,))
         self.port = self.server.add_insecure_port("127.0.0.1:0")
         self.server.start()
@@ -135,17 +150,31 @@ def run(rows: int, rounds: int, work: Path) -> dict[str, Any]:
     cli_seconds: list[float] = []
     cli_inner: list[float] = []
     echo_seconds: list[float] = []
-    command = [ruralpost, "check", str(source), "--server", f"127.0.0.1:{server.port}", "--as-of", AS_OF,
-               "--format", "json", "--out", str(work / "items.json"), "--report", str(work / "report.html")]
+    command = [
+        ruralpost,
+        "check",
+        str(source),
+        "--server",
+        f"127.0.0.1:{server.port}",
+        "--as-of",
+        AS_OF,
+        "--format",
+        "json",
+        "--out",
+        str(work / "items.json"),
+        "--report",
+        str(work / "report.html"),
+    ]
     try:
         for _ in range(rounds):
-            seconds, done = timed([sys.executable, "-m", "bench.batch_cli", "--echo-client", str(server.port),
-                                   "--rows", str(rows)])
+            seconds, done = timed(
+                [sys.executable, "-m", "bench.batch_cli", "--echo-client", str(server.port), "--rows", str(rows)]
+            )
             if done.returncode != 0:
                 raise SystemExit(f"echo client failed: {done.stderr[-2000:]}")
             echo_seconds.append(seconds)
             seconds, done = timed(command)
-            if done.returncode != 1:            # some rows fail by design
+            if done.returncode != 1:  # some rows fail by design
                 raise SystemExit(f"ruralpost check exited {done.returncode}: {done.stderr[-2000:]}")
             summary = json.loads((work / "items.json").read_text(encoding="utf-8"))["summary"]
             if summary["outcomes"] != dict(expected) or summary["total"] != rows:
@@ -160,13 +189,18 @@ def run(rows: int, rounds: int, work: Path) -> dict[str, Any]:
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     cli, echo = statistics.median(cli_seconds), statistics.median(echo_seconds)
     return {
-        "rows": rows, "rounds": rounds, "command": " ".join(command),
-        "cli_seconds_median": round(cli, 2), "cli_rows_per_s": round(rows / cli),
+        "rows": rows,
+        "rounds": rounds,
+        "command": " ".join(command),
+        "cli_seconds_median": round(cli, 2),
+        "cli_rows_per_s": round(rows / cli),
         "cli_stream_rows_per_s": round(rows / statistics.median(cli_inner)),
-        "echo_seconds_median": round(echo, 2), "echo_rows_per_s": round(rows / echo),
+        "echo_seconds_median": round(echo, 2),
+        "echo_rows_per_s": round(rows / echo),
         "ratio_cli_to_echo": round(echo / cli, 3),
         "peak_child_rss_mib": round(peak_kib / 1024, 1),
-        "outcomes": dict(expected), "csv_mib": round(source.stat().st_size / 2**20, 1),
+        "outcomes": dict(expected),
+        "csv_mib": round(source.stat().st_size / 2**20, 1),
     }
 
 
@@ -184,8 +218,10 @@ def main(argv: list[str] | None = None) -> int:
         result = run(args.rows, args.rounds, Path(tmp))
     r = result
     print(f"batch CLI: {r['rows']:,} stations from CSV ({r['csv_mib']} MiB) to summary + JSON + HTML")
-    print(f"  ruralpost check   {r['cli_seconds_median']:8.2f} s  {r['cli_rows_per_s']:8,} rows/s "
-          f"(stream alone {r['cli_stream_rows_per_s']:,} rows/s)")
+    print(
+        f"  ruralpost check   {r['cli_seconds_median']:8.2f} s  {r['cli_rows_per_s']:8,} rows/s "
+        f"(stream alone {r['cli_stream_rows_per_s']:,} rows/s)"
+    )
     print(f"  no-op echo stream {r['echo_seconds_median']:8.2f} s  {r['echo_rows_per_s']:8,} rows/s")
     print(f"  ratio check/echo  {r['ratio_cli_to_echo']:.3f}   peak client RSS {r['peak_child_rss_mib']} MiB")
     print(f"  outcomes {result['outcomes']}")

@@ -21,23 +21,36 @@ from .stations import requests
 PATH = "/bench.Ceiling/Spin"
 
 
-def _spin(us: float) -> Callable[[station_pb2.CheckStationRequest, grpc.ServicerContext],
-                                  station_pb2.CheckStationResponse]:
-    def handler(request: station_pb2.CheckStationRequest,
-                context: grpc.ServicerContext) -> station_pb2.CheckStationResponse:
+def _spin(
+    us: float,
+) -> Callable[[station_pb2.CheckStationRequest, grpc.ServicerContext], station_pb2.CheckStationResponse]:
+    def handler(
+        request: station_pb2.CheckStationRequest, context: grpc.ServicerContext
+    ) -> station_pb2.CheckStationResponse:
         end = time.perf_counter() + us / 1e6
         while time.perf_counter() < end:
             pass
         return station_pb2.CheckStationResponse()
+
     return handler
 
 
 def _serve(us: float, ports: mp.Queue[int]) -> None:
     server = grpc.server(futures.ThreadPoolExecutor(16))
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("bench.Ceiling", {
-        "Spin": grpc.unary_unary_rpc_method_handler(
-            _spin(us), request_deserializer=station_pb2.CheckStationRequest.FromString,
-            response_serializer=station_pb2.CheckStationResponse.SerializeToString)}),))
+    server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(
+                "bench.Ceiling",
+                {
+                    "Spin": grpc.unary_unary_rpc_method_handler(
+                        _spin(us),
+                        request_deserializer=station_pb2.CheckStationRequest.FromString,
+                        response_serializer=station_pb2.CheckStationResponse.SerializeToString,
+                    )
+                },
+            ),
+        )
+    )
     ports.put(server.add_insecure_port("127.0.0.1:0"))
     server.start()
     server.wait_for_termination()

@@ -44,9 +44,12 @@ def make_claim(claim_id: str, parcels: int, tag: str) -> claim_pb2.Claim:
     items = []
     for i in range(parcels):
         p = claim_pb2.Parcel(
-            waybill=f"SF{tag}{i:09d}", shipped_on=f"2023-07-{1 + i % 31:02d}",
-            product_category=CATEGORIES[i % len(CATEGORIES)], platform=PLATFORMS[i % len(PLATFORMS)],
-            origin_county="静乐县", destination_county=DESTINATIONS[i % len(DESTINATIONS)],
+            waybill=f"SF{tag}{i:09d}",
+            shipped_on=f"2023-07-{1 + i % 31:02d}",
+            product_category=CATEGORIES[i % len(CATEGORIES)],
+            platform=PLATFORMS[i % len(PLATFORMS)],
+            origin_county="静乐县",
+            destination_county=DESTINATIONS[i % len(DESTINATIONS)],
         )
         if i % 50 == 7:
             p.product_category = "手机壳"  # SUB-UP-AGRI
@@ -57,21 +60,33 @@ def make_claim(claim_id: str, parcels: int, tag: str) -> claim_pb2.Claim:
         elif i % 50 == 43:
             p.destination_county = "静乐县"  # SUB-UP-OUTSIDE
         items.append(p)
-    return claim_pb2.Claim(claim_id=claim_id, programme="jingle-2023", operator=OPERATOR,
-                           kind=claim_pb2.CLAIM_KIND_UPBOUND_AGRICULTURAL, period="2023-07",
-                           declared_pieces=parcels, requested_amount_fen=100 * parcels, parcels=items)
+    return claim_pb2.Claim(
+        claim_id=claim_id,
+        programme="jingle-2023",
+        operator=OPERATOR,
+        kind=claim_pb2.CLAIM_KIND_UPBOUND_AGRICULTURAL,
+        period="2023-07",
+        declared_pieces=parcels,
+        requested_amount_fen=100 * parcels,
+        parcels=items,
+    )
 
 
 def measure(db: str, runs: int = 5, parcels: int = 100_000) -> dict[str, Any]:
     """Median seconds of EvaluateClaim(commit=true) and of the dry run, on a server over `db`."""
     tag = uuid.uuid4().hex[:6].upper()
-    commits = [claim_pb2.EvaluateClaimRequest(claim=make_claim(f"B-{tag}-{r}", parcels, f"{tag}{r:02d}"),
-                                              commit=True) for r in range(runs)]
+    commits = [
+        claim_pb2.EvaluateClaimRequest(claim=make_claim(f"B-{tag}-{r}", parcels, f"{tag}{r:02d}"), commit=True)
+        for r in range(runs)
+    ]
     dry = claim_pb2.EvaluateClaimRequest(claim=make_claim(f"B-{tag}-DRY", parcels, f"{tag}99"))
-    with running(Config(listen="127.0.0.1:0", db=db, grace_seconds=1)) as server, \
-            grpc.insecure_channel(f"127.0.0.1:{server.port}", options=[
-                ("grpc.max_send_message_length", 64 << 20),
-                ("grpc.max_receive_message_length", 64 << 20)]) as channel:
+    with (
+        running(Config(listen="127.0.0.1:0", db=db, grace_seconds=1)) as server,
+        grpc.insecure_channel(
+            f"127.0.0.1:{server.port}",
+            options=[("grpc.max_send_message_length", 64 << 20), ("grpc.max_receive_message_length", 64 << 20)],
+        ) as channel,
+    ):
         stub = claim_pb2_grpc.SubsidyServiceStub(channel)
         stub.EvaluateClaim(dry)  # warm up: connection, rule set, caches
         commit_s, dry_s = [], []
@@ -86,10 +101,15 @@ def measure(db: str, runs: int = 5, parcels: int = 100_000) -> dict[str, Any]:
         split = _split(server.runtime, parcels, tag)
     median_commit, median_dry = statistics.median(commit_s), statistics.median(dry_s)
     return {
-        "parcels": parcels, "runs": runs, "eligible": int(answer.eligible_pieces),
-        "commit_s": median_commit, "commit_parcels_per_s": parcels / median_commit,
-        "dry_run_s": median_dry, "dry_run_parcels_per_s": parcels / median_dry,
-        "commit_vs_dry_run": median_commit / median_dry, **split,
+        "parcels": parcels,
+        "runs": runs,
+        "eligible": int(answer.eligible_pieces),
+        "commit_s": median_commit,
+        "commit_parcels_per_s": parcels / median_commit,
+        "dry_run_s": median_dry,
+        "dry_run_parcels_per_s": parcels / median_dry,
+        "commit_vs_dry_run": median_commit / median_dry,
+        **split,
     }
 
 
@@ -108,25 +128,42 @@ def _split(runtime: Any, parcels: int, tag: str) -> dict[str, float]:
     evaluation = claims.evaluate_claim(ruleset, claim, period, runtime.store.ledger.paid_among)
     t3 = time.perf_counter()
     response = evaluation.response
-    runtime.store.ledger.commit(ClaimRecord(
-        claim_id=claim.claim_id, digest=digest, programme="jingle-2023", operator=OPERATOR,
-        kind="UPBOUND_AGRICULTURAL", period="2023-07", outcome="x", eligible_pieces=response.eligible_pieces,
-        rejected_pieces=response.rejected_pieces, approved_amount_fen=response.approved_amount_fen,
-        ruleset_version=response.ruleset_version, response=response.SerializeToString(),
-        waybills=evaluation.eligible_waybills))
+    runtime.store.ledger.commit(
+        ClaimRecord(
+            claim_id=claim.claim_id,
+            digest=digest,
+            programme="jingle-2023",
+            operator=OPERATOR,
+            kind="UPBOUND_AGRICULTURAL",
+            period="2023-07",
+            outcome="x",
+            eligible_pieces=response.eligible_pieces,
+            rejected_pieces=response.rejected_pieces,
+            approved_amount_fen=response.approved_amount_fen,
+            ruleset_version=response.ruleset_version,
+            response=response.SerializeToString(),
+            waybills=evaluation.eligible_waybills,
+        )
+    )
     t4 = time.perf_counter()
-    return {"split_validate_s": t1 - t0, "split_digest_s": t2 - t1, "split_evaluate_s": t3 - t2,
-            "split_commit_s": t4 - t3}
+    return {
+        "split_validate_s": t1 - t0,
+        "split_digest_s": t2 - t1,
+        "split_evaluate_s": t3 - t2,
+        "split_commit_s": t4 - t3,
+    }
 
 
 def report(name: str, r: dict[str, Any]) -> str:
-    return (f"{name:<10} {r['parcels']:,} parcels ({r['eligible']:,} eligible), median of {r['runs']}: "
-            f"commit {r['commit_s']:.3f} s = {r['commit_parcels_per_s']:,.0f} parcels/s; "
-            f"dry run {r['dry_run_s']:.3f} s = {r['dry_run_parcels_per_s']:,.0f} parcels/s; "
-            f"commit/dry run {r['commit_vs_dry_run']:.2f}x\n"
-            f"{'':<10} in-process split of one commit: validate {r['split_validate_s']:.3f} s, "
-            f"digest {r['split_digest_s']:.3f} s, evaluate {r['split_evaluate_s']:.3f} s, "
-            f"ledger commit {r['split_commit_s']:.3f} s")
+    return (
+        f"{name:<10} {r['parcels']:,} parcels ({r['eligible']:,} eligible), median of {r['runs']}: "
+        f"commit {r['commit_s']:.3f} s = {r['commit_parcels_per_s']:,.0f} parcels/s; "
+        f"dry run {r['dry_run_s']:.3f} s = {r['dry_run_parcels_per_s']:,.0f} parcels/s; "
+        f"commit/dry run {r['commit_vs_dry_run']:.2f}x\n"
+        f"{'':<10} in-process split of one commit: validate {r['split_validate_s']:.3f} s, "
+        f"digest {r['split_digest_s']:.3f} s, evaluate {r['split_evaluate_s']:.3f} s, "
+        f"ledger commit {r['split_commit_s']:.3f} s"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

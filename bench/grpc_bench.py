@@ -28,8 +28,13 @@ CHECKS = "/ruralpost.v1.StationService/CheckStations"
 
 @contextmanager
 def bench_server(db: Path) -> Iterator[str]:
-    proc = subprocess.Popen([sys.executable, "-m", "bench.server", "0", str(db)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.server", "0", str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -45,10 +50,14 @@ def bench_server(db: Path) -> Iterator[str]:
             proc.kill()
 
 
-async def _unary_round(channel: grpc.aio.Channel, path: str, items: list[station_pb2.CheckStationRequest],
-                       total: int, in_flight: int) -> tuple[float, list[float]]:
-    call = channel.unary_unary(path, request_serializer=station_pb2.CheckStationRequest.SerializeToString,
-                               response_deserializer=station_pb2.CheckStationResponse.FromString)
+async def _unary_round(
+    channel: grpc.aio.Channel, path: str, items: list[station_pb2.CheckStationRequest], total: int, in_flight: int
+) -> tuple[float, list[float]]:
+    call = channel.unary_unary(
+        path,
+        request_serializer=station_pb2.CheckStationRequest.SerializeToString,
+        response_deserializer=station_pb2.CheckStationResponse.FromString,
+    )
     latencies: list[float] = []
 
     async def worker(offset: int) -> None:
@@ -62,10 +71,14 @@ async def _unary_round(channel: grpc.aio.Channel, path: str, items: list[station
     return total / (time.perf_counter() - start), latencies
 
 
-async def _stream_round(channel: grpc.aio.Channel, path: str, items: list[station_pb2.CheckStationsRequest],
-                        total: int) -> float:
-    call = channel.stream_stream(path, request_serializer=station_pb2.CheckStationsRequest.SerializeToString,
-                                 response_deserializer=station_pb2.CheckStationsResponse.FromString)
+async def _stream_round(
+    channel: grpc.aio.Channel, path: str, items: list[station_pb2.CheckStationsRequest], total: int
+) -> float:
+    call = channel.stream_stream(
+        path,
+        request_serializer=station_pb2.CheckStationsRequest.SerializeToString,
+        response_deserializer=station_pb2.CheckStationsResponse.FromString,
+    )
 
     def feed() -> Iterator[station_pb2.CheckStationsRequest]:
         for i in range(total):
@@ -103,16 +116,20 @@ async def _measure(target: str, rounds: int, unary_calls: int, stream_items: int
             s_base.append(await _stream_round(channel, STREAM, stream_items_list, stream_items))
             s_ours.append(await _stream_round(channel, CHECKS, stream_items_list, stream_items))
     return {
-        "unary_calls_per_s": statistics.median(ours), "noop_calls_per_s": statistics.median(base),
+        "unary_calls_per_s": statistics.median(ours),
+        "noop_calls_per_s": statistics.median(base),
         "unary_ratio": statistics.median(ours) / statistics.median(base),
-        "unary_p50_ms": _quantile(lat_all, 0.50) * 1e3, "unary_p99_ms": _quantile(lat_all, 0.99) * 1e3,
-        "stream_items_per_s": statistics.median(s_ours), "noop_stream_items_per_s": statistics.median(s_base),
+        "unary_p50_ms": _quantile(lat_all, 0.50) * 1e3,
+        "unary_p99_ms": _quantile(lat_all, 0.99) * 1e3,
+        "stream_items_per_s": statistics.median(s_ours),
+        "noop_stream_items_per_s": statistics.median(s_base),
         "stream_ratio": statistics.median(s_ours) / statistics.median(s_base),
         "in_flight": in_flight,
     }
 
 
-def grpc_figures(db: Path, rounds: int = 5, unary_calls: int = 3000, stream_items: int = 10_000,
-                 in_flight: int = 32) -> dict[str, float]:
+def grpc_figures(
+    db: Path, rounds: int = 5, unary_calls: int = 3000, stream_items: int = 10_000, in_flight: int = 32
+) -> dict[str, float]:
     with bench_server(db) as target:
         return asyncio.run(_measure(target, rounds, unary_calls, stream_items, in_flight))

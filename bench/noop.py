@@ -21,18 +21,26 @@ def _unary(request: station_pb2.CheckStationRequest, context: grpc.ServicerConte
     return station_pb2.CheckStationResponse()
 
 
-def _stream(requests: Iterator[station_pb2.CheckStationsRequest],
-            context: grpc.ServicerContext) -> Iterator[station_pb2.CheckStationsResponse]:
+def _stream(
+    requests: Iterator[station_pb2.CheckStationsRequest], context: grpc.ServicerContext
+) -> Iterator[station_pb2.CheckStationsResponse]:
     for index, _ in enumerate(requests):
         yield station_pb2.CheckStationsResponse(index=index)
 
 
 def handler() -> grpc.GenericRpcHandler:
-    return grpc.method_handlers_generic_handler(SERVICE, {
-        "Unary": grpc.unary_unary_rpc_method_handler(
-            _unary, request_deserializer=station_pb2.CheckStationRequest.FromString,
-            response_serializer=station_pb2.CheckStationResponse.SerializeToString),
-        "Stream": grpc.stream_stream_rpc_method_handler(
-            _stream, request_deserializer=station_pb2.CheckStationsRequest.FromString,
-            response_serializer=station_pb2.CheckStationsResponse.SerializeToString),
-    })
+    return grpc.method_handlers_generic_handler(
+        SERVICE,
+        {
+            "Unary": grpc.unary_unary_rpc_method_handler(
+                _unary,
+                request_deserializer=station_pb2.CheckStationRequest.FromString,
+                response_serializer=station_pb2.CheckStationResponse.SerializeToString,
+            ),
+            "Stream": grpc.stream_stream_rpc_method_handler(
+                _stream,
+                request_deserializer=station_pb2.CheckStationsRequest.FromString,
+                response_serializer=station_pb2.CheckStationsResponse.SerializeToString,
+            ),
+        },
+    )

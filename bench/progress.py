@@ -42,9 +42,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=50)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, \
-            running(Config(listen="127.0.0.1:0", db=str(Path(tmp) / "b.db"), grace_seconds=1)) as server, \
-            grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running(Config(listen="127.0.0.1:0", db=str(Path(tmp) / "b.db"), grace_seconds=1)) as server,
+        grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel,
+    ):
         stations = plans.stations(server.runtime.rules.current.book.programme, {})
         stub = station_pb2_grpc.StationServiceStub(channel)
         for s in stations:

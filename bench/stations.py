@@ -18,11 +18,13 @@ def requests() -> list[station_pb2.CheckStationRequest]:
     out = []
     for c in cases.load_cases(DEFAULT_RULES_DIR):
         if c.pack == "stations" and not c.input.get("code_holders"):
-            out.append(station_pb2.CheckStationRequest(
-                station=json_format.ParseDict(c.input["station"], station_pb2.Station()), as_of=c.input["as_of"]))
+            out.append(
+                station_pb2.CheckStationRequest(
+                    station=json_format.ParseDict(c.input["station"], station_pb2.Station()), as_of=c.input["as_of"]
+                )
+            )
     return out
 
 
 def station_facts(ruleset: RuleSet) -> list[dict[str, Any]]:
-    return [facts.station_fact(r.station, dt.date.fromisoformat(r.as_of), ruleset.book.programme)
-            for r in requests()]
+    return [facts.station_fact(r.station, dt.date.fromisoformat(r.as_of), ruleset.book.programme) for r in requests()]

@@ -16,8 +16,7 @@ from google.protobuf import json_format
 
 from ruralpost.v1 import common_pb2, progress_pb2, progress_pb2_grpc
 
-SEVERITY = {common_pb2.SEVERITY_ERROR: "错误", common_pb2.SEVERITY_WARNING: "警告",
-            common_pb2.SEVERITY_INFO: "提示"}
+SEVERITY = {common_pb2.SEVERITY_ERROR: "错误", common_pb2.SEVERITY_WARNING: "警告", common_pb2.SEVERITY_INFO: "提示"}
 
 
 def main() -> None:
@@ -34,14 +33,18 @@ def main() -> None:
     print(f"{report.programme} 截至 {report.as_of}（进度要求 {report.required_fraction:.0%}）")
     print(f"{'乡镇':<6}{'综合服务站':>8}{'村级点备案':>8}{'达标':>6}  结论")
     for t in report.townships:
-        print(f"{t.township:<6}{t.township_stations_done:>6}/{t.township_stations_target}"
-              f"{t.village_points_filed:>8}/{t.village_points_target}{t.village_points_compliant:>6}"
-              f"  {common_pb2.Outcome.Name(t.outcome).removeprefix('OUTCOME_')}")
+        print(
+            f"{t.township:<6}{t.township_stations_done:>6}/{t.township_stations_target}"
+            f"{t.village_points_filed:>8}/{t.village_points_target}{t.village_points_compliant:>6}"
+            f"  {common_pb2.Outcome.Name(t.outcome).removeprefix('OUTCOME_')}"
+        )
         for r in t.reasons:
             print(f"      [{SEVERITY[r.severity]}] {r.message}")
-    print(f"全县：综合服务站 {report.township_stations_done}/{report.township_stations_goal}，"
-          f"村级点备案 {report.village_points_filed}/{report.village_points_goal}，"
-          f"结论 {common_pb2.Outcome.Name(report.verdict.outcome).removeprefix('OUTCOME_')}")
+    print(
+        f"全县：综合服务站 {report.township_stations_done}/{report.township_stations_goal}，"
+        f"村级点备案 {report.village_points_filed}/{report.village_points_goal}，"
+        f"结论 {common_pb2.Outcome.Name(report.verdict.outcome).removeprefix('OUTCOME_')}"
+    )
     for r in report.verdict.reasons:
         print(f"      [{SEVERITY[r.severity]}] {r.message}")
     print(f"县级统仓共配：{common_pb2.Outcome.Name(report.hub.outcome).removeprefix('OUTCOME_')}")

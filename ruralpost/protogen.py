@@ -30,8 +30,14 @@ def generate() -> None:
     wkt = Path(grpc_tools.__file__).resolve().parent / "_proto"
     files = sorted(str(p.relative_to(PROTOS)) for p in PROTOS.glob("ruralpost/v1/*.proto"))
     args = [
-        "protoc", f"-I{PROTOS}", f"-I{_googleapis_dir()}", f"-I{wkt}",
-        f"--python_out={OUT}", f"--pyi_out={OUT}", f"--grpc_python_out={OUT}", *files,
+        "protoc",
+        f"-I{PROTOS}",
+        f"-I{_googleapis_dir()}",
+        f"-I{wkt}",
+        f"--python_out={OUT}",
+        f"--pyi_out={OUT}",
+        f"--grpc_python_out={OUT}",
+        *files,
     ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")

@@ -17,10 +17,14 @@ import psycopg
 import pytest
 
 PG_URL = os.environ.get("RURALPOST_TEST_PG", "")
-PG_CANDIDATES = [PG_URL] if PG_URL else [
-    "postgresql://postgres@127.0.0.1:5432/test",
-    "postgresql://root@127.0.0.1:5432/test",
-]
+PG_CANDIDATES = (
+    [PG_URL]
+    if PG_URL
+    else [
+        "postgresql://postgres@127.0.0.1:5432/test",
+        "postgresql://root@127.0.0.1:5432/test",
+    ]
+)
 BACKENDS = ["sqlite", "postgresql"]
 
 

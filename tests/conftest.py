@@ -41,10 +41,18 @@ def channel(server: Running) -> Iterator[grpc.Channel]:
 @pytest.fixture
 def auth_file(tmp_path: Path) -> Path:
     entries = [
-        {"name": "yigongli-system", "token_sha256": token_sha256(TOKENS["op"]), "role": "operator",
-         "operator": OPERATOR},
-        {"name": "other-express", "token_sha256": token_sha256(TOKENS["other"]), "role": "operator",
-         "operator": "某某快递有限公司"},
+        {
+            "name": "yigongli-system",
+            "token_sha256": token_sha256(TOKENS["op"]),
+            "role": "operator",
+            "operator": OPERATOR,
+        },
+        {
+            "name": "other-express",
+            "token_sha256": token_sha256(TOKENS["other"]),
+            "role": "operator",
+            "operator": "某某快递有限公司",
+        },
         {"name": "caizheng-approver", "token_sha256": token_sha256(TOKENS["approver"]), "role": "approver"},
         {"name": "fagai-reader", "token_sha256": token_sha256(TOKENS["reader"]), "role": "reader"},
         {"name": "ops-admin", "token_sha256": token_sha256(TOKENS["admin"]), "role": "admin"},
@@ -56,7 +64,13 @@ def auth_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def secured(tmp_path: Path, auth_file: Path, rules_copy: Path) -> Iterator[Running]:
-    config = Config(listen="127.0.0.1:0", db=str(tmp_path / "s.db"), auth_file=auth_file, rules_dir=rules_copy,
-                    grace_seconds=1, max_stream_items=3)
+    config = Config(
+        listen="127.0.0.1:0",
+        db=str(tmp_path / "s.db"),
+        auth_file=auth_file,
+        rules_dir=rules_copy,
+        grace_seconds=1,
+        max_stream_items=3,
+    )
     with running(config) as r:
         yield r

@@ -17,8 +17,13 @@ from ruralpost.v1 import claim_pb2, station_pb2
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 OPERATOR = "山西壹公里信息科技有限公司"
-TOKENS = {"op": "tok-operator", "other": "tok-other-operator", "approver": "tok-approver", "reader": "tok-reader",
-          "admin": "tok-admin"}
+TOKENS = {
+    "op": "tok-operator",
+    "other": "tok-other-operator",
+    "approver": "tok-approver",
+    "reader": "tok-reader",
+    "admin": "tok-admin",
+}
 
 
 def free_port() -> int:

@@ -13,14 +13,21 @@ def test_buf_lint_standard_is_clean() -> None:
 def test_services_and_methods_of_the_contract() -> None:
     methods = {
         (f.services_by_name[s].full_name, m.name)
-        for f, s in ((station_pb2.DESCRIPTOR, "StationService"), (progress_pb2.DESCRIPTOR, "QuotaService"),
-                     (claim_pb2.DESCRIPTOR, "SubsidyService"), (rules_pb2.DESCRIPTOR, "RulesService"))
+        for f, s in (
+            (station_pb2.DESCRIPTOR, "StationService"),
+            (progress_pb2.DESCRIPTOR, "QuotaService"),
+            (claim_pb2.DESCRIPTOR, "SubsidyService"),
+            (rules_pb2.DESCRIPTOR, "RulesService"),
+        )
         for m in f.services_by_name[s].methods
     }
     assert methods == {
-        ("ruralpost.v1.StationService", "CheckStation"), ("ruralpost.v1.StationService", "CheckStations"),
-        ("ruralpost.v1.QuotaService", "GetProgress"), ("ruralpost.v1.SubsidyService", "EvaluateClaim"),
-        ("ruralpost.v1.SubsidyService", "EvaluateClaims"), ("ruralpost.v1.RulesService", "ListRules"),
+        ("ruralpost.v1.StationService", "CheckStation"),
+        ("ruralpost.v1.StationService", "CheckStations"),
+        ("ruralpost.v1.QuotaService", "GetProgress"),
+        ("ruralpost.v1.SubsidyService", "EvaluateClaim"),
+        ("ruralpost.v1.SubsidyService", "EvaluateClaims"),
+        ("ruralpost.v1.RulesService", "ListRules"),
         ("ruralpost.v1.RulesService", "ReloadRules"),  # an extra admin method, not in API.md
     }
     streaming = station_pb2.DESCRIPTOR.services_by_name["StationService"].methods_by_name["CheckStations"]

@@ -29,7 +29,7 @@ class _Sent:
     station_id: str
     township: str
     kind: str
-    before: list[Item] = field(default_factory=list)   # bad rows just above it, reported first
+    before: list[Item] = field(default_factory=list)  # bad rows just above it, reported first
 
 
 class StationRows:
@@ -40,7 +40,7 @@ class StationRows:
     def __init__(self, rows: Rows) -> None:
         self.rows = rows
         self.parser = shapes.RowParser(station_pb2.Station, layout.STATION_COLUMNS, "站点", rows.header)
-        self.register_asked = False          # a request in the file said `register`: only --register does
+        self.register_asked = False  # a request in the file said `register`: only --register does
 
     @property
     def unknown_columns(self) -> list[str]:
@@ -77,17 +77,17 @@ class StationRows:
 def bad_item(row: Row, error: Exception, stations: StationRows | None = None) -> Item:
     station_id, township = stations.identify(row) if stations and not row.problem else ("", "")
     column = error.column if isinstance(error, layout.FieldError) else ""
-    return Item(row=row.number, station_id=station_id, township=township, column=column,
-                problem=f"{error}{row.where}")
+    return Item(row=row.number, station_id=station_id, township=township, column=column, problem=f"{error}{row.where}")
 
 
-def check_rows(client: RuralpostClient, stations: StationRows, as_of: str = "",
-               register: bool = False) -> Iterator[Item]:
+def check_rows(
+    client: RuralpostClient, stations: StationRows, as_of: str = "", register: bool = False
+) -> Iterator[Item]:
     """Every row's Item, in file order, as the answers arrive. `as_of` (the command line's) wins
     over a request's own date in the file."""
     sent: deque[_Sent] = deque()
-    waiting: list[Item] = []             # bad rows not yet followed by a sent row
-    lock = threading.Lock()              # guards `waiting` between the two threads
+    waiting: list[Item] = []  # bad rows not yet followed by a sent row
+    lock = threading.Lock()  # guards `waiting` between the two threads
 
     def requests() -> Iterator[station_pb2.CheckStationsRequest]:
         for row in stations.rows.rows:
@@ -103,25 +103,36 @@ def check_rows(client: RuralpostClient, stations: StationRows, as_of: str = "",
                 before = waiting[:]
                 waiting.clear()
             station = request.station
-            sent.append(_Sent(row.number, station.station_id, station.township,
-                              KIND_ZH.get(station.kind, ""), before))
-            yield station_pb2.CheckStationsRequest(station=station, as_of=as_of or request.as_of,
-                                                   register=register)
+            sent.append(_Sent(row.number, station.station_id, station.township, KIND_ZH.get(station.kind, ""), before))
+            yield station_pb2.CheckStationsRequest(station=station, as_of=as_of or request.as_of, register=register)
 
     for response in client.check_stations(requests()):
         meta = sent.popleft()
         yield from meta.before
         if response.HasField("verdict"):
             v = response.verdict
-            yield Item(row=meta.row, station_id=meta.station_id, township=meta.township, kind=meta.kind,
-                       outcome=outcome_key(v.outcome), reasons=list(v.reasons),
-                       ruleset_version=v.ruleset_version, as_of=v.evaluated_as_of)
+            yield Item(
+                row=meta.row,
+                station_id=meta.station_id,
+                township=meta.township,
+                kind=meta.kind,
+                outcome=outcome_key(v.outcome),
+                reasons=list(v.reasons),
+                ruleset_version=v.ruleset_version,
+                as_of=v.evaluated_as_of,
+            )
         else:
             error = RuralpostError.from_status(response.error)
             fields = [layout.column_for_field(v.field) for v in error.violations]
             problem = "；".join(f"{v.field}: {v.description}" for v in error.violations) or error.message
-            yield Item(row=meta.row, station_id=meta.station_id, township=meta.township, kind=meta.kind,
-                       column="、".join(fields), problem=f"服务端拒绝：{problem}")
+            yield Item(
+                row=meta.row,
+                station_id=meta.station_id,
+                township=meta.township,
+                kind=meta.kind,
+                column="、".join(fields),
+                problem=f"服务端拒绝：{problem}",
+            )
     with lock:
         rest = waiting[:]
     yield from rest

@@ -18,8 +18,16 @@ from ruralpost.clients.readers import Count, Rows, open_rows
 from ruralpost.clients.summary import Item
 from ruralpost.v1 import claim_pb2
 
-CLAIM_FIELDS = ("claim_id", "programme", "operator", "kind", "period", "township", "declared_pieces",
-                "requested_amount_fen")
+CLAIM_FIELDS = (
+    "claim_id",
+    "programme",
+    "operator",
+    "kind",
+    "period",
+    "township",
+    "declared_pieces",
+    "requested_amount_fen",
+)
 
 
 # Keys that make a JSON object a claim (or a request holding one) rather than a parcel row.
@@ -33,12 +41,12 @@ class ClaimInput:
     # (line or position, the claim or None when unreadable, what is wrong with it)
     claims: list[tuple[int, claim_pb2.Claim | None, str]] = field(default_factory=list)
     bad_rows: list[Item] = field(default_factory=list)
-    commit: bool | None = None          # a request file's own `commit`, when it has one
+    commit: bool | None = None  # a request file's own `commit`, when it has one
     # A parcel list: the file row of each parcel of the claim, in order (a rejection's `index` is
     # the parcel's position in the claim; rows left out make it differ from the row number).
     parcel_rows: list[int] = field(default_factory=list)
-    unknown_columns: list[str] = field(default_factory=list)   # a parcel list's columns ignored
-    count: Count | None = None          # a parcel list's rows: in the file, blank, read
+    unknown_columns: list[str] = field(default_factory=list)  # a parcel list's columns ignored
+    count: Count | None = None  # a parcel list's rows: in the file, blank, read
 
 
 def apply_fields(claim: claim_pb2.Claim, fields: Mapping[str, Any]) -> None:
@@ -96,8 +104,13 @@ def _parcel_list(rows: Rows) -> ClaimInput:
         except ValueError as e:
             column = e.column if isinstance(e, layout.FieldError) else ""
             bad.append(Item(row=row.number, column=column, problem=f"{e}{row.where}"))
-    return ClaimInput([(1, claim_pb2.Claim(parcels=parcels), "")], bad, parcel_rows=numbers,
-                      unknown_columns=parser.unknown_columns, count=rows.count)
+    return ClaimInput(
+        [(1, claim_pb2.Claim(parcels=parcels), "")],
+        bad,
+        parcel_rows=numbers,
+        unknown_columns=parser.unknown_columns,
+        count=rows.count,
+    )
 
 
 def read_claims(path: Path, fields: Mapping[str, Any]) -> ClaimInput:
@@ -110,8 +123,10 @@ def read_claims(path: Path, fields: Mapping[str, Any]) -> ClaimInput:
     else:
         found = _parcel_list(rows)
     if fields.get("claim_id") is not None and len(found.claims) > 1:
-        raise ValueError(f"--claim-id 只能用于一个申报，{path.name} 有 {len(found.claims)} 个 "
-                         "(one id for several claims would make them one claim)")
+        raise ValueError(
+            f"--claim-id 只能用于一个申报，{path.name} 有 {len(found.claims)} 个 "
+            "(one id for several claims would make them one claim)"
+        )
     for _, claim_or_none, _ in found.claims:
         if claim_or_none is not None:
             apply_fields(claim_or_none, fields)

@@ -55,31 +55,44 @@ def _date(text: str) -> str:
 
 def _connection(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("connection")
-    g.add_argument("--server", default=os.environ.get("RURALPOST_SERVER", DEFAULT_TARGET),
-                   help="HOST:PORT of the service (default %(default)s; env RURALPOST_SERVER)")
+    g.add_argument(
+        "--server",
+        default=os.environ.get("RURALPOST_SERVER", DEFAULT_TARGET),
+        help="HOST:PORT of the service (default %(default)s; env RURALPOST_SERVER)",
+    )
     g.add_argument("--timeout", type=float, default=60.0, help="deadline of a unary call in seconds")
     g.add_argument("--attempts", type=int, default=5, help="tries when the service is UNAVAILABLE")
     g.add_argument("--tls", action="store_true", help="connect with TLS (system roots)")
     g.add_argument("--root-cert", type=Path, help="PEM of the CA that signed the server (implies --tls)")
-    g.add_argument("--token", default=os.environ.get("RURALPOST_TOKEN"),
-                   help="bearer token (default: env RURALPOST_TOKEN)")
+    g.add_argument(
+        "--token", default=os.environ.get("RURALPOST_TOKEN"), help="bearer token (default: env RURALPOST_TOKEN)"
+    )
 
 
 def _client(args: argparse.Namespace) -> RuralpostClient:
-    return RuralpostClient(ClientOptions(
-        target=args.server, timeout=args.timeout, attempts=max(args.attempts, 1), tls=args.tls,
-        root_cert=args.root_cert, token=args.token or None))
+    return RuralpostClient(
+        ClientOptions(
+            target=args.server,
+            timeout=args.timeout,
+            attempts=max(args.attempts, 1),
+            tls=args.tls,
+            root_cert=args.root_cert,
+            token=args.token or None,
+        )
+    )
 
 
 def _guarded(handler: Handler) -> Handler:
     """Maps what went wrong to the exit code, with one line on stderr saying what."""
+
     def run(args: argparse.Namespace) -> int:
         try:
             return handler(args)
         except RuralpostError as e:
             if e.is_connection:
-                print(f"ruralpost: 无法完成调用 call failed ({args.server}): {e.code.name}: {e.message}",
-                      file=sys.stderr)
+                print(
+                    f"ruralpost: 无法完成调用 call failed ({args.server}): {e.code.name}: {e.message}", file=sys.stderr
+                )
                 return USAGE
             print(f"ruralpost: 服务拒绝了请求 request refused: {e.code.name}: {e.message}", file=sys.stderr)
             for v in e.violations:
@@ -88,6 +101,7 @@ def _guarded(handler: Handler) -> Handler:
         except (UsageError, ReadError, LayoutError, OSError) as e:
             print(f"ruralpost: {e}", file=sys.stderr)
             return USAGE
+
     return run
 
 
@@ -103,8 +117,9 @@ def _output(path: Path | None, for_excel: bool = False) -> Iterator[TextIO]:
 
 def _json(message: Message) -> str:
     """Proto JSON with every field, zeros and empty lists too (0 points filed is an answer)."""
-    return json_format.MessageToJson(message, preserving_proto_field_name=True, ensure_ascii=False,
-                                     always_print_fields_with_no_presence=True)
+    return json_format.MessageToJson(
+        message, preserving_proto_field_name=True, ensure_ascii=False, always_print_fields_with_no_presence=True
+    )
 
 
 def _warn(message: str) -> None:
@@ -112,6 +127,7 @@ def _warn(message: str) -> None:
 
 
 # ---- check
+
 
 def _warn_unknown(columns: list[str], warned: list[str]) -> list[str]:
     """Warns once about columns the layout does not know (they are ignored, not an error)."""
@@ -130,10 +146,13 @@ def _check(args: argparse.Namespace) -> int:
     summary = Summary(source=str(path), detail_limit=args.detail_limit)
     bar = ProgressBar(rows.total_hint, enabled=bar_wanted)
     started = time.monotonic()
-    with _output(args.out if args.format != "table" else None, for_excel=args.format == "csv") as out, \
-            _client(args) as client:
+    with (
+        _output(args.out if args.format != "table" else None, for_excel=args.format == "csv") as out,
+        _client(args) as client,
+    ):
         writer: StationCsv | StationJson | None = (
-            StationCsv(out) if args.format == "csv" else StationJson(out) if args.format == "json" else None)
+            StationCsv(out) if args.format == "csv" else StationJson(out) if args.format == "json" else None
+        )
         try:
             for item in check_rows(client, stations, as_of=args.as_of or "", register=args.register):
                 summary.add(item)
@@ -156,13 +175,14 @@ def _check(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(text)
     elif args.out is not None:
-        sys.stdout.write(text)        # the file has the items; the terminal gets the summary
+        sys.stdout.write(text)  # the file has the items; the terminal gets the summary
     if args.report is not None:
         args.report.write_text(html.check_report(summary), encoding="utf-8")
     return OK if summary.all_passed else FAILED
 
 
 # ---- claim
+
 
 def _claim_fields(args: argparse.Namespace) -> dict[str, Any]:
     return {name: getattr(args, name) for name in CLAIM_FIELDS}
@@ -183,7 +203,8 @@ def _claim(args: argparse.Namespace) -> int:
         _warn(f"第{bad.row}行被排除 row {bad.row} left out: {bad.problem}")
     # One slot per claim of the file, in its order: (claim id, result, problem).
     results: list[ClaimResult] = [
-        (c.claim_id if c is not None else f"#{n}", None, problem) for n, c, problem in found.claims]
+        (c.claim_id if c is not None else f"#{n}", None, problem) for n, c, problem in found.claims
+    ]
     readable = [(i, c) for i, (_, c, _) in enumerate(found.claims) if c is not None]
     with _client(args) as client:
         if len(found.claims) == 1 and readable:
@@ -217,16 +238,23 @@ ClaimResult = tuple[str, claim_pb2.EvaluateClaimResponse | None, str]
 
 
 def _write_claims(args: argparse.Namespace, results: list[ClaimResult], found: ClaimInput) -> None:
-    rows = found.parcel_rows               # a parcel list: rejections name their file row
+    rows = found.parcel_rows  # a parcel list: rejections name their file row
     bad_rows = found.bad_rows
     with _output(args.out, for_excel=args.format == "csv") as out:
         if args.format == "json":
-            json.dump({
-                "results": [claim_dict(r, rows) if r is not None else {"claim_id": cid, "error": problem}
-                            for cid, r, problem in results],
-                "bad_rows": [{"row": b.row, "column": b.column, "problem": b.problem} for b in bad_rows],
-                **({"rows_in_file": found.count.in_file, "blank_rows": found.count.blank} if found.count else {}),
-            }, out, ensure_ascii=False, indent=2)
+            json.dump(
+                {
+                    "results": [
+                        claim_dict(r, rows) if r is not None else {"claim_id": cid, "error": problem}
+                        for cid, r, problem in results
+                    ],
+                    "bad_rows": [{"row": b.row, "column": b.column, "problem": b.problem} for b in bad_rows],
+                    **({"rows_in_file": found.count.in_file, "blank_rows": found.count.blank} if found.count else {}),
+                },
+                out,
+                ensure_ascii=False,
+                indent=2,
+            )
             out.write("\n")
         elif args.format == "csv":
             writer = csv.writer(out)
@@ -238,26 +266,40 @@ def _write_claims(args: argparse.Namespace, results: list[ClaimResult], found: C
         else:
             out.write(_claims_table(results, found))
     if args.out is not None and args.format != "table":
-        sys.stdout.write(_claims_table(results, found))    # the file has the records; the terminal the table
+        sys.stdout.write(_claims_table(results, found))  # the file has the records; the terminal the table
 
 
 def _claims_table(results: list[ClaimResult], found: ClaimInput) -> str:
-    parts = [(table.claim_report(r, found.parcel_rows) if r is not None
-              else f"补贴申报 Claim {cid}：无法评估 not evaluated {problem}\n") + "\n"
-             for cid, r, problem in results]
+    parts = [
+        (
+            table.claim_report(r, found.parcel_rows)
+            if r is not None
+            else f"补贴申报 Claim {cid}：无法评估 not evaluated {problem}\n"
+        )
+        + "\n"
+        for cid, r, problem in results
+    ]
     if found.bad_rows:
         parts.append(f"■ 被排除的行 Rows left out — {len(found.bad_rows)}\n")
-        parts.append(table.render(["行号 Row", "列 Column", "问题 Problem"],
-                                  [[b.row, b.column or "—", b.problem] for b in found.bad_rows], right=(0,)))
+        parts.append(
+            table.render(
+                ["行号 Row", "列 Column", "问题 Problem"],
+                [[b.row, b.column or "—", b.problem] for b in found.bad_rows],
+                right=(0,),
+            )
+        )
         parts.append("\n")
     count = found.count
     if count is not None and (count.blank or count.in_file != len(found.parcel_rows) + len(found.bad_rows)):
-        parts.append(f"快件清单共 {count.in_file:,} 行数据 rows in the file：{len(found.parcel_rows):,} 件计入申报 "
-                     f"in the claim，{len(found.bad_rows):,} 行被排除 left out，{count.blank:,} 行空行 blank\n")
+        parts.append(
+            f"快件清单共 {count.in_file:,} 行数据 rows in the file：{len(found.parcel_rows):,} 件计入申报 "
+            f"in the claim，{len(found.bad_rows):,} 行被排除 left out，{count.blank:,} 行空行 blank\n"
+        )
     return "".join(parts)
 
 
 # ---- progress
+
 
 def _progress(args: argparse.Namespace) -> int:
     stations = []
@@ -310,6 +352,7 @@ def progress_passed(report: progress_pb2.ProgressReport, hub_judged: bool) -> bo
 
 # ---- rules, template
 
+
 def _rules(args: argparse.Namespace) -> int:
     with _client(args) as client:
         response = client.list_rules(subject=args.subject)
@@ -329,28 +372,43 @@ def _template(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Registers the client subcommands on `ruralpost`'s parser (next to `serve`)."""
-    p = sub.add_parser("check", help="check a station list (.csv, .tsv/.txt, .json, .jsonl, .xlsx) through "
-                                     "CheckStations",
-                       description="Check every station of a file; exit 0 all passed, 1 any did not, "
-                                   "2 usage or connection error.")
-    p.add_argument("file", type=Path,
-                   help="station list: .csv, .tsv/.txt (tab-separated, e.g. Excel's Unicode text), .json, .jsonl "
-                        "or .xlsx (see `ruralpost template`); the encoding is found (UTF-8, UTF-16, GBK)")
+    p = sub.add_parser(
+        "check",
+        help="check a station list (.csv, .tsv/.txt, .json, .jsonl, .xlsx) through CheckStations",
+        description="Check every station of a file; exit 0 all passed, 1 any did not, 2 usage or connection error.",
+    )
+    p.add_argument(
+        "file",
+        type=Path,
+        help="station list: .csv, .tsv/.txt (tab-separated, e.g. Excel's Unicode text), .json, .jsonl "
+        "or .xlsx (see `ruralpost template`); the encoding is found (UTF-8, UTF-16, GBK)",
+    )
     p.add_argument("--as-of", type=_date, help="evaluation date YYYY-MM-DD (default: the server's today)")
     p.add_argument("--register", action="store_true", help="store the stations in the county registry")
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table",
-                   help="table: summary by outcome and rule; csv/json: one row per station with its reasons")
+    p.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="table: summary by outcome and rule; csv/json: one row per station with its reasons",
+    )
     p.add_argument("--out", type=Path, help="write the output here instead of stdout")
     p.add_argument("--report", type=Path, help="also write a printable HTML report (PATH.html)")
-    p.add_argument("--detail-limit", type=int, default=1000,
-                   help="stations not passing listed in the HTML report (default %(default)s)")
+    p.add_argument(
+        "--detail-limit",
+        type=int,
+        default=1000,
+        help="stations not passing listed in the HTML report (default %(default)s)",
+    )
     _connection(p)
     p.set_defaults(run=_guarded(_check))
 
     p = sub.add_parser("claim", help="evaluate a subsidy claim (dry run unless --commit)")
-    p.add_argument("file", type=Path,
-                   help="a claim as .json (or a list; .jsonl one per line), or parcels as .csv, .tsv/.txt, "
-                        ".xlsx, or .json/.jsonl rows")
+    p.add_argument(
+        "file",
+        type=Path,
+        help="a claim as .json (or a list; .jsonl one per line), or parcels as .csv, .tsv/.txt, "
+        ".xlsx, or .json/.jsonl rows",
+    )
     p.add_argument("--commit", action="store_true", help="record the eligible waybills as paid")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--out", type=Path, help="write the output here instead of stdout")
@@ -387,8 +445,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p = sub.add_parser("template", help="a blank station or parcel list with example rows")
     p.add_argument("what", choices=("stations", "parcels"))
     p.add_argument("--out", type=Path, help=".csv or .xlsx (default: CSV on stdout)")
-    p.add_argument("--lang", choices=("both", "zh", "en"), default="both",
-                   help="headers: 中文/English (default), Chinese or English only")
+    p.add_argument(
+        "--lang",
+        choices=("both", "zh", "en"),
+        default="both",
+        help="headers: 中文/English (default), Chinese or English only",
+    )
     p.add_argument("--empty", action="store_true", help="header only, no example rows")
     p.set_defaults(run=_guarded(_template), server="")
-

@@ -40,7 +40,7 @@ from ruralpost.v1 import (
 log = logging.getLogger(__name__)
 
 DEFAULT_TARGET = "127.0.0.1:50051"
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024   # a claim of 200,000 parcels and its answer fit
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a claim of 200,000 parcels and its answer fit
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
@@ -58,20 +58,20 @@ class ClientOptions:
     """How to reach the service. Defaults suit a local server; production sets TLS and a token."""
 
     target: str = DEFAULT_TARGET
-    timeout: float = 30.0                 # deadline of a unary call, retries included
-    stream_timeout: float | None = None   # deadline of one stream attempt; None: none
-    attempts: int = 5                     # tries on UNAVAILABLE, the first included
-    backoff_initial: float = 0.2          # seconds before the second try; doubles, with jitter
+    timeout: float = 30.0  # deadline of a unary call, retries included
+    stream_timeout: float | None = None  # deadline of one stream attempt; None: none
+    attempts: int = 5  # tries on UNAVAILABLE, the first included
+    backoff_initial: float = 0.2  # seconds before the second try; doubles, with jitter
     backoff_max: float = 5.0
-    tls: bool = False                     # TLS with the system's roots (or `root_cert`)
-    root_cert: Path | None = None         # PEM file of the CA that signed the server; implies TLS
-    token: str | None = None              # sent as `authorization: Bearer <token>`
+    tls: bool = False  # TLS with the system's roots (or `root_cert`)
+    root_cert: Path | None = None  # PEM file of the CA that signed the server; implies TLS
+    token: str | None = None  # sent as `authorization: Bearer <token>`
     extra_metadata: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
 def _backoff(options: ClientOptions, attempt: int) -> float:
     """Exponential backoff with full jitter in its upper half, so retrying clients spread out."""
-    delay = min(options.backoff_initial * (2 ** attempt), options.backoff_max)
+    delay = min(options.backoff_initial * (2**attempt), options.backoff_max)
     return float(delay * random.uniform(0.5, 1.0))
 
 
@@ -103,7 +103,7 @@ class _Feed:
                 item = next(self._source)
             except StopIteration:
                 raise
-            except BaseException as e:   # surfaced on the caller's thread, not lost in gRPC's
+            except BaseException as e:  # surfaced on the caller's thread, not lost in gRPC's
                 self.failure = e
                 self._closed = True
                 raise StopIteration from None
@@ -124,7 +124,7 @@ class RuralpostClient:
     def __init__(self, options: ClientOptions | None = None, channel: grpc.Channel | None = None) -> None:
         self.options = options or ClientOptions()
         self._own_channel = channel is None
-        self.retries = 0                  # how many times a call or stream was tried again
+        self.retries = 0  # how many times a call or stream was tried again
         self.channel = channel or self._open_channel()
         metadata = list(self.options.extra_metadata)
         if self.options.token:
@@ -136,26 +136,35 @@ class RuralpostClient:
         quota = progress_pb2_grpc.QuotaServiceStub(self.channel)  # type: ignore[no-untyped-call, unused-ignore]
         rules = rules_pb2_grpc.RulesServiceStub(self.channel)  # type: ignore[no-untyped-call, unused-ignore]
         self._check_station: grpc.UnaryUnaryMultiCallable[
-            station_pb2.CheckStationRequest, station_pb2.CheckStationResponse] = stations.CheckStation
+            station_pb2.CheckStationRequest, station_pb2.CheckStationResponse
+        ] = stations.CheckStation
         self._check_stations: grpc.StreamStreamMultiCallable[
-            station_pb2.CheckStationsRequest, station_pb2.CheckStationsResponse] = stations.CheckStations
+            station_pb2.CheckStationsRequest, station_pb2.CheckStationsResponse
+        ] = stations.CheckStations
         self._evaluate_claim: grpc.UnaryUnaryMultiCallable[
-            claim_pb2.EvaluateClaimRequest, claim_pb2.EvaluateClaimResponse] = subsidy.EvaluateClaim
+            claim_pb2.EvaluateClaimRequest, claim_pb2.EvaluateClaimResponse
+        ] = subsidy.EvaluateClaim
         self._evaluate_claims: grpc.StreamStreamMultiCallable[
-            claim_pb2.EvaluateClaimsRequest, claim_pb2.EvaluateClaimsResponse] = subsidy.EvaluateClaims
+            claim_pb2.EvaluateClaimsRequest, claim_pb2.EvaluateClaimsResponse
+        ] = subsidy.EvaluateClaims
         self._get_progress: grpc.UnaryUnaryMultiCallable[
-            progress_pb2.GetProgressRequest, progress_pb2.GetProgressResponse] = quota.GetProgress
-        self._list_rules: grpc.UnaryUnaryMultiCallable[
-            rules_pb2.ListRulesRequest, rules_pb2.ListRulesResponse] = rules.ListRules
+            progress_pb2.GetProgressRequest, progress_pb2.GetProgressResponse
+        ] = quota.GetProgress
+        self._list_rules: grpc.UnaryUnaryMultiCallable[rules_pb2.ListRulesRequest, rules_pb2.ListRulesResponse] = (
+            rules.ListRules
+        )
 
     def _open_channel(self) -> grpc.Channel:
         o = self.options
-        channel_options = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                           ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
+        channel_options = [
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ]
         if o.tls or o.root_cert:
             roots = o.root_cert.read_bytes() if o.root_cert else None
-            return grpc.secure_channel(o.target, grpc.ssl_channel_credentials(root_certificates=roots),
-                                       options=channel_options)
+            return grpc.secure_channel(
+                o.target, grpc.ssl_channel_credentials(root_certificates=roots), options=channel_options
+            )
         return grpc.insecure_channel(o.target, options=channel_options)
 
     def close(self) -> None:
@@ -165,36 +174,43 @@ class RuralpostClient:
     def __enter__(self) -> RuralpostClient:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
     # ---- the calls
 
-    def check_station(self, station: station_pb2.Station, as_of: str = "", register: bool = False,
-                      timeout: float | None = None) -> common_pb2.Verdict:
+    def check_station(
+        self, station: station_pb2.Station, as_of: str = "", register: bool = False, timeout: float | None = None
+    ) -> common_pb2.Verdict:
         """One station's verdict; `register` stores it in the county registry."""
         request = station_pb2.CheckStationRequest(station=station, as_of=as_of, register=register)
         return self._unary(self._check_station, request, timeout).verdict
 
-    def check_stations(self, requests: Iterable[station_pb2.CheckStationsRequest]
-                       ) -> Iterator[station_pb2.CheckStationsResponse]:
+    def check_stations(
+        self, requests: Iterable[station_pb2.CheckStationsRequest]
+    ) -> Iterator[station_pb2.CheckStationsResponse]:
         """One answer per request, in order, read lazily from `requests` (memory stays bounded)."""
         return self._stream(self._check_stations, requests)
 
-    def evaluate_claim(self, claim: claim_pb2.Claim, commit: bool = False,
-                       timeout: float | None = None) -> claim_pb2.EvaluateClaimResponse:
+    def evaluate_claim(
+        self, claim: claim_pb2.Claim, commit: bool = False, timeout: float | None = None
+    ) -> claim_pb2.EvaluateClaimResponse:
         """A dry run by default; `commit` records the eligible waybills as paid (idempotent per id)."""
-        return self._unary(self._evaluate_claim, claim_pb2.EvaluateClaimRequest(claim=claim, commit=commit),
-                           timeout)
+        return self._unary(self._evaluate_claim, claim_pb2.EvaluateClaimRequest(claim=claim, commit=commit), timeout)
 
-    def evaluate_claims(self, requests: Iterable[claim_pb2.EvaluateClaimsRequest]
-                        ) -> Iterator[claim_pb2.EvaluateClaimsResponse]:
+    def evaluate_claims(
+        self, requests: Iterable[claim_pb2.EvaluateClaimsRequest]
+    ) -> Iterator[claim_pb2.EvaluateClaimsResponse]:
         return self._stream(self._evaluate_claims, requests)
 
-    def get_progress(self, as_of: str = "", stations: Iterable[station_pb2.Station] = (),
-                     programme: str = "", hub: progress_pb2.CountyHub | None = None,
-                     timeout: float | None = None) -> progress_pb2.ProgressReport:
+    def get_progress(
+        self,
+        as_of: str = "",
+        stations: Iterable[station_pb2.Station] = (),
+        programme: str = "",
+        hub: progress_pb2.CountyHub | None = None,
+        timeout: float | None = None,
+    ) -> progress_pb2.ProgressReport:
         """Progress per township; with no `stations`, of the stations in the registry."""
         request = progress_pb2.GetProgressRequest(programme=programme, as_of=as_of, stations=list(stations))
         if hub is not None:
@@ -208,11 +224,15 @@ class RuralpostClient:
 
     def _retrying(self, error: RuralpostError, pause: float, resend: int = 0) -> None:
         self.retries += 1
-        log.warning("%s unavailable (%s); trying again in %.2fs%s", self.options.target, error.message,
-                    pause, f", sending {resend} unanswered requests again" if resend else "")
+        log.warning(
+            "%s unavailable (%s); trying again in %.2fs%s",
+            self.options.target,
+            error.message,
+            pause,
+            f", sending {resend} unanswered requests again" if resend else "",
+        )
 
-    def _unary(self, method: grpc.UnaryUnaryMultiCallable[Req, Resp], request: Req,
-               timeout: float | None) -> Resp:
+    def _unary(self, method: grpc.UnaryUnaryMultiCallable[Req, Resp], request: Req, timeout: float | None) -> Resp:
         budget = timeout if timeout is not None else self.options.timeout
         deadline = time.monotonic() + budget
         attempt = 0
@@ -225,16 +245,20 @@ class RuralpostClient:
                 error = RuralpostError.from_rpc_error(e)
             attempt += 1
             pause = _backoff(self.options, attempt - 1)
-            if (error.code != grpc.StatusCode.UNAVAILABLE or attempt >= self.options.attempts
-                    or time.monotonic() + pause >= deadline):
+            if (
+                error.code != grpc.StatusCode.UNAVAILABLE
+                or attempt >= self.options.attempts
+                or time.monotonic() + pause >= deadline
+            ):
                 raise error
             self._retrying(error, pause)
             time.sleep(pause)
 
-    def _stream(self, method: grpc.StreamStreamMultiCallable[Any, Indexed],
-                requests: Iterable[Any]) -> Iterator[Indexed]:
+    def _stream(
+        self, method: grpc.StreamStreamMultiCallable[Any, Indexed], requests: Iterable[Any]
+    ) -> Iterator[Indexed]:
         source = iter(requests)
-        pending: deque[Any] = deque()      # sent, not answered yet
+        pending: deque[Any] = deque()  # sent, not answered yet
         lock = threading.Lock()
         answered = 0
         failures = 0
@@ -247,13 +271,13 @@ class RuralpostClient:
                     pending.popleft()
                     response.index = answered
                     answered += 1
-                    failures = 0            # progress made: the next outage gets every attempt again
+                    failures = 0  # progress made: the next outage gets every attempt again
                     yield response
                 finished = True
             except grpc.RpcError as e:
                 error = RuralpostError.from_rpc_error(e)
             finally:
-                if not finished:            # failed, or the caller stopped reading: end this attempt
+                if not finished:  # failed, or the caller stopped reading: end this attempt
                     feed.close()
                     call.cancel()  # type: ignore[attr-defined, no-untyped-call, unused-ignore]
             if feed.failure is not None:
@@ -271,4 +295,3 @@ class RuralpostClient:
 def connect(target: str = DEFAULT_TARGET, **options: Any) -> RuralpostClient:
     """Shorthand: `with connect("host:port", token=...) as client: ...`."""
     return RuralpostClient(ClientOptions(target=target, **options))
-

@@ -10,11 +10,19 @@ from google.rpc import error_details_pb2  # type: ignore[import-untyped, unused-
 from grpc_status import rpc_status
 
 # Codes that say "the service could not be reached or would not serve" rather than "your data".
-CONNECTION_CODES = frozenset({
-    grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNIMPLEMENTED,
-    grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.CANCELLED,
-    grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN,
-})
+CONNECTION_CODES = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.UNIMPLEMENTED,
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNKNOWN,
+    }
+)
 _BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
 
 
@@ -42,8 +50,7 @@ def violations_of(status: Any) -> list[Violation]:
 class RuralpostError(Exception):
     """A call or a stream item the service refused or could not answer."""
 
-    def __init__(self, code: grpc.StatusCode, message: str,
-                 violations: list[Violation] | None = None) -> None:
+    def __init__(self, code: grpc.StatusCode, message: str, violations: list[Violation] | None = None) -> None:
         super().__init__(f"{code.name}: {message}")
         self.code = code
         self.message = message
@@ -70,4 +77,3 @@ class RuralpostError(Exception):
         """From a stream item's `error` (a google.rpc.Status)."""
         code = _BY_NUMBER.get(int(status.code), grpc.StatusCode.UNKNOWN)
         return cls(code, str(status.message), violations_of(status))
-

@@ -21,31 +21,67 @@ from ruralpost.clients.summary import Item, Summary
 from ruralpost.v1 import claim_pb2, common_pb2
 
 STATION_CSV_HEADER = [
-    "行号/row", "站点编号/station_id", "乡镇/township", "类型/kind", "结果/outcome", "结果说明/outcome_zh",
-    "规则/rule_ids", "原因/reasons", "整改/remedies", "列/column", "问题/problem",
+    "行号/row",
+    "站点编号/station_id",
+    "乡镇/township",
+    "类型/kind",
+    "结果/outcome",
+    "结果说明/outcome_zh",
+    "规则/rule_ids",
+    "原因/reasons",
+    "整改/remedies",
+    "列/column",
+    "问题/problem",
 ]
 # Claims: one table, one row per record. `claim` rows carry the outcome, pieces, the approved amount
 # and the claim-level reasons; `tally` rows the rejected parcels per rule; `rejection` rows each
 # rejected parcel (file row for a parcel list, 0-based index in the claim, waybill, rules);
 # `bad_row` rows the parcel rows left out of the claim. Filter the first column in Excel.
 CLAIM_CSV_HEADER = [
-    "记录/record", "申报编号/claim_id", "结果/outcome", "符合件数/eligible_pieces", "剔除件数/rejected_pieces",
-    "核定金额（分）/approved_amount_fen", "已提交/committed", "规则/rule_ids", "件数/count", "行号/row",
-    "序号（从0起）/index", "运单号/waybill", "原因/reasons", "列/column", "问题/problem",
+    "记录/record",
+    "申报编号/claim_id",
+    "结果/outcome",
+    "符合件数/eligible_pieces",
+    "剔除件数/rejected_pieces",
+    "核定金额（分）/approved_amount_fen",
+    "已提交/committed",
+    "规则/rule_ids",
+    "件数/count",
+    "行号/row",
+    "序号（从0起）/index",
+    "运单号/waybill",
+    "原因/reasons",
+    "列/column",
+    "问题/problem",
 ]
 
 
 def reason_dict(r: common_pb2.Reason) -> dict[str, str]:
-    return {"rule_id": r.rule_id, "severity": SEVERITY_EN.get(r.severity, ""), "message": r.message,
-            "message_en": r.message_en, "field": r.field, "column": column_for_field(r.field),
-            "expected": r.expected, "actual": r.actual, "remedy": r.remedy,
-            "citation": f"{r.citation.document} {r.citation.clause}".strip()}
+    return {
+        "rule_id": r.rule_id,
+        "severity": SEVERITY_EN.get(r.severity, ""),
+        "message": r.message,
+        "message_en": r.message_en,
+        "field": r.field,
+        "column": column_for_field(r.field),
+        "expected": r.expected,
+        "actual": r.actual,
+        "remedy": r.remedy,
+        "citation": f"{r.citation.document} {r.citation.clause}".strip(),
+    }
 
 
 def item_dict(item: Item) -> dict[str, Any]:
-    return {"row": item.row, "station_id": item.station_id, "township": item.township, "kind": item.kind,
-            "outcome": item.outcome, "reasons": [reason_dict(r) for r in item.reasons],
-            "column": item.column, "problem": item.problem}
+    return {
+        "row": item.row,
+        "station_id": item.station_id,
+        "township": item.township,
+        "kind": item.kind,
+        "outcome": item.outcome,
+        "reasons": [reason_dict(r) for r in item.reasons],
+        "column": item.column,
+        "problem": item.problem,
+    }
 
 
 class StationCsv:
@@ -54,11 +90,21 @@ class StationCsv:
         self.writer.writerow(STATION_CSV_HEADER)
 
     def write(self, item: Item) -> None:
-        self.writer.writerow([
-            item.row, item.station_id, item.township, item.kind, item.outcome, OUTCOME_ZH[item.outcome],
-            ";".join(r.rule_id for r in item.reasons), "；".join(r.message for r in item.reasons),
-            "；".join(dict.fromkeys(r.remedy for r in item.reasons if r.remedy)), item.column, item.problem,
-        ])
+        self.writer.writerow(
+            [
+                item.row,
+                item.station_id,
+                item.township,
+                item.kind,
+                item.outcome,
+                OUTCOME_ZH[item.outcome],
+                ";".join(r.rule_id for r in item.reasons),
+                "；".join(r.message for r in item.reasons),
+                "；".join(dict.fromkeys(r.remedy for r in item.reasons if r.remedy)),
+                item.column,
+                item.problem,
+            ]
+        )
 
     def close(self, summary: Summary) -> None:
         pass
@@ -81,21 +127,50 @@ class StationJson:
         self.out.write("}\n")
 
 
-def claim_rows(result: claim_pb2.EvaluateClaimResponse | None, claim_id: str, problem: str = "",
-               parcel_rows: Sequence[int] = ()) -> Iterator[list[Any]]:
+def claim_rows(
+    result: claim_pb2.EvaluateClaimResponse | None, claim_id: str, problem: str = "", parcel_rows: Sequence[int] = ()
+) -> Iterator[list[Any]]:
     """The CSV records of one claim: the claim, its tallies, its rejected parcels."""
     if result is None:
         yield ["claim", claim_id, "ERROR", "", "", "", "", "", "", "", "", "", "", "", problem]
         return
-    yield ["claim", result.claim_id, claim_outcome_label(result.outcome), result.eligible_pieces,
-           result.rejected_pieces, result.approved_amount_fen, "true" if result.committed else "false",
-           ";".join(r.rule_id for r in result.reasons), "", "", "", "",
-           "；".join(r.message for r in result.reasons), "", problem]
+    yield [
+        "claim",
+        result.claim_id,
+        claim_outcome_label(result.outcome),
+        result.eligible_pieces,
+        result.rejected_pieces,
+        result.approved_amount_fen,
+        "true" if result.committed else "false",
+        ";".join(r.rule_id for r in result.reasons),
+        "",
+        "",
+        "",
+        "",
+        "；".join(r.message for r in result.reasons),
+        "",
+        problem,
+    ]
     for t in result.tallies:
         yield ["tally", result.claim_id, "", "", "", "", "", t.rule_id, t.count, "", "", "", "", "", ""]
     for j in result.rejections:
-        yield ["rejection", result.claim_id, "", "", "", "", "", ";".join(j.rule_ids), "",
-               parcel_row(j.index, parcel_rows) or "", j.index, j.waybill, "", "", ""]
+        yield [
+            "rejection",
+            result.claim_id,
+            "",
+            "",
+            "",
+            "",
+            "",
+            ";".join(j.rule_ids),
+            "",
+            parcel_row(j.index, parcel_rows) or "",
+            j.index,
+            j.waybill,
+            "",
+            "",
+            "",
+        ]
 
 
 def bad_row_record(claim_id: str, bad: Item) -> list[Any]:
@@ -119,8 +194,9 @@ def claim_dict(result: claim_pb2.EvaluateClaimResponse, parcel_rows: Sequence[in
 
 def proto_dict(message: Message) -> dict[str, Any]:
     """MessageToDict with every field and int64 as JSON numbers (proto JSON writes them as strings)."""
-    data = json_format.MessageToDict(message, preserving_proto_field_name=True,
-                                     always_print_fields_with_no_presence=True)
+    data = json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
     _int64_as_numbers(message.DESCRIPTOR, data)
     return data
 

@@ -10,30 +10,49 @@ PASS_WITH_WARNINGS = "PASS_WITH_WARNINGS"
 FAIL = "FAIL"
 INCOMPLETE = "INCOMPLETE"
 BAD_ROW = "BAD_ROW"
-OUTCOMES = (FAIL, INCOMPLETE, BAD_ROW, PASS_WITH_WARNINGS, PASS)   # worst first: the order of reports
+OUTCOMES = (FAIL, INCOMPLETE, BAD_ROW, PASS_WITH_WARNINGS, PASS)  # worst first: the order of reports
 PASSED = frozenset({PASS, PASS_WITH_WARNINGS})
-OUTCOME_KEYS_CHART = (PASS, PASS_WITH_WARNINGS, INCOMPLETE, FAIL, BAD_ROW)   # good on the left
+OUTCOME_KEYS_CHART = (PASS, PASS_WITH_WARNINGS, INCOMPLETE, FAIL, BAD_ROW)  # good on the left
 
 OUTCOME_ZH = {
-    PASS: "通过", PASS_WITH_WARNINGS: "通过（有提醒）", FAIL: "不通过", INCOMPLETE: "资料不全",
+    PASS: "通过",
+    PASS_WITH_WARNINGS: "通过（有提醒）",
+    FAIL: "不通过",
+    INCOMPLETE: "资料不全",
     BAD_ROW: "无法核验（坏行）",
 }
 OUTCOME_EN = {
-    PASS: "pass", PASS_WITH_WARNINGS: "pass with warnings", FAIL: "fail", INCOMPLETE: "incomplete",
+    PASS: "pass",
+    PASS_WITH_WARNINGS: "pass with warnings",
+    FAIL: "fail",
+    INCOMPLETE: "incomplete",
     BAD_ROW: "bad row",
 }
 OUTCOME_COLOR = {
-    PASS: "#2e7d32", PASS_WITH_WARNINGS: "#9ccc65", INCOMPLETE: "#f9a825", FAIL: "#c62828",
+    PASS: "#2e7d32",
+    PASS_WITH_WARNINGS: "#9ccc65",
+    INCOMPLETE: "#f9a825",
+    FAIL: "#c62828",
     BAD_ROW: "#616161",
 }
 
-SEVERITY_ZH: dict[int, str] = {common_pb2.SEVERITY_ERROR: "错误", common_pb2.SEVERITY_WARNING: "提醒",
-               common_pb2.SEVERITY_INFO: "提示", common_pb2.SEVERITY_UNSPECIFIED: ""}
-SEVERITY_EN: dict[int, str] = {common_pb2.SEVERITY_ERROR: "ERROR", common_pb2.SEVERITY_WARNING: "WARNING",
-               common_pb2.SEVERITY_INFO: "INFO", common_pb2.SEVERITY_UNSPECIFIED: ""}
+SEVERITY_ZH: dict[int, str] = {
+    common_pb2.SEVERITY_ERROR: "错误",
+    common_pb2.SEVERITY_WARNING: "提醒",
+    common_pb2.SEVERITY_INFO: "提示",
+    common_pb2.SEVERITY_UNSPECIFIED: "",
+}
+SEVERITY_EN: dict[int, str] = {
+    common_pb2.SEVERITY_ERROR: "ERROR",
+    common_pb2.SEVERITY_WARNING: "WARNING",
+    common_pb2.SEVERITY_INFO: "INFO",
+    common_pb2.SEVERITY_UNSPECIFIED: "",
+}
 
-KIND_ZH: dict[int, str] = {station_pb2.STATION_KIND_TOWNSHIP_STATION: "乡镇站",
-           station_pb2.STATION_KIND_VILLAGE_POINT: "村级点"}
+KIND_ZH: dict[int, str] = {
+    station_pb2.STATION_KIND_TOWNSHIP_STATION: "乡镇站",
+    station_pb2.STATION_KIND_VILLAGE_POINT: "村级点",
+}
 
 CLAIM_OUTCOME_ZH: dict[int, str] = {
     claim_pb2.CLAIM_OUTCOME_ELIGIBLE: "符合补贴条件",

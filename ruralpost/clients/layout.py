@@ -46,12 +46,13 @@ class LayoutError(ValueError):
 
 # ---- enum cells: short name, full proto name, or a Chinese word people write
 
+
 @dataclass(frozen=True)
 class EnumSpec:
-    prefix: str                        # "STATION_KIND_"
-    words: Mapping[str, int]           # extra spellings (Chinese) -> number
-    names: Mapping[str, int]           # short name ("TOWNSHIP_STATION") -> number
-    zh: Mapping[int, str]              # number -> the Chinese word a template writes
+    prefix: str  # "STATION_KIND_"
+    words: Mapping[str, int]  # extra spellings (Chinese) -> number
+    names: Mapping[str, int]  # short name ("TOWNSHIP_STATION") -> number
+    zh: Mapping[int, str]  # number -> the Chinese word a template writes
 
 
 def _enum(enum_type: Any, prefix: str, zh: Mapping[str, Iterable[str]]) -> EnumSpec:
@@ -68,28 +69,60 @@ def _enum(enum_type: Any, prefix: str, zh: Mapping[str, Iterable[str]]) -> EnumS
     return EnumSpec(prefix, words, names, first)
 
 
-KIND = _enum(station_pb2.StationKind, "STATION_KIND_", {
-    "TOWNSHIP_STATION": ["乡镇快递综合服务站", "乡镇站", "乡镇综合服务站"],
-    "VILLAGE_POINT": ["村级快递便民服务点", "村级点", "村点", "便民服务点"],
-})
-MODE = _enum(station_pb2.OperationMode, "OPERATION_MODE_", {
-    "SELF_OPERATED": ["自营"], "PARTNERED": ["合作开办", "合作"],
-})
-PLACEMENT = _enum(station_pb2.SignPlacement, "SIGN_PLACEMENT_", {
-    "ABOVE_DOOR": ["门外上方", "门上方"], "BESIDE_DOOR": ["门侧", "门旁"],
-    "OUTER_WALL": ["门外墙面", "外墙", "墙面"], "NONE": ["无"],
-})
-SERVICE = _enum(station_pb2.ServiceType, "SERVICE_TYPE_", {
-    "SEND": ["寄件", "收寄"], "RECEIVE": ["收件", "取件"], "DELIVER": ["投递", "派送"],
-})
-EQUIPMENT = _enum(station_pb2.Equipment, "EQUIPMENT_", {
-    "RECEPTION_DESK": ["接待台席", "接待台"], "SHELVES": ["货架"],
-    "BARCODE_SCANNER": ["巴枪", "扫描设备", "扫码枪"],
-    "VIDEO_SURVEILLANCE": ["视频监控", "监控"], "FIRE_EXTINGUISHER": ["灭火器"],
-})
-CLAIM_KIND = _enum(claim_pb2.ClaimKind, "CLAIM_KIND_", {
-    "UPBOUND_AGRICULTURAL": ["农产品上行", "上行"], "DOWNBOUND_PARCEL": ["快件下行", "下行"],
-})
+KIND = _enum(
+    station_pb2.StationKind,
+    "STATION_KIND_",
+    {
+        "TOWNSHIP_STATION": ["乡镇快递综合服务站", "乡镇站", "乡镇综合服务站"],
+        "VILLAGE_POINT": ["村级快递便民服务点", "村级点", "村点", "便民服务点"],
+    },
+)
+MODE = _enum(
+    station_pb2.OperationMode,
+    "OPERATION_MODE_",
+    {
+        "SELF_OPERATED": ["自营"],
+        "PARTNERED": ["合作开办", "合作"],
+    },
+)
+PLACEMENT = _enum(
+    station_pb2.SignPlacement,
+    "SIGN_PLACEMENT_",
+    {
+        "ABOVE_DOOR": ["门外上方", "门上方"],
+        "BESIDE_DOOR": ["门侧", "门旁"],
+        "OUTER_WALL": ["门外墙面", "外墙", "墙面"],
+        "NONE": ["无"],
+    },
+)
+SERVICE = _enum(
+    station_pb2.ServiceType,
+    "SERVICE_TYPE_",
+    {
+        "SEND": ["寄件", "收寄"],
+        "RECEIVE": ["收件", "取件"],
+        "DELIVER": ["投递", "派送"],
+    },
+)
+EQUIPMENT = _enum(
+    station_pb2.Equipment,
+    "EQUIPMENT_",
+    {
+        "RECEPTION_DESK": ["接待台席", "接待台"],
+        "SHELVES": ["货架"],
+        "BARCODE_SCANNER": ["巴枪", "扫描设备", "扫码枪"],
+        "VIDEO_SURVEILLANCE": ["视频监控", "监控"],
+        "FIRE_EXTINGUISHER": ["灭火器"],
+    },
+)
+CLAIM_KIND = _enum(
+    claim_pb2.ClaimKind,
+    "CLAIM_KIND_",
+    {
+        "UPBOUND_AGRICULTURAL": ["农产品上行", "上行"],
+        "DOWNBOUND_PARCEL": ["快件下行", "下行"],
+    },
+)
 
 
 def parse_enum(spec: EnumSpec, text: str) -> int:
@@ -209,7 +242,7 @@ def parse_period(value: object) -> str:
 
 def parse_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))           # Excel turns 0104 typed as a number into 104.0
+        return str(int(value))  # Excel turns 0104 typed as a number into 104.0
     return str(value).strip()
 
 
@@ -229,11 +262,11 @@ Getter = Callable[[Message], object]
 class Column:
     """One column: its names, the field it fills, how a cell is read and written back."""
 
-    key: str                       # English name: the request path below `station.` / `parcel.`
-    zh: str                        # Chinese header
-    note: str                      # for the template's 填写说明 sheet
+    key: str  # English name: the request path below `station.` / `parcel.`
+    zh: str  # Chinese header
+    note: str  # for the template's 填写说明 sheet
     set: Setter
-    get: Getter                    # value for a template row, "" when not set
+    get: Getter  # value for a template row, "" when not set
     aliases: tuple[str, ...] = ()
 
     @property
@@ -327,41 +360,64 @@ def _col(key: str, zh: str, note: str, access: tuple[Setter, Getter], *aliases: 
 
 STATION_COLUMNS: tuple[Column, ...] = (
     _col("station_id", "站点编号", "运营企业自编的站点编号（登记时必填）", text("station_id"), "编号"),
-    _col("kind", "站点类型", "乡镇快递综合服务站 / 村级快递便民服务点（TOWNSHIP_STATION / VILLAGE_POINT）",
-         enum("kind", KIND), "类型"),
+    _col(
+        "kind",
+        "站点类型",
+        "乡镇快递综合服务站 / 村级快递便民服务点（TOWNSHIP_STATION / VILLAGE_POINT）",
+        enum("kind", KIND),
+        "类型",
+    ),
     _col("county", "所在县", "如 静乐县", text("county"), "县"),
     _col("township", "所在乡镇", "如 康家会镇", text("township"), "乡镇"),
     _col("village", "所在行政村", "村级点填写，如 康家会村", text("village"), "行政村", "村"),
     _col("operator", "运营企业", "如 山西壹公里信息科技有限公司", text("operator")),
     _col("mode", "经营方式", "自营 / 合作开办（SELF_OPERATED / PARTNERED）", enum("mode", MODE)),
     _col("fixed_premises", "固定经营场所", "是 / 否", boolean("fixed_premises"), "是否固定经营场所"),
-    _col("services", "服务功能", "寄件;收件;投递（SEND;RECEIVE;DELIVER），用分号分隔",
-         enum_list("services", SERVICE)),
-    _col("signage.present", "设置标识牌", "是 / 否（自营为门头标识牌，合作为外部标识）",
-         boolean("signage.present"), "是否设置标识牌", "sign_present"),
-    _col("signage.placement", "标识牌位置", "门外上方 / 门侧 / 门外墙面 / 无",
-         enum("signage.placement", PLACEMENT), "sign_placement"),
-    _col("signage.unified_design", "标识牌统一设计", "是 / 否", boolean("signage.unified_design"),
-         "是否统一设计", "sign_unified_design"),
-    _col("signage.obstructed", "标识牌被遮挡", "是 / 否", boolean("signage.obstructed"),
-         "是否被遮挡", "sign_obstructed"),
-    _col("signage.fixed", "墙面标识牌固定", "是 / 否（标识牌在墙面时填写）", boolean("signage.fixed"),
-         "sign_fixed"),
+    _col("services", "服务功能", "寄件;收件;投递（SEND;RECEIVE;DELIVER），用分号分隔", enum_list("services", SERVICE)),
+    _col(
+        "signage.present",
+        "设置标识牌",
+        "是 / 否（自营为门头标识牌，合作为外部标识）",
+        boolean("signage.present"),
+        "是否设置标识牌",
+        "sign_present",
+    ),
+    _col(
+        "signage.placement",
+        "标识牌位置",
+        "门外上方 / 门侧 / 门外墙面 / 无",
+        enum("signage.placement", PLACEMENT),
+        "sign_placement",
+    ),
+    _col(
+        "signage.unified_design",
+        "标识牌统一设计",
+        "是 / 否",
+        boolean("signage.unified_design"),
+        "是否统一设计",
+        "sign_unified_design",
+    ),
+    _col(
+        "signage.obstructed", "标识牌被遮挡", "是 / 否", boolean("signage.obstructed"), "是否被遮挡", "sign_obstructed"
+    ),
+    _col("signage.fixed", "墙面标识牌固定", "是 / 否（标识牌在墙面时填写）", boolean("signage.fixed"), "sign_fixed"),
     _col("signage.text", "标识牌名称", "如 康家会镇快递综合服务站", text("signage.text"), "sign_text"),
     _col("signage.code", "标识牌编号", "乡镇站 XZ0001，村级点 C0001", text("signage.code"), "sign_code"),
     _col("filed_name", "备案名称", "在邮政管理部门备案的名称", text("filed_name")),
-    _col("hours_sign_posted", "悬挂营业时间牌", "是 / 否", boolean("hours_sign_posted"),
-         "是否悬挂营业时间牌"),
+    _col("hours_sign_posted", "悬挂营业时间牌", "是 / 否", boolean("hours_sign_posted"), "是否悬挂营业时间牌"),
     _col("business_hours", "营业时间", "如 08:30-18:00", text("business_hours")),
     _col("area_m2", "面积（平方米）", "数字，如 24.5", scalar("area_m2", parse_float), "面积", "area"),
-    _col("equipment", "设施设备", "接待台席;货架;巴枪;视频监控;灭火器，用分号分隔",
-         enum_list("equipment", EQUIPMENT)),
-    _col("cctv_retention_days", "监控保存天数", "整数，如 30", scalar("cctv_retention_days", parse_int),
-         "监控录像保存天数"),
+    _col("equipment", "设施设备", "接待台席;货架;巴枪;视频监控;灭火器，用分号分隔", enum_list("equipment", EQUIPMENT)),
+    _col(
+        "cctv_retention_days",
+        "监控保存天数",
+        "整数，如 30",
+        scalar("cctv_retention_days", parse_int),
+        "监控录像保存天数",
+    ),
     _col("zones", "功能分区", "如 收寄区;待取件区，用分号分隔", text_list("zones")),
     _col("filing.filed", "是否已备案", "是 / 否", boolean("filing.filed"), "已备案", "filed"),
-    _col("filing.record_number", "备案编号", "如 晋忻备2023-0104", text("filing.record_number"),
-         "record_number"),
+    _col("filing.record_number", "备案编号", "如 晋忻备2023-0104", text("filing.record_number"), "record_number"),
     _col("filing.filed_on", "备案日期", "YYYY-MM-DD", scalar("filing.filed_on", parse_date), "filed_on"),
     _col("opened_on", "开业日期", "YYYY-MM-DD", scalar("opened_on", parse_date), "开办日期"),
 )
@@ -369,19 +425,27 @@ STATION_COLUMNS: tuple[Column, ...] = (
 PARCEL_COLUMNS: tuple[Column, ...] = (
     _col("waybill", "运单号", "快递运单号", text("waybill")),
     _col("shipped_on", "寄出日期", "YYYY-MM-DD", scalar("shipped_on", parse_date), "发货日期"),
-    _col("product_category", "产品类别", "上行：如 藜麦、杂粮、胡麻油、土豆", text("product_category"),
-         "品类"),
+    _col("product_category", "产品类别", "上行：如 藜麦、杂粮、胡麻油、土豆", text("product_category"), "品类"),
     _col("platform", "电商平台", "上行：如 拼多多、淘宝、抖音、京东", text("platform"), "平台"),
     _col("origin_county", "寄出县", "如 静乐县", text("origin_county"), "始发县"),
     _col("destination_county", "目的县", "如 静乐县", text("destination_county")),
     _col("destination_township", "目的乡镇", "下行：如 康家会镇", text("destination_township")),
     _col("destination_village", "目的村", "下行：如 康家会村", text("destination_village")),
     _col("station_code", "交付站点编号", "下行：交付快件的站点标识牌编号 XZ…/C…", text("station_code")),
-    _col("delivered_to_address", "投递到户", "下行：是 / 否（空白视为未报投递结果，不予补贴）",
-         boolean("delivered_to_address")),
-    _col("fee_charged_fen", "向收件人收费（分）",
-         "下行：向收件人额外收取的费用，整数，单位分（3元填300）；未收费填0或留空",
-         scalar("fee_charged_fen", parse_fen), "收费（分）", "收件人收费"),
+    _col(
+        "delivered_to_address",
+        "投递到户",
+        "下行：是 / 否（空白视为未报投递结果，不予补贴）",
+        boolean("delivered_to_address"),
+    ),
+    _col(
+        "fee_charged_fen",
+        "向收件人收费（分）",
+        "下行：向收件人额外收取的费用，整数，单位分（3元填300）；未收费填0或留空",
+        scalar("fee_charged_fen", parse_fen),
+        "收费（分）",
+        "收件人收费",
+    ),
 )
 
 
@@ -393,7 +457,7 @@ def _norm(name: str) -> str:
 class Header:
     """A file's header resolved to columns; unknown headers are kept to warn about once."""
 
-    columns: dict[str, Column]     # header as written -> column
+    columns: dict[str, Column]  # header as written -> column
     unknown: list[str]
 
 

@@ -11,8 +11,9 @@ EVERY_SECONDS = 0.1
 
 
 class ProgressBar:
-    def __init__(self, total: int | None, label: str = "核验 checking", stream: TextIO | None = None,
-                 enabled: bool | None = None) -> None:
+    def __init__(
+        self, total: int | None, label: str = "核验 checking", stream: TextIO | None = None, enabled: bool | None = None
+    ) -> None:
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
         self.total = total

@@ -31,8 +31,14 @@ _BLOCK = 1 << 20
 # encodings (read as GB18030 its UTF-8 part would come out garbled, so it is refused instead).
 _MIXED_AFTER = 3
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
-ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8（带 BOM）", "utf-16": "UTF-16",
-                  "utf-16-le": "UTF-16LE", "utf-16-be": "UTF-16BE", "gb18030": "GB18030/GBK"}
+ENCODING_NAMES = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8（带 BOM）",
+    "utf-16": "UTF-16",
+    "utf-16-le": "UTF-16LE",
+    "utf-16-be": "UTF-16BE",
+    "gb18030": "GB18030/GBK",
+}
 
 
 class ReadError(ValueError):
@@ -43,8 +49,8 @@ class ReadError(ValueError):
 class Row:
     number: int
     cells: dict[str, Any] = field(default_factory=dict)
-    problem: str = ""            # set when the row itself could not be read (bad JSON line)
-    line: int = 0                # CSV: the text line the row starts on (cells above may span lines)
+    problem: str = ""  # set when the row itself could not be read (bad JSON line)
+    line: int = 0  # CSV: the text line the row starts on (cells above may span lines)
 
     @property
     def where(self) -> str:
@@ -58,9 +64,9 @@ class Row:
 class Count:
     """What the reader saw, complete once the rows are read: `in_file == read + blank`."""
 
-    in_file: int = 0             # data rows of the file (header excluded), blank ones included
-    blank: int = 0               # blank rows, skipped
-    read: int = 0                # rows handed on: with cells, or with the problem that kept them unread
+    in_file: int = 0  # data rows of the file (header excluded), blank ones included
+    blank: int = 0  # blank rows, skipped
+    read: int = 0  # rows handed on: with cells, or with the problem that kept them unread
 
 
 @dataclass
@@ -70,8 +76,8 @@ class Rows:
     path: Path
     header: list[str] | None
     rows: Iterator[Row]
-    total_hint: int | None       # about how many rows, for the progress bar; None when unknown
-    encoding: str = ""           # a key of ENCODING_NAMES for text files, "" for Excel
+    total_hint: int | None  # about how many rows, for the progress bar; None when unknown
+    encoding: str = ""  # a key of ENCODING_NAMES for text files, "" for Excel
     count: Count = field(default_factory=Count)
 
     def peek(self) -> Row | None:
@@ -86,8 +92,7 @@ class Rows:
         return seen[-1] if seen and not seen[-1].problem else None
 
 
-def _rows(path: Path, header: list[str] | None, items: Iterator[Row | None], hint: int | None,
-          encoding: str) -> Rows:
+def _rows(path: Path, header: list[str] | None, items: Iterator[Row | None], hint: int | None, encoding: str) -> Rows:
     """Rows whose `count` follows the iteration; a reader yields None for a blank row."""
     count = Count()
 
@@ -106,12 +111,15 @@ def _rows(path: Path, header: list[str] | None, items: Iterator[Row | None], hin
 def kind_of(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise ReadError(f"{path}: 不支持的文件类型 {suffix or '（无扩展名）'}，应为 {SUFFIX_LIST} "
-                        f"(unsupported file type; use .csv, .tsv/.txt, .json, .jsonl or .xlsx)")
+        raise ReadError(
+            f"{path}: 不支持的文件类型 {suffix or '（无扩展名）'}，应为 {SUFFIX_LIST} "
+            f"(unsupported file type; use .csv, .tsv/.txt, .json, .jsonl or .xlsx)"
+        )
     return suffix
 
 
 # ---- the encoding of a text file
+
 
 @dataclass(frozen=True)
 class Text:
@@ -124,10 +132,10 @@ class Text:
 @dataclass(frozen=True)
 class _Failure:
     encoding: str
-    offset: int                  # the first byte that does not decode
-    line: int                    # the text line it is on
-    non_ascii: int               # non-ASCII characters decoded before it (capped)
-    at_end: bool                 # the file ends inside a character
+    offset: int  # the first byte that does not decode
+    line: int  # the text line it is on
+    non_ascii: int  # non-ASCII characters decoded before it (capped)
+    at_end: bool  # the file ends inside a character
 
 
 def _decode(path: Path, encoding: str) -> Text | _Failure:
@@ -143,9 +151,14 @@ def _decode(path: Path, encoding: str) -> Text | _Failure:
                 text = decoder.decode(block, final=not block)
             except UnicodeDecodeError as e:
                 # e.start counts from the bytes held back from the last block.
-                before = (pending + block)[:e.start].decode(encoding, "replace")
-                return _Failure(encoding, offset - len(pending) + e.start, lines + _line_ends(before) + 1,
-                                non_ascii + len(_NON_ASCII.findall(before)), not block)
+                before = (pending + block)[: e.start].decode(encoding, "replace")
+                return _Failure(
+                    encoding,
+                    offset - len(pending) + e.start,
+                    lines + _line_ends(before) + 1,
+                    non_ascii + len(_NON_ASCII.findall(before)),
+                    not block,
+                )
             lines += _line_ends(text) - (1 if last == "\r" and text.startswith("\n") else 0)
             if non_ascii <= _MIXED_AFTER and not text.isascii():
                 non_ascii += len(_NON_ASCII.findall(text))
@@ -205,21 +218,27 @@ def detect(path: Path) -> Text:
             return result
         failures.append(result)
         if encoding == "utf-8" and result.non_ascii > _MIXED_AFTER and result.at_end:
-            raise ReadError(f"{path}: 文件在第{result.line}行的一个字符中间结束，文件不完整？"
-                            f"(the file ends inside a character on line {result.line}: cut short?)")
+            raise ReadError(
+                f"{path}: 文件在第{result.line}行的一个字符中间结束，文件不完整？"
+                f"(the file ends inside a character on line {result.line}: cut short?)"
+            )
         if encoding == "utf-8" and result.non_ascii > _MIXED_AFTER:
             raise ReadError(
                 f"{path}: 文件混用了两种编码：第{result.line}行之前是 UTF-8，第{result.line}行"
                 f"（字节偏移 {result.offset}）起不是。请把整个文件另存为“CSV UTF-8”。(the file mixes encodings: "
                 f"UTF-8 up to line {result.line}, something else from byte offset {result.offset}; "
-                "save it all as CSV UTF-8)")
+                "save it all as CSV UTF-8)"
+            )
     where = "；".join(f"不是 {ENCODING_NAMES[f.encoding]}（第{f.line}行，字节偏移 {f.offset}）" for f in failures)
     where_en = "; ".join(f"not {f.encoding} (line {f.line}, byte offset {f.offset})" for f in failures)
-    raise ReadError(f"{path}: 无法识别文件的编码：{where}。请在 Excel/WPS 中另存为“CSV UTF-8”。"
-                    f"(cannot decode the file: {where_en}; save it as CSV UTF-8)")
+    raise ReadError(
+        f"{path}: 无法识别文件的编码：{where}。请在 Excel/WPS 中另存为“CSV UTF-8”。"
+        f"(cannot decode the file: {where_en}; save it as CSV UTF-8)"
+    )
 
 
 # ---- delimited text
+
 
 class _Lines:
     """The file's lines as csv.reader takes them, counted, keeping the lines of the record being read."""
@@ -282,28 +301,34 @@ def _table_rows(path: Path, text: Text) -> Rows:
                 raw = lines.take()
                 start = lines.count - len(raw) + 1
                 if not problem and _unclosed(raw, delimiter):
-                    problem = (f"引号没有闭合：从这一行到文件末尾的 {len(raw)} 行文本被读成了"
-                               f"一行，都没有核验 (unclosed quote: the {len(raw)} text lines from line {start} "
-                               "to the end of the file were read as one row, none of them checked)")
+                    problem = (
+                        f"引号没有闭合：从这一行到文件末尾的 {len(raw)} 行文本被读成了"
+                        f"一行，都没有核验 (unclosed quote: the {len(raw)} text lines from line {start} "
+                        "to the end of the file were read as one row, none of them checked)"
+                    )
                 if problem:
                     yield Row(number, problem=problem, line=start)
                     continue
                 if not any(v.strip() for v in values):
                     yield None
                     continue
-                if len(values) > len(header) and any(v.strip() for v in values[len(header):]):
+                if len(values) > len(header) and any(v.strip() for v in values[len(header) :]):
                     yield Row(number, problem=f"这一行有{len(values)}列，表头只有{len(header)}列", line=start)
                     continue
                 yield Row(number, dict(zip(header, values, strict=False)), line=start)
-            if lines.count != text.lines:       # the file changed under us: say so, never stop quietly
-                yield Row(number + 1, line=lines.count + 1,
-                          problem=f"文件第{lines.count + 1}行起没有读到（读取时文件共{text.lines}行）"
-                                  f"(lines from {lines.count + 1} of {text.lines} were not read)")
+            if lines.count != text.lines:  # the file changed under us: say so, never stop quietly
+                yield Row(
+                    number + 1,
+                    line=lines.count + 1,
+                    problem=f"文件第{lines.count + 1}行起没有读到（读取时文件共{text.lines}行）"
+                    f"(lines from {lines.count + 1} of {text.lines} were not read)",
+                )
 
     return _rows(path, header, rows(), max(text.lines - 1, 0), text.encoding)
 
 
 # ---- JSON Lines and JSON
+
 
 def _jsonl_rows(path: Path, text: Text) -> Rows:
     def rows() -> Iterator[Row | None]:
@@ -366,7 +391,7 @@ def _member_start(content: str, at: int, key: str) -> int:
     at = _skip(content, at + 1)
     while content[at] != "}":
         name, at = decoder.raw_decode(content, at)
-        at = _skip(content, _skip(content, at) + 1)          # past the colon
+        at = _skip(content, _skip(content, at) + 1)  # past the colon
         if name == key:
             found = at
         _, at = decoder.raw_decode(content, at)
@@ -382,8 +407,9 @@ def _json_rows(path: Path, text: Text, list_key: str) -> Rows:
     try:
         data = json.loads(content)
     except json.JSONDecodeError as e:
-        raise ReadError(f"{path}: 不是合法的 JSON（第{e.lineno}行第{e.colno}个字符）：{e.msg} "
-                        f"(invalid JSON at line {e.lineno})") from None
+        raise ReadError(
+            f"{path}: 不是合法的 JSON（第{e.lineno}行第{e.colno}个字符）：{e.msg} (invalid JSON at line {e.lineno})"
+        ) from None
     line_at = _LineAt(content)
     start = _skip(content, 0)
     entries: list[Any]
@@ -392,8 +418,10 @@ def _json_rows(path: Path, text: Text, list_key: str) -> Rows:
     elif isinstance(data, dict) and isinstance(data.get(list_key), list):
         others = [k for k in data if k != list_key]
         if others:
-            raise ReadError(f"{path}: 除“{list_key}”外不认识 {', '.join(others)} "
-                            f"(unknown keys beside {list_key!r}: {', '.join(others)})")
+            raise ReadError(
+                f"{path}: 除“{list_key}”外不认识 {', '.join(others)} "
+                f"(unknown keys beside {list_key!r}: {', '.join(others)})"
+            )
         entries = data[list_key]
         starts = list(_element_starts(content, _member_start(content, start, list_key)))
     else:
@@ -411,6 +439,7 @@ def _json_rows(path: Path, text: Text, list_key: str) -> Rows:
 
 
 # ---- Excel
+
 
 def _xlsx_rows(path: Path) -> Rows:
     import openpyxl  # type: ignore[import-untyped, unused-ignore]
@@ -436,7 +465,7 @@ def _xlsx_rows(path: Path) -> Rows:
                     yield None
                     continue
                 cells = {h: v for h, v in zip(header, values, strict=False) if h and v is not None}
-                extra = [v for v in values[len(header):] if v is not None]
+                extra = [v for v in values[len(header) :] if v is not None]
                 if extra:
                     yield Row(number, problem=f"这一行有超出表头的数据（{len(values)}列）")
                     continue
@@ -462,8 +491,9 @@ def open_rows(path: Path, list_key: str = "stations") -> Rows:
     return _table_rows(path, text)
 
 
-def write_table(path: Path, header: list[str], rows: list[list[Any]],
-                notes: list[list[str]] | None = None, sheet: str = "Sheet1") -> None:
+def write_table(
+    path: Path, header: list[str], rows: list[list[Any]], notes: list[list[str]] | None = None, sheet: str = "Sheet1"
+) -> None:
     """Writes a small table as CSV (UTF-8 with BOM, so Excel shows Chinese) or .xlsx."""
     if path.suffix.lower() == ".xlsx":
         import openpyxl  # type: ignore[import-untyped, unused-ignore]

@@ -42,7 +42,7 @@ def _shown(value: object) -> str:
 def _enum_value(value: object, fd: Any, where: str) -> object:
     spec = ENUMS.get(fd.enum_type.full_name)
     if spec is None or not isinstance(value, str):
-        return value                               # a number, or an enum layout.py has no words for
+        return value  # a number, or an enum layout.py has no words for
     try:
         return layout.parse_enum(spec, value)
     except ValueError as e:
@@ -54,22 +54,30 @@ def _normalised(data: Mapping[str, Any], descriptor: Any, path: str) -> dict[str
     `descriptor` is a message Descriptor (pure Python or upb: typed Any for both)."""
     fields = {name: fd for fd in descriptor.fields for name in (fd.name, fd.json_name)}
     out: dict[str, Any] = {}
-    seen: dict[str, str] = {}             # field name -> the key that gave it
+    seen: dict[str, str] = {}  # field name -> the key that gave it
     for key, value in data.items():
         where = f"{path}.{key}" if path else key
         fd = fields.get(key)
         if fd is None:
-            raise layout.FieldError(where, f"未知字段“{where}”：{descriptor.name} 没有这个字段 "
-                                           f"(unknown field {where!r}: {descriptor.name} has no such field)")
+            raise layout.FieldError(
+                where,
+                f"未知字段“{where}”：{descriptor.name} 没有这个字段 "
+                f"(unknown field {where!r}: {descriptor.name} has no such field)",
+            )
         if fd.name in seen:
-            raise layout.FieldError(where, f"字段“{where}”和“{seen[fd.name]}”是同一个字段，只能写一次 "
-                                           f"(the same field twice: {seen[fd.name]!r} and {key!r})")
+            raise layout.FieldError(
+                where,
+                f"字段“{where}”和“{seen[fd.name]}”是同一个字段，只能写一次 "
+                f"(the same field twice: {seen[fd.name]!r} and {key!r})",
+            )
         seen[fd.name] = key
         repeated = fd.is_repeated and isinstance(value, list)
         values = value if repeated else [value]
         if fd.message_type is not None and not fd.message_type.GetOptions().map_entry:
-            values = [_normalised(v, fd.message_type, f"{where}[{i}]" if repeated else where)
-                      if isinstance(v, dict) else v for i, v in enumerate(values)]
+            values = [
+                _normalised(v, fd.message_type, f"{where}[{i}]" if repeated else where) if isinstance(v, dict) else v
+                for i, v in enumerate(values)
+            ]
         elif fd.enum_type is not None:
             values = [_enum_value(v, fd, where) for v in values]
         out[key] = values if repeated else values[0]
@@ -83,7 +91,7 @@ def parse_proto(data: Mapping[str, Any], message: M) -> M:
         json_format.ParseDict(_normalised(data, message.DESCRIPTOR, ""), message)
     except json_format.ParseError as e:
         first = str(e).splitlines()[0]
-        at = _AT.search(first)            # "… at Station.signage.code": the field, below the type name
+        at = _AT.search(first)  # "… at Station.signage.code": the field, below the type name
         column = at[1].partition(".")[2] if at else ""
         raise layout.FieldError(column, f"不是有效的 proto JSON：{first} (invalid proto JSON)") from None
     return message
@@ -96,12 +104,13 @@ class RowParser(Generic[M]):
     LayoutError at once. JSON rows bring their own keys: a flat one naming no known column is a
     LayoutError for that row only."""
 
-    def __init__(self, message_type: type[M], columns: tuple[layout.Column, ...], what: str,
-                 header: Sequence[str] | None) -> None:
+    def __init__(
+        self, message_type: type[M], columns: tuple[layout.Column, ...], what: str, header: Sequence[str] | None
+    ) -> None:
         self.message_type = message_type
         self.columns = columns
         self.what = what
-        self.unknown_columns: list[str] = []       # flat headers the layout does not know, in order seen
+        self.unknown_columns: list[str] = []  # flat headers the layout does not know, in order seen
         self._headers: dict[tuple[str, ...], layout.Header] = {}
         self._camel = frozenset(fd.json_name for fd in message_type.DESCRIPTOR.fields if fd.json_name != fd.name)
         self.fixed = self.header(tuple(header)) if header is not None else None

@@ -24,13 +24,13 @@ class Item:
     row: int
     station_id: str = ""
     township: str = ""
-    kind: str = ""                  # 乡镇站 / 村级点 / ""
-    outcome: str = BAD_ROW          # a key of labels.OUTCOMES
+    kind: str = ""  # 乡镇站 / 村级点 / ""
+    outcome: str = BAD_ROW  # a key of labels.OUTCOMES
     reasons: list[common_pb2.Reason] = field(default_factory=list)
-    column: str = ""                # bad rows: the column or request field at fault
-    problem: str = ""               # bad rows: what is wrong with it
+    column: str = ""  # bad rows: the column or request field at fault
+    problem: str = ""  # bad rows: what is wrong with it
     ruleset_version: str = ""
-    as_of: str = ""                 # the date the rules were applied at
+    as_of: str = ""  # the date the rules were applied at
 
     @property
     def passed(self) -> bool:
@@ -56,10 +56,10 @@ class Summary:
     detail_limit: int = 1000
     total: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
-    rules: dict[str, dict[str, RuleCount]] = field(default_factory=dict)   # outcome -> rule id -> count
-    townships: dict[str, Counter[str]] = field(default_factory=dict)       # township -> outcome -> n
+    rules: dict[str, dict[str, RuleCount]] = field(default_factory=dict)  # outcome -> rule id -> count
+    townships: dict[str, Counter[str]] = field(default_factory=dict)  # township -> outcome -> n
     bad_rows: list[Item] = field(default_factory=list)
-    details: list[Item] = field(default_factory=list)                      # first items not passing
+    details: list[Item] = field(default_factory=list)  # first items not passing
     seconds: float = 0.0
     # What the reader saw (file_read): rows in the file against `total`, the rows reported.
     rows_in_file: int | None = None
@@ -82,8 +82,10 @@ class Summary:
         notable = self.encoding not in ("", "utf-8", "utf-8-sig")
         if self.rows_in_file is None or (self.rows_in_file == self.total and not notable):
             return ""
-        parts = [f"文件中共 {self.rows_in_file:,} 行数据 rows in the file（不含表头 header excluded），"
-                 f"读取 {self.total:,} 行 rows read"]
+        parts = [
+            f"文件中共 {self.rows_in_file:,} 行数据 rows in the file（不含表头 header excluded），"
+            f"读取 {self.total:,} 行 rows read"
+        ]
         if self.blank_rows:
             parts.append(f"，空行 {self.blank_rows:,} 行已跳过 blank rows skipped")
         if self.rows_not_reported:
@@ -138,12 +140,17 @@ class Summary:
     def as_dict(self) -> dict[str, object]:
         """The machine-readable summary (the end of `--format json`)."""
         return {
-            "source": self.source, "as_of": self.as_of, "ruleset_version": self.ruleset_version,
-            "total": self.total, "passed": self.passed, "all_passed": self.all_passed,
-            "rows_in_file": self.rows_in_file, "blank_rows": self.blank_rows, "encoding": self.encoding,
+            "source": self.source,
+            "as_of": self.as_of,
+            "ruleset_version": self.ruleset_version,
+            "total": self.total,
+            "passed": self.passed,
+            "all_passed": self.all_passed,
+            "rows_in_file": self.rows_in_file,
+            "blank_rows": self.blank_rows,
+            "encoding": self.encoding,
             "outcomes": {o: n for o, n in self.ordered_outcomes()},
-            "rules": {o: {c.rule_id: c.count for c in self.ordered_rules(o)} for o in OUTCOMES
-                      if self.rules.get(o)},
+            "rules": {o: {c.rule_id: c.count for c in self.ordered_rules(o)} for o in OUTCOMES if self.rules.get(o)},
             "townships": {t: dict(c) for t, c in self.ordered_townships()},
             "seconds": round(self.seconds, 3),
         }

@@ -29,10 +29,18 @@ def _serve(args: argparse.Namespace) -> int:
 
     logging.getLogger().setLevel(args.log_level.upper())
     config = Config(
-        listen=args.listen, db=args.db, rules_dir=Path(args.rules), threads=args.threads,
-        grace_seconds=args.grace, auth_file=_path(args.auth_file), insecure=args.insecure,
-        tls_cert=_path(args.tls_cert), tls_key=_path(args.tls_key), client_ca=_path(args.client_ca),
-        max_streams_per_caller=args.max_streams_per_caller, max_stream_items=args.max_stream_items,
+        listen=args.listen,
+        db=args.db,
+        rules_dir=Path(args.rules),
+        threads=args.threads,
+        grace_seconds=args.grace,
+        auth_file=_path(args.auth_file),
+        insecure=args.insecure,
+        tls_cert=_path(args.tls_cert),
+        tls_key=_path(args.tls_key),
+        client_ca=_path(args.client_ca),
+        max_streams_per_caller=args.max_streams_per_caller,
+        max_stream_items=args.max_stream_items,
         metrics_port=args.metrics_port,
     )
     try:
@@ -59,16 +67,31 @@ def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--grace", type=float, default=d.grace_seconds, help="seconds to finish calls on stop")
     s.add_argument("--workers", type=int, default=1, help="pre-forked processes sharing the port (one core each)")
     s.add_argument("--auth-file", help="YAML list of callers {name, token_sha256, role, operator?}")
-    s.add_argument("--insecure", action="store_true",
-                   help="allow listening beyond loopback without --auth-file (trusted networks only)")
+    s.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow listening beyond loopback without --auth-file (trusted networks only)",
+    )
     s.add_argument("--tls-cert", help="PEM certificate chain: serve TLS")
     s.add_argument("--tls-key", help="PEM private key for --tls-cert")
     s.add_argument("--client-ca", help="PEM CA: require client certificates signed by it (mTLS)")
     s.add_argument("--metrics-port", type=int, help="serve Prometheus metrics over HTTP on this port")
-    s.add_argument("--max-streams-per-caller", type=int, default=d.max_streams_per_caller,
-                   help="concurrent streams one caller may hold (default %(default)s)")
-    s.add_argument("--max-stream-items", type=int, default=d.max_stream_items,
-                   help="items one stream may carry (default %(default)s)")
-    s.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
-                   help="debug logs every call as a JSON line with its request id")
+    s.add_argument(
+        "--max-streams-per-caller",
+        type=int,
+        default=d.max_streams_per_caller,
+        help="concurrent streams one caller may hold (default %(default)s)",
+    )
+    s.add_argument(
+        "--max-stream-items",
+        type=int,
+        default=d.max_stream_items,
+        help="items one stream may carry (default %(default)s)",
+    )
+    s.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="debug logs every call as a JSON line with its request id",
+    )
     s.set_defaults(run=_serve)

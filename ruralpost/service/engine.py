@@ -94,7 +94,7 @@ def negate(condition: dict[str, Any]) -> dict[str, Any] | None:
             parts.append(dict(value))
         elif key == "$iany" and len(value) == 1:
             # no element matches: every element fails, or the list is empty (facts omit empty lists)
-            (array, item), = value.items()
+            ((array, item),) = value.items()
             negated_item = {"$neq": item} if set(item) == {"$i"} else negate(item)
             if negated_item is None:
                 return None
@@ -263,8 +263,10 @@ def to_json(fact: dict[str, Any], exponent: bool) -> str:
             return token
         return value
 
-    text = json.dumps({k: [mark(v) for v in value] if isinstance(value, list) else mark(value)
-                       for k, value in fact.items()}, ensure_ascii=False)
+    text = json.dumps(
+        {k: [mark(v) for v in value] if isinstance(value, list) else mark(value) for k, value in fact.items()},
+        ensure_ascii=False,
+    )
     for token, number in marks.items():
         text = text.replace(token, number)
     return text
@@ -316,12 +318,13 @@ class Engine:
         names = list(definitions)
         handles = []
         for start in range(0, len(names), MAX_RULES_PER_RULESET):
-            chunk = {n: definitions[n] for n in names[start:start + MAX_RULES_PER_RULESET]}
+            chunk = {n: definitions[n] for n in names[start : start + MAX_RULES_PER_RULESET]}
             reads = frozenset(fields_of(list(chunk.values())) - {"all", "m"})
             name = f"{subject}-{self.version}-{next(_names)}"
             try:
-                handles.append((dre.create_ruleset(
-                    name, json.dumps(chunk, ensure_ascii=False, default=_day_numbers)), reads))
+                handles.append(
+                    (dre.create_ruleset(name, json.dumps(chunk, ensure_ascii=False, default=_day_numbers)), reads)
+                )
             except Exception as e:  # the C module raises plain exceptions with an error code
                 raise RulebookError(f"{self._culprit(subject, chunk)}: a condition does not compile: {e}") from None
         return handles
@@ -331,8 +334,10 @@ class Engine:
         rules[19] (STN-AREA-TOWNSHIP)`): each engine rule of the chunk is compiled alone."""
         for name, definition in chunk.items():
             try:
-                dre.create_ruleset(f"{subject}-probe-{next(_names)}",
-                                   json.dumps({name: definition}, ensure_ascii=False, default=_day_numbers))
+                dre.create_ruleset(
+                    f"{subject}-probe-{next(_names)}",
+                    json.dumps({name: definition}, ensure_ascii=False, default=_day_numbers),
+                )
             except Exception:
                 rid = name.split("|")[0]
                 rule = next((c.rule for c in self._compiled[subject] if c.rule.id == rid), None)

@@ -80,8 +80,10 @@ def is_loopback(listen: str) -> bool:
 def check_exposure(config: Config) -> None:
     """Beyond loopback the service needs an auth file, unless the operator says the network is trusted."""
     if not is_loopback(config.listen) and config.auth_file is None and not config.insecure:
-        raise ConfigError(f"refusing to listen on {config.listen} without --auth-file "
-                          "(give --insecure to allow it on a trusted network)")
+        raise ConfigError(
+            f"refusing to listen on {config.listen} without --auth-file "
+            "(give --insecure to allow it on a trusted network)"
+        )
 
 
 def _credentials(config: Config) -> grpc.ServerCredentials | None:
@@ -92,8 +94,11 @@ def _credentials(config: Config) -> grpc.ServerCredentials | None:
     if not (config.tls_cert and config.tls_key):
         raise ConfigError("TLS needs both --tls-cert and --tls-key")
     ca = config.client_ca.read_bytes() if config.client_ca else None
-    return grpc.ssl_server_credentials([(config.tls_key.read_bytes(), config.tls_cert.read_bytes())],
-                                       root_certificates=ca, require_client_auth=ca is not None)
+    return grpc.ssl_server_credentials(
+        [(config.tls_key.read_bytes(), config.tls_cert.read_bytes())],
+        root_certificates=ca,
+        require_client_auth=ca is not None,
+    )
 
 
 def build(config: Config, options: tuple[tuple[str, Any], ...] = ()) -> Running:
@@ -101,8 +106,9 @@ def build(config: Config, options: tuple[tuple[str, Any], ...] = ()) -> Running:
     check_exposure(config)
     authenticator = Authenticator(load_callers(config.auth_file)) if config.auth_file else None
     credentials = _credentials(config)
-    runtime = Runtime(rules=ActiveRules(config.rules_dir), store=open_store(config.db),
-                      max_stream_items=config.max_stream_items)
+    runtime = Runtime(
+        rules=ActiveRules(config.rules_dir), store=open_store(config.db), max_stream_items=config.max_stream_items
+    )
     interceptor = ServiceInterceptor(authenticator, config.max_streams_per_caller)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.threads, thread_name_prefix="rpc"),
@@ -129,8 +135,7 @@ def build(config: Config, options: tuple[tuple[str, Any], ...] = ()) -> Running:
         server.add_generic_rpc_handlers(tuple(config.extra_handlers))
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     if credentials is None:
         port = server.add_insecure_port(config.listen)
     else:
@@ -183,8 +188,11 @@ def serve(config: Config, options: tuple[tuple[str, Any], ...] = (), metrics: bo
     if config.metrics_port and metrics:
         serve_metrics(config.metrics_port)
     signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=reload_rules, args=(r,)).start())
-    print(f"ruralpost serving on {config.listen} (port {r.port}), db {config.db}, "
-          f"ruleset {r.runtime.rules.current.version}", flush=True)
+    print(
+        f"ruralpost serving on {config.listen} (port {r.port}), db {config.db}, "
+        f"ruleset {r.runtime.rules.current.version}",
+        flush=True,
+    )
     done.wait()
     log.info("stopping (grace %.1fs)", config.grace_seconds)
     stop(r, config.grace_seconds)

@@ -8,8 +8,11 @@ from ruralpost.service.engine import Firing
 from ruralpost.service.rulebook.packs import FactSpec, Rule
 from ruralpost.v1 import common_pb2
 
-SEVERITY = {"INFO": common_pb2.SEVERITY_INFO, "WARNING": common_pb2.SEVERITY_WARNING,
-            "ERROR": common_pb2.SEVERITY_ERROR}
+SEVERITY = {
+    "INFO": common_pb2.SEVERITY_INFO,
+    "WARNING": common_pb2.SEVERITY_WARNING,
+    "ERROR": common_pb2.SEVERITY_ERROR,
+}
 _RANK: dict[int, int] = {common_pb2.SEVERITY_ERROR: 0, common_pb2.SEVERITY_WARNING: 1, common_pb2.SEVERITY_INFO: 2}
 MISSING_SEVERITY = common_pb2.SEVERITY_WARNING
 NOT_GIVEN = "（未填）"
@@ -66,18 +69,19 @@ def reasons_for(firing: Firing, values: Callable[[], Mapping[str, str]]) -> list
     if not firing.violations and not firing.missing:
         return []
     shown = values()
-    ranked = [(rank(SEVERITY[v.severity], False, v.rule.order), reason(v.rule, v.severity, shown))
-              for v in firing.violations]
-    ranked += [(rank(MISSING_SEVERITY, True, rule.order), missing_reason(spec, rule))
-               for spec, rule in firing.missing]
+    ranked = [
+        (rank(SEVERITY[v.severity], False, v.rule.order), reason(v.rule, v.severity, shown)) for v in firing.violations
+    ]
+    ranked += [(rank(MISSING_SEVERITY, True, rule.order), missing_reason(spec, rule)) for spec, rule in firing.missing]
     ranked.sort(key=lambda r: r[0])
     return [r[1] for r in ranked]
 
 
 def sort_reasons(reasons: list[common_pb2.Reason], rules: Mapping[str, Rule]) -> list[common_pb2.Reason]:
     """Reasons gathered from several evaluations, in `rank` order (stable for equal ranks)."""
-    return sorted(reasons, key=lambda r: rank(r.severity, False, rules[r.rule_id].order if r.rule_id in rules
-                                              else len(rules)))
+    return sorted(
+        reasons, key=lambda r: rank(r.severity, False, rules[r.rule_id].order if r.rule_id in rules else len(rules))
+    )
 
 
 def outcome(reasons: list[common_pb2.Reason], incomplete: bool) -> common_pb2.Outcome:
@@ -87,14 +91,14 @@ def outcome(reasons: list[common_pb2.Reason], incomplete: bool) -> common_pb2.Ou
         return common_pb2.OUTCOME_FAIL
     if incomplete:
         return common_pb2.OUTCOME_INCOMPLETE
-    if any(r.severity == common_pb2.SEVERITY_WARNING and not r.rule_id.endswith("-MISSING")
-           for r in reasons):
+    if any(r.severity == common_pb2.SEVERITY_WARNING and not r.rule_id.endswith("-MISSING") for r in reasons):
         return common_pb2.OUTCOME_PASS_WITH_WARNINGS
     return common_pb2.OUTCOME_PASS
 
 
-def verdict(subject_id: str, firing: Firing, values: Callable[[], Mapping[str, str]],
-            ruleset_version: str, as_of: str) -> common_pb2.Verdict:
+def verdict(
+    subject_id: str, firing: Firing, values: Callable[[], Mapping[str, str]], ruleset_version: str, as_of: str
+) -> common_pb2.Verdict:
     reasons = reasons_for(firing, values)
     return common_pb2.Verdict(
         subject_id=subject_id,

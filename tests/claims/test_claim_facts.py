@@ -18,18 +18,35 @@ PROGRAMME = RULESET.book.programme
 def upbound(n: int) -> claim_pb2.Claim:
     categories, platforms = ["藜麦", "马铃薯", "胡麻油"], ["拼多多", "抖店"]
     return claim_pb2.Claim(
-        claim_id="G-1", operator="山西壹公里信息科技有限公司", kind=claim_pb2.CLAIM_KIND_UPBOUND_AGRICULTURAL,
-        period="2023-07", declared_pieces=n, requested_amount_fen=100 * n,
-        parcels=[claim_pb2.Parcel(waybill=f"SF{i:010d}", shipped_on=f"2023-07-{1 + i % 31:02d}",
-                                  product_category=categories[i % 3], platform=platforms[i % 2],
-                                  origin_county="静乐县", destination_county=f"外县{i % 7}")
-                 for i in range(n)])
+        claim_id="G-1",
+        operator="山西壹公里信息科技有限公司",
+        kind=claim_pb2.CLAIM_KIND_UPBOUND_AGRICULTURAL,
+        period="2023-07",
+        declared_pieces=n,
+        requested_amount_fen=100 * n,
+        parcels=[
+            claim_pb2.Parcel(
+                waybill=f"SF{i:010d}",
+                shipped_on=f"2023-07-{1 + i % 31:02d}",
+                product_category=categories[i % 3],
+                platform=platforms[i % 2],
+                origin_county="静乐县",
+                destination_county=f"外县{i % 7}",
+            )
+            for i in range(n)
+        ],
+    )
 
 
 def groups(claim: claim_pb2.Claim, paid: set[str] | None = None) -> list[list[int]]:
     assert PROGRAMME.subsidy is not None
-    g = group_parcels(claim, PROGRAMME.subsidy, county_code_resolver(PROGRAMME),
-                      township_code_resolver(PROGRAMME), lambda ws: (paid or set()) & set(ws))
+    g = group_parcels(
+        claim,
+        PROGRAMME.subsidy,
+        county_code_resolver(PROGRAMME),
+        township_code_resolver(PROGRAMME),
+        lambda ws: (paid or set()) & set(ws),
+    )
     return g.members
 
 
@@ -51,8 +68,7 @@ def test_paid_and_duplicate_waybills_split_their_group_only() -> None:
 
 
 def test_waybill_chars_and_periods() -> None:
-    assert [waybill_chars(w) for w in ("123", "ABC", "AB12", "AB-12", "运单1", "")] == [
-        "9", "A", "9A", "9?A", "9?", ""]
+    assert [waybill_chars(w) for w in ("123", "ABC", "AB12", "AB-12", "运单1", "")] == ["9", "A", "9A", "9?A", "9?", ""]
     assert shipped_period("2023-07-31") == "2023-07"
     assert [shipped_period(s) for s in ("2023-02-29", "2023-7-01", "", "2023/07/01")] == ["", "", "", ""]
     feb = Period.parse("2024-02")

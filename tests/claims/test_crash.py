@@ -22,13 +22,16 @@ OPERATOR = "山西壹公里信息科技有限公司"
 CLAIMS, PARCELS, SHARED = 120, 300, 40  # claim i shares SHARED waybills with claim i + 1
 
 
-
 @contextmanager
 def serving(db: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     port = free_port()
     cli = Path(sys.executable).parent / "ruralpost"
-    proc = subprocess.Popen([str(cli), "serve", "--listen", f"127.0.0.1:{port}", "--db", db],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [str(cli), "serve", "--listen", f"127.0.0.1:{port}", "--db", db],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     target = f"127.0.0.1:{port}"
     try:
         with grpc.insecure_channel(target) as ch:
@@ -41,13 +44,24 @@ def serving(db: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
 
 
 def _claim(i: int) -> claim_pb2.Claim:
-    claim = claim_pb2.Claim(claim_id=f"CRASH-{i:03d}", programme="jingle-2023", operator=OPERATOR,
-                            kind=claim_pb2.CLAIM_KIND_UPBOUND_AGRICULTURAL, period="2023-07",
-                            declared_pieces=PARCELS)
+    claim = claim_pb2.Claim(
+        claim_id=f"CRASH-{i:03d}",
+        programme="jingle-2023",
+        operator=OPERATOR,
+        kind=claim_pb2.CLAIM_KIND_UPBOUND_AGRICULTURAL,
+        period="2023-07",
+        declared_pieces=PARCELS,
+    )
     first = i * (PARCELS - SHARED)
     for n in range(first, first + PARCELS):
-        claim.parcels.add(waybill=f"SF{n:012d}", shipped_on="2023-07-15", product_category="藜麦",
-                          platform="拼多多", origin_county="静乐县", destination_county="太原市小店区")
+        claim.parcels.add(
+            waybill=f"SF{n:012d}",
+            shipped_on="2023-07-15",
+            product_category="藜麦",
+            platform="拼多多",
+            origin_county="静乐县",
+            destination_county="太原市小店区",
+        )
     return claim
 
 
@@ -55,13 +69,15 @@ def test_sigkill_while_committing_loses_no_acknowledged_claim(db: str) -> None:
     acknowledged: dict[str, bytes] = {}
     lock = threading.Lock()
     with serving(db) as (proc, target):
+
         def commit(start: int) -> None:
             with grpc.insecure_channel(target) as ch:
                 stub = claim_pb2_grpc.SubsidyServiceStub(ch)
                 for i in range(start, CLAIMS, 4):
                     try:
-                        answer = stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(claim=_claim(i), commit=True),
-                                                    timeout=30)
+                        answer = stub.EvaluateClaim(
+                            claim_pb2.EvaluateClaimRequest(claim=_claim(i), commit=True), timeout=30
+                        )
                     except grpc.RpcError:
                         return  # the server is gone
                     assert answer.committed
@@ -82,8 +98,9 @@ def test_sigkill_while_committing_loses_no_acknowledged_claim(db: str) -> None:
     with serving(db) as (_, target), grpc.insecure_channel(target) as ch:
         stub = claim_pb2_grpc.SubsidyServiceStub(ch)
         for claim_id, stored in acknowledged.items():
-            again = stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(claim=_claim(int(claim_id[-3:])),
-                                                                      commit=True), timeout=30)
+            again = stub.EvaluateClaim(
+                claim_pb2.EvaluateClaimRequest(claim=_claim(int(claim_id[-3:])), commit=True), timeout=30
+            )
             assert again.SerializeToString(deterministic=True) == stored, claim_id
 
     store = open_store(db)

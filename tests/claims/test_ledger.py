@@ -25,11 +25,24 @@ METHOD = "/ruralpost.v1.SubsidyService/EvaluateClaim"
 
 def upbound_claim(claim_id: str, waybills: list[str], **fields: Any) -> claim_pb2.Claim:
     data = {
-        "claimId": claim_id, "programme": "jingle-2023", "operator": "山西壹公里信息科技有限公司",
-        "kind": "CLAIM_KIND_UPBOUND_AGRICULTURAL", "period": "2023-07", "declaredPieces": len(waybills),
+        "claimId": claim_id,
+        "programme": "jingle-2023",
+        "operator": "山西壹公里信息科技有限公司",
+        "kind": "CLAIM_KIND_UPBOUND_AGRICULTURAL",
+        "period": "2023-07",
+        "declaredPieces": len(waybills),
         "requestedAmountFen": str(100 * len(waybills)),
-        "parcels": [{"waybill": w, "shippedOn": "2023-07-03", "productCategory": "藜麦", "platform": "拼多多",
-                     "originCounty": "静乐县", "destinationCounty": "太原市"} for w in waybills],
+        "parcels": [
+            {
+                "waybill": w,
+                "shippedOn": "2023-07-03",
+                "productCategory": "藜麦",
+                "platform": "拼多多",
+                "originCounty": "静乐县",
+                "destinationCounty": "太原市",
+            }
+            for w in waybills
+        ],
     }
     data.update(fields)
     return json_format.ParseDict(data, claim_pb2.Claim())
@@ -39,8 +52,9 @@ def upbound_claim(claim_id: str, waybills: list[str], **fields: Any) -> claim_pb
 def replicas(db_url: str, count: int) -> Iterator[list[Running]]:
     """`count` servers sharing one database, as replicas behind a load balancer would."""
     with contextlib.ExitStack() as stack:
-        yield [stack.enter_context(running(Config(listen="127.0.0.1:0", db=db_url, grace_seconds=1)))
-               for _ in range(count)]
+        yield [
+            stack.enter_context(running(Config(listen="127.0.0.1:0", db=db_url, grace_seconds=1))) for _ in range(count)
+        ]
 
 
 @pytest.fixture
@@ -52,8 +66,9 @@ def server(db: str) -> Iterator[Running]:
 def raw_call(port: int) -> tuple[grpc.Channel, Callable[[claim_pb2.EvaluateClaimRequest], bytes]]:
     """EvaluateClaim returning the response bytes exactly as they came over the wire."""
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    call = channel.unary_unary(METHOD, request_serializer=claim_pb2.EvaluateClaimRequest.SerializeToString,
-                               response_deserializer=None)
+    call = channel.unary_unary(
+        METHOD, request_serializer=claim_pb2.EvaluateClaimRequest.SerializeToString, response_deserializer=None
+    )
     return channel, call
 
 
@@ -75,12 +90,14 @@ def test_commit_then_same_claim_returns_stored_answer_byte_for_byte(server: Runn
 def test_same_id_other_contents_already_exists(server: Running) -> None:
     with grpc.insecure_channel(f"127.0.0.1:{server.port}") as ch:
         stub = claim_pb2_grpc.SubsidyServiceStub(ch)
-        stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(
-            claim=upbound_claim("C-2", ["SF20000001"]), commit=True))
+        stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(claim=upbound_claim("C-2", ["SF20000001"]), commit=True))
         for commit in (True, False):
             with pytest.raises(grpc.RpcError) as e:
-                stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(
-                    claim=upbound_claim("C-2", ["SF20000001", "SF20000002"]), commit=commit))
+                stub.EvaluateClaim(
+                    claim_pb2.EvaluateClaimRequest(
+                        claim=upbound_claim("C-2", ["SF20000001", "SF20000002"]), commit=commit
+                    )
+                )
             assert e.value.code() == grpc.StatusCode.ALREADY_EXISTS
             assert "C-2" in (e.value.details() or "")
     assert server.runtime.store.ledger.counts() == (1, 1)
@@ -95,8 +112,9 @@ def test_dry_run_changes_nothing(server: Running) -> None:
         assert not dry.committed and dry == again and dry.eligible_pieces == 2
         assert server.runtime.store.ledger.counts() == (0, 0)
         # a dry run of another claim listing the same waybills sees nothing paid
-        other = stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(
-            claim=upbound_claim("C-3b", ["SF30000001"]), commit=True))
+        other = stub.EvaluateClaim(
+            claim_pb2.EvaluateClaimRequest(claim=upbound_claim("C-3b", ["SF30000001"]), commit=True)
+        )
         assert other.eligible_pieces == 1
         after = stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(claim=claim))
     assert [list(j.rule_ids) for j in after.rejections] == [["SUB-DUP-LEDGER"]]
@@ -108,17 +126,26 @@ def test_ineligible_commit_records_the_claim_and_pays_nothing(server: Running) -
     claim = upbound_claim("C-4", ["SF40000001"], operator="某某快递有限公司")
     with grpc.insecure_channel(f"127.0.0.1:{server.port}") as ch:
         r = claim_pb2_grpc.SubsidyServiceStub(ch).EvaluateClaim(
-            claim_pb2.EvaluateClaimRequest(claim=claim, commit=True))
+            claim_pb2.EvaluateClaimRequest(claim=claim, commit=True)
+        )
     assert r.outcome == claim_pb2.CLAIM_OUTCOME_INELIGIBLE and r.committed
     assert server.runtime.store.ledger.counts() == (1, 0)
 
 
 def record(claim_id: str, waybills: list[str]) -> ClaimRecord:
     return ClaimRecord(
-        claim_id=claim_id, digest="d" * 64, programme="jingle-2023", operator="op",
-        kind="UPBOUND_AGRICULTURAL", period="2023-07", outcome="CLAIM_OUTCOME_ELIGIBLE",
-        eligible_pieces=len(waybills), rejected_pieces=0,
-        approved_amount_fen=100 * len(waybills), ruleset_version="v", response=b"\x08\x01",
+        claim_id=claim_id,
+        digest="d" * 64,
+        programme="jingle-2023",
+        operator="op",
+        kind="UPBOUND_AGRICULTURAL",
+        period="2023-07",
+        outcome="CLAIM_OUTCOME_ELIGIBLE",
+        eligible_pieces=len(waybills),
+        rejected_pieces=0,
+        approved_amount_fen=100 * len(waybills),
+        ruleset_version="v",
+        response=b"\x08\x01",
         waybills=sorted(waybills),
     )
 
@@ -191,8 +218,9 @@ def test_racing_commits_pay_a_shared_waybill_once(db: str) -> None:
                 own = [f"R{round_}C{c}N{n:05d}" for n in range(1500)]
                 # half the claims list the shared waybills in reverse order: lock order must not matter
                 waybills = own[:700] + (shared if c % 2 else shared[::-1]) + own[700:]
-                requests.append(claim_pb2.EvaluateClaimRequest(
-                    claim=upbound_claim(f"RACE-{round_}-{c}", waybills), commit=True))
+                requests.append(
+                    claim_pb2.EvaluateClaimRequest(claim=upbound_claim(f"RACE-{round_}-{c}", waybills), commit=True)
+                )
             answers = [claim_pb2.EvaluateClaimResponse.FromString(a) for a in _race(ports, requests)]
             ledger = servers[0].runtime.store.ledger
             assert all(a.committed for a in answers)

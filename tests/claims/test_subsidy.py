@@ -20,8 +20,9 @@ from ruralpost.v1 import claim_pb2, claim_pb2_grpc, rules_pb2, rules_pb2_grpc
 from tests.support import ROOT, example
 
 
-def claim_request(name: str = "claim-upbound.json", commit: bool = False,
-                  **overrides: Any) -> claim_pb2.EvaluateClaimRequest:
+def claim_request(
+    name: str = "claim-upbound.json", commit: bool = False, **overrides: Any
+) -> claim_pb2.EvaluateClaimRequest:
     data = example(name)
     data["claim"].update(overrides)
     data["commit"] = commit
@@ -29,8 +30,14 @@ def claim_request(name: str = "claim-upbound.json", commit: bool = False,
 
 
 def parcel(waybill: str, **fields: Any) -> dict[str, Any]:
-    base = {"waybill": waybill, "shippedOn": "2023-07-03", "productCategory": "藜麦", "platform": "拼多多",
-            "originCounty": "静乐县", "destinationCounty": "太原市"}
+    base = {
+        "waybill": waybill,
+        "shippedOn": "2023-07-03",
+        "productCategory": "藜麦",
+        "platform": "拼多多",
+        "originCounty": "静乐县",
+        "destinationCounty": "太原市",
+    }
     return {**base, **fields}
 
 
@@ -56,7 +63,9 @@ def test_upbound_example_partially_eligible(stub: claim_pb2_grpc.SubsidyServiceS
     assert r.outcome == claim_pb2.CLAIM_OUTCOME_PARTIALLY_ELIGIBLE
     assert (r.eligible_pieces, r.rejected_pieces, r.approved_amount_fen) == (3, 2, 300)
     assert [(j.index, j.waybill, list(j.rule_ids)) for j in r.rejections] == [
-        (3, "ZTO780260000004", ["SUB-UP-AGRI"]), (4, "SF1402600000001", ["SUB-DUP-CLAIM"])]
+        (3, "ZTO780260000004", ["SUB-UP-AGRI"]),
+        (4, "SF1402600000001", ["SUB-DUP-CLAIM"]),
+    ]
     assert [(t.rule_id, t.count) for t in r.tallies] == [("SUB-UP-AGRI", 1), ("SUB-DUP-CLAIM", 1)]
     # requested 500 fen, computed 300: a warning, and the computed amount is approved
     [amount] = r.reasons
@@ -74,8 +83,7 @@ def test_downbound_example_tiers(stub: claim_pb2_grpc.SubsidyServiceStub) -> Non
     assert [list(j.rule_ids) for j in r.rejections] == [["SUB-DOWN-FEE"]]
 
 
-def test_ineligible_claim_pays_nothing_but_lists_rejected_parcels(
-        stub: claim_pb2_grpc.SubsidyServiceStub) -> None:
+def test_ineligible_claim_pays_nothing_but_lists_rejected_parcels(stub: claim_pb2_grpc.SubsidyServiceStub) -> None:
     r = stub.EvaluateClaim(claim_request(operator="某某快递有限公司"))
     assert r.outcome == claim_pb2.CLAIM_OUTCOME_INELIGIBLE
     assert (r.eligible_pieces, r.approved_amount_fen, r.rejected_pieces) == (0, 0, 2)
@@ -93,33 +101,47 @@ def test_count_mismatch_message_has_the_numbers(stub: claim_pb2_grpc.SubsidyServ
 
 
 def test_malformed_parcels_are_rejections_not_errors(stub: claim_pb2_grpc.SubsidyServiceStub) -> None:
-    parcels = [parcel("SF00000001"), parcel(""), parcel("坏单号\x00" + "x" * 100_000),
-               parcel("SF00000002", shippedOn="七月"), parcel("SF00000003", productCategory="藜" * 70_000)]
+    parcels = [
+        parcel("SF00000001"),
+        parcel(""),
+        parcel("坏单号\x00" + "x" * 100_000),
+        parcel("SF00000002", shippedOn="七月"),
+        parcel("SF00000003", productCategory="藜" * 70_000),
+    ]
     req = claim_request(parcels=parcels, declaredPieces=5, requestedAmountFen="100")
     r = stub.EvaluateClaim(req)
     assert r.outcome == claim_pb2.CLAIM_OUTCOME_PARTIALLY_ELIGIBLE
     assert r.eligible_pieces == 1 and not r.reasons
     assert [(j.index, list(j.rule_ids)) for j in r.rejections] == [
-        (1, ["SUB-WAYBILL"]), (2, ["SUB-WAYBILL"]), (3, ["SUB-DATE"]), (4, ["SUB-UP-AGRI"])]
+        (1, ["SUB-WAYBILL"]),
+        (2, ["SUB-WAYBILL"]),
+        (3, ["SUB-DATE"]),
+        (4, ["SUB-UP-AGRI"]),
+    ]
     assert len(r.rejections[1].waybill) == 64  # echoed back clipped
 
 
-@pytest.mark.parametrize(("overrides", "fields"), [
-    ({"claimId": ""}, {"claim.claim_id"}),
-    ({"claimId": "   "}, {"claim.claim_id"}),
-    ({"period": "2023-7"}, {"claim.period"}),
-    ({"period": "2023-13"}, {"claim.period"}),
-    ({"period": ""}, {"claim.period"}),
-    ({"declaredPieces": -1, "requestedAmountFen": "-5"},
-     {"claim.declared_pieces", "claim.requested_amount_fen"}),
-    ({"parcels": [parcel("SF00000001"), parcel("SF00000002", feeChargedFen="-1")]},
-     {"claim.parcels[1].fee_charged_fen"}),
-    ({"programme": "other-2024"}, {"claim.programme"}),
-    ({"kind": 9}, {"claim.kind"}),
-    ({"claimId": "", "period": "July"}, {"claim.claim_id", "claim.period"}),
-])
-def test_bad_claims_are_invalid_argument(stub: claim_pb2_grpc.SubsidyServiceStub, overrides: dict[str, Any],
-                                         fields: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "fields"),
+    [
+        ({"claimId": ""}, {"claim.claim_id"}),
+        ({"claimId": "   "}, {"claim.claim_id"}),
+        ({"period": "2023-7"}, {"claim.period"}),
+        ({"period": "2023-13"}, {"claim.period"}),
+        ({"period": ""}, {"claim.period"}),
+        ({"declaredPieces": -1, "requestedAmountFen": "-5"}, {"claim.declared_pieces", "claim.requested_amount_fen"}),
+        (
+            {"parcels": [parcel("SF00000001"), parcel("SF00000002", feeChargedFen="-1")]},
+            {"claim.parcels[1].fee_charged_fen"},
+        ),
+        ({"programme": "other-2024"}, {"claim.programme"}),
+        ({"kind": 9}, {"claim.kind"}),
+        ({"claimId": "", "period": "July"}, {"claim.claim_id", "claim.period"}),
+    ],
+)
+def test_bad_claims_are_invalid_argument(
+    stub: claim_pb2_grpc.SubsidyServiceStub, overrides: dict[str, Any], fields: set[str]
+) -> None:
     with pytest.raises(grpc.RpcError) as e:
         stub.EvaluateClaim(claim_request(**overrides))
     assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -141,13 +163,14 @@ def small_limit_server(tmp_path: Path) -> Iterator[Running]:
     path = rules / "programmes" / "jingle-2023.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["subsidy"]["max_parcels"] = 3
-    data["subsidy"]["operators"].append({"name": "暂停测试物流有限公司", "kinds": ["DOWNBOUND_PARCEL"],
-                                         "suspended_from": "2023-07-20"})
-    data["subsidy"]["operators"].append({"name": "新入选物流有限公司", "kinds": ["UPBOUND_AGRICULTURAL"],
-                                         "approved_from": "2023-07-01"})
+    data["subsidy"]["operators"].append(
+        {"name": "暂停测试物流有限公司", "kinds": ["DOWNBOUND_PARCEL"], "suspended_from": "2023-07-20"}
+    )
+    data["subsidy"]["operators"].append(
+        {"name": "新入选物流有限公司", "kinds": ["UPBOUND_AGRICULTURAL"], "approved_from": "2023-07-01"}
+    )
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    with running(Config(listen="127.0.0.1:0", db=str(tmp_path / "db.sqlite"), rules_dir=rules,
-                        grace_seconds=1)) as r:
+    with running(Config(listen="127.0.0.1:0", db=str(tmp_path / "db.sqlite"), rules_dir=rules, grace_seconds=1)) as r:
         yield r
 
 
@@ -168,18 +191,40 @@ def test_parcel_limit_and_operator_dynamic_management(small_limit_server: Runnin
 
         # approved from 2023-07-01 for upbound only
         assert reasons(operator="新入选物流有限公司") == []
-        assert reasons(operator="新入选物流有限公司", period="2023-06",
-                       parcels=[parcel(f"SF0000000{i}", shippedOn="2023-06-03") for i in range(3)]) \
-            == ["SUB-OPERATOR"]
+        assert reasons(
+            operator="新入选物流有限公司",
+            period="2023-06",
+            parcels=[parcel(f"SF0000000{i}", shippedOn="2023-06-03") for i in range(3)],
+        ) == ["SUB-OPERATOR"]
         # suspended from 2023-07-20: July is no longer claimable, June still is; not approved upbound
-        down = [{"waybill": f"ZTO00000000{i}", "shippedOn": "2023-06-03", "destinationTownship": "鹅城镇",
-                 "stationCode": "XZ0001", "deliveredToAddress": True} for i in range(3)]
-        june = claim_request("claim-downbound.json", operator="暂停测试物流有限公司", period="2023-06",
-                             parcels=down, declaredPieces=3, requestedAmountFen="90")
+        down = [
+            {
+                "waybill": f"ZTO00000000{i}",
+                "shippedOn": "2023-06-03",
+                "destinationTownship": "鹅城镇",
+                "stationCode": "XZ0001",
+                "deliveredToAddress": True,
+            }
+            for i in range(3)
+        ]
+        june = claim_request(
+            "claim-downbound.json",
+            operator="暂停测试物流有限公司",
+            period="2023-06",
+            parcels=down,
+            declaredPieces=3,
+            requestedAmountFen="90",
+        )
         assert stub.EvaluateClaim(june).outcome == claim_pb2.CLAIM_OUTCOME_ELIGIBLE
         july_parcels = [{**p, "shippedOn": "2023-07-03"} for p in down]
-        july = claim_request("claim-downbound.json", operator="暂停测试物流有限公司", period="2023-07",
-                             parcels=july_parcels, declaredPieces=3, requestedAmountFen="90")
+        july = claim_request(
+            "claim-downbound.json",
+            operator="暂停测试物流有限公司",
+            period="2023-07",
+            parcels=july_parcels,
+            declaredPieces=3,
+            requestedAmountFen="90",
+        )
         r = stub.EvaluateClaim(july)
         assert r.outcome == claim_pb2.CLAIM_OUTCOME_INELIGIBLE
         assert [x.rule_id for x in r.reasons] == ["SUB-OPERATOR"]
@@ -189,13 +234,16 @@ def test_parcel_limit_and_operator_dynamic_management(small_limit_server: Runnin
 
 def test_stream_answers_each_claim_in_order(stub: claim_pb2_grpc.SubsidyServiceStub) -> None:
     first = claim_request(commit=True)
-    second = claim_request(commit=True, claimId="SXYGL-UP-2023-07-0002",
-                           parcels=[parcel("SF1402600000001"), parcel("SF1402600000099")],
-                           declaredPieces=2, requestedAmountFen="100")
+    second = claim_request(
+        commit=True,
+        claimId="SXYGL-UP-2023-07-0002",
+        parcels=[parcel("SF1402600000001"), parcel("SF1402600000099")],
+        declaredPieces=2,
+        requestedAmountFen="100",
+    )
     other_contents = claim_request(commit=True, requestedAmountFen="1")
     items = [first, claim_request(claimId=""), second, first, other_contents]
-    answers = list(stub.EvaluateClaims(
-        claim_pb2.EvaluateClaimsRequest(claim=r.claim, commit=r.commit) for r in items))
+    answers = list(stub.EvaluateClaims(claim_pb2.EvaluateClaimsRequest(claim=r.claim, commit=r.commit) for r in items))
     assert [a.index for a in answers] == [0, 1, 2, 3, 4]
     assert answers[0].result.committed and answers[0].result.eligible_pieces == 3
     assert answers[1].error.code == code_pb2.INVALID_ARGUMENT
@@ -222,7 +270,17 @@ def test_list_rules_says_rates_are_placeholders(channel: grpc.Channel) -> None:
     rules = rules_pb2_grpc.RulesServiceStub(channel)
     parcel_rules = rules.ListRules(rules_pb2.ListRulesRequest(subject="parcel")).rules
     assert {r.rule_id for r in parcel_rules} == {
-        "SUB-UP-AGRI", "SUB-UP-PLATFORM", "SUB-UP-OUTSIDE", "SUB-UP-ORIGIN", "SUB-DOWN-RURAL",
-        "SUB-DOWN-ADDRESS", "SUB-DOWN-FEE", "SUB-DUP-CLAIM", "SUB-DUP-LEDGER", "SUB-DATE", "SUB-WAYBILL"}
+        "SUB-UP-AGRI",
+        "SUB-UP-PLATFORM",
+        "SUB-UP-OUTSIDE",
+        "SUB-UP-ORIGIN",
+        "SUB-DOWN-RURAL",
+        "SUB-DOWN-ADDRESS",
+        "SUB-DOWN-FEE",
+        "SUB-DUP-CLAIM",
+        "SUB-DUP-LEDGER",
+        "SUB-DATE",
+        "SUB-WAYBILL",
+    }
     [amount] = rules.ListRules(rules_pb2.ListRulesRequest(subject="claim_amount")).rules
     assert "占位" in amount.description and "100分" in amount.description

@@ -51,25 +51,25 @@ def station_rows(n: int) -> list[list[Any]]:
     return rows
 
 
-def test_template_then_check_passes(
-        server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_template_then_check_passes(server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     form = tmp_path / "stations.csv"
     assert run(capsys, "template", "stations", "--out", str(form))[0] == 0
     code, out, err = check(server, capsys, str(form))
     assert code == 0, err
     assert "通过 PASS " in out and "通过（有提醒） PASS_WITH_WARNINGS" in out
-    assert "STN-AREA-VILLAGE" in out            # grouped by rule under its outcome
+    assert "STN-AREA-VILLAGE" in out  # grouped by rule under its outcome
     assert err == ""
 
 
 def test_csv_with_bad_rows_goes_on_and_reports_row_numbers(
-        server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     header = template.headers("stations", "both")
     rows = station_rows(6)
-    rows[1][19] = "四平方米"       # row 3: area not a number
-    rows[2][19] = "8.5"           # row 4: a township station too small -> FAIL
-    rows[3][19] = "1000000"       # row 5: an absurd floor area; the server refuses the item
-    rows[4][7] = "也许"            # row 6: fixed premises neither 是 nor 否
+    rows[1][19] = "四平方米"  # row 3: area not a number
+    rows[2][19] = "8.5"  # row 4: a township station too small -> FAIL
+    rows[3][19] = "1000000"  # row 5: an absurd floor area; the server refuses the item
+    rows[4][7] = "也许"  # row 6: fixed premises neither 是 nor 否
     path = write_csv(tmp_path / "bad.csv", header, rows)
     out_file = tmp_path / "result.json"
     code, out, _ = check(server, capsys, str(path), "--format", "json", "--out", str(out_file))
@@ -85,21 +85,30 @@ def test_csv_with_bad_rows_goes_on_and_reports_row_numbers(
     assert items[5]["outcome"] == "BAD_ROW" and "station.area_m2" in items[5]["problem"]
     assert items[5]["column"] == "面积（平方米）/area_m2"
     assert items[6]["outcome"] == "BAD_ROW" and items[6]["column"] == "固定经营场所/fixed_premises"
-    assert items[7]["outcome"] == "PASS_WITH_WARNINGS"   # the batch went on after the bad rows
+    assert items[7]["outcome"] == "PASS_WITH_WARNINGS"  # the batch went on after the bad rows
     assert data["summary"]["outcomes"] == {"FAIL": 1, "BAD_ROW": 3, "PASS_WITH_WARNINGS": 1, "PASS": 1}
     # The file has the items; the terminal got the summary table.
     assert "无法核验（坏行） BAD_ROW" in out and "STN-AREA-TOWNSHIP" in out
 
 
 def test_jsonl_flat_rows_whole_requests_and_a_broken_line(
-        server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     root = ROOT
     example = json.loads((root / "examples" / "township-station.json").read_text(encoding="utf-8"))
     example["station"]["areaM2"] = 9
     lines = [
-        json.dumps({"站点编号": "J1", "kind": "乡镇站", "township": "鹅城镇", "area_m2": 30,
-                    "fixed_premises": True,
-                    "services": ["SEND", "RECEIVE"]}, ensure_ascii=False),
+        json.dumps(
+            {
+                "站点编号": "J1",
+                "kind": "乡镇站",
+                "township": "鹅城镇",
+                "area_m2": 30,
+                "fixed_premises": True,
+                "services": ["SEND", "RECEIVE"],
+            },
+            ensure_ascii=False,
+        ),
         "{not json",
         json.dumps(example, ensure_ascii=False),
         "",
@@ -110,7 +119,7 @@ def test_jsonl_flat_rows_whole_requests_and_a_broken_line(
     out_file = tmp_path / "result.csv"
     code, _, _ = check(server, capsys, str(path), "--format", "csv", "--out", str(out_file))
     assert code == 1
-    with out_file.open(encoding="utf-8-sig", newline="") as f:      # a BOM, for Excel
+    with out_file.open(encoding="utf-8-sig", newline="") as f:  # a BOM, for Excel
         rows = list(csv.DictReader(f))
     assert [r["行号/row"] for r in rows] == ["1", "2", "3", "5"]
     assert rows[0]["站点编号/station_id"] == "J1" and rows[0]["结果/outcome"] == "FAIL"
@@ -122,7 +131,8 @@ def test_jsonl_flat_rows_whole_requests_and_a_broken_line(
 
 
 def test_xlsx_with_chinese_headers_and_typed_cells(
-        server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     path = tmp_path / "stations.xlsx"
     template.write("stations", path, lang="zh")
     book = openpyxl.load_workbook(path)
@@ -133,8 +143,8 @@ def test_xlsx_with_chinese_headers_and_typed_cells(
     sheet.cell(row=2, column=header.index("固定经营场所") + 1, value=True)
     sheet.cell(row=2, column=header.index("开业日期") + 1, value=dt.datetime(2023, 5, 2))
     sheet.cell(row=3, column=header.index("面积（平方米）") + 1, value=3)
-    sheet.append([])                                     # blank rows are skipped
-    sheet.append(["X9", "县城站"])                        # row 5: an unknown kind
+    sheet.append([])  # blank rows are skipped
+    sheet.append(["X9", "县城站"])  # row 5: an unknown kind
     book.save(path)
     code, out, err = check(server, capsys, str(path), "--format", "json")
     assert code == 1, err
@@ -147,12 +157,13 @@ def test_xlsx_with_chinese_headers_and_typed_cells(
 
 
 def test_register_makes_the_sign_code_taken(
-        server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     header = template.headers("stations", "en")
     first = write_csv(tmp_path / "first.csv", header, station_rows(1))
     assert check(server, capsys, str(first), "--register")[0] == 0
     other = station_rows(1)
-    other[0][0] = "OTHER-01"                              # another station showing the same code
+    other[0][0] = "OTHER-01"  # another station showing the same code
     second = write_csv(tmp_path / "second.csv", header, other)
     code, out, _ = check(server, capsys, str(second), "--format", "json")
     assert code == 1

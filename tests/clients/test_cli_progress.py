@@ -18,10 +18,28 @@ from ruralpost.service.golden import plans
 from ruralpost.service.rulebook.programme import Programme
 from ruralpost.service.server import Running
 
-TOWNSHIPS = ["鹅城镇", "杜家村镇", "丰润镇", "康家会镇", "双路镇", "王村镇", "段家寨乡", "辛村乡",
-             "神峪沟乡", "娘子神乡", "娑婆乡", "赤泥洼乡"]
-HUB = {"name": "静乐县统仓共配中心", "brands": ["中国邮政", "中通快递"], "unifiedWarehousing": True,
-       "sorting": True, "delivery": True, "establishedOn": "2023-06-20"}
+TOWNSHIPS = [
+    "鹅城镇",
+    "杜家村镇",
+    "丰润镇",
+    "康家会镇",
+    "双路镇",
+    "王村镇",
+    "段家寨乡",
+    "辛村乡",
+    "神峪沟乡",
+    "娘子神乡",
+    "娑婆乡",
+    "赤泥洼乡",
+]
+HUB = {
+    "name": "静乐县统仓共配中心",
+    "brands": ["中国邮政", "中通快递"],
+    "unifiedWarehousing": True,
+    "sorting": True,
+    "delivery": True,
+    "establishedOn": "2023-06-20",
+}
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -30,13 +48,13 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def progress(server: Running, capsys: pytest.CaptureFixture[str], as_of: str,
-             *argv: str) -> tuple[int, str, str]:
+def progress(server: Running, capsys: pytest.CaptureFixture[str], as_of: str, *argv: str) -> tuple[int, str, str]:
     return run(capsys, "progress", "--as-of", as_of, "--server", f"127.0.0.1:{server.port}", *argv)
 
 
-def progress_json(server: Running, capsys: pytest.CaptureFixture[str], as_of: str,
-                  *argv: str) -> tuple[int, dict[str, Any]]:
+def progress_json(
+    server: Running, capsys: pytest.CaptureFixture[str], as_of: str, *argv: str
+) -> tuple[int, dict[str, Any]]:
     code, out, err = progress(server, capsys, as_of, "--format", "json", *argv)
     assert err == "" or code != 0, err
     report: dict[str, Any] = json.loads(out)
@@ -71,7 +89,8 @@ def rule_ids(reasons: list[dict[str, Any]]) -> list[str]:
 
 
 def test_july_and_november_of_a_registry_filled_by_check_register(
-        server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     # Nothing registered yet: every township is behind in July.
     code, empty = progress_json(server, capsys, "2023-07-31")
     assert code == 1
@@ -83,8 +102,9 @@ def test_july_and_november_of_a_registry_filled_by_check_register(
     stations = plans.stations(programme(server), {"康家会镇": {"points": 4}})
     assert len(stations) == 60
     registry = write_jsonl(tmp_path / "registry.jsonl", stations)
-    code, out, err = run(capsys, "check", str(registry), "--register", "--as-of", "2023-06-15",
-                         "--server", f"127.0.0.1:{server.port}")
+    code, out, err = run(
+        capsys, "check", str(registry), "--register", "--as-of", "2023-06-15", "--server", f"127.0.0.1:{server.port}"
+    )
     assert code == 0, err
     assert "共 60 行 rows，通过 60，未通过 0" in out
 
@@ -117,33 +137,44 @@ def test_july_and_november_of_a_registry_filled_by_check_register(
     assert code == 1
     assert november["verdict"]["outcome"] == "OUTCOME_PASS"
     assert [t["township"] for t in november["townships"] if t["outcome"] != "OUTCOME_PASS"] == ["康家会镇"]
-    assert [(r["rule_id"], r["severity"]) for r in townships(november)["康家会镇"]["reasons"]] == \
-        [("QTA-TOWNSHIP-POINTS", "SEVERITY_ERROR")]
+    assert [(r["rule_id"], r["severity"]) for r in townships(november)["康家会镇"]["reasons"]] == [
+        ("QTA-TOWNSHIP-POINTS", "SEVERITY_ERROR")
+    ]
     # Without --hub the server has no hub to judge (INCOMPLETE); that alone does not fail the run.
     assert november["hub"]["outcome"] == "OUTCOME_INCOMPLETE"
     assert rule_ids(november["hub"]["reasons"]) == ["HUB-MISSING"]
 
 
-def test_november_with_hub_and_html_report(
-        server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_november_with_hub_and_html_report(server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     stations = plans.stations(programme(server), {"康家会镇": {"points": 4}})
     registry = write_jsonl(tmp_path / "registry.jsonl", stations)
-    assert run(capsys, "check", str(registry), "--register", "--as-of", "2023-06-15",
-               "--server", f"127.0.0.1:{server.port}")[0] == 0
+    assert (
+        run(
+            capsys,
+            "check",
+            str(registry),
+            "--register",
+            "--as-of",
+            "2023-06-15",
+            "--server",
+            f"127.0.0.1:{server.port}",
+        )[0]
+        == 0
+    )
     hub = tmp_path / "hub.json"
     hub.write_text(json.dumps(HUB, ensure_ascii=False), encoding="utf-8")
     page = tmp_path / "progress.html"
     code, out, err = progress(server, capsys, "2023-11-30", "--hub", str(hub), "--report", str(page))
-    assert code == 1, err                              # 康家会镇 4 of 8
+    assert code == 1, err  # 康家会镇 4 of 8
     assert "县级共配中心 County hub：通过 PASS" in out
     html = page.read_text(encoding="utf-8")
     assert '<p class="behind">未通过的乡镇 Townships not passing：康家会镇</p>' in html
-    chart = html[html.index('<svg id="township-chart"'):html.index("</svg>")]
+    chart = html[html.index('<svg id="township-chart"') : html.index("</svg>")]
     labels = re.findall(r'text-anchor="end">([^<]+)</text>', chart)
     assert labels == TOWNSHIPS
     filed = re.findall(r'class="bar bar-filed" x="120" y="(\d+)" width="([\d.]+)"', chart)
-    assert [w for _, w in filed] == ["480.0"] * 3 + ["240.0"] + ["480.0"] * 8   # 康家会镇 4/8
-    assert chart.count('stroke="#c62828"') == 12        # the required share (100%) in every row
+    assert [w for _, w in filed] == ["480.0"] * 3 + ["240.0"] + ["480.0"] * 8  # 康家会镇 4/8
+    assert chart.count('stroke="#c62828"') == 12  # the required share (100%) in every row
     assert "4/8 · 乡镇站✔" in chart
     assert "http" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
 
@@ -155,7 +186,8 @@ def test_november_with_hub_and_html_report(
 
 
 def test_stations_file_replaces_the_registry(
-        server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     # The registry holds nothing; the file holds every township at its table target (64 stations).
     stations = plans.stations(programme(server), {})
     assert len(stations) == 64
@@ -186,12 +218,13 @@ def test_stations_file_replaces_the_registry(
     assert f"第{village_row + 1}行被排除 row {village_row + 1} left out" in err and "很大" in err
     report = json.loads(out)
     ecz = townships(report)["鹅城镇"]
-    assert (ecz["village_points_filed"], ecz["outcome"]) == (3, "OUTCOME_FAIL")   # 3 of 4 in November
+    assert (ecz["village_points_filed"], ecz["outcome"]) == (3, "OUTCOME_FAIL")  # 3 of 4 in November
     assert report["village_points_filed"] == 51
 
 
 def test_progress_usage_and_connection_errors_exit_2(
-        server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     hub = tmp_path / "hub.json"
     hub.write_text('{"brands": "中国邮政"', encoding="utf-8")
     code, out, err = progress(server, capsys, "2023-11-30", "--hub", str(hub))
@@ -204,6 +237,16 @@ def test_progress_usage_and_connection_errors_exit_2(
     with __import__("socket").socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    code, out, err = run(capsys, "progress", "--as-of", "2023-11-30", "--server", f"127.0.0.1:{port}",
-                         "--attempts", "1", "--timeout", "5")
+    code, out, err = run(
+        capsys,
+        "progress",
+        "--as-of",
+        "2023-11-30",
+        "--server",
+        f"127.0.0.1:{port}",
+        "--attempts",
+        "1",
+        "--timeout",
+        "5",
+    )
     assert code == 2 and out == "" and "UNAVAILABLE" in err

@@ -30,7 +30,6 @@ def _station(n: int = 0, **fields: object) -> station_pb2.Station:
     return station
 
 
-
 def test_check_station_and_list_rules(server: Running) -> None:
     with RuralpostClient(ClientOptions(target=f"127.0.0.1:{server.port}")) as client:
         verdict = client.check_station(_station(area_m2=8.5), as_of="2023-07-15")
@@ -52,8 +51,10 @@ def test_a_refusal_is_raised_at_once_with_the_bad_fields(server: Running) -> Non
 
 
 def test_stream_answers_in_order_with_item_errors(server: Running) -> None:
-    requests = [station_pb2.CheckStationsRequest(station=s, as_of="2023-07-15")
-                for s in (_station(0), station_pb2.Station(area_m2=float("nan")), _station(1))]
+    requests = [
+        station_pb2.CheckStationsRequest(station=s, as_of="2023-07-15")
+        for s in (_station(0), station_pb2.Station(area_m2=float("nan")), _station(1))
+    ]
     with RuralpostClient(ClientOptions(target=f"127.0.0.1:{server.port}")) as client:
         answers = list(client.check_stations(iter(requests)))
     assert [a.index for a in answers] == [0, 1, 2]
@@ -65,8 +66,12 @@ def test_stream_answers_in_order_with_item_errors(server: Running) -> None:
 def test_unary_call_waits_for_a_server_that_comes_up(tmp_path: Path) -> None:
     port = free_port()
     started: list[Running] = []
-    timer = threading.Timer(0.3, lambda: started.append(build(Config(
-        listen=f"127.0.0.1:{port}", db=str(tmp_path / "late.db"), grace_seconds=0))))
+    timer = threading.Timer(
+        0.3,
+        lambda: started.append(
+            build(Config(listen=f"127.0.0.1:{port}", db=str(tmp_path / "late.db"), grace_seconds=0))
+        ),
+    )
     timer.start()
     try:
         with RuralpostClient(ClientOptions(target=f"127.0.0.1:{port}", attempts=30, timeout=20, **FAST)) as c:
@@ -94,8 +99,9 @@ class _Scripted:
         self.codes = codes
         self.calls: list[dict[str, str]] = []
 
-    def list_rules(self, request: rules_pb2.ListRulesRequest, context: grpc.ServicerContext
-                   ) -> rules_pb2.ListRulesResponse:
+    def list_rules(
+        self, request: rules_pb2.ListRulesRequest, context: grpc.ServicerContext
+    ) -> rules_pb2.ListRulesResponse:
         self.calls.append(dict(context.invocation_metadata()))  # type: ignore[arg-type]
         if self.codes:
             context.abort(self.codes.pop(0), "scripted")
@@ -105,10 +111,16 @@ class _Scripted:
 @pytest.fixture
 def scripted() -> Iterator[tuple[_Scripted, int]]:
     service = _Scripted([])
-    handler = grpc.method_handlers_generic_handler("ruralpost.v1.RulesService", {
-        "ListRules": grpc.unary_unary_rpc_method_handler(
-            service.list_rules, request_deserializer=rules_pb2.ListRulesRequest.FromString,
-            response_serializer=rules_pb2.ListRulesResponse.SerializeToString)})
+    handler = grpc.method_handlers_generic_handler(
+        "ruralpost.v1.RulesService",
+        {
+            "ListRules": grpc.unary_unary_rpc_method_handler(
+                service.list_rules,
+                request_deserializer=rules_pb2.ListRulesRequest.FromString,
+                response_serializer=rules_pb2.ListRulesResponse.SerializeToString,
+            )
+        },
+    )
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
     server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port("127.0.0.1:0")

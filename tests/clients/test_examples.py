@@ -15,7 +15,8 @@ from tests.support import EXAMPLES, free_port
 
 
 def test_operator_checks_then_registers_only_a_passing_station(
-        server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     target = ["--server", f"127.0.0.1:{server.port}", "--register"]
     assert operator_check.main([str(EXAMPLES / "township-station.json"), *target]) == 0
     assert "已登记 registered" in capsys.readouterr().out
@@ -36,9 +37,13 @@ ROOT = EXAMPLES.parent
 
 
 def program(module: str, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", f"ruralpost.clients.examples.{module}", *argv], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
-
+    return subprocess.run(
+        [sys.executable, "-m", f"ruralpost.clients.examples.{module}", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_operator_check_program(server: Running, tmp_path: Path) -> None:
@@ -46,7 +51,7 @@ def test_operator_check_program(server: Running, tmp_path: Path) -> None:
     done = program("operator_check", str(EXAMPLES / "township-station.json"), *target)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0].startswith("KJH-XZ-01: OUTCOME_PASS (rules ")
-    assert "已登记" not in done.stdout                     # no --register: checked only
+    assert "已登记" not in done.stdout  # no --register: checked only
 
     # A station too small for a township station: exit 1 with the rule, the reason and the remedy.
     small = json.loads((EXAMPLES / "township-station.json").read_text(encoding="utf-8"))
@@ -65,8 +70,7 @@ def test_operator_check_program(server: Running, tmp_path: Path) -> None:
     done = program("operator_check", str(EXAMPLES / "township-station.json"), *target, "--register")
     assert done.returncode == 0 and done.stdout.rstrip().endswith("已登记 registered")
 
-    done = program("operator_check", str(EXAMPLES / "township-station.json"),
-                   "--server", f"127.0.0.1:{free_port()}")
+    done = program("operator_check", str(EXAMPLES / "township-station.json"), "--server", f"127.0.0.1:{free_port()}")
     assert done.returncode == 2 and "UNAVAILABLE" in done.stderr and done.stdout == ""
     done = program("operator_check", str(tmp_path / "none.json"), *target)
     assert done.returncode == 2 and "none.json" in done.stderr
@@ -74,14 +78,13 @@ def test_operator_check_program(server: Running, tmp_path: Path) -> None:
 
 def test_subsidy_workflow_program(server: Running, tmp_path: Path) -> None:
     target = ["--server", f"127.0.0.1:{server.port}"]
-    upbound = EXAMPLES / "claim-upbound.json"          # a request file: {"claim": …, "commit": false}
+    upbound = EXAMPLES / "claim-upbound.json"  # a request file: {"claim": …, "commit": false}
 
     # Step 1 only: a dry run, nothing recorded; partially eligible is exit 1.
     done = program("subsidy_workflow", str(upbound), *target)
     assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines() == [
-        "SXYGL-UP-2023-07-0001: 部分符合 PARTIALLY_ELIGIBLE; eligible 3, rejected 2, "
-        "approved ¥3.00 (dry run)",
+        "SXYGL-UP-2023-07-0001: 部分符合 PARTIALLY_ELIGIBLE; eligible 3, rejected 2, approved ¥3.00 (dry run)",
         "  [SUB-AMOUNT] 申报金额5.00元与按件核算金额3.00元不一致，按核算金额3.00元核定（补贴标准：占位标准，非官方）",
         "  SUB-UP-AGRI: 1 parcels rejected",
         "  SUB-DUP-CLAIM: 1 parcels rejected",
@@ -89,8 +92,9 @@ def test_subsidy_workflow_program(server: Running, tmp_path: Path) -> None:
 
     # An eligible claim (a bare Claim), approved: dry run, then committed; exit 0.
     claim = json.loads(upbound.read_text(encoding="utf-8"))["claim"]
-    claim.update(claimId="SXYGL-UP-2023-07-0002", parcels=claim["parcels"][:3], declaredPieces=3,
-                 requestedAmountFen="300")
+    claim.update(
+        claimId="SXYGL-UP-2023-07-0002", parcels=claim["parcels"][:3], declaredPieces=3, requestedAmountFen="300"
+    )
     path = tmp_path / "claim.json"
     path.write_text(json.dumps(claim, ensure_ascii=False), encoding="utf-8")
     done = program("subsidy_workflow", str(path), *target, "--approve")
@@ -102,9 +106,13 @@ def test_subsidy_workflow_program(server: Running, tmp_path: Path) -> None:
     # The workflow retried after a timeout: the stored answer, paid once.
     done = program("subsidy_workflow", str(path), *target, "--approve")
     assert done.returncode == 0
-    assert done.stdout.splitlines() == [
-        "SXYGL-UP-2023-07-0002: 符合补贴条件 ELIGIBLE; eligible 3, rejected 0, approved ¥3.00 (committed)",
-    ] * 2
+    assert (
+        done.stdout.splitlines()
+        == [
+            "SXYGL-UP-2023-07-0002: 符合补贴条件 ELIGIBLE; eligible 3, rejected 0, approved ¥3.00 (committed)",
+        ]
+        * 2
+    )
     methods = [r.method for r in server.runtime.store.decisions(limit=20)]
     assert methods.count("EvaluateClaim:commit") == 1 and methods.count("EvaluateClaim:stored") == 2
 
@@ -113,10 +121,12 @@ def test_subsidy_workflow_program(server: Running, tmp_path: Path) -> None:
     done = program("subsidy_workflow", str(upbound), *target, "--approve")
     assert done.returncode == 1
     lines = done.stdout.splitlines()
-    assert lines[0] == \
-        "SXYGL-UP-2023-07-0001: 不符合 INELIGIBLE; eligible 0, rejected 5, approved ¥0.00 (dry run)"
-    assert lines[2:] == ["  SUB-UP-AGRI: 1 parcels rejected", "  SUB-DUP-CLAIM: 1 parcels rejected",
-                         "  SUB-DUP-LEDGER: 4 parcels rejected"]
+    assert lines[0] == "SXYGL-UP-2023-07-0001: 不符合 INELIGIBLE; eligible 0, rejected 5, approved ¥0.00 (dry run)"
+    assert lines[2:] == [
+        "  SUB-UP-AGRI: 1 parcels rejected",
+        "  SUB-DUP-CLAIM: 1 parcels rejected",
+        "  SUB-DUP-LEDGER: 4 parcels rejected",
+    ]
 
     # The same id with other contents: refused.
     claim["requestedAmountFen"] = "200"

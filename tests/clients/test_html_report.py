@@ -18,8 +18,16 @@ from ruralpost.cli import main
 from ruralpost.clients import template
 from ruralpost.service.server import Running
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 FAIL_RED = (0xC6, 0x28, 0x28)
 PASS_GREEN = (0x2E, 0x7D, 0x32)
 BAD_GREY = (0x61, 0x61, 0x61)
@@ -33,8 +41,12 @@ def chromium() -> str:
 
 def browse(*args: str) -> subprocess.CompletedProcess[str]:
     with tempfile.TemporaryDirectory() as profile:
-        return subprocess.run([chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
 
 def png_pixels(path: Path) -> tuple[int, int, Counter[tuple[int, int, int]]]:
@@ -44,8 +56,8 @@ def png_pixels(path: Path) -> tuple[int, int, Counter[tuple[int, int, int]]]:
     pos, idat = 8, b""
     width = height = channels = 0
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             width, height, depth, colour = struct.unpack(">IIBB", body[:10])
             assert depth == 8 and colour in (2, 6)
@@ -59,7 +71,7 @@ def png_pixels(path: Path) -> tuple[int, int, Counter[tuple[int, int, int]]]:
     colours: Counter[tuple[int, int, int]] = Counter()
     for y in range(height):
         start = y * (stride + 1)
-        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
         for i in range(stride):
             left = line[i - channels] if i >= channels else 0
             up = previous[i]
@@ -74,13 +86,14 @@ def png_pixels(path: Path) -> tuple[int, int, Counter[tuple[int, int, int]]]:
                 p = left + up - corner
                 pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
                 line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
-        colours.update(tuple(line[i:i + 3]) for i in range(0, stride, channels))  # type: ignore[misc]
+        colours.update(tuple(line[i : i + 3]) for i in range(0, stride, channels))  # type: ignore[misc]
         previous = line
     return width, height, colours
 
 
 def test_html_report_renders_offline_with_its_chart(
-        server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     header = template.headers("stations", "both")
     examples = template.examples("stations")
     townships = ["鹅城镇", "康家会镇", "丰润镇"]
@@ -89,16 +102,17 @@ def test_html_report_renders_offline_with_its_chart(
         row = list(examples[0])
         row[0], row[3], row[15] = f"H{i:03d}", townships[i % 3], f"XZ{2000 + i}"
         if i % 2 == 1:
-            row[19] = "8"            # too small: FAIL
+            row[19] = "8"  # too small: FAIL
         if i == 29:
-            row[19] = "<script>"     # a bad row, and markup that must come out escaped
+            row[19] = "<script>"  # a bad row, and markup that must come out escaped
         rows.append(row)
     source = tmp_path / "stations.csv"
     with source.open("w", encoding="utf-8", newline="") as f:
         csv.writer(f).writerows([header, *rows])
     report = tmp_path / "report.html"
-    code = main(["check", str(source), "--server", f"127.0.0.1:{server.port}", "--as-of", "2023-07-15",
-                 "--report", str(report)])
+    code = main(
+        ["check", str(source), "--server", f"127.0.0.1:{server.port}", "--as-of", "2023-07-15", "--report", str(report)]
+    )
     capsys.readouterr()
     assert code == 1
     html = report.read_text(encoding="utf-8")

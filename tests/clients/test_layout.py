@@ -35,10 +35,15 @@ def test_parcel_template_rows_read_back() -> None:
 
 
 def test_headers_in_chinese_english_aliases_and_combined_forms() -> None:
-    header = _header("站点编号", "kind", "面积 （平方米）", "Signage.Code", "sign_present",
-                     "备案日期/filed_on", "备注")
+    header = _header("站点编号", "kind", "面积 （平方米）", "Signage.Code", "sign_present", "备案日期/filed_on", "备注")
     assert [c.key for c in header.columns.values()] == [
-        "station_id", "kind", "area_m2", "signage.code", "signage.present", "filing.filed_on"]
+        "station_id",
+        "kind",
+        "area_m2",
+        "signage.code",
+        "signage.present",
+        "filing.filed_on",
+    ]
     assert header.unknown == ["备注"]
     with pytest.raises(layout.LayoutError, match="两次"):
         _header("station_id", "站点编号")
@@ -47,18 +52,42 @@ def test_headers_in_chinese_english_aliases_and_combined_forms() -> None:
 
 
 def test_cells_as_people_write_them() -> None:
-    header = _header("kind", "mode", "services", "equipment", "fixed_premises", "area_m2",
-                     "cctv_retention_days", "opened_on", "filing.filed_on", "zones", "signage.placement")
-    station = layout.station_from_row({
-        "kind": "村点", "mode": "partnered", "services": "寄件；RECEIVE、SERVICE_TYPE_DELIVER",
-        "equipment": "巴枪;货架", "fixed_premises": "否", "area_m2": "12.5㎡", "cctv_retention_days": 30.0,
-        "opened_on": "2023/5/2", "filing.filed_on": dt.datetime(2023, 5, 10), "zones": "收寄区; 待取件区 ;",
-        "signage.placement": "门外墙面",
-    }, header)
+    header = _header(
+        "kind",
+        "mode",
+        "services",
+        "equipment",
+        "fixed_premises",
+        "area_m2",
+        "cctv_retention_days",
+        "opened_on",
+        "filing.filed_on",
+        "zones",
+        "signage.placement",
+    )
+    station = layout.station_from_row(
+        {
+            "kind": "村点",
+            "mode": "partnered",
+            "services": "寄件；RECEIVE、SERVICE_TYPE_DELIVER",
+            "equipment": "巴枪;货架",
+            "fixed_premises": "否",
+            "area_m2": "12.5㎡",
+            "cctv_retention_days": 30.0,
+            "opened_on": "2023/5/2",
+            "filing.filed_on": dt.datetime(2023, 5, 10),
+            "zones": "收寄区; 待取件区 ;",
+            "signage.placement": "门外墙面",
+        },
+        header,
+    )
     assert station.kind == station_pb2.STATION_KIND_VILLAGE_POINT
     assert station.mode == station_pb2.OPERATION_MODE_PARTNERED
-    assert list(station.services) == [station_pb2.SERVICE_TYPE_SEND, station_pb2.SERVICE_TYPE_RECEIVE,
-                                      station_pb2.SERVICE_TYPE_DELIVER]
+    assert list(station.services) == [
+        station_pb2.SERVICE_TYPE_SEND,
+        station_pb2.SERVICE_TYPE_RECEIVE,
+        station_pb2.SERVICE_TYPE_DELIVER,
+    ]
     assert list(station.equipment) == [station_pb2.EQUIPMENT_BARCODE_SCANNER, station_pb2.EQUIPMENT_SHELVES]
     assert station.HasField("fixed_premises") and station.fixed_premises is False
     assert station.area_m2 == 12.5 and station.cctv_retention_days == 30
@@ -69,22 +98,26 @@ def test_cells_as_people_write_them() -> None:
 
 def test_an_empty_cell_is_not_given_never_false() -> None:
     header = _header("station_id", "fixed_premises", "signage.present", "area_m2")
-    station = layout.station_from_row({"station_id": "S1", "fixed_premises": "", "signage.present": None,
-                                       "area_m2": "  "}, header)
+    station = layout.station_from_row(
+        {"station_id": "S1", "fixed_premises": "", "signage.present": None, "area_m2": "  "}, header
+    )
     assert not station.HasField("fixed_premises")
     assert not station.signage.HasField("present")
     assert not station.HasField("area_m2")
 
 
-@pytest.mark.parametrize(("column", "value", "problem"), [
-    ("area_m2", "abc", "不是数字"),
-    ("area_m2", "nan", "有限"),
-    ("fixed_premises", "maybe", "是/否"),
-    ("kind", "县城站", "可选值"),
-    ("services", "寄件;飞行", "可选值"),
-    ("cctv_retention_days", "30.5", "整数"),
-    ("opened_on", "2023-02-30", "日期"),
-])
+@pytest.mark.parametrize(
+    ("column", "value", "problem"),
+    [
+        ("area_m2", "abc", "不是数字"),
+        ("area_m2", "nan", "有限"),
+        ("fixed_premises", "maybe", "是/否"),
+        ("kind", "县城站", "可选值"),
+        ("services", "寄件;飞行", "可选值"),
+        ("cctv_retention_days", "30.5", "整数"),
+        ("opened_on", "2023-02-30", "日期"),
+    ],
+)
 def test_an_unreadable_cell_names_its_column(column: str, value: str, problem: str) -> None:
     with pytest.raises(layout.CellError) as caught:
         layout.station_from_row({column: value}, _header(column))

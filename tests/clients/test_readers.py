@@ -27,6 +27,7 @@ def assert_nothing_lost(rows: Rows, read_rows: list[Row]) -> None:
 
 # ---- encodings
 
+
 def gbk_late_lines(n: int = 651, first_chinese_row: int = 600) -> list[str]:
     """A header and n-1 rows, ASCII up to the row before `first_chinese_row`."""
     lines = ["station_id,township,kind"]
@@ -43,7 +44,7 @@ def test_gbk_whose_first_chinese_byte_is_at_row_600_is_read_whole(tmp_path: Path
     path.write_bytes(("\r\n".join(gbk_late_lines()) + "\r\n").encode("gbk"))
     data = path.read_bytes()
     first = next(i for i, b in enumerate(data) if b > 0x7F)
-    assert data[:first].count(b"\n") + 1 == 600                   # the case users hit
+    assert data[:first].count(b"\n") + 1 == 600  # the case users hit
     rows, got = read(path)
     assert rows.encoding == "gb18030"
     assert [r.number for r in got] == list(range(2, 652))
@@ -72,23 +73,28 @@ def test_utf8_with_bom_and_crlf(tmp_path: Path) -> None:
     path.write_bytes("站点编号,kind\r\nB1,乡镇站\r\n\r\n,,\r\nB2,村点".encode("utf-8-sig"))
     rows, got = read(path)
     assert rows.encoding == "utf-8-sig"
-    assert rows.header == ["站点编号", "kind"]                    # no BOM stuck to the first header
-    assert [(r.number, r.cells) for r in got] == [(2, {"站点编号": "B1", "kind": "乡镇站"}),
-                                                  (5, {"站点编号": "B2", "kind": "村点"})]
+    assert rows.header == ["站点编号", "kind"]  # no BOM stuck to the first header
+    assert [(r.number, r.cells) for r in got] == [
+        (2, {"站点编号": "B1", "kind": "乡镇站"}),
+        (5, {"站点编号": "B2", "kind": "村点"}),
+    ]
     assert (rows.count.in_file, rows.count.blank, rows.count.read) == (4, 2, 2)
 
 
 def test_utf16_unicode_text_is_tab_separated(tmp_path: Path) -> None:
     """Excel's "Unicode text": UTF-16LE with a BOM, tabs, CRLF, quotes around cells with tabs."""
     path = tmp_path / "stations.txt"
-    path.write_bytes('站点编号\t站点类型\t功能分区\r\nA1\t乡镇站\t"收寄区,待取件区"\r\nA2\t村点\t"收\t发"\r\n'
-                     .encode("utf-16"))
+    path.write_bytes(
+        '站点编号\t站点类型\t功能分区\r\nA1\t乡镇站\t"收寄区,待取件区"\r\nA2\t村点\t"收\t发"\r\n'.encode("utf-16")
+    )
     assert path.read_bytes()[:2] == b"\xff\xfe"
     rows, got = read(path)
     assert rows.encoding == "utf-16" and rows.header == ["站点编号", "站点类型", "功能分区"]
-    assert [r.cells for r in got] == [{"站点编号": "A1", "站点类型": "乡镇站", "功能分区": "收寄区,待取件区"},
-                                      {"站点编号": "A2", "站点类型": "村点", "功能分区": "收\t发"}]
-    bare = tmp_path / "bare.tsv"                                  # no BOM: told by the NUL bytes
+    assert [r.cells for r in got] == [
+        {"站点编号": "A1", "站点类型": "乡镇站", "功能分区": "收寄区,待取件区"},
+        {"站点编号": "A2", "站点类型": "村点", "功能分区": "收\t发"},
+    ]
+    bare = tmp_path / "bare.tsv"  # no BOM: told by the NUL bytes
     bare.write_bytes("station_id\tkind\r\nA1\tTOWNSHIP_STATION\r\n".encode("utf-16-le"))
     rows, got = read(bare)
     assert rows.encoding == "utf-16-le" and got[0].cells == {"station_id": "A1", "kind": "TOWNSHIP_STATION"}
@@ -96,7 +102,7 @@ def test_utf16_unicode_text_is_tab_separated(tmp_path: Path) -> None:
 
 def test_a_character_split_across_read_blocks(tmp_path: Path) -> None:
     """The whole-file pass reads 1 MiB blocks; a character cut at a block's end still decodes."""
-    text = "station_id,township\n" + "康家会镇,康家会镇\n" * 60_000     # ~1.5 MB either way
+    text = "station_id,township\n" + "康家会镇,康家会镇\n" * 60_000  # ~1.5 MB either way
     for encoding in ("utf-8", "gb18030"):
         path = tmp_path / f"{encoding}.csv"
         path.write_bytes(text.encode(encoding))
@@ -127,7 +133,7 @@ def test_utf8_then_gbk_in_one_file_is_refused_not_garbled(tmp_path: Path) -> Non
     path.write_bytes("station_id,township\nA,康家会镇\n".encode() + "B,康家会镇\n".encode("gbk"))
     with pytest.raises(ReadError, match="混用了两种编码：第3行之前是 UTF-8"):
         open_rows(path)
-    cut = tmp_path / "cut.csv"                               # UTF-8 cut short inside its last character
+    cut = tmp_path / "cut.csv"  # UTF-8 cut short inside its last character
     cut.write_bytes("station_id,township\nA,康家会镇快递站\n".encode()[:-2])
     with pytest.raises(ReadError, match="第2行的一个字符中间结束"):
         open_rows(cut)
@@ -149,6 +155,7 @@ def test_not_text_files(tmp_path: Path) -> None:
 
 # ---- rows and their numbers
 
+
 def test_quoted_line_breaks_keep_spreadsheet_row_numbers(tmp_path: Path) -> None:
     """A cell with line breaks is one spreadsheet row; the rows after it keep the number Excel shows,
     and the text line they start on is kept for people reading the file in an editor."""
@@ -168,7 +175,7 @@ def test_an_unclosed_quote_is_reported_not_swallowed(tmp_path: Path) -> None:
     got = read(path)[1]
     assert [r.number for r in got] == [2, 3]
     assert "引号没有闭合" in got[1].problem and "3 text lines from line 3" in got[1].problem
-    closed = tmp_path / "closed.csv"                          # a quoted break at the very end is fine
+    closed = tmp_path / "closed.csv"  # a quoted break at the very end is fine
     closed.write_text('station_id,zones\nU1,"a\nb"', encoding="utf-8")
     assert [r.cells for r in read(closed)[1]] == [{"station_id": "U1", "zones": "a\nb"}]
 
@@ -196,17 +203,21 @@ def test_xlsx_counts_blank_rows(tmp_path: Path) -> None:
 
 # ---- JSON
 
+
 def test_json_array_object_and_list_key_numbered_by_line(tmp_path: Path) -> None:
     path = tmp_path / "a.json"
     path.write_text('[\n  {"a": 1},\n  {"b": [1,\n 2]}, 3,\n\n  {"c": "x\\ny"}\n]\n', encoding="utf-8")
     got = read(path)[1]
     assert [(r.number, r.cells, r.problem) for r in got] == [
-        (2, {"a": 1}, ""), (3, {"b": [1, 2]}, ""), (4, {}, "应为一个 JSON 对象 expected a JSON object"),
-        (6, {"c": "x\ny"}, "")]
+        (2, {"a": 1}, ""),
+        (3, {"b": [1, 2]}, ""),
+        (4, {}, "应为一个 JSON 对象 expected a JSON object"),
+        (6, {"c": "x\ny"}, ""),
+    ]
     wrapped = tmp_path / "b.json"
     wrapped.write_text('\n{"stations": [{"a": 1},\n {"b": 2}]}', encoding="utf-8")
     assert [r.number for r in read(wrapped)[1]] == [2, 3]
-    assert [r.number for r in read(wrapped, list_key="claims")[1]] == [2]     # one object: itself
+    assert [r.number for r in read(wrapped, list_key="claims")[1]] == [2]  # one object: itself
     one = tmp_path / "one.json"
     one.write_text('\n\n{"station": {"stationId": "X"}}', encoding="utf-8")
     assert [(r.number, r.cells) for r in read(one)[1]] == [(3, {"station": {"stationId": "X"}})]
@@ -224,6 +235,7 @@ def test_json_that_cannot_be_read(tmp_path: Path) -> None:
 
 # ---- the two shapes of a JSON row
 
+
 def station_parser() -> shapes.RowParser[station_pb2.Station]:
     return shapes.RowParser(station_pb2.Station, layout.STATION_COLUMNS, "站点", None)
 
@@ -234,34 +246,50 @@ def test_proto_json_rows_camel_or_snake_give_the_example_stations() -> None:
         expected = json_format.ParseDict(data, station_pb2.Station())
         camel = json_format.MessageToDict(expected)
         snake = json_format.MessageToDict(expected, preserving_proto_field_name=True)
-        assert parser.is_proto(camel) and parser.is_proto(snake)     # nested signage / filing
+        assert parser.is_proto(camel) and parser.is_proto(snake)  # nested signage / filing
         assert parser.parse(camel) == expected and parser.parse(snake) == expected
     assert parser.unknown_columns == []
 
 
 def test_enum_names_without_prefix_or_in_chinese() -> None:
     station = station_pb2.Station()
-    shapes.parse_proto({"kind": "VILLAGE_POINT", "mode": "合作开办", "services": ["SEND", "SERVICE_TYPE_DELIVER"],
-                        "signage": {"placement": "outer_wall"}}, station)
+    shapes.parse_proto(
+        {
+            "kind": "VILLAGE_POINT",
+            "mode": "合作开办",
+            "services": ["SEND", "SERVICE_TYPE_DELIVER"],
+            "signage": {"placement": "outer_wall"},
+        },
+        station,
+    )
     assert station.kind == station_pb2.STATION_KIND_VILLAGE_POINT
     assert station.mode == station_pb2.OPERATION_MODE_PARTNERED
     assert list(station.services) == [station_pb2.SERVICE_TYPE_SEND, station_pb2.SERVICE_TYPE_DELIVER]
     assert station.signage.placement == station_pb2.SIGN_PLACEMENT_OUTER_WALL
-    request = shapes.parse_proto({"claim": {"kind": "DOWNBOUND_PARCEL", "parcels": [{"feeChargedFen": "300"}]}},
-                                 claim_pb2.EvaluateClaimRequest())
+    request = shapes.parse_proto(
+        {"claim": {"kind": "DOWNBOUND_PARCEL", "parcels": [{"feeChargedFen": "300"}]}}, claim_pb2.EvaluateClaimRequest()
+    )
     assert request.claim.kind == claim_pb2.CLAIM_KIND_DOWNBOUND_PARCEL
     assert request.claim.parcels[0].fee_charged_fen == 300
 
 
-@pytest.mark.parametrize(("data", "column", "words"), [
-    ({"stationId": "X", "signage": {"colour": "红"}}, "signage.colour", ["未知字段“signage.colour”", "unknown field"]),
-    ({"stationId": "X", "站点类型": "村点"}, "站点类型", ["未知字段“站点类型”"]),
-    ({"kind": "HAMLET", "signage": {}}, "kind", ["不是可选值之一", "not a StationKind"]),
-    ({"areaM2": "big"}, "areaM2", ["不是有效的 proto JSON", "big"]),
-    ({"stationId": "X", "station_id": "Y"}, "station_id", ["同一个字段"]),
-])
-def test_a_proto_row_that_cannot_be_read_names_the_field(data: dict[str, object], column: str,
-                                                          words: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("data", "column", "words"),
+    [
+        (
+            {"stationId": "X", "signage": {"colour": "红"}},
+            "signage.colour",
+            ["未知字段“signage.colour”", "unknown field"],
+        ),
+        ({"stationId": "X", "站点类型": "村点"}, "站点类型", ["未知字段“站点类型”"]),
+        ({"kind": "HAMLET", "signage": {}}, "kind", ["不是可选值之一", "not a StationKind"]),
+        ({"areaM2": "big"}, "areaM2", ["不是有效的 proto JSON", "big"]),
+        ({"stationId": "X", "station_id": "Y"}, "station_id", ["同一个字段"]),
+    ],
+)
+def test_a_proto_row_that_cannot_be_read_names_the_field(
+    data: dict[str, object], column: str, words: list[str]
+) -> None:
     parser = station_parser()
     assert parser.is_proto(data)
     with pytest.raises(layout.FieldError) as caught:
@@ -276,10 +304,14 @@ def test_flat_json_rows_stay_flat() -> None:
     row = {"站点编号": "F1", "kind": "乡镇站", "signage.code": "XZ0001", "area_m2": "24.5㎡", "备注": "x"}
     assert not parser.is_proto(row)
     station = parser.parse(row)
-    assert (station.station_id, station.kind, station.signage.code, station.area_m2) == \
-        ("F1", station_pb2.STATION_KIND_TOWNSHIP_STATION, "XZ0001", 24.5)
+    assert (station.station_id, station.kind, station.signage.code, station.area_m2) == (
+        "F1",
+        station_pb2.STATION_KIND_TOWNSHIP_STATION,
+        "XZ0001",
+        24.5,
+    )
     assert parser.unknown_columns == ["备注"]
-    with pytest.raises(layout.LayoutError):                   # a JSON row naming no known column
+    with pytest.raises(layout.LayoutError):  # a JSON row naming no known column
         parser.parse({"姓名": "张三"})
 
 

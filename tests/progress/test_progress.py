@@ -93,14 +93,15 @@ def test_empty_registry_in_july_is_behind_everywhere(quota: progress_pb2_grpc.Qu
     assert ids(report.hub.reasons) == ["HUB-MISSING"]
 
 
-def test_full_registry_of_64_registered_stations(quota: progress_pb2_grpc.QuotaServiceStub,
-                                                 programme: Programme, register: Any,
-                                                 server: Running) -> None:
+def test_full_registry_of_64_registered_stations(
+    quota: progress_pb2_grpc.QuotaServiceStub, programme: Programme, register: Any, server: Running
+) -> None:
     register(plans.stations(programme, {}))
     report = get(quota, "2023-07-31")
-    assert [(t.township_stations_done, t.village_points_filed, t.village_points_compliant, t.outcome)
-            for t in report.townships] == [(1, t.village_points, t.village_points, PASS)
-                                           for t in programme.townships]
+    assert [
+        (t.township_stations_done, t.village_points_filed, t.village_points_compliant, t.outcome)
+        for t in report.townships
+    ] == [(1, t.village_points, t.village_points, PASS) for t in programme.townships]
     assert (report.township_stations_done, report.village_points_filed) == (12, 52)
     assert report.verdict.outcome == PASS
     assert ids(report.verdict.reasons) == ["QTA-NOTE-52"]
@@ -108,12 +109,17 @@ def test_full_registry_of_64_registered_stations(quota: progress_pb2_grpc.QuotaS
     assert note.severity == common_pb2.SEVERITY_INFO and "52" in note.message and "48" in note.message
     assert report.verdict.ruleset_version == server.runtime.rules.current.version
     rows = server.runtime.store.decisions(limit=1)
-    assert (rows[0].method, rows[0].subject_id, rows[0].outcome, rows[0].as_of) == \
-        ("GetProgress", "jingle-2023", "OUTCOME_PASS", "2023-07-31")
+    assert (rows[0].method, rows[0].subject_id, rows[0].outcome, rows[0].as_of) == (
+        "GetProgress",
+        "jingle-2023",
+        "OUTCOME_PASS",
+        "2023-07-31",
+    )
 
 
-def test_july_and_november_inspections(quota: progress_pb2_grpc.QuotaServiceStub, programme: Programme,
-                                       register: Any) -> None:
+def test_july_and_november_inspections(
+    quota: progress_pb2_grpc.QuotaServiceStub, programme: Programme, register: Any
+) -> None:
     register(plans.stations(programme, {"康家会镇": {"points": 4}}))
     july = get(quota, "2023-07-20")
     kjh = township(july, "康家会镇")
@@ -130,23 +136,28 @@ def test_july_and_november_inspections(quota: progress_pb2_grpc.QuotaServiceStub
     assert "QTA-TOWNSHIP-POINTS" not in ids(november.verdict.reasons)
 
 
-def test_request_stations_replace_the_registry(quota: progress_pb2_grpc.QuotaServiceStub,
-                                               programme: Programme, register: Any) -> None:
+def test_request_stations_replace_the_registry(
+    quota: progress_pb2_grpc.QuotaServiceStub, programme: Programme, register: Any
+) -> None:
     register(plans.stations(programme, {}))
-    only = plans.stations(programme, {"all": {"station": None, "points": 0},
-                                                "鹅城镇": {"station": "2023-05-02", "points": 4}})
+    only = plans.stations(
+        programme, {"all": {"station": None, "points": 0}, "鹅城镇": {"station": "2023-05-02", "points": 4}}
+    )
     report = get(quota, "2023-07-15", stations=only)
     assert (report.township_stations_done, report.village_points_filed) == (1, 4)
     assert township(report, "鹅城镇").outcome == PASS
     assert township(report, "丰润镇").outcome == FAIL
 
 
-def test_excluded_stations_are_named_with_why(quota: progress_pb2_grpc.QuotaServiceStub,
-                                              programme: Programme) -> None:
-    stations = plans.stations(programme, {}, [
-        {"kind": "village_point", "township": "康家会镇", "operator": OTHER_OPERATOR, "stationId": "X-1"},
-        {"kind": "township_station", "township": "中庄乡", "stationId": "X-2"},
-    ])
+def test_excluded_stations_are_named_with_why(quota: progress_pb2_grpc.QuotaServiceStub, programme: Programme) -> None:
+    stations = plans.stations(
+        programme,
+        {},
+        [
+            {"kind": "village_point", "township": "康家会镇", "operator": OTHER_OPERATOR, "stationId": "X-1"},
+            {"kind": "township_station", "township": "中庄乡", "stationId": "X-2"},
+        ],
+    )
     report = get(quota, "2023-07-15", stations=stations)
     excluded = [r for r in report.verdict.reasons if r.rule_id == "QTA-EXCLUDED"]
     assert [r.field for r in excluded] == ["stations[64].operator", "stations[65].township"]
@@ -158,13 +169,16 @@ def test_excluded_stations_are_named_with_why(quota: progress_pb2_grpc.QuotaServ
     assert township(report, "康家会镇").village_points_filed == 8  # the other operator's point is not counted
 
 
-def test_registry_is_rechecked_at_the_report_date(quota: progress_pb2_grpc.QuotaServiceStub,
-                                                  programme: Programme, register: Any,
-                                                  server: Running) -> None:
+def test_registry_is_rechecked_at_the_report_date(
+    quota: progress_pb2_grpc.QuotaServiceStub, programme: Programme, register: Any, server: Running
+) -> None:
     """鹅城镇's station passed when registered; a later one showing its sign code makes both fail."""
     stations = plans.stations(programme, {"杜家村镇": {"station": None}})
-    twin = plans.stations(programme, {"all": {"station": None, "points": 0}}, [
-        {"kind": "township_station", "township": "杜家村镇", "signage": {"code": "XZ0001"}}])
+    twin = plans.stations(
+        programme,
+        {"all": {"station": None, "points": 0}},
+        [{"kind": "township_station", "township": "杜家村镇", "signage": {"code": "XZ0001"}}],
+    )
     register(stations[:1])  # 鹅城镇's township station, XZ0001
     register(twin)
     register(stations[1:])
@@ -176,12 +190,19 @@ def test_registry_is_rechecked_at_the_report_date(quota: progress_pb2_grpc.Quota
     assert ids(township(report, "鹅城镇").reasons) == ["QTA-TOWNSHIP-STATION"]
 
 
-def test_alias_and_other_operator_in_the_registry(quota: progress_pb2_grpc.QuotaServiceStub,
-                                                  programme: Programme, register: Any) -> None:
-    register(plans.stations(programme, {"all": {"station": None, "points": 0}}, [
-        {"kind": "township_station", "township": "赤泥窊乡"},
-        {"kind": "township_station", "township": "鹅城镇", "operator": OTHER_OPERATOR, "stationId": "O-1"},
-    ]))
+def test_alias_and_other_operator_in_the_registry(
+    quota: progress_pb2_grpc.QuotaServiceStub, programme: Programme, register: Any
+) -> None:
+    register(
+        plans.stations(
+            programme,
+            {"all": {"station": None, "points": 0}},
+            [
+                {"kind": "township_station", "township": "赤泥窊乡"},
+                {"kind": "township_station", "township": "鹅城镇", "operator": OTHER_OPERATOR, "stationId": "O-1"},
+            ],
+        )
+    )
     report = get(quota, "2023-07-15")
     assert township(report, "赤泥洼乡").township_stations_done == 1
     assert township(report, "鹅城镇").township_stations_done == 0
@@ -191,8 +212,14 @@ def test_alias_and_other_operator_in_the_registry(quota: progress_pb2_grpc.Quota
 
 
 def test_hub_reasons_stay_in_the_hub_verdict(quota: progress_pb2_grpc.QuotaServiceStub) -> None:
-    hub = progress_pb2.CountyHub(name="统仓共配中心", brands=["中国邮政"], unified_warehousing=True,
-                                 sorting=True, delivery=True, established_on="2023-07-10")
+    hub = progress_pb2.CountyHub(
+        name="统仓共配中心",
+        brands=["中国邮政"],
+        unified_warehousing=True,
+        sorting=True,
+        delivery=True,
+        established_on="2023-07-10",
+    )
     report = get(quota, "2023-07-15", hub=hub)
     assert report.hub.subject_id == "统仓共配中心"
     assert report.hub.outcome == FAIL
@@ -202,11 +229,15 @@ def test_hub_reasons_stay_in_the_hub_verdict(quota: progress_pb2_grpc.QuotaServi
 
 
 def test_same_request_same_report(quota: progress_pb2_grpc.QuotaServiceStub, programme: Programme) -> None:
-    stations = plans.stations(programme, {"鹅城镇": {"points": 1}}, [
-        {"kind": "village_point", "township": "康家会镇", "signage": {"code": "C0070"}}])
+    stations = plans.stations(
+        programme,
+        {"鹅城镇": {"points": 1}},
+        [{"kind": "village_point", "township": "康家会镇", "signage": {"code": "C0070"}}],
+    )
     first = get(quota, "2023-10-15", stations=stations)
-    assert first.SerializeToString(deterministic=True) == \
-        get(quota, "2023-10-15", stations=stations).SerializeToString(deterministic=True)
+    assert first.SerializeToString(deterministic=True) == get(quota, "2023-10-15", stations=stations).SerializeToString(
+        deterministic=True
+    )
     gaps = next(r for r in first.verdict.reasons if r.rule_id == "QTA-CODE-GAPS")
     assert "20个空号：C0050–C0069" in gaps.message  # 49 points numbered in order, then C0070
 
@@ -215,10 +246,12 @@ def test_as_of_defaults_to_today(quota: progress_pb2_grpc.QuotaServiceStub) -> N
     assert get(quota, "").as_of == dt.date.today().isoformat()
 
 
-def test_malformed_requests_name_every_bad_field(quota: progress_pb2_grpc.QuotaServiceStub,
-                                                 programme: Programme) -> None:
-    good = plans.stations(programme, {"all": {"station": None, "points": 0},
-                                                "鹅城镇": {"station": "2023-05-02", "points": 1}})
+def test_malformed_requests_name_every_bad_field(
+    quota: progress_pb2_grpc.QuotaServiceStub, programme: Programme
+) -> None:
+    good = plans.stations(
+        programme, {"all": {"station": None, "points": 0}, "鹅城镇": {"station": "2023-05-02", "points": 1}}
+    )
     nameless = station_pb2.Station()
     nameless.CopyFrom(good[0])
     nameless.station_id = ""
@@ -226,18 +259,31 @@ def test_malformed_requests_name_every_bad_field(quota: progress_pb2_grpc.QuotaS
     odd_kind.CopyFrom(good[1])
     odd_kind.kind = 7  # type: ignore[assignment]
     request = progress_pb2.GetProgressRequest(
-        programme="beijing-2023", as_of="2023-13-01", stations=[good[0], good[0], nameless, odd_kind],
-        hub=progress_pb2.CountyHub(established_on="June"))
+        programme="beijing-2023",
+        as_of="2023-13-01",
+        stations=[good[0], good[0], nameless, odd_kind],
+        hub=progress_pb2.CountyHub(established_on="June"),
+    )
     assert bad_fields(lambda: quota.GetProgress(request)) == [
-        "programme", "as_of", "stations[1].station_id", "stations[2].station_id", "stations[3].kind",
-        "hub.established_on"]
+        "programme",
+        "as_of",
+        "stations[1].station_id",
+        "stations[2].station_id",
+        "stations[3].kind",
+        "hub.established_on",
+    ]
 
 
-def test_the_documented_inspection_report_example(server: Running, programme: Programme,
-                                                  register: Any) -> None:
+def test_the_documented_inspection_report_example(server: Running, programme: Programme, register: Any) -> None:
     register(plans.stations(programme, {"康家会镇": {"points": 4}}))
-    command = [sys.executable, str(EXAMPLES / "inspection_report.py"),
-               "--target", f"127.0.0.1:{server.port}", "--as-of", "2023-11-30"]
+    command = [
+        sys.executable,
+        str(EXAMPLES / "inspection_report.py"),
+        "--target",
+        f"127.0.0.1:{server.port}",
+        "--as-of",
+        "2023-11-30",
+    ]
     out = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout
     assert "截至 2023-11-30（进度要求 100%）" in out
     assert "康家会镇已备案村级快递便民服务点4个，任务8个" in out

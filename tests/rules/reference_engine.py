@@ -16,8 +16,11 @@ Test = Callable[[Fact], bool]
 _MISSING = object()
 _LUA_CLASSES = {"d": r"\d", "a": "[A-Za-z]", "s": r"\s", "w": "[A-Za-z0-9]", "l": "[a-z]", "u": "[A-Z]"}
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "$lt": lambda a, b: a < b, "$lte": lambda a, b: a <= b, "$gt": lambda a, b: a > b,
-    "$gte": lambda a, b: a >= b, "$neq": lambda a, b: a != b,
+    "$lt": lambda a, b: a < b,
+    "$lte": lambda a, b: a <= b,
+    "$gt": lambda a, b: a > b,
+    "$gte": lambda a, b: a >= b,
+    "$neq": lambda a, b: a != b,
 }
 
 
@@ -31,7 +34,7 @@ def lua_to_regex(pattern: str) -> re.Pattern[str]:
             i += 2
         elif c == "[":
             j = pattern.index("]", i)
-            out.append(pattern[i:j + 1])
+            out.append(pattern[i : j + 1])
             i = j + 1
         else:
             out.append(re.escape(c))
@@ -51,7 +54,7 @@ def _item_test(cond: Any) -> Callable[[Any], bool]:
     if set(cond) == {"$i"}:
         wanted = cond["$i"]
         return lambda item: bool(item == wanted)
-    (op, inner), = cond.items()
+    ((op, inner),) = cond.items()
     compare, operand = _COMPARE[op], inner["$i"]
     return lambda item: compare(item, operand)
 
@@ -66,25 +69,26 @@ def compile_condition(cond: dict[str, Any]) -> Test:
             parts = [compile_condition(c) for c in value]
             tests.append(lambda f, parts=parts: any(p(f) for p in parts))
         elif key in ("$ex", "$nex"):
-            (name, _), = value.items()
+            ((name, _),) = value.items()
             present = key == "$ex"
             tests.append(lambda f, n=name, p=present: (n in f) == p)
         elif key in _COMPARE:
-            (name, spec), = value.items()
+            ((name, spec),) = value.items()
             get, compare = _value(spec), _COMPARE[key]
 
-            def test(f: Fact, n: str = name, get: Callable[[Fact], Any] = get,
-                     compare: Callable[[Any, Any], bool] = compare) -> bool:
+            def test(
+                f: Fact, n: str = name, get: Callable[[Fact], Any] = get, compare: Callable[[Any, Any], bool] = compare
+            ) -> bool:
                 a, b = f.get(n, _MISSING), get(f)
                 return a is not _MISSING and b is not _MISSING and compare(a, b)
 
             tests.append(test)
         elif key == "$mt":
-            (name, pattern), = value.items()
+            ((name, pattern),) = value.items()
             regex = lua_to_regex(pattern)
             tests.append(lambda f, n=name, r=regex: isinstance(f.get(n), str) and r.fullmatch(f[n]) is not None)
         elif key in ("$iany", "$iall"):
-            (name, inner), = value.items()
+            ((name, inner),) = value.items()
             item, every = _item_test(inner), key == "$iall"
 
             def test_list(f: Fact, n: str = name, item: Callable[[Any], bool] = item, every: bool = every) -> bool:

@@ -55,7 +55,10 @@ def test_negate(condition: dict[str, object], negated: object) -> None:
 
 def test_fields_of_reads_keys_and_references() -> None:
     assert engine.fields_of([{"$gte": {"filed_day": {"$m": "opened_day"}}}, {"kind": "X"}]) == {
-        "filed_day", "opened_day", "kind"}
+        "filed_day",
+        "opened_day",
+        "kind",
+    }
 
 
 def test_sid_pool_never_hands_out_a_sid_twice_at_once() -> None:

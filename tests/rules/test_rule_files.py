@@ -34,101 +34,215 @@ def _error(root: Path) -> str:
 # id: (file, text in it, its replacement, the error's line starts with, and then says)
 MISTAKES = {
     "bad-tier-regex": (
-        PROGRAMME, 'station_code: "^C(?!0000)\\\\d{4}$"', 'station_code: "^C(?!0000\\\\d{4}$"',
+        PROGRAMME,
+        'station_code: "^C(?!0000)\\\\d{4}$"',
+        'station_code: "^C(?!0000\\\\d{4}$"',
         f"{PROGRAMME}: subsidy.downbound.tiers.VILLAGE_POINT.station_code: ",
-        "not a valid regular expression: missing ), unterminated subpattern"),
+        "not a valid regular expression: missing ), unterminated subpattern",
+    ),
     "fact-label-as-text": (
-        "stations.yaml", "label: {zh: 面积, en: floor area}", "label: 面积",
-        "stations.yaml: facts.area_m2.label: ", "must be a mapping (key: value, …), not text '面积'"),
+        "stations.yaml",
+        "label: {zh: 面积, en: floor area}",
+        "label: 面积",
+        "stations.yaml: facts.area_m2.label: ",
+        "must be a mapping (key: value, …), not text '面积'",
+    ),
     "missing-rates-note": (
-        PROGRAMME, "  rates_note: 补贴标准为占位值", "  # rates_note: 补贴标准为占位值",
-        f"{PROGRAMME}: subsidy.rates_note: ", "Field required"),
+        PROGRAMME,
+        "  rates_note: 补贴标准为占位值",
+        "  # rates_note: 补贴标准为占位值",
+        f"{PROGRAMME}: subsidy.rates_note: ",
+        "Field required",
+    ),
     "unknown-key-in-rule": (
-        "stations.yaml", "    field: station.fixed_premises\n", "    field: station.fixed_premises\n    colour: red\n",
-        "stations.yaml: rules[3] (STN-PREMISES-FIXED).colour: ", "unknown keys"),
+        "stations.yaml",
+        "    field: station.fixed_premises\n",
+        "    field: station.fixed_premises\n    colour: red\n",
+        "stations.yaml: rules[3] (STN-PREMISES-FIXED).colour: ",
+        "unknown keys",
+    ),
     "wrong-severity": (
-        "stations.yaml", "WARNING\n    description: 站点宜收寄", "FATAL\n    description: 站点宜收寄",
-        "stations.yaml: rules[5] (STN-SERVICES-SEND).severity: ", "'INFO', 'WARNING' or 'ERROR' (got text 'FATAL')"),
+        "stations.yaml",
+        "WARNING\n    description: 站点宜收寄",
+        "FATAL\n    description: 站点宜收寄",
+        "stations.yaml: rules[5] (STN-SERVICES-SEND).severity: ",
+        "'INFO', 'WARNING' or 'ERROR' (got text 'FATAL')",
+    ),
     "quoted-date": (
-        PROGRAMME, "half: {date: 2023-06-30,", 'half: {date: "2023-06-30",',
-        f"{PROGRAMME}: milestones.half.date: ", "is quoted: write the date unquoted"),
+        PROGRAMME,
+        "half: {date: 2023-06-30,",
+        'half: {date: "2023-06-30",',
+        f"{PROGRAMME}: milestones.half.date: ",
+        "is quoted: write the date unquoted",
+    ),
     "not-a-date": (
-        "stations.yaml", 'effective_from: "2015-09-01"', 'effective_from: "2015-9-1"',
-        "stations.yaml: rules[24] (STN-SAFETY-CCTV).effective_from: ", "not YYYY-MM-DD"),
+        "stations.yaml",
+        'effective_from: "2015-09-01"',
+        'effective_from: "2015-9-1"',
+        "stations.yaml: rules[24] (STN-SAFETY-CCTV).effective_from: ",
+        "not YYYY-MM-DD",
+    ),
     "duplicate-id": (
-        "stations.yaml", "- id: STN-COUNTY\n", "- id: STN-TOWNSHIP-UNKNOWN\n",
+        "stations.yaml",
+        "- id: STN-COUNTY\n",
+        "- id: STN-TOWNSHIP-UNKNOWN\n",
         "stations.yaml: rules[2] (STN-TOWNSHIP-UNKNOWN).id: ",
-        "duplicate rule id STN-TOWNSHIP-UNKNOWN, first at stations.yaml: rules[0]"),
+        "duplicate rule id STN-TOWNSHIP-UNKNOWN, first at stations.yaml: rules[0]",
+    ),
     "duplicate-id-in-another-pack": (
-        "hub.yaml", "- id: HUB-DEADLINE\n", "- id: HUB-BRANDS\n",
-        "hub.yaml: rules[2] (HUB-BRANDS).id: ", "duplicate rule id"),
+        "hub.yaml",
+        "- id: HUB-DEADLINE\n",
+        "- id: HUB-BRANDS\n",
+        "hub.yaml: rules[2] (HUB-BRANDS).id: ",
+        "duplicate rule id",
+    ),
     "id-form": (
-        "stations.yaml", "- id: STN-COUNTY\n", "- id: stn county\n",
-        "stations.yaml: rules[2] (stn county).id: ", "not of the form ABC-DEF"),
+        "stations.yaml",
+        "- id: STN-COUNTY\n",
+        "- id: stn county\n",
+        "stations.yaml: rules[2] (stn county).id: ",
+        "not of the form ABC-DEF",
+    ),
     "unknown-citation-document": (
-        "stations.yaml", "citation: {document: 附件2, clause: 任务分解表}", "citation: {document: 附件9, clause: 一}",
+        "stations.yaml",
+        "citation: {document: 附件2, clause: 任务分解表}",
+        "citation: {document: 附件9, clause: 一}",
         "stations.yaml: rules[0] (STN-TOWNSHIP-UNKNOWN).citation.document: ",
-        "'附件9' is not in the programme's documents"),
+        "'附件9' is not in the programme's documents",
+    ),
     "unknown-parameter": (
-        "stations.yaml", 'require: {operator: "${operator}"}', 'require: {operator: "${operators}"}',
-        "stations.yaml: rules[6] (STN-OPERATOR).require.operator: ", "unknown programme parameter ${operators}"),
+        "stations.yaml",
+        'require: {operator: "${operator}"}',
+        'require: {operator: "${operators}"}',
+        "stations.yaml: rules[6] (STN-OPERATOR).require.operator: ",
+        "unknown programme parameter ${operators}",
+    ),
     "unknown-parameter-in-text": (
-        "subsidy.yaml", "description: 申报期须在本方案补贴年度内（${subsidy.period_from}",
+        "subsidy.yaml",
+        "description: 申报期须在本方案补贴年度内（${subsidy.period_from}",
         "description: 申报期须在本方案补贴年度内（${subsidy.period}",
-        "subsidy.yaml: rules[1] (SUB-PERIOD).description: ", "unknown programme parameter ${subsidy.period}"),
+        "subsidy.yaml: rules[1] (SUB-PERIOD).description: ",
+        "unknown programme parameter ${subsidy.period}",
+    ),
     "invalid-yaml": (
-        "hub.yaml", "    when: {hub: true}\n    require: [", "    when: {hub: true\n    require: [",
-        "hub.yaml: line ", "not valid YAML"),
+        "hub.yaml",
+        "    when: {hub: true}\n    require: [",
+        "    when: {hub: true\n    require: [",
+        "hub.yaml: line ",
+        "not valid YAML",
+    ),
     "bad-template": (
-        "stations.yaml", "remedy: 配置货架", "remedy: 配置{货架",
-        "stations.yaml: rules[22] (STN-EQUIP-SHELVES).remedy: ", "bad template '配置{货架'"),
+        "stations.yaml",
+        "remedy: 配置货架",
+        "remedy: 配置{货架",
+        "stations.yaml: rules[22] (STN-EQUIP-SHELVES).remedy: ",
+        "bad template '配置{货架'",
+    ),
     "bad-message-template": (
-        "hub.yaml", 'zh: "县级统仓共配参与的快递品牌{brand_count}个', 'zh: "县级统仓共配参与的快递品牌{brand_count个',
-        "hub.yaml: rules[0] (HUB-BRANDS).message.zh: ", "bad template"),
+        "hub.yaml",
+        'zh: "县级统仓共配参与的快递品牌{brand_count}个',
+        'zh: "县级统仓共配参与的快递品牌{brand_count个',
+        "hub.yaml: rules[0] (HUB-BRANDS).message.zh: ",
+        "bad template",
+    ),
     "does-not-compile": (
-        "stations.yaml", "require: {$gte: {area_m2: 10}}", "require: {$between: {area_m2: 10}}",
-        "stations.yaml: rules[19] (STN-AREA-TOWNSHIP): ", "a condition does not compile"),
+        "stations.yaml",
+        "require: {$gte: {area_m2: 10}}",
+        "require: {$between: {area_m2: 10}}",
+        "stations.yaml: rules[19] (STN-AREA-TOWNSHIP): ",
+        "a condition does not compile",
+    ),
     "bad-waybill-pattern": (
-        "subsidy.yaml", '{$mt: {waybill_chars: "[9A]+"}}', '{$mt: {waybill_chars: "[9A+"}}',
-        "subsidy.yaml: rules[16] (SUB-WAYBILL): ", "a condition does not compile"),
+        "subsidy.yaml",
+        '{$mt: {waybill_chars: "[9A]+"}}',
+        '{$mt: {waybill_chars: "[9A+"}}',
+        "subsidy.yaml: rules[16] (SUB-WAYBILL): ",
+        "a condition does not compile",
+    ),
     "condition-shape": (
-        "progress.yaml", "require: {townships_not_started: 0}", "require: {$or: {townships_not_started: 0}}",
-        "progress.yaml: rules[2] (QTA-COUNTY-START).require: ", "$or: takes a list of conditions"),
+        "progress.yaml",
+        "require: {townships_not_started: 0}",
+        "require: {$or: {townships_not_started: 0}}",
+        "progress.yaml: rules[2] (QTA-COUNTY-START).require: ",
+        "$or: takes a list of conditions",
+    ),
     "rate-fen-as-text": (
-        PROGRAMME, "rate_fen: 30}", 'rate_fen: "30"}',
-        f"{PROGRAMME}: subsidy.downbound.tiers.TOWNSHIP_STATION.rate_fen: ", "valid integer (got text '30')"),
+        PROGRAMME,
+        "rate_fen: 30}",
+        'rate_fen: "30"}',
+        f"{PROGRAMME}: subsidy.downbound.tiers.TOWNSHIP_STATION.rate_fen: ",
+        "valid integer (got text '30')",
+    ),
     "negative-rate": (
-        PROGRAMME, "rate_fen: 100 ", "rate_fen: -100 ",
-        f"{PROGRAMME}: subsidy.upbound.rate_fen: ", "greater than or equal to 0"),
+        PROGRAMME,
+        "rate_fen: 100 ",
+        "rate_fen: -100 ",
+        f"{PROGRAMME}: subsidy.upbound.rate_fen: ",
+        "greater than or equal to 0",
+    ),
     "missing-divisions-file": (
-        PROGRAMME, "divisions: ../reference/jingle-divisions-2023.csv", "divisions: ../reference/gone.csv",
-        f"{PROGRAMME}: divisions: ", "cannot read ../reference/gone.csv"),
+        PROGRAMME,
+        "divisions: ../reference/jingle-divisions-2023.csv",
+        "divisions: ../reference/gone.csv",
+        f"{PROGRAMME}: divisions: ",
+        "cannot read ../reference/gone.csv",
+    ),
     "unquoted-code": (
-        PROGRAMME, 'county: {name: 静乐县, code: "140926"}', "county: {name: 静乐县, code: 140926}",
-        f"{PROGRAMME}: county.code: ", "valid string (got a number 140926)"),
+        PROGRAMME,
+        'county: {name: 静乐县, code: "140926"}',
+        "county: {name: 静乐县, code: 140926}",
+        f"{PROGRAMME}: county.code: ",
+        "valid string (got a number 140926)",
+    ),
     "unknown-claim-kind": (
-        PROGRAMME, "kinds: [UPBOUND_AGRICULTURAL, DOWNBOUND_PARCEL]\n    - name: 中国邮政",
+        PROGRAMME,
+        "kinds: [UPBOUND_AGRICULTURAL, DOWNBOUND_PARCEL]\n    - name: 中国邮政",
         "kinds: [UPBOUND_AGRICULTURAL, DOWNBOUND]\n    - name: 中国邮政",
-        f"{PROGRAMME}: subsidy.operators[0].kinds[1]: ", "'UPBOUND_AGRICULTURAL' or 'DOWNBOUND_PARCEL'"),
+        f"{PROGRAMME}: subsidy.operators[0].kinds[1]: ",
+        "'UPBOUND_AGRICULTURAL' or 'DOWNBOUND_PARCEL'",
+    ),
     "ambiguous-spelling": (
-        PROGRAMME, "小米: [谷子, 黄小米]", "小米: [谷子, 黄小米, 藜麦米]",
-        f"{PROGRAMME}: subsidy.product_categories: ", "'藜麦米' names both 藜麦 and 小米"),
+        PROGRAMME,
+        "小米: [谷子, 黄小米]",
+        "小米: [谷子, 黄小米, 藜麦米]",
+        f"{PROGRAMME}: subsidy.product_categories: ",
+        "'藜麦米' names both 藜麦 and 小米",
+    ),
     "sign-text-placeholder": (
-        PROGRAMME, 'TOWNSHIP_STATION: "{township}快递综合服务站"', 'TOWNSHIP_STATION: "{town}快递综合服务站"',
-        f"{PROGRAMME}: sign_text.TOWNSHIP_STATION: ", "may name only {township} and {village}"),
+        PROGRAMME,
+        'TOWNSHIP_STATION: "{township}快递综合服务站"',
+        'TOWNSHIP_STATION: "{town}快递综合服务站"',
+        f"{PROGRAMME}: sign_text.TOWNSHIP_STATION: ",
+        "may name only {township} and {village}",
+    ),
     "programme-id": (
-        PROGRAMME, "programme: jingle-2023\n", "programme: jingle-2024\n",
-        f"{PROGRAMME}: programme: ", "is not the file's name"),
+        PROGRAMME,
+        "programme: jingle-2023\n",
+        "programme: jingle-2024\n",
+        f"{PROGRAMME}: programme: ",
+        "is not the file's name",
+    ),
     "missing-id-form": (
-        "stations.yaml", "kind: {missing_id: STN-KIND-MISSING,", "kind: {missing_id: STN-KIND-ABSENT,",
-        "stations.yaml: facts.kind.missing_id: ", "end in -MISSING"),
+        "stations.yaml",
+        "kind: {missing_id: STN-KIND-MISSING,",
+        "kind: {missing_id: STN-KIND-ABSENT,",
+        "stations.yaml: facts.kind.missing_id: ",
+        "end in -MISSING",
+    ),
     "missing-id-is-a-rule-id": (
-        "hub.yaml", "- id: HUB-BRANDS\n", "- id: HUB-MISSING\n",
+        "hub.yaml",
+        "- id: HUB-BRANDS\n",
+        "- id: HUB-MISSING\n",
         "hub.yaml: facts.hub.missing_id: ",
-        "HUB-MISSING is both a missing-fact id and a rule id (at hub.yaml: rules[0] (HUB-MISSING))"),
+        "HUB-MISSING is both a missing-fact id and a rule id (at hub.yaml: rules[0] (HUB-MISSING))",
+    ),
     "subject-form": (
-        "progress.yaml", "subject: township\n", "subject: Township\n",
-        "progress.yaml: subject: ", "should match pattern"),
+        "progress.yaml",
+        "subject: township\n",
+        "subject: Township\n",
+        "progress.yaml: subject: ",
+        "should match pattern",
+    ),
 }
 
 
@@ -159,7 +273,8 @@ def test_a_broken_division_list_names_its_line(rules_copy: Path) -> None:
     assert lines[0].startswith(f"{DIVISIONS}: line "), lines
     csv.write_text("code,name,parent_code\n", encoding="utf-8")
     assert _error(rules_copy) == (
-        f"{DIVISIONS}: line 1: the header lacks ['level'] (columns: code,name,level,parent_code)")
+        f"{DIVISIONS}: line 1: the header lacks ['level'] (columns: code,name,level,parent_code)"
+    )
 
 
 def test_a_division_list_outside_the_rules_folder_is_refused(rules_copy: Path) -> None:
@@ -170,21 +285,42 @@ def test_a_division_list_outside_the_rules_folder_is_refused(rules_copy: Path) -
 
 # Garbage of many kinds, in every file the loader reads: only RulebookError may come out, naming the file.
 _PACK_GARBAGE: list[str | bytes] = [
-    "", "just text\n", "- a\n- b\n", b"\xff\xfe not utf-8", "!!python/object/apply:os.system ['true']\n",
-    "rules: &a [*a]\npack: x\nsubject: x\n", "[" * 3000 + "]" * 3000, "{1: 2, null: 3, 2023-01-01: 4}\n",
-    "pack: x\nsubject: x\nrules: null\n", "pack: x\nsubject: x\nfacts: []\nrules: []\n",
+    "",
+    "just text\n",
+    "- a\n- b\n",
+    b"\xff\xfe not utf-8",
+    "!!python/object/apply:os.system ['true']\n",
+    "rules: &a [*a]\npack: x\nsubject: x\n",
+    "[" * 3000 + "]" * 3000,
+    "{1: 2, null: 3, 2023-01-01: 4}\n",
+    "pack: x\nsubject: x\nrules: null\n",
+    "pack: x\nsubject: x\nfacts: []\nrules: []\n",
     "pack: x\nsubject: x\nrules: [{id: X-A, effective_from: 2023-02-30}]\n",
 ]
-_RULE = ("pack: x\nsubject: x\nrules:\n  - {{id: X-A, severity: ERROR, description: d, field: f,"
-         " message: {{zh: z, en: e}}, remedy: r, citation: {{document: 方案, clause: c}}, {}}}\n")
+_RULE = (
+    "pack: x\nsubject: x\nrules:\n  - {{id: X-A, severity: ERROR, description: d, field: f,"
+    " message: {{zh: z, en: e}}, remedy: r, citation: {{document: 方案, clause: c}}, {}}}\n"
+)
 _CONDITIONS = [
-    "when: !!set {a, b}", "require: {$neq: 5}", "require: {$and: 5}", "require: {$iany: 5}",
-    "require: {$iany: {services: []}}", "require: {$iany: {services: {}}}", "require: {$or: [{}]}",
-    "require: {a: 2023-01-01 10:00:00}", "require: {$gte: {a: .inf}}", "require: {$gte: {a: .nan}}",
-    "require: {a: 99999999999999999999999999}", "require: [[{a: 1}]]", "require: {a: !!binary aGk=}",
-    "require: []", "when: {}", "require: {$mt: {a: '('}}",
+    "when: !!set {a, b}",
+    "require: {$neq: 5}",
+    "require: {$and: 5}",
+    "require: {$iany: 5}",
+    "require: {$iany: {services: []}}",
+    "require: {$iany: {services: {}}}",
+    "require: {$or: [{}]}",
+    "require: {a: 2023-01-01 10:00:00}",
+    "require: {$gte: {a: .inf}}",
+    "require: {$gte: {a: .nan}}",
+    "require: {a: 99999999999999999999999999}",
+    "require: [[{a: 1}]]",
+    "require: {a: !!binary aGk=}",
+    "require: []",
+    "when: {}",
+    "require: {$mt: {a: '('}}",
     "severity_overrides: [{when: {a: 1}, severity: ERROR}, {when: [], severity: INFO}]",
-    "reads: [1, 2]", "effective_from: 2024-01-01, effective_to: 2023-01-01",
+    "reads: [1, 2]",
+    "effective_from: 2024-01-01, effective_to: 2023-01-01",
 ]
 
 
@@ -200,9 +336,17 @@ def test_garbage_in_a_pack_is_a_rulebook_error(rules_copy: Path, text: str | byt
         pytest.fail("a garbage pack loaded")
 
 
-@pytest.mark.parametrize("text", [
-    "", "[]\n", "programme: jingle-2023\n", "\x00\x01", "key: [unclosed\n", "divisions: {a: b}\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "[]\n",
+        "programme: jingle-2023\n",
+        "\x00\x01",
+        "key: [unclosed\n",
+        "divisions: {a: b}\n",
+    ],
+)
 def test_garbage_programme_data_is_a_rulebook_error(rules_copy: Path, text: str) -> None:
     (rules_copy / PROGRAMME).write_text(text, encoding="utf-8")
     assert _error(rules_copy).startswith(f"{PROGRAMME}: ")

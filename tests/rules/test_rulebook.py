@@ -27,14 +27,19 @@ def _copy_with(tmp_path: Path, old: str, new: str) -> Path:
     [
         ("- id: STN-COUNTY\n", "- id: STN-TOWNSHIP-UNKNOWN\n", "duplicate rule id"),
         ("- id: STN-COUNTY\n", "- id: stn county\n", "not of the form"),
-        ("    severity: WARNING\n    description: 站点宜收寄", "    severity: FATAL\n    description: 站点宜收寄",
-         "severity"),
-        ("citation: {document: 附件2, clause: 任务分解表}", "citation: {document: 附件9, clause: 一}",
-         "not in the programme's documents"),
+        (
+            "    severity: WARNING\n    description: 站点宜收寄",
+            "    severity: FATAL\n    description: 站点宜收寄",
+            "severity",
+        ),
+        (
+            "citation: {document: 附件2, clause: 任务分解表}",
+            "citation: {document: 附件9, clause: 一}",
+            "not in the programme's documents",
+        ),
         ('require: {operator: "${operator}"}', 'require: {operator: "${operators}"}', "unknown programme parameter"),
-        ("    field: station.fixed_premises\n", "    field: station.fixed_premises\n    colour: red\n",
-         "unknown keys"),
-        ('require: {$gte: {area_m2: 10}}', 'require: {$between: {area_m2: 10}}', "does not compile"),
+        ("    field: station.fixed_premises\n", "    field: station.fixed_premises\n    colour: red\n", "unknown keys"),
+        ("require: {$gte: {area_m2: 10}}", "require: {$between: {area_m2: 10}}", "does not compile"),
         ('effective_from: "2015-09-01"', 'effective_from: "2015-9-1"', "not YYYY-MM-DD"),
         ("remedy: 配置货架", "remedy: 配置{货架", "bad template"),
     ],
@@ -54,18 +59,49 @@ def test_version_is_a_content_hash(tmp_path: Path) -> None:
 def test_every_station_rule_of_the_catalogue_is_there() -> None:
     """The ids of RULES.md (stations table): clients key on them."""
     catalogue = [
-        "STN-TOWNSHIP-UNKNOWN", "STN-VILLAGE-UNKNOWN", "STN-COUNTY", "STN-PREMISES-FIXED", "STN-SERVICES",
-        "STN-SERVICES-SEND", "STN-OPERATOR", "STN-SIGN-DOOR", "STN-SIGN-UNIFIED", "STN-SIGN-OBSTRUCTED",
-        "STN-SIGN-ABOVE-DOOR", "STN-SIGN-FILED-NAME", "STN-SIGN-MARKING", "STN-SIGN-TEXT",
-        "STN-SIGN-WALL-FIXED", "STN-SIGN-CODE-FORMAT", "STN-SIGN-CODE-DUPLICATE", "STN-HOURS-SIGN",
-        "STN-HOURS-TEXT", "STN-AREA-TOWNSHIP", "STN-AREA-VILLAGE", "STN-EQUIP-DESK", "STN-EQUIP-SHELVES",
-        "STN-EQUIP-SCANNER", "STN-SAFETY-CCTV", "STN-SAFETY-RETENTION", "STN-SAFETY-FIRE", "STN-ZONES",
-        "STN-FILING-OVERDUE", "STN-FILING-PENDING", "STN-FILING-RECORD",
+        "STN-TOWNSHIP-UNKNOWN",
+        "STN-VILLAGE-UNKNOWN",
+        "STN-COUNTY",
+        "STN-PREMISES-FIXED",
+        "STN-SERVICES",
+        "STN-SERVICES-SEND",
+        "STN-OPERATOR",
+        "STN-SIGN-DOOR",
+        "STN-SIGN-UNIFIED",
+        "STN-SIGN-OBSTRUCTED",
+        "STN-SIGN-ABOVE-DOOR",
+        "STN-SIGN-FILED-NAME",
+        "STN-SIGN-MARKING",
+        "STN-SIGN-TEXT",
+        "STN-SIGN-WALL-FIXED",
+        "STN-SIGN-CODE-FORMAT",
+        "STN-SIGN-CODE-DUPLICATE",
+        "STN-HOURS-SIGN",
+        "STN-HOURS-TEXT",
+        "STN-AREA-TOWNSHIP",
+        "STN-AREA-VILLAGE",
+        "STN-EQUIP-DESK",
+        "STN-EQUIP-SHELVES",
+        "STN-EQUIP-SCANNER",
+        "STN-SAFETY-CCTV",
+        "STN-SAFETY-RETENTION",
+        "STN-SAFETY-FIRE",
+        "STN-ZONES",
+        "STN-FILING-OVERDUE",
+        "STN-FILING-PENDING",
+        "STN-FILING-RECORD",
     ]
     book = rulebook.load(DEFAULT_RULES_DIR)
     station_rules = [r.id for r in book.rules_for("station")]
     assert sorted(station_rules) == sorted(catalogue)
     severities = {r.id: r.severity for r in book.rules_for("station")}
-    warnings = {"STN-SERVICES-SEND", "STN-OPERATOR", "STN-SIGN-ABOVE-DOOR", "STN-HOURS-TEXT", "STN-AREA-VILLAGE",
-                "STN-ZONES", "STN-FILING-PENDING"}
+    warnings = {
+        "STN-SERVICES-SEND",
+        "STN-OPERATOR",
+        "STN-SIGN-ABOVE-DOOR",
+        "STN-HOURS-TEXT",
+        "STN-AREA-VILLAGE",
+        "STN-ZONES",
+        "STN-FILING-PENDING",
+    }
     assert {rid for rid, sev in severities.items() if sev == "WARNING"} == warnings

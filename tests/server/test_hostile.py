@@ -30,9 +30,30 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 
 hostile_text = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(["", "静乐县", "康家会镇", "赤泥窊乡", "北门村委会", "XZ0001", "C0000", "0000-00-00",
-                     "2023-02-29", "2024-02-29", "9999-12-31", "1e-05", "NaN", "' OR 1=1 --", "\x00", "${operator}",
-                     "{area_m2}", "%d%d", "[[[", "山西壹公里信息科技有限公司"]),
+    st.sampled_from(
+        [
+            "",
+            "静乐县",
+            "康家会镇",
+            "赤泥窊乡",
+            "北门村委会",
+            "XZ0001",
+            "C0000",
+            "0000-00-00",
+            "2023-02-29",
+            "2024-02-29",
+            "9999-12-31",
+            "1e-05",
+            "NaN",
+            "' OR 1=1 --",
+            "\x00",
+            "${operator}",
+            "{area_m2}",
+            "%d%d",
+            "[[[",
+            "山西壹公里信息科技有限公司",
+        ]
+    ),
     st.text(min_size=200, max_size=600),
 )
 dates = st.one_of(hostile_text, st.dates().map(str))
@@ -44,9 +65,16 @@ int32s = st.integers(-(2**31), 2**31 - 1)
 @st.composite
 def stations(draw: st.DrawFn) -> station_pb2.Station:
     s = station_pb2.Station(
-        station_id=draw(hostile_text), kind=draw(enums), county=draw(hostile_text), township=draw(hostile_text),
-        village=draw(hostile_text), operator=draw(hostile_text), mode=draw(enums), filed_name=draw(hostile_text),
-        business_hours=draw(hostile_text), opened_on=draw(dates),
+        station_id=draw(hostile_text),
+        kind=draw(enums),
+        county=draw(hostile_text),
+        township=draw(hostile_text),
+        village=draw(hostile_text),
+        operator=draw(hostile_text),
+        mode=draw(enums),
+        filed_name=draw(hostile_text),
+        business_hours=draw(hostile_text),
+        opened_on=draw(dates),
     )
     s.services.extend(draw(st.lists(enums, max_size=40)))
     s.equipment.extend(draw(st.lists(enums, max_size=40)))
@@ -72,8 +100,10 @@ def stations(draw: st.DrawFn) -> station_pb2.Station:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Running, grpc.Channel]]:
     db = Path(tmp_path_factory.mktemp("hostile")) / "h.db"
-    with running(Config(listen="127.0.0.1:0", db=str(db), grace_seconds=1)) as r, \
-            grpc.insecure_channel(f"127.0.0.1:{r.port}") as ch:
+    with (
+        running(Config(listen="127.0.0.1:0", db=str(db), grace_seconds=1)) as r,
+        grpc.insecure_channel(f"127.0.0.1:{r.port}") as ch,
+    ):
         yield r, ch
 
 
@@ -87,11 +117,13 @@ def _answer(call: Any) -> object:
 
 @SETTINGS
 @given(station=stations(), as_of=dates, register=st.booleans())
-def test_check_station(live: tuple[Running, grpc.Channel], station: station_pb2.Station, as_of: str,
-                       register: bool) -> None:
+def test_check_station(
+    live: tuple[Running, grpc.Channel], station: station_pb2.Station, as_of: str, register: bool
+) -> None:
     stub = station_pb2_grpc.StationServiceStub(live[1])
-    answer = _answer(lambda: stub.CheckStation(
-        station_pb2.CheckStationRequest(station=station, as_of=as_of, register=register)))
+    answer = _answer(
+        lambda: stub.CheckStation(station_pb2.CheckStationRequest(station=station, as_of=as_of, register=register))
+    )
     if answer is not None:
         assert answer.verdict.outcome != 0  # type: ignore[attr-defined]
 
@@ -109,14 +141,28 @@ def test_check_stations(live: tuple[Running, grpc.Channel], items: list[tuple[st
 
 
 @SETTINGS
-@given(programme=hostile_text | st.just("jingle-2023"), as_of=dates,
-       members=st.lists(stations(), max_size=5), brands=st.lists(hostile_text, max_size=5), established=dates)
-def test_get_progress(live: tuple[Running, grpc.Channel], programme: str, as_of: str,
-                      members: list[station_pb2.Station], brands: list[str], established: str) -> None:
+@given(
+    programme=hostile_text | st.just("jingle-2023"),
+    as_of=dates,
+    members=st.lists(stations(), max_size=5),
+    brands=st.lists(hostile_text, max_size=5),
+    established=dates,
+)
+def test_get_progress(
+    live: tuple[Running, grpc.Channel],
+    programme: str,
+    as_of: str,
+    members: list[station_pb2.Station],
+    brands: list[str],
+    established: str,
+) -> None:
     stub = progress_pb2_grpc.QuotaServiceStub(live[1])
     hub = progress_pb2.CountyHub(name="hub", brands=brands, established_on=established)
-    answer = _answer(lambda: stub.GetProgress(progress_pb2.GetProgressRequest(
-        programme=programme, as_of=as_of, stations=members, hub=hub)))
+    answer = _answer(
+        lambda: stub.GetProgress(
+            progress_pb2.GetProgressRequest(programme=programme, as_of=as_of, stations=members, hub=hub)
+        )
+    )
     if answer is not None:
         assert answer.report.verdict.outcome != 0  # type: ignore[attr-defined]
 
@@ -144,17 +190,28 @@ def test_garbage_bytes_do_not_take_the_server_down(live: tuple[Running, grpc.Cha
 @st.composite
 def claims(draw: st.DrawFn) -> claim_pb2.Claim:
     claim = claim_pb2.Claim(
-        claim_id=draw(hostile_text), programme=draw(hostile_text | st.just("jingle-2023")),
-        operator=draw(hostile_text), kind=draw(enums), period=draw(hostile_text | st.just("2023-07")),
-        township=draw(hostile_text), declared_pieces=draw(st.integers(-(2**63), 2**63 - 1)),
+        claim_id=draw(hostile_text),
+        programme=draw(hostile_text | st.just("jingle-2023")),
+        operator=draw(hostile_text),
+        kind=draw(enums),
+        period=draw(hostile_text | st.just("2023-07")),
+        township=draw(hostile_text),
+        declared_pieces=draw(st.integers(-(2**63), 2**63 - 1)),
         requested_amount_fen=draw(st.integers(-(2**63), 2**63 - 1)),
     )
     for _ in range(draw(st.integers(0, 8))):
         parcel = claim.parcels.add(
-            waybill=draw(hostile_text), shipped_on=draw(dates), product_category=draw(hostile_text),
-            platform=draw(hostile_text), origin_county=draw(hostile_text), destination_county=draw(hostile_text),
-            destination_township=draw(hostile_text), destination_village=draw(hostile_text),
-            station_code=draw(hostile_text), fee_charged_fen=draw(st.integers(-(2**63), 2**63 - 1)))
+            waybill=draw(hostile_text),
+            shipped_on=draw(dates),
+            product_category=draw(hostile_text),
+            platform=draw(hostile_text),
+            origin_county=draw(hostile_text),
+            destination_county=draw(hostile_text),
+            destination_township=draw(hostile_text),
+            destination_village=draw(hostile_text),
+            station_code=draw(hostile_text),
+            fee_charged_fen=draw(st.integers(-(2**63), 2**63 - 1)),
+        )
         if draw(st.booleans()):
             parcel.delivered_to_address = draw(st.booleans())
     return claim

@@ -33,8 +33,12 @@ def test_reload_of_a_changed_message_changes_the_version(own_server: Running, ru
     before, messages = _check(own_server, area_m2=8.0)
     assert messages[0].startswith("乡镇快递综合服务站面积8")
     pack = rules_copy / "stations.yaml"
-    pack.write_text(pack.read_text(encoding="utf-8").replace(
-        'zh: "乡镇快递综合服务站面积{area_m2}平方米', 'zh: "综合服务站面积仅{area_m2}平方米'), encoding="utf-8")
+    pack.write_text(
+        pack.read_text(encoding="utf-8").replace(
+            'zh: "乡镇快递综合服务站面积{area_m2}平方米', 'zh: "综合服务站面积仅{area_m2}平方米'
+        ),
+        encoding="utf-8",
+    )
     own_server.runtime.rules.reload()
     after, messages = _check(own_server, area_m2=8.0)
     assert after != before
@@ -44,8 +48,10 @@ def test_reload_of_a_changed_message_changes_the_version(own_server: Running, ru
 def test_a_rule_change_that_breaks_a_golden_case_is_refused(own_server: Running, rules_copy: Path) -> None:
     before, _ = _check(own_server, area_m2=9.9)
     pack = rules_copy / "stations.yaml"
-    pack.write_text(pack.read_text(encoding="utf-8").replace(
-        "require: {$gte: {area_m2: 10}}", "require: {$gte: {area_m2: 9}}"), encoding="utf-8")
+    pack.write_text(
+        pack.read_text(encoding="utf-8").replace("require: {$gte: {area_m2: 10}}", "require: {$gte: {area_m2: 9}}"),
+        encoding="utf-8",
+    )
     with pytest.raises(RulebookError, match="golden case"):
         own_server.runtime.rules.reload()
     version, messages = _check(own_server, area_m2=9.9)
@@ -55,16 +61,28 @@ def test_a_rule_change_that_breaks_a_golden_case_is_refused(own_server: Running,
 PROGRAMME = "programmes/jingle-2023.yaml"
 
 
-@pytest.mark.parametrize(("file", "old", "new", "where"), [
-    ("stations.yaml", None, "pack: stations\nsubject: station\nrules: [{id: bad}]\n",
-     "stations.yaml: rules[0] (bad).id: "),
-    (PROGRAMME, 'station_code: "^C(?!0000)\\\\d{4}$"', 'station_code: "^C(?!0000\\\\d{4}$"',
-     f"{PROGRAMME}: subsidy.downbound.tiers.VILLAGE_POINT.station_code: "),
-    ("stations.yaml", "label: {zh: 面积, en: floor area}", "label: 面积", "stations.yaml: facts.area_m2.label: "),
-    (PROGRAMME, "  rates_note: ", "  # rates_note: ", f"{PROGRAMME}: subsidy.rates_note: Field required"),
-])
-def test_a_rule_folder_that_does_not_load_is_refused(own_server: Running, rules_copy: Path, file: str,
-                                                      old: str | None, new: str, where: str) -> None:
+@pytest.mark.parametrize(
+    ("file", "old", "new", "where"),
+    [
+        (
+            "stations.yaml",
+            None,
+            "pack: stations\nsubject: station\nrules: [{id: bad}]\n",
+            "stations.yaml: rules[0] (bad).id: ",
+        ),
+        (
+            PROGRAMME,
+            'station_code: "^C(?!0000)\\\\d{4}$"',
+            'station_code: "^C(?!0000\\\\d{4}$"',
+            f"{PROGRAMME}: subsidy.downbound.tiers.VILLAGE_POINT.station_code: ",
+        ),
+        ("stations.yaml", "label: {zh: 面积, en: floor area}", "label: 面积", "stations.yaml: facts.area_m2.label: "),
+        (PROGRAMME, "  rates_note: ", "  # rates_note: ", f"{PROGRAMME}: subsidy.rates_note: Field required"),
+    ],
+)
+def test_a_rule_folder_that_does_not_load_is_refused(
+    own_server: Running, rules_copy: Path, file: str, old: str | None, new: str, where: str
+) -> None:
     """ReloadRules answers FAILED_PRECONDITION naming the file and the value; the old set stays."""
     before, _ = _check(own_server)
     path = rules_copy / file
@@ -85,13 +103,15 @@ def test_reload_over_grpc_by_an_admin(secured: Running, rules_copy: Path) -> Non
         rules = rules_pb2_grpc.RulesServiceStub(ch)
         before = secured.runtime.rules.current.version
         pack = rules_copy / "stations.yaml"
-        pack.write_text(pack.read_text(encoding="utf-8").replace("remedy: 配置货架", "remedy: 请配置货架"),
-                        encoding="utf-8")
+        pack.write_text(
+            pack.read_text(encoding="utf-8").replace("remedy: 配置货架", "remedy: 请配置货架"), encoding="utf-8"
+        )
         answer = rules.ReloadRules(rules_pb2.ReloadRulesRequest(), metadata=md("admin"))
         assert (answer.previous_version, answer.ruleset_version != before) == (before, True)
         assert answer.cases_passed > 70
-        pack.write_text(pack.read_text(encoding="utf-8").replace("{$gte: {area_m2: 10}}", "{$gte: {area_m2: 1}}"),
-                        encoding="utf-8")
+        pack.write_text(
+            pack.read_text(encoding="utf-8").replace("{$gte: {area_m2: 10}}", "{$gte: {area_m2: 1}}"), encoding="utf-8"
+        )
         with pytest.raises(grpc.RpcError) as info:
             rules.ReloadRules(rules_pb2.ReloadRulesRequest(), metadata=md("admin"))
         assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION

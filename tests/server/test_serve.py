@@ -22,8 +22,12 @@ def test_serve_answers_health_reflection_and_stops_gracefully(tmp_path: Path) ->
     port = free_port()
     db = tmp_path / "sub" / "ruralpost.db"
     cli = Path(sys.executable).parent / "ruralpost"
-    proc = subprocess.Popen([str(cli), "serve", "--listen", f"127.0.0.1:{port}", "--db", str(db)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [str(cli), "serve", "--listen", f"127.0.0.1:{port}", "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
             grpc.channel_ready_future(ch).result(timeout=30)
@@ -31,11 +35,17 @@ def test_serve_answers_health_reflection_and_stops_gracefully(tmp_path: Path) ->
             status = health.Check(health_pb2.HealthCheckRequest(service="ruralpost.v1.StationService"))
             assert status.status == health_pb2.HealthCheckResponse.SERVING
             reflection = reflection_pb2_grpc.ServerReflectionStub(ch)
-            answer = next(reflection.ServerReflectionInfo(iter([
-                reflection_pb2.ServerReflectionRequest(list_services="")])))
+            answer = next(
+                reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+            )
             names = {s.name for s in answer.list_services_response.service}
-            assert {"ruralpost.v1.StationService", "ruralpost.v1.SubsidyService", "ruralpost.v1.QuotaService",
-                    "ruralpost.v1.RulesService", "grpc.health.v1.Health"} <= names
+            assert {
+                "ruralpost.v1.StationService",
+                "ruralpost.v1.SubsidyService",
+                "ruralpost.v1.QuotaService",
+                "ruralpost.v1.RulesService",
+                "grpc.health.v1.Health",
+            } <= names
             verdict = station_pb2_grpc.StationServiceStub(ch).CheckStation(station_request()).verdict
             assert verdict.subject_id == "KJH-XZ-01"
         assert db.exists()  # the SQLite file and its folder are created
@@ -62,13 +72,17 @@ def _break(rules: Path, file: str, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-@pytest.mark.parametrize(("mistake", "says"), [
-    (None, f"{PROGRAMME}: no programme data"),
-    (BAD_REGEX, f"{PROGRAMME}: subsidy.downbound.tiers.VILLAGE_POINT.station_code: "),
-    (LABEL_AS_TEXT, "stations.yaml: facts.area_m2.label: must be a mapping"),
-])
-def test_serve_refuses_a_rule_folder_that_does_not_load(tmp_path: Path, rules_copy: Path,
-                                                        mistake: tuple[str, str, str] | None, says: str) -> None:
+@pytest.mark.parametrize(
+    ("mistake", "says"),
+    [
+        (None, f"{PROGRAMME}: no programme data"),
+        (BAD_REGEX, f"{PROGRAMME}: subsidy.downbound.tiers.VILLAGE_POINT.station_code: "),
+        (LABEL_AS_TEXT, "stations.yaml: facts.area_m2.label: must be a mapping"),
+    ],
+)
+def test_serve_refuses_a_rule_folder_that_does_not_load(
+    tmp_path: Path, rules_copy: Path, mistake: tuple[str, str, str] | None, says: str
+) -> None:
     """Exit 2 with one line that names the file and the value, no traceback."""
     if mistake is None:
         shutil.rmtree(rules_copy)
@@ -76,8 +90,12 @@ def test_serve_refuses_a_rule_folder_that_does_not_load(tmp_path: Path, rules_co
     else:
         _break(rules_copy, *mistake)
     cli = Path(sys.executable).parent / "ruralpost"
-    done = subprocess.run([str(cli), "serve", "--listen", "127.0.0.1:0", "--db", str(tmp_path / "x.db"),
-                           "--rules", str(rules_copy)], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [str(cli), "serve", "--listen", "127.0.0.1:0", "--db", str(tmp_path / "x.db"), "--rules", str(rules_copy)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert done.stderr.startswith(f"ruralpost: the rule set does not load: {says}")
     assert len(done.stderr.splitlines()) == 1, done.stderr
@@ -98,8 +116,21 @@ def test_sighup_with_a_broken_rule_folder_logs_it_and_keeps_the_old_set(tmp_path
     cli = Path(sys.executable).parent / "ruralpost"
     log = tmp_path / "serve.log"
     with open(log, "w", encoding="utf-8") as out:
-        proc = subprocess.Popen([str(cli), "serve", "--listen", f"127.0.0.1:{port}", "--db", str(tmp_path / "b.db"),
-                                 "--rules", str(rules_copy)], stdout=out, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            [
+                str(cli),
+                "serve",
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--db",
+                str(tmp_path / "b.db"),
+                "--rules",
+                str(rules_copy),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
             grpc.channel_ready_future(ch).result(timeout=30)
@@ -125,16 +156,30 @@ def test_sighup_with_a_broken_rule_folder_logs_it_and_keeps_the_old_set(tmp_path
 def test_sighup_reloads_the_rule_folder(tmp_path: Path, rules_copy: Path) -> None:
     port = free_port()
     cli = Path(sys.executable).parent / "ruralpost"
-    proc = subprocess.Popen([str(cli), "serve", "--listen", f"127.0.0.1:{port}", "--db", str(tmp_path / "h.db"),
-                             "--rules", str(rules_copy)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            str(cli),
+            "serve",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--db",
+            str(tmp_path / "h.db"),
+            "--rules",
+            str(rules_copy),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
             grpc.channel_ready_future(ch).result(timeout=30)
             rules = rules_pb2_grpc.RulesServiceStub(ch)
             before = rules.ListRules(rules_pb2.ListRulesRequest()).ruleset_version
             pack = rules_copy / "stations.yaml"
-            pack.write_text(pack.read_text(encoding="utf-8").replace("remedy: 配置货架", "remedy: 请配置货架"),
-                            encoding="utf-8")
+            pack.write_text(
+                pack.read_text(encoding="utf-8").replace("remedy: 配置货架", "remedy: 请配置货架"), encoding="utf-8"
+            )
             proc.send_signal(signal.SIGHUP)
             deadline = time.monotonic() + 30
             after = before

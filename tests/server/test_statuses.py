@@ -28,10 +28,13 @@ def _refuse(request: bytes, context: grpc.ServicerContext) -> bytes:
 
 def _handlers() -> grpc.GenericRpcHandler:  # type: ignore[type-arg]
     # A service under /ruralpost.: the interceptor (auth, statuses, metrics) applies to it.
-    return grpc.method_handlers_generic_handler("ruralpost.test.Faults", {
-        "Boom": grpc.unary_unary_rpc_method_handler(_boom),
-        "Refuse": grpc.unary_unary_rpc_method_handler(_refuse),
-    })
+    return grpc.method_handlers_generic_handler(
+        "ruralpost.test.Faults",
+        {
+            "Boom": grpc.unary_unary_rpc_method_handler(_boom),
+            "Refuse": grpc.unary_unary_rpc_method_handler(_refuse),
+        },
+    )
 
 
 @pytest.fixture

@@ -83,8 +83,10 @@ def proxied_pg(pg_db: str) -> Iterator[tuple[str, TcpProxy]]:
 
 
 def test_registry_on_postgresql(pg_db: str) -> None:
-    with running(Config(listen="127.0.0.1:0", db=pg_db, grace_seconds=1)) as r, \
-            grpc.insecure_channel(f"127.0.0.1:{r.port}") as ch:
+    with (
+        running(Config(listen="127.0.0.1:0", db=pg_db, grace_seconds=1)) as r,
+        grpc.insecure_channel(f"127.0.0.1:{r.port}") as ch,
+    ):
         stub = station_pb2_grpc.StationServiceStub(ch)
         first = station_request()
         first.register = True
@@ -98,8 +100,10 @@ def test_registry_on_postgresql(pg_db: str) -> None:
 
 def test_database_outage_is_unavailable_and_recovers(proxied_pg: tuple[str, TcpProxy]) -> None:
     url, proxy = proxied_pg
-    with running(Config(listen="127.0.0.1:0", db=url, grace_seconds=1)) as r, \
-            grpc.insecure_channel(f"127.0.0.1:{r.port}") as ch:
+    with (
+        running(Config(listen="127.0.0.1:0", db=url, grace_seconds=1)) as r,
+        grpc.insecure_channel(f"127.0.0.1:{r.port}") as ch,
+    ):
         stub = station_pb2_grpc.StationServiceStub(ch)
         assert stub.CheckStation(station_request(), timeout=10).verdict.outcome == 1
         proxy.cut()
@@ -118,16 +122,20 @@ def test_both_streams_end_unavailable_while_the_database_is_down(proxied_pg: tup
     station_item = station_pb2.CheckStationsRequest(station=station_request().station, as_of="2023-07-15")
     claim = json_format.ParseDict(example("claim-upbound.json"), claim_pb2.EvaluateClaimRequest()).claim
     claim_item = claim_pb2.EvaluateClaimsRequest(claim=claim)
-    with running(Config(listen="127.0.0.1:0", db=url, grace_seconds=1)) as r, \
-            grpc.insecure_channel(f"127.0.0.1:{r.port}") as ch:
+    with (
+        running(Config(listen="127.0.0.1:0", db=url, grace_seconds=1)) as r,
+        grpc.insecure_channel(f"127.0.0.1:{r.port}") as ch,
+    ):
         stations = station_pb2_grpc.StationServiceStub(ch)
         claims = claim_pb2_grpc.SubsidyServiceStub(ch)
         answers = stations.CheckStations(iter([station_item] * 2), timeout=20)
         assert [a.HasField("verdict") for a in answers] == [True, True]
         assert [a.HasField("result") for a in claims.EvaluateClaims(iter([claim_item] * 2), timeout=20)] == [True, True]
         proxy.cut()
-        for call in (lambda: list(stations.CheckStations(iter([station_item] * 2), timeout=20)),
-                     lambda: list(claims.EvaluateClaims(iter([claim_item] * 2), timeout=20))):
+        for call in (
+            lambda: list(stations.CheckStations(iter([station_item] * 2), timeout=20)),
+            lambda: list(claims.EvaluateClaims(iter([claim_item] * 2), timeout=20)),
+        ):
             with pytest.raises(grpc.RpcError) as info:
                 call()
             assert info.value.code() == grpc.StatusCode.UNAVAILABLE

@@ -25,33 +25,83 @@ def pki(tmp_path: Path) -> Path:
         pytest.skip("openssl is not installed: cannot make test certificates")
     d = tmp_path / "pki"
     d.mkdir()
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
-             "-keyout", str(d / "ca.key"), "-out", str(d / "ca.pem"))
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=test-ca",
+        "-keyout",
+        str(d / "ca.key"),
+        "-out",
+        str(d / "ca.pem"),
+    )
     for name, cn in (("server", "localhost"), ("client", "yigongli-system")):
-        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}", "-keyout", str(d / f"{name}.key"),
-                 "-out", str(d / f"{name}.csr"))
+        _openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            f"/CN={cn}",
+            "-keyout",
+            str(d / f"{name}.key"),
+            "-out",
+            str(d / f"{name}.csr"),
+        )
         ext = d / f"{name}.ext"
         ext.write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-        _openssl("x509", "-req", "-in", str(d / f"{name}.csr"), "-CA", str(d / "ca.pem"), "-CAkey",
-                 str(d / "ca.key"), "-CAcreateserial", "-days", "2", "-extfile", str(ext),
-                 "-out", str(d / f"{name}.pem"))
+        _openssl(
+            "x509",
+            "-req",
+            "-in",
+            str(d / f"{name}.csr"),
+            "-CA",
+            str(d / "ca.pem"),
+            "-CAkey",
+            str(d / "ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            str(ext),
+            "-out",
+            str(d / f"{name}.pem"),
+        )
     return d
 
 
 def test_tls_and_mutual_tls(tmp_path: Path, pki: Path) -> None:
     ca = (pki / "ca.pem").read_bytes()
-    config = Config(listen="127.0.0.1:0", db=str(tmp_path / "t.db"), tls_cert=pki / "server.pem",
-                    tls_key=pki / "server.key", client_ca=pki / "ca.pem", grace_seconds=0)
+    config = Config(
+        listen="127.0.0.1:0",
+        db=str(tmp_path / "t.db"),
+        tls_cert=pki / "server.pem",
+        tls_key=pki / "server.key",
+        client_ca=pki / "ca.pem",
+        grace_seconds=0,
+    )
     with running(config) as r:
         target = f"localhost:{r.port}"
         with grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=ca)) as ch:
-            assert code(lambda: station_pb2_grpc.StationServiceStub(ch).CheckStation(
-                station_request(), timeout=5)) == grpc.StatusCode.UNAVAILABLE  # no client certificate
-        creds = grpc.ssl_channel_credentials(root_certificates=ca, private_key=(pki / "client.key").read_bytes(),
-                                             certificate_chain=(pki / "client.pem").read_bytes())
+            assert (
+                code(lambda: station_pb2_grpc.StationServiceStub(ch).CheckStation(station_request(), timeout=5))
+                == grpc.StatusCode.UNAVAILABLE
+            )  # no client certificate
+        creds = grpc.ssl_channel_credentials(
+            root_certificates=ca,
+            private_key=(pki / "client.key").read_bytes(),
+            certificate_chain=(pki / "client.pem").read_bytes(),
+        )
         with grpc.secure_channel(target, creds) as ch:
             verdict = station_pb2_grpc.StationServiceStub(ch).CheckStation(station_request(), timeout=5).verdict
             assert verdict.subject_id == "KJH-XZ-01"
         with grpc.insecure_channel(target) as ch:
-            assert code(lambda: station_pb2_grpc.StationServiceStub(ch).CheckStation(
-                station_request(), timeout=5)) == grpc.StatusCode.UNAVAILABLE
+            assert (
+                code(lambda: station_pb2_grpc.StationServiceStub(ch).CheckStation(station_request(), timeout=5))
+                == grpc.StatusCode.UNAVAILABLE
+            )

@@ -18,9 +18,12 @@ from tests.support import free_port, station_request, upbound_claim
 def test_workers_share_the_port_and_the_registry(tmp_path: Path) -> None:
     port = free_port()
     cli = Path(sys.executable).parent / "ruralpost"
-    proc = subprocess.Popen([str(cli), "serve", "--workers", "2", "--listen", f"127.0.0.1:{port}",
-                             "--db", str(tmp_path / "w.db")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    proc = subprocess.Popen(
+        [str(cli), "serve", "--workers", "2", "--listen", f"127.0.0.1:{port}", "--db", str(tmp_path / "w.db")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         time.sleep(0.5)
         codes = [f"XZ{n:04d}" for n in range(1, 41)]
@@ -44,8 +47,11 @@ def test_workers_share_the_port_and_the_registry(tmp_path: Path) -> None:
 
         def commit(claim: claim_pb2.Claim) -> None:
             with grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)]) as ch:
-                answers.append(claim_pb2_grpc.SubsidyServiceStub(ch).EvaluateClaim(
-                    claim_pb2.EvaluateClaimRequest(claim=claim, commit=True), timeout=30))
+                answers.append(
+                    claim_pb2_grpc.SubsidyServiceStub(ch).EvaluateClaim(
+                        claim_pb2.EvaluateClaimRequest(claim=claim, commit=True), timeout=30
+                    )
+                )
 
         threads = [threading.Thread(target=commit, args=(c,)) for c in claims]
         for t in threads:

@@ -32,12 +32,17 @@ def test_concurrent_checks_all_match_their_golden_verdicts(channel: grpc.Channel
 
 
 def _run(channel: grpc.Channel) -> None:
-    golden = [c for c in cases.load_cases(DEFAULT_RULES_DIR)
-              if c.pack == "stations" and not c.input.get("code_holders")]
+    golden = [
+        c for c in cases.load_cases(DEFAULT_RULES_DIR) if c.pack == "stations" and not c.input.get("code_holders")
+    ]
     requests = [
-        (station_pb2.CheckStationRequest(
-            station=json_format.ParseDict(c.input["station"], station_pb2.Station()), as_of=c.input["as_of"]),
-         c.outcome, c.rule_ids)
+        (
+            station_pb2.CheckStationRequest(
+                station=json_format.ParseDict(c.input["station"], station_pb2.Station()), as_of=c.input["as_of"]
+            ),
+            c.outcome,
+            c.rule_ids,
+        )
         for c in golden
     ]
     # distinct sign codes per case would be irrelevant: nothing is registered, so no duplicates

@@ -73,8 +73,14 @@ def test_outcome_precedence_error_then_missing_then_warning(channel: grpc.Channe
 
 def test_fact_needed_only_where_an_applicable_rule_reads_it(channel: grpc.Channel) -> None:
     # a station without CCTV needs no retention days: the CCTV rule fires, nothing is missing
-    req = station_request(equipment=["EQUIPMENT_RECEPTION_DESK", "EQUIPMENT_SHELVES",
-                                     "EQUIPMENT_BARCODE_SCANNER", "EQUIPMENT_FIRE_EXTINGUISHER"])
+    req = station_request(
+        equipment=[
+            "EQUIPMENT_RECEPTION_DESK",
+            "EQUIPMENT_SHELVES",
+            "EQUIPMENT_BARCODE_SCANNER",
+            "EQUIPMENT_FIRE_EXTINGUISHER",
+        ]
+    )
     req.station.ClearField("cctv_retention_days")
     v = stub(channel).CheckStation(req).verdict
     assert [r.rule_id for r in v.reasons] == ["STN-SAFETY-CCTV"]
@@ -174,8 +180,7 @@ def test_stream_catches_a_sign_code_used_earlier_in_the_batch(channel: grpc.Chan
     assert "KJH-XZ-01" in reasons[0].message
 
 
-def test_registry_duplicates_and_re_registering_the_same_station(channel: grpc.Channel,
-                                                                 server: Running) -> None:
+def test_registry_duplicates_and_re_registering_the_same_station(channel: grpc.Channel, server: Running) -> None:
     s = stub(channel)
     first = station_request()
     first.register = True
@@ -201,7 +206,11 @@ def test_every_evaluation_is_in_the_decision_log(channel: grpc.Channel, server: 
     assert server.runtime.store.decision_count() == 4
     last_unary = rows[-1]
     assert (last_unary.method, last_unary.subject_id, last_unary.outcome, last_unary.rule_ids) == (
-        "CheckStation", "KJH-XZ-01", "OUTCOME_FAIL", "STN-AREA-TOWNSHIP")
+        "CheckStation",
+        "KJH-XZ-01",
+        "OUTCOME_FAIL",
+        "STN-AREA-TOWNSHIP",
+    )
     assert last_unary.ruleset_version == server.runtime.rules.current.version
     assert last_unary.input_digest == hashlib.sha256(unary.SerializeToString(deterministic=True)).hexdigest()
     assert last_unary.caller

@@ -34,8 +34,9 @@ def load_station(path: Path) -> tuple[station_pb2.Station, str]:
     return json_format.ParseDict(data, station_pb2.Station()), ""
 
 
-def check_before_filing(client: RuralpostClient, station: station_pb2.Station, as_of: str = "",
-                        register: bool = False) -> bool:
+def check_before_filing(
+    client: RuralpostClient, station: station_pb2.Station, as_of: str = "", register: bool = False
+) -> bool:
     """Dry run first; register only a station that passes, so the registry holds no failures."""
     verdict = client.check_station(station, as_of=as_of)
     outcome = common_pb2.Outcome.Name(verdict.outcome)

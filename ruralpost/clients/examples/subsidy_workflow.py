@@ -38,9 +38,11 @@ def load_claim(path: Path) -> claim_pb2.Claim:
 
 
 def summarize(result: claim_pb2.EvaluateClaimResponse) -> str:
-    lines = [f"{result.claim_id}: {claim_outcome_label(result.outcome)}; eligible {result.eligible_pieces}, "
-             f"rejected {result.rejected_pieces}, approved {yuan(result.approved_amount_fen)}"
-             + (" (committed)" if result.committed else " (dry run)")]
+    lines = [
+        f"{result.claim_id}: {claim_outcome_label(result.outcome)}; eligible {result.eligible_pieces}, "
+        f"rejected {result.rejected_pieces}, approved {yuan(result.approved_amount_fen)}"
+        + (" (committed)" if result.committed else " (dry run)")
+    ]
     lines += [f"  [{r.rule_id}] {r.message}" for r in result.reasons]
     lines += [f"  {t.rule_id}: {t.count} parcels rejected" for t in result.tallies]
     return "\n".join(lines)
@@ -60,7 +62,7 @@ def run(client: RuralpostClient, claim: claim_pb2.Claim, approved: bool) -> clai
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("claim", type=Path, help="a Claim in proto JSON (or {\"claim\": …})")
+    p.add_argument("claim", type=Path, help='a Claim in proto JSON (or {"claim": …})')
     p.add_argument("--server", default="127.0.0.1:50051")
     p.add_argument("--token")
     p.add_argument("--approve", action="store_true", help="the official approved: commit the claim")

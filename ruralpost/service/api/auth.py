@@ -32,8 +32,9 @@ ROLES: dict[str, frozenset[str]] = {
     "operator": frozenset({CHECK_STATION, CHECK_STATIONS, EVALUATE_CLAIM, EVALUATE_CLAIMS}),
     "approver": frozenset({EVALUATE_CLAIM, EVALUATE_CLAIMS, GET_PROGRESS}),
     "reader": frozenset({GET_PROGRESS, LIST_RULES}),
-    "admin": frozenset({CHECK_STATION, CHECK_STATIONS, EVALUATE_CLAIM, EVALUATE_CLAIMS, GET_PROGRESS,
-                        LIST_RULES, RELOAD_RULES}),
+    "admin": frozenset(
+        {CHECK_STATION, CHECK_STATIONS, EVALUATE_CLAIM, EVALUATE_CLAIMS, GET_PROGRESS, LIST_RULES, RELOAD_RULES}
+    ),
 }
 
 
@@ -123,4 +124,3 @@ def require_commit_right(context: grpc.ServicerContext) -> None:
     caller = caller_of(context)
     if caller is not None and caller.role not in ("approver", "admin"):
         raise PermissionDenied(f"{caller.name} ({caller.role}) may not commit claims; a dry run is allowed")
-

@@ -25,15 +25,33 @@ def caller(context: grpc.ServicerContext) -> str:
     return known.name if known else str(context.peer() or "unknown")
 
 
-def record(runtime: Runtime, subject: str, method: str, subject_id: str, who: str, input_digest: str,
-           outcome: str, rule_ids: list[str], ruleset_version: str, as_of: str) -> None:
+def record(
+    runtime: Runtime,
+    subject: str,
+    method: str,
+    subject_id: str,
+    who: str,
+    input_digest: str,
+    outcome: str,
+    rule_ids: list[str],
+    ruleset_version: str,
+    as_of: str,
+) -> None:
     """Every evaluation: a decision-log row (what, when, who, input digest, verdict, version) and
     the verdict metrics."""
-    runtime.store.log_decision(DecisionRow(
-        method=method, subject_id=subject_id[:256], caller=who[:256], input_digest=input_digest,
-        outcome=outcome, rule_ids=",".join(rule_ids), ruleset_version=ruleset_version, as_of=as_of,
-        at=dt.datetime.now(dt.UTC),
-    ))
+    runtime.store.log_decision(
+        DecisionRow(
+            method=method,
+            subject_id=subject_id[:256],
+            caller=who[:256],
+            input_digest=input_digest,
+            outcome=outcome,
+            rule_ids=",".join(rule_ids),
+            ruleset_version=ruleset_version,
+            as_of=as_of,
+            at=dt.datetime.now(dt.UTC),
+        )
+    )
     observe_verdict(subject, outcome, rule_ids)
 
 

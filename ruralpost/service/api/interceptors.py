@@ -83,8 +83,9 @@ class ServiceInterceptor(_Base):
             except UnsupportedHandler as e:
                 raise UnsupportedHandler(f"{service}/{name}: {e}") from None
 
-    def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Any],
-                          details: grpc.HandlerCallDetails) -> Any:
+    def intercept_service(
+        self, continuation: Callable[[grpc.HandlerCallDetails], Any], details: grpc.HandlerCallDetails
+    ) -> Any:
         handler = continuation(details)
         method: str = details.method
         if handler is None or not method.startswith("/ruralpost."):
@@ -102,8 +103,9 @@ class ServiceInterceptor(_Base):
                 error = e
         return self._wrap(handler, method.rsplit("/", 1)[-1], request_id, caller, error)
 
-    def _wrap(self, handler: Any, method: str, request_id: str, caller: Caller | None,
-              error: ServiceError | None) -> Any:
+    def _wrap(
+        self, handler: Any, method: str, request_id: str, caller: Caller | None, error: ServiceError | None
+    ) -> Any:
         """The same handler (a grpc RpcMethodHandler namedtuple) with its behaviour wrapped."""
         who = caller.name if caller else ""
 
@@ -126,6 +128,7 @@ class ServiceInterceptor(_Base):
                     self.fail(method, request_id, who, context, start, e)
                 self._finish(method, request_id, who, context, start, None)
                 return response
+
             return run
 
         def stream(behavior: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
@@ -143,21 +146,24 @@ class ServiceInterceptor(_Base):
                 finally:
                     self.slots.give(slot)
                 self._finish(method, request_id, who, context, start, None)
+
             return run
 
         kind = kind_of(handler)
         wrap = stream if handler.response_streaming else single
         return handler._replace(**{kind: wrap(getattr(handler, kind))})
 
-    def fail(self, method: str, request_id: str, who: str, context: grpc.ServicerContext, start: float,
-             error: BaseException) -> NoReturn:
+    def fail(
+        self, method: str, request_id: str, who: str, context: grpc.ServicerContext, start: float, error: BaseException
+    ) -> NoReturn:
         """Ends the call with the error's status (raises), after metrics and the log line."""
         self._finish(method, request_id, who, context, start, error)
         status.abort(context, error, request_id)
 
     @staticmethod
-    def _finish(method: str, request_id: str, who: str, context: grpc.ServicerContext, start: float,
-                error: BaseException | None) -> None:
+    def _finish(
+        method: str, request_id: str, who: str, context: grpc.ServicerContext, start: float, error: BaseException | None
+    ) -> None:
         """Metrics for every call; a structured log line (errors at WARNING, the rest at DEBUG)."""
         elapsed = time.perf_counter() - start
         code = "OK" if error is None else status.code_of(error).name
@@ -165,5 +171,16 @@ class ServiceInterceptor(_Base):
         metrics.LATENCY.labels(method).observe(elapsed)
         level = logging.DEBUG if code == "OK" else logging.WARNING
         if log.isEnabledFor(level):
-            log.log(level, json.dumps({"request_id": request_id, "method": method, "caller": who or context.peer(),
-                                       "code": code, "ms": round(elapsed * 1e3, 3)}, ensure_ascii=False))
+            log.log(
+                level,
+                json.dumps(
+                    {
+                        "request_id": request_id,
+                        "method": method,
+                        "caller": who or context.peer(),
+                        "code": code,
+                        "ms": round(elapsed * 1e3, 3),
+                    },
+                    ensure_ascii=False,
+                ),
+            )

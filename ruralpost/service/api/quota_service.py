@@ -16,16 +16,29 @@ class QuotaServicer(progress_pb2_grpc.QuotaServiceServicer):
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
-    def GetProgress(self, request: progress_pb2.GetProgressRequest,
-                    context: grpc.ServicerContext) -> progress_pb2.GetProgressResponse:
+    def GetProgress(
+        self, request: progress_pb2.GetProgressRequest, context: grpc.ServicerContext
+    ) -> progress_pb2.GetProgressResponse:
         ruleset = self.runtime.rules.current
         as_of = check_progress_request(request, ruleset.book.programme.id)
         hub = request.hub if request.HasField("hub") else None
-        members = progress.request_members(request.stations) if request.stations \
+        members = (
+            progress.request_members(request.stations)
+            if request.stations
             else progress.registry_members(self.runtime.store.stations())
+        )
         report = progress.report(ruleset, members, as_of, hub)
         verdict = report.verdict
-        record(self.runtime, "progress", "GetProgress", report.programme, caller(context), digest(request),
-               common_pb2.Outcome.Name(verdict.outcome), [r.rule_id for r in verdict.reasons], ruleset.version,
-               report.as_of)
+        record(
+            self.runtime,
+            "progress",
+            "GetProgress",
+            report.programme,
+            caller(context),
+            digest(request),
+            common_pb2.Outcome.Name(verdict.outcome),
+            [r.rule_id for r in verdict.reasons],
+            ruleset.version,
+            report.as_of,
+        )
         return progress_pb2.GetProgressResponse(report=report)

@@ -15,17 +15,21 @@ class RulesServicer(rules_pb2_grpc.RulesServiceServicer):
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
-    def ListRules(self, request: rules_pb2.ListRulesRequest,
-                  context: grpc.ServicerContext) -> rules_pb2.ListRulesResponse:
+    def ListRules(
+        self, request: rules_pb2.ListRulesRequest, context: grpc.ServicerContext
+    ) -> rules_pb2.ListRulesResponse:
         book = self.runtime.rules.current.book
         subject = request.subject.strip()
         return rules_pb2.ListRulesResponse(
             rules=[
                 rules_pb2.RuleInfo(
-                    rule_id=r.id, subject=r.subject, severity=SEVERITY[r.severity],
+                    rule_id=r.id,
+                    subject=r.subject,
+                    severity=SEVERITY[r.severity],
                     description=r.description,
                     citation=common_pb2.Citation(document=r.citation_document, clause=r.citation_clause),
-                    effective_from=r.effective_from, effective_to=r.effective_to,
+                    effective_from=r.effective_from,
+                    effective_to=r.effective_to,
                 )
                 for r in sorted(book.rules.values(), key=lambda r: r.order)
                 if not subject or r.subject == subject
@@ -33,12 +37,14 @@ class RulesServicer(rules_pb2_grpc.RulesServiceServicer):
             ruleset_version=book.version,
         )
 
-    def ReloadRules(self, request: rules_pb2.ReloadRulesRequest,
-                    context: grpc.ServicerContext) -> rules_pb2.ReloadRulesResponse:
+    def ReloadRules(
+        self, request: rules_pb2.ReloadRulesRequest, context: grpc.ServicerContext
+    ) -> rules_pb2.ReloadRulesResponse:
         previous = self.runtime.rules.current.version
         try:
             ruleset, passed = self.runtime.rules.reload()
         except RulebookError as e:
             raise FailedPrecondition(f"规则未重新加载，仍使用 {previous}: {e}") from None
         return rules_pb2.ReloadRulesResponse(
-            ruleset_version=ruleset.version, previous_version=previous, cases_passed=passed)
+            ruleset_version=ruleset.version, previous_version=previous, cases_passed=passed
+        )

@@ -22,25 +22,40 @@ class StationServicer(station_pb2_grpc.StationServiceServicer):
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
-    def _check(self, request: StationRequest, context: grpc.ServicerContext, who: str, method: str,
-               batch: CodeIndex | None = None) -> common_pb2.Verdict:
-        as_of = check_station_request(request.HasField("station"), request.station, request.as_of,
-                                      request.register)
+    def _check(
+        self,
+        request: StationRequest,
+        context: grpc.ServicerContext,
+        who: str,
+        method: str,
+        batch: CodeIndex | None = None,
+    ) -> common_pb2.Verdict:
+        as_of = check_station_request(request.HasField("station"), request.station, request.as_of, request.register)
         require_operator(context, request.station.operator, "station")
         ruleset = self.runtime.rules.current
         verdict = check(ruleset, self.runtime.store, request.station, as_of, request.register, batch)
-        record(self.runtime, "station", method, request.station.station_id, who, digest(request),
-               common_pb2.Outcome.Name(verdict.outcome), [r.rule_id for r in verdict.reasons],
-               ruleset.version, verdict.evaluated_as_of)
+        record(
+            self.runtime,
+            "station",
+            method,
+            request.station.station_id,
+            who,
+            digest(request),
+            common_pb2.Outcome.Name(verdict.outcome),
+            [r.rule_id for r in verdict.reasons],
+            ruleset.version,
+            verdict.evaluated_as_of,
+        )
         return verdict
 
-    def CheckStation(self, request: station_pb2.CheckStationRequest,
-                     context: grpc.ServicerContext) -> station_pb2.CheckStationResponse:
-        return station_pb2.CheckStationResponse(
-            verdict=self._check(request, context, caller(context), "CheckStation"))
+    def CheckStation(
+        self, request: station_pb2.CheckStationRequest, context: grpc.ServicerContext
+    ) -> station_pb2.CheckStationResponse:
+        return station_pb2.CheckStationResponse(verdict=self._check(request, context, caller(context), "CheckStation"))
 
-    def CheckStations(self, request_iterator: Iterator[station_pb2.CheckStationsRequest],
-                      context: grpc.ServicerContext) -> Iterator[station_pb2.CheckStationsResponse]:
+    def CheckStations(
+        self, request_iterator: Iterator[station_pb2.CheckStationsRequest], context: grpc.ServicerContext
+    ) -> Iterator[station_pb2.CheckStationsResponse]:
         who = caller(context)
         batch = CodeIndex(self.runtime.rules.current)  # codes of earlier items: 一县一编号 within the batch
         for index, request in stream_items(context, request_iterator, self.runtime.max_stream_items):

@@ -42,10 +42,14 @@ def _details(error: BaseException) -> list[any_pb2.Any]:
     if not isinstance(error, errors.InvalidArgument):
         return []
     detail = any_pb2.Any()
-    detail.Pack(error_details_pb2.BadRequest(field_violations=[
-        error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-        for v in error.violations
-    ]))
+    detail.Pack(
+        error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                for v in error.violations
+            ]
+        )
+    )
     return [detail]
 
 

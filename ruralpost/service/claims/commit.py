@@ -32,11 +32,14 @@ class Decision:
     how: str  # "" a dry run, "commit" newly committed, "stored" the committed answer again
 
 
-def _stored(response_bytes: bytes, stored_digest: str, claim: claim_pb2.Claim, claim_digest: str,
-            as_of: str) -> Decision:
+def _stored(
+    response_bytes: bytes, stored_digest: str, claim: claim_pb2.Claim, claim_digest: str, as_of: str
+) -> Decision:
     if stored_digest != claim_digest:
-        raise AlreadyExists(f"申报编号{claim.claim_id[:128]}已用于内容不同的已入账申报 "
-                            f"(claim_id {claim.claim_id[:128]!r} is committed with other contents)")
+        raise AlreadyExists(
+            f"申报编号{claim.claim_id[:128]}已用于内容不同的已入账申报 "
+            f"(claim_id {claim.claim_id[:128]!r} is committed with other contents)"
+        )
     response = claim_pb2.EvaluateClaimResponse.FromString(response_bytes)
     rule_ids = [r.rule_id for r in response.reasons] + [t.rule_id for t in response.tallies]
     return Decision(response, claim_digest, as_of, rule_ids, "stored")
@@ -58,17 +61,27 @@ def decide(ruleset: RuleSet, ledger: Ledger, has_claim: bool, claim: claim_pb2.C
         if not commit:
             return Decision(response, claim_digest, as_of, evaluation.rule_ids, "")
         response.committed = True
-        result = ledger.commit(ClaimRecord(
-            claim_id=claim.claim_id, digest=claim_digest, programme=programme.id,
-            operator=claim.operator.strip()[:256], kind=KIND_NAMES.get(claim.kind, ""),
-            period=period.text, outcome=claim_pb2.ClaimOutcome.Name(response.outcome),
-            eligible_pieces=response.eligible_pieces, rejected_pieces=response.rejected_pieces,
-            approved_amount_fen=response.approved_amount_fen, ruleset_version=response.ruleset_version,
-            response=response.SerializeToString(deterministic=True),
-            waybills=evaluation.eligible_waybills,
-        ))
+        result = ledger.commit(
+            ClaimRecord(
+                claim_id=claim.claim_id,
+                digest=claim_digest,
+                programme=programme.id,
+                operator=claim.operator.strip()[:256],
+                kind=KIND_NAMES.get(claim.kind, ""),
+                period=period.text,
+                outcome=claim_pb2.ClaimOutcome.Name(response.outcome),
+                eligible_pieces=response.eligible_pieces,
+                rejected_pieces=response.rejected_pieces,
+                approved_amount_fen=response.approved_amount_fen,
+                ruleset_version=response.ruleset_version,
+                response=response.SerializeToString(deterministic=True),
+                waybills=evaluation.eligible_waybills,
+            )
+        )
         if result is Commit.COMMITTED:
             return Decision(response, claim_digest, as_of, evaluation.rule_ids, "commit")
         # CLAIM_EXISTS: the next round reads the stored claim; WAYBILL_TAKEN: evaluate again.
-    raise Unavailable(f"申报{claim.claim_id[:128]}入账时连续与其他申报冲突，请重试 "
-                      f"(claim {claim.claim_id[:128]!r} lost {MAX_COMMIT_ATTEMPTS} commit races; retry)")
+    raise Unavailable(
+        f"申报{claim.claim_id[:128]}入账时连续与其他申报冲突，请重试 "
+        f"(claim {claim.claim_id[:128]!r} lost {MAX_COMMIT_ATTEMPTS} commit races; retry)"
+    )

@@ -51,8 +51,7 @@ def county_code_resolver(programme: Programme) -> Callable[[str], str]:
         name = name.strip()
         if not name:
             return ""
-        return programme.county_code_of(name) or (programme.county_code if programme.county_name in name
-                                                  else "")
+        return programme.county_code_of(name) or (programme.county_code if programme.county_name in name else "")
 
     return resolve
 
@@ -68,8 +67,7 @@ def township_code_resolver(programme: Programme) -> Callable[[str], str]:
     return resolve
 
 
-def evaluate_claim(ruleset: RuleSet, claim: claim_pb2.Claim, period: Period,
-                   paid_among: PaidAmong) -> ClaimEvaluation:
+def evaluate_claim(ruleset: RuleSet, claim: claim_pb2.Claim, period: Period, paid_among: PaidAmong) -> ClaimEvaluation:
     """Evaluates a validated claim; `paid_among` says which of its waybills the ledger has paid."""
     programme = ruleset.book.programme
     config = subsidy_config(programme)
@@ -103,14 +101,15 @@ def evaluate_claim(ruleset: RuleSet, claim: claim_pb2.Claim, period: Period,
     fact = claim_fact(claim, period, config, township_code)
     claim_firing = engine.evaluate(CLAIM, fact)
     claim_errors = sum(1 for v in claim_firing.violations if v.severity == "ERROR")
-    amount_fact: Fact = {"requested_amount_fen": int(claim.requested_amount_fen),
-                         "computed_amount_fen": computed_fen, "claim_errors": claim_errors,
-                         "as_of_day": fact["as_of_day"]}
+    amount_fact: Fact = {
+        "requested_amount_fen": int(claim.requested_amount_fen),
+        "computed_amount_fen": computed_fen,
+        "claim_errors": claim_errors,
+        "as_of_day": fact["as_of_day"],
+    }
     amount_firing = engine.evaluate(CLAIM_AMOUNT, amount_fact)
-    firing = Firing(claim_firing.violations + amount_firing.violations,
-                    claim_firing.missing + amount_firing.missing)
-    reasons = verdicts.reasons_for(
-        firing, lambda: claim_display(claim, {**fact, **amount_fact}, config))
+    firing = Firing(claim_firing.violations + amount_firing.violations, claim_firing.missing + amount_firing.missing)
+    reasons = verdicts.reasons_for(firing, lambda: claim_display(claim, {**fact, **amount_fact}, config))
 
     if claim_errors or not eligible:
         outcome = claim_pb2.CLAIM_OUTCOME_INELIGIBLE
@@ -130,8 +129,10 @@ def evaluate_claim(ruleset: RuleSet, claim: claim_pb2.Claim, period: Period,
         rejected_pieces=len(rejected),
         approved_amount_fen=computed_fen,
         reasons=reasons,
-        rejections=[claim_pb2.ParcelRejection(waybill=clip(parcels[i].waybill), rule_ids=rule_ids, index=i)
-                    for i, rule_ids in rejected],
+        rejections=[
+            claim_pb2.ParcelRejection(waybill=clip(parcels[i].waybill), rule_ids=rule_ids, index=i)
+            for i, rule_ids in rejected
+        ],
         tallies=[claim_pb2.RuleTally(rule_id=rid, count=n) for rid, n in tallies],
         ruleset_version=ruleset.version,
         committed=False,

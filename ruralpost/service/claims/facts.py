@@ -19,25 +19,24 @@ from ruralpost.v1 import claim_pb2
 
 Fact = dict[str, Any]
 
-KIND_NAMES = {claim_pb2.CLAIM_KIND_UPBOUND_AGRICULTURAL: UPBOUND,
-              claim_pb2.CLAIM_KIND_DOWNBOUND_PARCEL: DOWNBOUND}
+KIND_NAMES = {claim_pb2.CLAIM_KIND_UPBOUND_AGRICULTURAL: UPBOUND, claim_pb2.CLAIM_KIND_DOWNBOUND_PARCEL: DOWNBOUND}
 KIND_ZH = {UPBOUND: "电商平台销往县域外农副产品（上行）", DOWNBOUND: "下行快件"}
 KIND_EN = {UPBOUND: "upbound agricultural", DOWNBOUND: "downbound parcel"}
 SHOWN_CHARS = 64  # waybills and names echoed back are clipped: a malformed parcel may carry anything
 
 # The facts each kind of parcel is judged on, in the order of the group key.
 COMMON_FIELDS = ("shipped_period", "waybill_chars", "waybill_length", "dup_in_claim", "paid_before")
-UPBOUND_FIELDS = ("category", "platform", "origin_county_code", "destination_county_code",
-                  "destination_given")
+UPBOUND_FIELDS = ("category", "platform", "origin_county_code", "destination_county_code", "destination_given")
 DOWNBOUND_FIELDS = ("destination_township_code", "tier", "delivered_to_address", "fee_charged_fen")
 
 
 def clip(text: str) -> str:
-    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 1] + "…"
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
 
 
-def claim_fact(claim: claim_pb2.Claim, period: Period, config: SubsidyConfig,
-               township_code: Callable[[str], str]) -> Fact:
+def claim_fact(
+    claim: claim_pb2.Claim, period: Period, config: SubsidyConfig, township_code: Callable[[str], str]
+) -> Fact:
     """The claim as the claim-level rules see it."""
     kind = KIND_NAMES.get(claim.kind, "")
     op = config.operator(claim.operator)
@@ -82,9 +81,12 @@ def claim_display(claim: claim_pb2.Claim, fact: Fact, config: SubsidyConfig) -> 
     shown = {k: str(v) for k, v in fact.items()}
     shown.update(
         operator=clip(claim.operator.strip()) or "（未填）",
-        operator_status=status, operator_status_en=status_en,
-        kind_zh=KIND_ZH.get(kind, "补贴"), kind_en=KIND_EN.get(kind, "subsidy"),
-        kind_shown=claim_pb2.ClaimKind.Name(claim.kind) if claim.kind in KIND_NAMES or claim.kind == 0
+        operator_status=status,
+        operator_status_en=status_en,
+        kind_zh=KIND_ZH.get(kind, "补贴"),
+        kind_en=KIND_EN.get(kind, "subsidy"),
+        kind_shown=claim_pb2.ClaimKind.Name(claim.kind)
+        if claim.kind in KIND_NAMES or claim.kind == 0
         else str(claim.kind),
     )
     for key in ("requested_amount_fen", "computed_amount_fen"):
@@ -97,8 +99,10 @@ def waybill_chars(waybill: str) -> str:
     """The classes of characters a waybill uses, sorted: 9 ASCII digit, A ASCII letter, ? other."""
     if waybill.isascii() and waybill.isalnum():
         return "9" if waybill.isdigit() else "A" if waybill.isalpha() else "9A"
-    classes = {"9" if c.isascii() and c.isdigit() else "A" if c.isascii() and c.isalpha() else "?"
-               for c in waybill[:SHOWN_CHARS]}
+    classes = {
+        "9" if c.isascii() and c.isdigit() else "A" if c.isascii() and c.isalpha() else "?"
+        for c in waybill[:SHOWN_CHARS]
+    }
     return "".join(sorted(classes))
 
 
@@ -127,8 +131,9 @@ class ParcelGroups:
 class _Resolver:
     """The parcel look-ups of one kind of claim; group_parcels caches them per distinct raw value."""
 
-    def __init__(self, config: SubsidyConfig, county_code: Callable[[str], str],
-                 township_code: Callable[[str], str]) -> None:
+    def __init__(
+        self, config: SubsidyConfig, county_code: Callable[[str], str], township_code: Callable[[str], str]
+    ) -> None:
         self.config = config
         self.county_code = county_code
         self.township_code = township_code
@@ -149,14 +154,17 @@ class _Resolver:
         return (self.township_code(township), tier.id if tier else "", delivered, fee)
 
 
-def group_parcels(claim: claim_pb2.Claim, config: SubsidyConfig, county_code: Callable[[str], str],
-                  township_code: Callable[[str], str],
-                  paid_among: Callable[[Collection[str]], set[str]]) -> ParcelGroups:
+def group_parcels(
+    claim: claim_pb2.Claim,
+    config: SubsidyConfig,
+    county_code: Callable[[str], str],
+    township_code: Callable[[str], str],
+    paid_among: Callable[[Collection[str]], set[str]],
+) -> ParcelGroups:
     """Groups parcels by their facts. Hot path: plain attribute reads, cached look-ups."""
     kind = KIND_NAMES.get(claim.kind, "")
     resolver = _Resolver(config, county_code, township_code)
-    fields = COMMON_FIELDS + (UPBOUND_FIELDS if kind == UPBOUND else DOWNBOUND_FIELDS if kind == DOWNBOUND
-                              else ())
+    fields = COMMON_FIELDS + (UPBOUND_FIELDS if kind == UPBOUND else DOWNBOUND_FIELDS if kind == DOWNBOUND else ())
     base_cache: dict[Any, tuple[Any, ...]] = {}
     period_cache: dict[str, str] = {}
     shape_cache: dict[str, str] = {}

@@ -13,8 +13,7 @@ _PERIOD = re.compile(r"^\d{4}-\d{2}$")
 MAX_REPORTED_PARCELS = 20  # field violations named per claim; the count says how many more
 
 
-def check_claim_request(has_claim: bool, claim: claim_pb2.Claim, programme_id: str,
-                        max_parcels: int) -> Period:
+def check_claim_request(has_claim: bool, claim: claim_pb2.Claim, programme_id: str, max_parcels: int) -> Period:
     """Checks an EvaluateClaim(s) item; returns its period.
 
     Only what makes the claim impossible to evaluate is refused here; a malformed parcel is a
@@ -28,8 +27,7 @@ def check_claim_request(has_claim: bool, claim: claim_pb2.Claim, programme_id: s
         v.add("claim.claim_id", "required")
     v.string("claim.claim_id", claim.claim_id, MAX_ID)
     if claim.programme.strip() and claim.programme.strip() != programme_id:
-        v.add("claim.programme",
-              f"unknown programme {claim.programme[:40]!r}; this service runs {programme_id}")
+        v.add("claim.programme", f"unknown programme {claim.programme[:40]!r}; this service runs {programme_id}")
     for name in ("operator", "township"):
         v.string(f"claim.{name}", getattr(claim, name), MAX_NAME)
     v.enum("claim.kind", claim.kind, claim_pb2.ClaimKind)

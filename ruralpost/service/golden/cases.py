@@ -49,12 +49,17 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        return self.outcome == self.case.outcome and self.rule_ids == self.case.rule_ids \
+        return (
+            self.outcome == self.case.outcome
+            and self.rule_ids == self.case.rule_ids
             and not set(self.case.passes) & set(self.rule_ids)
+        )
 
     def describe(self) -> str:
-        return (f"{self.case.path.name}: {self.case.name}: expected {self.case.outcome} "
-                f"{list(self.case.rule_ids)}, got {self.outcome} {list(self.rule_ids)}")
+        return (
+            f"{self.case.path.name}: {self.case.name}: expected {self.case.outcome} "
+            f"{list(self.case.rule_ids)}, got {self.outcome} {list(self.rule_ids)}"
+        )
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -80,11 +85,17 @@ def load_cases(rules_dir: Path) -> list[Case]:
             if raw.get("base"):
                 data = merge(bases[raw["base"]], data)
             expect = raw.get("expect") or {}
-            cases.append(Case(
-                pack=pack, name=str(raw["name"]), path=path, input=data,
-                outcome=str(expect.get("outcome", "")), rule_ids=tuple(expect.get("rule_ids") or ()),
-                passes=tuple(raw.get("passes") or ()),
-            ))
+            cases.append(
+                Case(
+                    pack=pack,
+                    name=str(raw["name"]),
+                    path=path,
+                    input=data,
+                    outcome=str(expect.get("outcome", "")),
+                    rule_ids=tuple(expect.get("rule_ids") or ()),
+                    passes=tuple(raw.get("passes") or ()),
+                )
+            )
     return cases
 
 
@@ -145,8 +156,7 @@ def run_progress_case(ruleset: RuleSet, case: Case) -> Result:
         ruleset = RuleSet(dataclasses.replace(book, programme=what_if), ruleset.engine)
     programme = ruleset.book.programme
     stations = plans.stations(programme, case.input.get("plan"), case.input.get("extra") or ())
-    stations += [json_format.ParseDict(_plain(s), station_pb2.Station())
-                 for s in case.input.get("stations") or ()]
+    stations += [json_format.ParseDict(_plain(s), station_pb2.Station()) for s in case.input.get("stations") or ()]
     as_of = _as_of(case)
     report = progress.report(ruleset, progress.request_members(stations), as_of, _hub(case))
     look_at = str(case.input.get("look_at") or "county")

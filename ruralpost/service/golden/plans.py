@@ -26,10 +26,14 @@ from ruralpost.service.golden import merge
 from ruralpost.service.rulebook.programme import Programme, Township
 from ruralpost.v1 import station_pb2
 
-DEFAULTS: dict[str, Any] = {"station": "2023-05-02", "points": "target", "filed_on": "2023-06-01",
-                            "unfiled": 0}
-_ALL_EQUIPMENT = ["EQUIPMENT_RECEPTION_DESK", "EQUIPMENT_SHELVES", "EQUIPMENT_BARCODE_SCANNER",
-                  "EQUIPMENT_VIDEO_SURVEILLANCE", "EQUIPMENT_FIRE_EXTINGUISHER"]
+DEFAULTS: dict[str, Any] = {"station": "2023-05-02", "points": "target", "filed_on": "2023-06-01", "unfiled": 0}
+_ALL_EQUIPMENT = [
+    "EQUIPMENT_RECEPTION_DESK",
+    "EQUIPMENT_SHELVES",
+    "EQUIPMENT_BARCODE_SCANNER",
+    "EQUIPMENT_VIDEO_SURVEILLANCE",
+    "EQUIPMENT_FIRE_EXTINGUISHER",
+]
 
 
 def _date(value: Any) -> dt.date:
@@ -58,24 +62,40 @@ class _Builder:
 
     def _common(self, township: Township) -> dict[str, Any]:
         return {
-            "county": self.programme.county_name, "township": township.name,
-            "operator": self.programme.operator, "mode": "OPERATION_MODE_SELF_OPERATED",
+            "county": self.programme.county_name,
+            "township": township.name,
+            "operator": self.programme.operator,
+            "mode": "OPERATION_MODE_SELF_OPERATED",
             "fixedPremises": True,
             "services": ["SERVICE_TYPE_SEND", "SERVICE_TYPE_RECEIVE", "SERVICE_TYPE_DELIVER"],
-            "hoursSignPosted": True, "businessHours": "08:30-18:00", "equipment": _ALL_EQUIPMENT,
-            "cctvRetentionDays": 30, "zones": ["收寄区", "待取件区"],
+            "hoursSignPosted": True,
+            "businessHours": "08:30-18:00",
+            "equipment": _ALL_EQUIPMENT,
+            "cctvRetentionDays": 30,
+            "zones": ["收寄区", "待取件区"],
         }
 
     def township_station(self, township: Township, opened: dt.date) -> dict[str, Any]:
         name = f"{township.name}快递综合服务站"
         return {
             **self._common(township),
-            "stationId": self._id(f"{township.code}-XZ"), "kind": "STATION_KIND_TOWNSHIP_STATION",
-            "signage": {"present": True, "placement": "SIGN_PLACEMENT_ABOVE_DOOR", "unifiedDesign": True,
-                        "obstructed": False, "text": name, "code": self._code("XZ")},
-            "filedName": name, "areaM2": 20.0,
-            "filing": {"filed": True, "recordNumber": f"晋忻备-{township.code}-XZ",
-                       "filedOn": (opened + dt.timedelta(days=5)).isoformat()},
+            "stationId": self._id(f"{township.code}-XZ"),
+            "kind": "STATION_KIND_TOWNSHIP_STATION",
+            "signage": {
+                "present": True,
+                "placement": "SIGN_PLACEMENT_ABOVE_DOOR",
+                "unifiedDesign": True,
+                "obstructed": False,
+                "text": name,
+                "code": self._code("XZ"),
+            },
+            "filedName": name,
+            "areaM2": 20.0,
+            "filing": {
+                "filed": True,
+                "recordNumber": f"晋忻备-{township.code}-XZ",
+                "filedOn": (opened + dt.timedelta(days=5)).isoformat(),
+            },
             "openedOn": opened.isoformat(),
         }
 
@@ -90,15 +110,26 @@ class _Builder:
             filing = {"filed": True, "recordNumber": f"晋忻备-{station_id}", "filedOn": filed.isoformat()}
         return {
             **self._common(township),
-            "stationId": station_id, "kind": "STATION_KIND_VILLAGE_POINT", "village": f"{village}村",
-            "signage": {"present": True, "placement": "SIGN_PLACEMENT_ABOVE_DOOR", "unifiedDesign": True,
-                        "obstructed": False, "text": f"{village}村快递便民服务点", "code": self._code("C")},
-            "areaM2": 8.0, "filing": filing, "openedOn": opened.isoformat(),
+            "stationId": station_id,
+            "kind": "STATION_KIND_VILLAGE_POINT",
+            "village": f"{village}村",
+            "signage": {
+                "present": True,
+                "placement": "SIGN_PLACEMENT_ABOVE_DOOR",
+                "unifiedDesign": True,
+                "obstructed": False,
+                "text": f"{village}村快递便民服务点",
+                "code": self._code("C"),
+            },
+            "areaM2": 8.0,
+            "filing": filing,
+            "openedOn": opened.isoformat(),
         }
 
 
-def plan_stations(programme: Programme, plan: Mapping[str, Any] | None,
-                  extra: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+def plan_stations(
+    programme: Programme, plan: Mapping[str, Any] | None, extra: Sequence[Mapping[str, Any]] = ()
+) -> list[dict[str, Any]]:
     """Stations (proto JSON dicts) for the plan, townships in task-table order, then `extra`."""
     plan = dict(plan or {})
     unknown = set(plan) - {"all"} - {t.name for t in programme.townships}
@@ -120,13 +151,17 @@ def plan_stations(programme: Programme, plan: Mapping[str, Any] | None,
         kind, name = fields.pop("kind"), fields.pop("township")
         township = programme.township(name) or Township(name, "", 1, 4, ())
         opened = dt.date(2023, 5, 2)
-        base = build.township_station(township, opened) if kind == "township_station" \
+        base = (
+            build.township_station(township, opened)
+            if kind == "township_station"
             else build.village_point(township, opened, opened + dt.timedelta(days=5))
+        )
         base["township"] = name
         out.append(merge(base, fields))
     return out
 
 
-def stations(programme: Programme, plan: Mapping[str, Any] | None,
-             extra: Sequence[Mapping[str, Any]] = ()) -> list[station_pb2.Station]:
+def stations(
+    programme: Programme, plan: Mapping[str, Any] | None, extra: Sequence[Mapping[str, Any]] = ()
+) -> list[station_pb2.Station]:
     return [json_format.ParseDict(s, station_pb2.Station()) for s in plan_stations(programme, plan, extra)]

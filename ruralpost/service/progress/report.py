@@ -47,14 +47,22 @@ class Member:
 
 
 def request_members(stations: Sequence[station_pb2.Station]) -> list[Member]:
-    return [Member(s, f"请求第{i + 1}个站点", f"request station #{i + 1}", f"stations[{i}]")
-            for i, s in enumerate(stations)]
+    return [
+        Member(s, f"请求第{i + 1}个站点", f"request station #{i + 1}", f"stations[{i}]") for i, s in enumerate(stations)
+    ]
 
 
 def registry_members(rows: Sequence[RegisteredStation]) -> list[Member]:
     """The registry's stations, each named by where it is registered."""
-    return [Member(station_pb2.Station.FromString(row.station), "登记库", "registry",
-                   f"registry[{row.operator}/{row.station_id}]") for row in rows]
+    return [
+        Member(
+            station_pb2.Station.FromString(row.station),
+            "登记库",
+            "registry",
+            f"registry[{row.operator}/{row.station_id}]",
+        )
+        for row in rows
+    ]
 
 
 @dataclass
@@ -110,8 +118,7 @@ def _show_gaps(gaps: list[str]) -> str:
     runs: list[list[str]] = []
     for code in gaps:
         last = runs[-1][-1] if runs else ""
-        if last and last.rstrip("0123456789") == code.rstrip("0123456789") \
-                and int(last[-4:]) + 1 == int(code[-4:]):
+        if last and last.rstrip("0123456789") == code.rstrip("0123456789") and int(last[-4:]) + 1 == int(code[-4:]):
             runs[-1].append(code)
         else:
             runs.append([code])
@@ -158,20 +165,29 @@ def _shown(fact: Mapping[str, Any], as_of: dt.date) -> dict[str, str]:
 def township_progress(ruleset: RuleSet, tally: Tally, as_of: dt.date) -> progress_pb2.TownshipProgress:
     t = tally.township
     fact = {
-        "township": t.name, "township_code": t.code, "as_of_day": day_number(as_of),
-        "stations_done": tally.stations_done, "stations_target": t.township_stations,
-        "points_filed": tally.points_filed, "points_target": t.village_points,
-        "points_compliant": tally.points_compliant, "stations_registered": tally.registered,
+        "township": t.name,
+        "township_code": t.code,
+        "as_of_day": day_number(as_of),
+        "stations_done": tally.stations_done,
+        "stations_target": t.township_stations,
+        "points_filed": tally.points_filed,
+        "points_target": t.village_points,
+        "points_compliant": tally.points_compliant,
+        "stations_registered": tally.registered,
     }
     firing = ruleset.engine.evaluate(TOWNSHIP, fact)
-    reasons = verdicts.reasons_for(firing, lambda: {
-        **_shown(fact, as_of), "points_missing": str(max(0, t.village_points - tally.points_filed))})
+    reasons = verdicts.reasons_for(
+        firing, lambda: {**_shown(fact, as_of), "points_missing": str(max(0, t.village_points - tally.points_filed))}
+    )
     return progress_pb2.TownshipProgress(
         township=t.name,
-        township_stations_done=tally.stations_done, township_stations_target=t.township_stations,
-        village_points_filed=tally.points_filed, village_points_target=t.village_points,
+        township_stations_done=tally.stations_done,
+        township_stations_target=t.township_stations,
+        village_points_filed=tally.points_filed,
+        village_points_target=t.village_points,
         village_points_compliant=tally.points_compliant,
-        outcome=verdicts.outcome(reasons, bool(firing.missing)), reasons=reasons,
+        outcome=verdicts.outcome(reasons, bool(firing.missing)),
+        reasons=reasons,
     )
 
 
@@ -180,8 +196,9 @@ def _required(goal: int, fraction: float) -> int:
     return math.ceil(goal * fraction - 1e-9)
 
 
-def county_reasons(ruleset: RuleSet, tallies: list[Tally], gaps: list[str],
-                   as_of: dt.date) -> tuple[list[common_pb2.Reason], dict[str, Any]]:
+def county_reasons(
+    ruleset: RuleSet, tallies: list[Tally], gaps: list[str], as_of: dt.date
+) -> tuple[list[common_pb2.Reason], dict[str, Any]]:
     """The county-level reasons (pace, start, the 52/48 note, code gaps) and the county fact."""
     programme = ruleset.book.programme
     goals = programme.data["goals"]
@@ -251,8 +268,10 @@ def hub_verdict(ruleset: RuleSet, hub: progress_pb2.CountyHub | None, as_of: dt.
     def values() -> dict[str, str]:
         if hub is None:  # only the HUB-MISSING reason, which names no value
             return _shown(fact, as_of)
-        yes_no = {name: ("是" if getattr(hub, name) else "否") if hub.HasField(name) else "（未填）"
-                  for name in ("unified_warehousing", "sorting", "delivery")}
+        yes_no = {
+            name: ("是" if getattr(hub, name) else "否") if hub.HasField(name) else "（未填）"
+            for name in ("unified_warehousing", "sorting", "delivery")
+        }
         return {
             **_shown(fact, as_of),
             "brands": "、".join(_brands(hub)) or "（无）",
@@ -265,8 +284,9 @@ def hub_verdict(ruleset: RuleSet, hub: progress_pb2.CountyHub | None, as_of: dt.
     return verdicts.verdict(subject, firing, values, ruleset.version, as_of.isoformat())
 
 
-def report(ruleset: RuleSet, members: Sequence[Member], as_of: dt.date,
-           hub: progress_pb2.CountyHub | None) -> progress_pb2.ProgressReport:
+def report(
+    ruleset: RuleSet, members: Sequence[Member], as_of: dt.date, hub: progress_pb2.CountyHub | None
+) -> progress_pb2.ProgressReport:
     """The progress report of the programme as of a date, from the given set of stations."""
     programme: Programme = ruleset.book.programme
     index = CodeIndex(ruleset, (m.station for m in members))
@@ -300,7 +320,11 @@ def report(ruleset: RuleSet, members: Sequence[Member], as_of: dt.date,
         village_points_goal=fact["points_goal"],
         required_fraction=fact["required_fraction"],
         verdict=common_pb2.Verdict(
-            subject_id=programme.id, outcome=verdicts.outcome(reasons, False), reasons=reasons,
-            ruleset_version=ruleset.version, evaluated_as_of=as_of.isoformat()),
+            subject_id=programme.id,
+            outcome=verdicts.outcome(reasons, False),
+            reasons=reasons,
+            ruleset_version=ruleset.version,
+            evaluated_as_of=as_of.isoformat(),
+        ),
         hub=hub_verdict(ruleset, hub, as_of),
     )

@@ -31,8 +31,9 @@ def check_progress_request(request: progress_pb2.GetProgressRequest, programme_i
             if not key[1]:
                 v.add(f"stations[{i}].station_id", "required in a progress request")
             elif key in seen:
-                v.add(f"stations[{i}].station_id",
-                      f"the same station as stations[{seen[key]}] (operator and station_id)")
+                v.add(
+                    f"stations[{i}].station_id", f"the same station as stations[{seen[key]}] (operator and station_id)"
+                )
             else:
                 seen[key] = i
     if request.HasField("hub"):

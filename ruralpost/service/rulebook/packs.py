@@ -138,8 +138,17 @@ def _about(source: str) -> Iterator[None]:
         raise
     except RecursionError:
         raise RulebookError(f"{source}: nested too deeply, or a YAML alias (*name) inside itself") from None
-    except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError, re.error,
-            yaml.YAMLError) as e:
+    except (
+        OSError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        ArithmeticError,
+        re.error,
+        yaml.YAMLError,
+    ) as e:
         raise RulebookError(f"{source}: {type(e).__name__}: {' '.join(str(e).split())}") from None
 
 
@@ -148,8 +157,10 @@ def _filled(raw: Any, params: dict[str, Any], source: str) -> Any:
     if not isinstance(raw, dict) or not isinstance(raw.get("rules"), list):
         return raw
     rules = raw["rules"]
-    return {**raw, "rules": [fill_params(r, params, f"{source}: {path_of(('rules', i), raw)}")
-                             for i, r in enumerate(rules)]}
+    return {
+        **raw,
+        "rules": [fill_params(r, params, f"{source}: {path_of(('rules', i), raw)}") for i, r in enumerate(rules)],
+    }
 
 
 def _rule(m: RuleModel, subject: str, order: int, documents: dict[str, str], source: str) -> Rule:
@@ -235,6 +246,7 @@ def _load(root: Path, programme_id: str) -> Rulebook:
         raise RulebookError(f"no rules found in {root} (no *.yaml rule pack at its top level)")
     for missing_id, where in missing_ids.items():
         if missing_id in rules:
-            raise RulebookError(f"{where}: {missing_id} is both a missing-fact id and a rule id "
-                                f"(at {rules[missing_id].source})")
+            raise RulebookError(
+                f"{where}: {missing_id} is both a missing-fact id and a rule id (at {rules[missing_id].source})"
+            )
     return Rulebook(root, programme, content_hash(hashed, root.parent), rules, facts)

@@ -53,13 +53,15 @@ class Programme:
         self.county_code: str = m.county.code
         self.operator: str = m.operator
         self.townships: list[Township] = [
-            Township(t.name, t.code, t.township_stations, t.village_points, tuple(t.aliases)) for t in m.townships]
+            Township(t.name, t.code, t.township_stations, t.village_points, tuple(t.aliases)) for t in m.townships
+        ]
         self._township_by_name: dict[str, Township] = {}
         for t in self.townships:
             for name in (t.name, *t.aliases):
                 self._township_by_name[name] = t
         self.milestones: list[Milestone] = sorted(
-            (Milestone(name, ms.date, ms.fraction) for name, ms in m.milestones.items()), key=lambda ms: ms.date)
+            (Milestone(name, ms.date, ms.fraction) for name, ms in m.milestones.items()), key=lambda ms: ms.date
+        )
         self.hub_deadline: dt.date | None = m.hub.deadline
         self.retired_townships: dict[str, str] = dict(m.retired_townships)
         # 方案 五: subsidy rates, operators, categories (placeholder amounts: docs/subsidy.md).
@@ -79,12 +81,14 @@ class Programme:
                 reader = csv.DictReader(f)
                 missing = set(DIVISION_COLUMNS) - set(reader.fieldnames or ())
                 if missing:
-                    raise RulebookError(f"{name}: line 1: the header lacks {sorted(missing)} "
-                                        f"(columns: {','.join(DIVISION_COLUMNS)})")
+                    raise RulebookError(
+                        f"{name}: line 1: the header lacks {sorted(missing)} (columns: {','.join(DIVISION_COLUMNS)})"
+                    )
                 for row in reader:
                     if any(row.get(c) is None for c in DIVISION_COLUMNS):
-                        raise RulebookError(f"{name}: line {reader.line_num}: fewer than {len(DIVISION_COLUMNS)} "
-                                            f"columns")
+                        raise RulebookError(
+                            f"{name}: line {reader.line_num}: fewer than {len(DIVISION_COLUMNS)} columns"
+                        )
                     if row["level"] != "village":
                         continue
                     base = row["name"].removesuffix(VILLAGE_SUFFIX)
@@ -133,4 +137,3 @@ class Programme:
                 if alias in text:
                     text = text.replace(alias, t.name)
         return text
-

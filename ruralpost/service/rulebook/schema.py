@@ -136,13 +136,15 @@ def _check_condition(value: Any, where: str, depth: int) -> None:
             if not isinstance(key, str):
                 raise ValueError(f"{where}: key {key!r} is not text")
             inner = f"{where}.{key}" if where else key
-            if key in ("$and", "$or") and not (isinstance(item, list) and item
-                                                and all(isinstance(c, dict) and c for c in item)):
+            if key in ("$and", "$or") and not (
+                isinstance(item, list) and item and all(isinstance(c, dict) and c for c in item)
+            ):
                 raise ValueError(f"{inner}: takes a list of conditions (mappings)")
             if key == "$neq" and not isinstance(item, dict):
                 raise ValueError(f"{inner}: takes a mapping {{fact: value}}")
             if key in ("$iany", "$iall") and not (
-                    isinstance(item, dict) and all(isinstance(c, dict) and c for c in item.values())):
+                isinstance(item, dict) and all(isinstance(c, dict) and c for c in item.values())
+            ):
                 raise ValueError(f"{inner}: takes a mapping {{list_fact: condition on $i}}")
             _check_condition(item, inner, depth + 1)
     elif isinstance(value, list):
@@ -169,11 +171,16 @@ MissingId = Annotated[str, AfterValidator(_missing_id), WithJsonSchema({"type": 
 Severity = Literal["INFO", "WARNING", "ERROR"]
 Day = Annotated[dt.date, BeforeValidator(_day)]
 UnquotedDay = Annotated[
-    dt.date, BeforeValidator(_unquoted_day),
-    WithJsonSchema({"type": "string", "format": "date", "description": "YYYY-MM-DD, unquoted"})]
+    dt.date,
+    BeforeValidator(_unquoted_day),
+    WithJsonSchema({"type": "string", "format": "date", "description": "YYYY-MM-DD, unquoted"}),
+]
 Regex = Annotated[str, AfterValidator(_regex), WithJsonSchema({"type": "string", "format": "regex"})]
-Spelling = Annotated[Text, BeforeValidator(_digits),
-                     WithJsonSchema({"type": ["string", "integer"], "description": "a name as people write it"})]
+Spelling = Annotated[
+    Text,
+    BeforeValidator(_digits),
+    WithJsonSchema({"type": ["string", "integer"], "description": "a name as people write it"}),
+]
 Count = Annotated[int, Field(ge=0)]
 Positive = Annotated[int, Field(ge=1)]
 Fen = Annotated[int, Field(ge=0, description="money: a non-negative integer of fen (分)")]
@@ -183,13 +190,22 @@ Subject = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", description="statio
 StationKind = Literal["TOWNSHIP_STATION", "VILLAGE_POINT"]
 ClaimKind = Literal["UPBOUND_AGRICULTURAL", "DOWNBOUND_PARCEL"]
 
-_CONDITION_SCHEMA = {"type": "object", "minProperties": 1,
-                     "description": "a durable_rules condition, e.g. {$gte: {area_m2: 10}}"}
+_CONDITION_SCHEMA = {
+    "type": "object",
+    "minProperties": 1,
+    "description": "a durable_rules condition, e.g. {$gte: {area_m2: 10}}",
+}
 Condition = Annotated[dict[str, Any], AfterValidator(_condition), WithJsonSchema(_CONDITION_SCHEMA)]
 Conditions = Annotated[
-    list[Condition], BeforeValidator(_as_list),
-    WithJsonSchema({"anyOf": [_CONDITION_SCHEMA, {"type": "array", "items": _CONDITION_SCHEMA}],
-                    "description": "one condition, or a list of conditions that must all hold"})]
+    list[Condition],
+    BeforeValidator(_as_list),
+    WithJsonSchema(
+        {
+            "anyOf": [_CONDITION_SCHEMA, {"type": "array", "items": _CONDITION_SCHEMA}],
+            "description": "one condition, or a list of conditions that must all hold",
+        }
+    ),
+]
 Requirement = Annotated[Conditions, Field(min_length=1)]
 
 
@@ -243,8 +259,9 @@ class RuleModel(_Strict):
     description: Template
     when: Conditions = Field(default_factory=list)
     require: Requirement | None = Field(None, description="left out: the rule fires whenever it applies")
-    reads: list[Text] = Field(default_factory=list,
-                              description="missable facts the requirement depends on beyond those it names")
+    reads: list[Text] = Field(
+        default_factory=list, description="missable facts the requirement depends on beyond those it names"
+    )
     severity_overrides: list[SeverityOverride] = Field(default_factory=list)
     field: Template
     expected: OptionalTemplate = ""
@@ -406,9 +423,11 @@ class ProgrammeModel(_Strict):
     year: Annotated[int, Field(ge=1900, le=2999)]
     county: County
     divisions: Annotated[Text, AfterValidator(_relative_csv)] = Field(
-        description="the division list (CSV: code,name,level,parent_code), relative to this file")
+        description="the division list (CSV: code,name,level,parent_code), relative to this file"
+    )
     documents: Annotated[dict[Text, Text], Field(min_length=1)] = Field(
-        description="the documents reasons cite, by the short key rule packs use")
+        description="the documents reasons cite, by the short key rule packs use"
+    )
     operator: Text
     townships: Annotated[list[TownshipModel], Field(min_length=1)]
     retired_townships: dict[Text, Text] = Field(default_factory=dict)

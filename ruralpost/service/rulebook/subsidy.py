@@ -50,8 +50,9 @@ class SubsidyConfig:
         self.rates_note = m.rates_note
         self.rates_label = m.rates_label
         self.upbound_rate_fen = m.upbound.rate_fen
-        self.tiers = [Tier(tid, t.label, re.compile(t.station_code), t.rate_fen)
-                      for tid, t in m.downbound.tiers.items()]
+        self.tiers = [
+            Tier(tid, t.label, re.compile(t.station_code), t.rate_fen) for tid, t in m.downbound.tiers.items()
+        ]
         self.max_recipient_fee_fen = m.downbound.max_recipient_fee_fen
         self.period_from = m.period_from
         self.period_to = m.period_to

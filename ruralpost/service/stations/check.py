@@ -64,46 +64,68 @@ class CodeIndex:
         return [sid for op, sid in itertools.islice(holders, limit) if (op, sid) != me]
 
 
-def code_holders(ruleset: RuleSet, station: station_pb2.Station, registry: Registry | None,
-                 batch: CodeIndex | None = None) -> list[str]:
+def code_holders(
+    ruleset: RuleSet, station: station_pb2.Station, registry: Registry | None, batch: CodeIndex | None = None
+) -> list[str]:
     """Ids of the other stations showing the station's sign code: registered ones, then the batch's."""
     code = facts.sign_code_of(station)
     if not code:
         return []
     me = identity(station)
-    holders = [] if registry is None else [
-        sid for op, sid in registry.sign_code_holders(registry_county(station, ruleset), code) if (op, sid) != me]
+    holders = (
+        []
+        if registry is None
+        else [sid for op, sid in registry.sign_code_holders(registry_county(station, ruleset), code) if (op, sid) != me]
+    )
     if batch is not None:
         holders += [sid for sid in batch.others(station, MAX_HOLDERS_SHOWN + 1) if sid not in holders]
     return holders
 
 
-def check_station(ruleset: RuleSet, station: station_pb2.Station, as_of: dt.date,
-                  holders: list[str] | None = None) -> common_pb2.Verdict:
+def check_station(
+    ruleset: RuleSet, station: station_pb2.Station, as_of: dt.date, holders: list[str] | None = None
+) -> common_pb2.Verdict:
     """The verdict on a validated station; `holders` are the other stations showing its code."""
     holders = holders or []
     programme = ruleset.book.programme
     fact = facts.station_fact(station, as_of, programme, sign_code_duplicates=len(holders))
     firing = ruleset.engine.evaluate(SUBJECT, fact)
     return verdicts.verdict(
-        station.station_id, firing,
+        station.station_id,
+        firing,
         lambda: facts.station_display(station, fact, programme, "、".join(holders)),
-        ruleset.version, as_of.isoformat(),
+        ruleset.version,
+        as_of.isoformat(),
     )
 
 
-def check(ruleset: RuleSet, registry: Registry, station: station_pb2.Station, as_of: dt.date, register: bool,
-          batch: CodeIndex | None = None) -> common_pb2.Verdict:
+def check(
+    ruleset: RuleSet,
+    registry: Registry,
+    station: station_pb2.Station,
+    as_of: dt.date,
+    register: bool,
+    batch: CodeIndex | None = None,
+) -> common_pb2.Verdict:
     """A CheckStation(s) item: checked against the registry (and the batch before it), registered when asked."""
     verdict = check_station(ruleset, station, as_of, code_holders(ruleset, station, registry, batch))
     if batch is not None:
         batch.add(station)
     if register:
         operator, station_id = identity(station)
-        registry.register_station(RegisteredStation(
-            operator=operator, station_id=station_id, county=registry_county(station, ruleset),
-            sign_code=facts.sign_code_of(station), kind=facts.KIND.get(station.kind, ""),
-            township=station.township.strip(), outcome=common_pb2.Outcome.Name(verdict.outcome),
-            station=station.SerializeToString(), verdict=verdict.SerializeToString(),
-        ), ruleset.version, verdict.evaluated_as_of)
+        registry.register_station(
+            RegisteredStation(
+                operator=operator,
+                station_id=station_id,
+                county=registry_county(station, ruleset),
+                sign_code=facts.sign_code_of(station),
+                kind=facts.KIND.get(station.kind, ""),
+                township=station.township.strip(),
+                outcome=common_pb2.Outcome.Name(verdict.outcome),
+                station=station.SerializeToString(),
+                verdict=verdict.SerializeToString(),
+            ),
+            ruleset.version,
+            verdict.evaluated_as_of,
+        )
     return verdict

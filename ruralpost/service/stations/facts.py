@@ -18,28 +18,37 @@ from ruralpost.v1 import station_pb2
 
 Fact = dict[str, Any]
 
-KIND = {station_pb2.STATION_KIND_TOWNSHIP_STATION: "TOWNSHIP_STATION",
-         station_pb2.STATION_KIND_VILLAGE_POINT: "VILLAGE_POINT"}
-_MODE = {station_pb2.OPERATION_MODE_SELF_OPERATED: "SELF_OPERATED",
-         station_pb2.OPERATION_MODE_PARTNERED: "PARTNERED"}
-_PLACEMENT = {station_pb2.SIGN_PLACEMENT_ABOVE_DOOR: "ABOVE_DOOR",
-              station_pb2.SIGN_PLACEMENT_BESIDE_DOOR: "BESIDE_DOOR",
-              station_pb2.SIGN_PLACEMENT_OUTER_WALL: "OUTER_WALL",
-              station_pb2.SIGN_PLACEMENT_NONE: "NONE"}
+KIND = {
+    station_pb2.STATION_KIND_TOWNSHIP_STATION: "TOWNSHIP_STATION",
+    station_pb2.STATION_KIND_VILLAGE_POINT: "VILLAGE_POINT",
+}
+_MODE = {station_pb2.OPERATION_MODE_SELF_OPERATED: "SELF_OPERATED", station_pb2.OPERATION_MODE_PARTNERED: "PARTNERED"}
+_PLACEMENT = {
+    station_pb2.SIGN_PLACEMENT_ABOVE_DOOR: "ABOVE_DOOR",
+    station_pb2.SIGN_PLACEMENT_BESIDE_DOOR: "BESIDE_DOOR",
+    station_pb2.SIGN_PLACEMENT_OUTER_WALL: "OUTER_WALL",
+    station_pb2.SIGN_PLACEMENT_NONE: "NONE",
+}
 _PLACEMENT_ZH = {"ABOVE_DOOR": "门外上方", "BESIDE_DOOR": "门侧", "OUTER_WALL": "门外墙面", "NONE": "无"}
-_EQUIPMENT = {station_pb2.EQUIPMENT_RECEPTION_DESK: "RECEPTION_DESK",
-              station_pb2.EQUIPMENT_SHELVES: "SHELVES",
-              station_pb2.EQUIPMENT_BARCODE_SCANNER: "BARCODE_SCANNER",
-              station_pb2.EQUIPMENT_VIDEO_SURVEILLANCE: "VIDEO_SURVEILLANCE",
-              station_pb2.EQUIPMENT_FIRE_EXTINGUISHER: "FIRE_EXTINGUISHER"}
-_SERVICE = {station_pb2.SERVICE_TYPE_SEND: "SEND", station_pb2.SERVICE_TYPE_RECEIVE: "RECEIVE",
-            station_pb2.SERVICE_TYPE_DELIVER: "DELIVER"}
+_EQUIPMENT = {
+    station_pb2.EQUIPMENT_RECEPTION_DESK: "RECEPTION_DESK",
+    station_pb2.EQUIPMENT_SHELVES: "SHELVES",
+    station_pb2.EQUIPMENT_BARCODE_SCANNER: "BARCODE_SCANNER",
+    station_pb2.EQUIPMENT_VIDEO_SURVEILLANCE: "VIDEO_SURVEILLANCE",
+    station_pb2.EQUIPMENT_FIRE_EXTINGUISHER: "FIRE_EXTINGUISHER",
+}
+_SERVICE = {
+    station_pb2.SERVICE_TYPE_SEND: "SEND",
+    station_pb2.SERVICE_TYPE_RECEIVE: "RECEIVE",
+    station_pb2.SERVICE_TYPE_DELIVER: "DELIVER",
+}
 _HOURS_SEPARATORS = str.maketrans({"：": ":", "－": "-", "—": "-", "–": "-", "~": "-", "～": "-", "至": "-"})
 _SPACES = re.compile(r"\s+")
 
 
-def station_fact(station: station_pb2.Station, as_of: dt.date, programme: Programme,
-                 sign_code_duplicates: int = 0) -> Fact:
+def station_fact(
+    station: station_pb2.Station, as_of: dt.date, programme: Programme, sign_code_duplicates: int = 0
+) -> Fact:
     """The station as the rules see it, with names resolved to official codes."""
     s = station
     services = sorted({_SERVICE[v] for v in s.services if v in _SERVICE})
@@ -92,7 +101,8 @@ def station_fact(station: station_pb2.Station, as_of: dt.date, programme: Progra
     if "kind" in fact:
         template = programme.data["sign_text"][fact["kind"]]
         fact["expected_sign_text"] = template.format(
-            township=township.name if township else s.township.strip(), village=village_base)
+            township=township.name if township else s.township.strip(), village=village_base
+        )
     code = g.code.strip().upper()
     if code:
         fact["sign_code"] = code
@@ -133,8 +143,9 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def station_display(station: station_pb2.Station, fact: Fact, programme: Programme,
-                    taken_by: str = "") -> dict[str, str]:
+def station_display(
+    station: station_pb2.Station, fact: Fact, programme: Programme, taken_by: str = ""
+) -> dict[str, str]:
     """Values for message templates: every fact shown as text, plus a few derived ones."""
     shown = {k: _show(v) for k, v in fact.items()}
     shown.update(

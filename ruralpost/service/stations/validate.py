@@ -24,8 +24,10 @@ def check_station(station: station_pb2.Station, v: Violations, prefix: str = "st
     for name in ("county", "township", "village", "operator", "filed_name", "business_hours"):
         v.string(f"{p}.{name}", getattr(station, name), MAX_NAME)
     v.enum(f"{p}.mode", station.mode, station_pb2.OperationMode)
-    for label, values, enum_type in (("services", station.services, station_pb2.ServiceType),
-                                     ("equipment", station.equipment, station_pb2.Equipment)):
+    for label, values, enum_type in (
+        ("services", station.services, station_pb2.ServiceType),
+        ("equipment", station.equipment, station_pb2.Equipment),
+    ):
         if len(values) > MAX_LIST:
             v.add(f"{p}.{label}", f"more than {MAX_LIST} items")
         for i, item in enumerate(values):
@@ -55,8 +57,7 @@ def check_station(station: station_pb2.Station, v: Violations, prefix: str = "st
     v.date(f"{p}.opened_on", station.opened_on)
 
 
-def check_station_request(has_station: bool, station: station_pb2.Station, as_of: str,
-                          register: bool) -> dt.date:
+def check_station_request(has_station: bool, station: station_pb2.Station, as_of: str, register: bool) -> dt.date:
     """Checks a CheckStation(s) item; returns its evaluation date."""
     v = Violations()
     if not has_station:

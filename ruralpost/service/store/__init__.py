@@ -9,5 +9,14 @@ from ruralpost.service.store.ledger import ClaimRecord, Commit, Ledger, StoredCl
 from ruralpost.service.store.outage import StoreUnavailable
 from ruralpost.service.store.sql import DecisionRow, RegisteredStation, Store, open_store
 
-__all__ = ["ClaimRecord", "Commit", "DecisionRow", "Ledger", "RegisteredStation", "Store", "StoreUnavailable",
-           "StoredClaim", "open_store"]
+__all__ = [
+    "ClaimRecord",
+    "Commit",
+    "DecisionRow",
+    "Ledger",
+    "RegisteredStation",
+    "Store",
+    "StoreUnavailable",
+    "StoredClaim",
+    "open_store",
+]

@@ -60,8 +60,8 @@ def _retryable(error: BaseException) -> bool:
     """A unique violation, or PostgreSQL giving up on lock order or serialization."""
     cause = error.orig if isinstance(error, DBAPIError) else error
     return isinstance(error, IntegrityError) or isinstance(
-        cause, (psycopg.errors.IntegrityError, psycopg.errors.DeadlockDetected,
-                psycopg.errors.SerializationFailure))
+        cause, (psycopg.errors.IntegrityError, psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
+    )
 
 
 class Ledger:
@@ -82,13 +82,19 @@ class Ledger:
         with available(), self.engine.connect() as conn:
             if self.is_sqlite:
                 for start in range(0, len(items), SQLITE_CHUNK):
-                    chunk = items[start:start + SQLITE_CHUNK]
+                    chunk = items[start : start + SQLITE_CHUNK]
                     marks = ",".join("?" * len(chunk))
-                    paid.update(r[0] for r in conn.exec_driver_sql(
-                        f"SELECT waybill FROM paid_waybills WHERE waybill IN ({marks})", tuple(chunk)))
+                    paid.update(
+                        r[0]
+                        for r in conn.exec_driver_sql(
+                            f"SELECT waybill FROM paid_waybills WHERE waybill IN ({marks})", tuple(chunk)
+                        )
+                    )
             elif items:
-                paid.update(r[0] for r in conn.exec_driver_sql(
-                    "SELECT waybill FROM paid_waybills WHERE waybill = ANY(%s)", (items,)))
+                paid.update(
+                    r[0]
+                    for r in conn.exec_driver_sql("SELECT waybill FROM paid_waybills WHERE waybill = ANY(%s)", (items,))
+                )
         return paid
 
     def commit(self, record: ClaimRecord) -> Commit:
@@ -96,14 +102,23 @@ class Ledger:
         with available():  # outside the retry decision: a lost race is not an outage
             try:
                 with self.engine.begin() as conn:
-                    conn.execute(insert(schema.claims).values(
-                        claim_id=record.claim_id, digest=record.digest, programme=record.programme,
-                        operator=record.operator, kind=record.kind, period=record.period,
-                        outcome=record.outcome, eligible_pieces=record.eligible_pieces,
-                        rejected_pieces=record.rejected_pieces, approved_amount_fen=record.approved_amount_fen,
-                        ruleset_version=record.ruleset_version, response=record.response,
-                        committed_at=dt.datetime.now(dt.UTC),
-                    ))
+                    conn.execute(
+                        insert(schema.claims).values(
+                            claim_id=record.claim_id,
+                            digest=record.digest,
+                            programme=record.programme,
+                            operator=record.operator,
+                            kind=record.kind,
+                            period=record.period,
+                            outcome=record.outcome,
+                            eligible_pieces=record.eligible_pieces,
+                            rejected_pieces=record.rejected_pieces,
+                            approved_amount_fen=record.approved_amount_fen,
+                            ruleset_version=record.ruleset_version,
+                            response=record.response,
+                            committed_at=dt.datetime.now(dt.UTC),
+                        )
+                    )
                     if record.waybills:
                         self._insert_waybills(conn, record.claim_id, record.waybills)
             except Exception as e:
@@ -114,8 +129,9 @@ class Ledger:
 
     def _insert_waybills(self, conn: Connection, claim_id: str, waybills: list[str]) -> None:
         if self.is_sqlite:
-            conn.exec_driver_sql("INSERT INTO paid_waybills (waybill, claim_id) VALUES (?, ?)",
-                                 [(w, claim_id) for w in waybills])
+            conn.exec_driver_sql(
+                "INSERT INTO paid_waybills (waybill, claim_id) VALUES (?, ?)", [(w, claim_id) for w in waybills]
+            )
             return
         driver = conn.connection.driver_connection
         assert isinstance(driver, psycopg.Connection)
@@ -128,8 +144,9 @@ class Ledger:
     def paid_by(self, claim_id: str) -> list[str]:
         p = schema.paid_waybills
         with self.engine.connect() as conn:
-            return [r[0] for r in conn.execute(
-                select(p.c.waybill).where(p.c.claim_id == claim_id).order_by(p.c.waybill))]
+            return [
+                r[0] for r in conn.execute(select(p.c.waybill).where(p.c.claim_id == claim_id).order_by(p.c.waybill))
+            ]
 
     def payer_of(self, waybill: str) -> str | None:
         p = schema.paid_waybills

@@ -84,10 +84,14 @@ class Store:
         self._local = threading.local()
         self._sqlite_path = engine.url.database or ""
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-        self._holders_sql = (f"SELECT operator, station_id FROM stations WHERE county = {mark} "
-                             f"AND sign_code = {mark} ORDER BY operator, station_id")
-        self._decisions_sql = ("INSERT INTO decisions (at, method, subject_id, caller, input_digest, outcome, "
-                               f"rule_ids, ruleset_version, as_of) VALUES ({', '.join([mark] * 9)})")
+        self._holders_sql = (
+            f"SELECT operator, station_id FROM stations WHERE county = {mark} "
+            f"AND sign_code = {mark} ORDER BY operator, station_id"
+        )
+        self._decisions_sql = (
+            "INSERT INTO decisions (at, method, subject_id, caller, input_digest, outcome, "
+            f"rule_ids, ruleset_version, as_of) VALUES ({', '.join([mark] * 9)})"
+        )
         schema.metadata.create_all(engine)
         self.ledger = Ledger(engine)  # claims and paid waybills
         self._log_queue: queue.Queue[DecisionRow | None] = queue.Queue()
@@ -97,12 +101,18 @@ class Store:
     # ---- station registry
     def register_station(self, row: RegisteredStation, ruleset_version: str, as_of: str) -> None:
         values = dict(
-            county=row.county, sign_code=row.sign_code, kind=row.kind, township=row.township,
-            outcome=row.outcome, as_of=as_of, ruleset_version=ruleset_version, station=row.station,
-            verdict=row.verdict, registered_at=dt.datetime.now(dt.UTC),
+            county=row.county,
+            sign_code=row.sign_code,
+            kind=row.kind,
+            township=row.township,
+            outcome=row.outcome,
+            as_of=as_of,
+            ruleset_version=ruleset_version,
+            station=row.station,
+            verdict=row.verdict,
+            registered_at=dt.datetime.now(dt.UTC),
         )
-        upsert = self._insert(schema.stations).values(
-            operator=row.operator, station_id=row.station_id, **values)
+        upsert = self._insert(schema.stations).values(operator=row.operator, station_id=row.station_id, **values)
         upsert = upsert.on_conflict_do_update(index_elements=["operator", "station_id"], set_=values)
         with available(), self.engine.begin() as conn:
             conn.execute(upsert)
@@ -132,8 +142,17 @@ class Store:
 
     def stations(self) -> list[RegisteredStation]:
         t = schema.stations
-        query = select(t.c.operator, t.c.station_id, t.c.county, t.c.sign_code, t.c.kind, t.c.township,
-                       t.c.outcome, t.c.station, t.c.verdict).order_by(t.c.operator, t.c.station_id)
+        query = select(
+            t.c.operator,
+            t.c.station_id,
+            t.c.county,
+            t.c.sign_code,
+            t.c.kind,
+            t.c.township,
+            t.c.outcome,
+            t.c.station,
+            t.c.verdict,
+        ).order_by(t.c.operator, t.c.station_id)
         with available(), self.engine.connect() as conn:
             return [RegisteredStation(*r) for r in conn.execute(query)]
 
@@ -167,9 +186,23 @@ class Store:
     def _insert_decisions(self, rows: Iterable[DecisionRow]) -> None:
         # driver-level executemany: the log is written off the request path, but shares its GIL
         with self.engine.begin() as conn:
-            conn.exec_driver_sql(self._decisions_sql, [
-                (r.at, r.method, r.subject_id, r.caller, r.input_digest, r.outcome, r.rule_ids,
-                 r.ruleset_version, r.as_of) for r in rows])
+            conn.exec_driver_sql(
+                self._decisions_sql,
+                [
+                    (
+                        r.at,
+                        r.method,
+                        r.subject_id,
+                        r.caller,
+                        r.input_digest,
+                        r.outcome,
+                        r.rule_ids,
+                        r.ruleset_version,
+                        r.as_of,
+                    )
+                    for r in rows
+                ],
+            )
 
     def flush(self) -> None:
         """Waits until every queued decision-log row is written."""
@@ -183,8 +216,21 @@ class Store:
     def decisions(self, limit: int = 100) -> list[DecisionRow]:
         self.flush()
         d = schema.decisions
-        query = select(d.c.method, d.c.subject_id, d.c.caller, d.c.input_digest, d.c.outcome, d.c.rule_ids,
-                       d.c.ruleset_version, d.c.as_of, d.c.at).order_by(d.c.id.desc()).limit(limit)
+        query = (
+            select(
+                d.c.method,
+                d.c.subject_id,
+                d.c.caller,
+                d.c.input_digest,
+                d.c.outcome,
+                d.c.rule_ids,
+                d.c.ruleset_version,
+                d.c.as_of,
+                d.c.at,
+            )
+            .order_by(d.c.id.desc())
+            .limit(limit)
+        )
         with self.engine.connect() as conn:
             return [DecisionRow(*r) for r in conn.execute(query)]
 
@@ -199,8 +245,9 @@ def open_store(db: str) -> Store:
     """Opens (and creates or migrates) the store named by `--db`."""
     url = database_url(db)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                               pool_size=8, max_overflow=8)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8, max_overflow=8
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
