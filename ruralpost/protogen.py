@@ -28,15 +28,20 @@ def generate() -> None:
     from grpc_tools import protoc
 
     wkt = Path(grpc_tools.__file__).resolve().parent / "_proto"
+    # Typed stubs (.pyi) for messages and services come from mypy-protobuf's protoc plugins.
+    plugins = Path(sys.executable).parent
     files = sorted(str(p.relative_to(PROTOS)) for p in PROTOS.glob("ruralpost/v1/*.proto"))
     args = [
         "protoc",
         f"-I{PROTOS}",
         f"-I{_googleapis_dir()}",
         f"-I{wkt}",
+        f"--plugin=protoc-gen-mypy={plugins / 'protoc-gen-mypy'}",
+        f"--plugin=protoc-gen-mypy_grpc={plugins / 'protoc-gen-mypy_grpc'}",
         f"--python_out={OUT}",
-        f"--pyi_out={OUT}",
+        f"--mypy_out={OUT}",
         f"--grpc_python_out={OUT}",
+        f"--mypy_grpc_out={OUT}",
         *files,
     ]
     if protoc.main(args) != 0:

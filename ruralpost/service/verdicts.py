@@ -84,7 +84,7 @@ def sort_reasons(reasons: list[common_pb2.Reason], rules: Mapping[str, Rule]) ->
     )
 
 
-def outcome(reasons: list[common_pb2.Reason], incomplete: bool) -> common_pb2.Outcome:
+def outcome(reasons: list[common_pb2.Reason], incomplete: bool) -> common_pb2.Outcome.ValueType:
     """FAIL on any ERROR, else INCOMPLETE on a missing fact, else PASS_WITH_WARNINGS, else PASS."""
     severities = {r.severity for r in reasons}
     if common_pb2.SEVERITY_ERROR in severities:

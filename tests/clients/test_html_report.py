@@ -1,9 +1,11 @@
 """The HTML report opened in headless Chromium: it renders offline, the chart is drawn, a screenshot
-is taken. Chromium comes from Debian (`scripts/ensure-chromium.sh`); without it this test fails."""
+is taken. Chromium comes from Debian (`scripts/ensure-chromium.sh`); without it this test is skipped
+with the reason, or fails when RURALPOST_REQUIRE_BROWSER=1 (as in CI, `.ci/run`)."""
 
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import struct
 import subprocess
@@ -31,11 +33,15 @@ CHROMIUM_FLAGS = [
 FAIL_RED = (0xC6, 0x28, 0x28)
 PASS_GREEN = (0x2E, 0x7D, 0x32)
 BAD_GREY = (0x61, 0x61, 0x61)
+MISSING = "Chromium not installed: run scripts/ensure-chromium.sh (apt-get install chromium fonts-wqy-zenhei)"
 
 
 def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert found, "Chromium is missing: run scripts/ensure-chromium.sh (apt-get install chromium)"
+    if not found:
+        if os.environ.get("RURALPOST_REQUIRE_BROWSER") == "1":
+            pytest.fail(MISSING + " [RURALPOST_REQUIRE_BROWSER=1]", pytrace=False)
+        pytest.skip(MISSING)
     return found
 
 
@@ -94,6 +100,7 @@ def png_pixels(path: Path) -> tuple[int, int, Counter[tuple[int, int, int]]]:
 def test_html_report_renders_offline_with_its_chart(
     server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    chromium()  # skipped (or failed, in CI) up front when there is no browser
     header = template.headers("stations", "both")
     examples = template.examples("stations")
     townships = ["鹅城镇", "康家会镇", "丰润镇"]
