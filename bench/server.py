@@ -34,6 +34,8 @@ def _ready_when_listening(port: int) -> None:
 
 
 def main() -> None:
+    if os.environ.get("BENCH_SWITCH_INTERVAL"):  # experiment: the GIL's switch interval
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
     port, db = sys.argv[1], sys.argv[2]
     threads = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     workers = int(sys.argv[4]) if len(sys.argv) > 4 else 1
@@ -44,8 +46,9 @@ def main() -> None:
         from ruralpost.service.workers import serve_workers
 
         config.listen = f"127.0.0.1:{_free_port()}"
-        threading.Thread(target=_ready_when_listening, args=(int(config.listen.rsplit(":", 1)[1]),),
-                         daemon=True).start()
+        threading.Thread(
+            target=_ready_when_listening, args=(int(config.listen.rsplit(":", 1)[1]),), daemon=True
+        ).start()
         threading.Thread(target=lambda: (sys.stdin.read(), os.kill(os.getpid(), signal.SIGTERM)), daemon=True).start()
         serve_workers(config, workers)
         return

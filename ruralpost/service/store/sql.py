@@ -8,7 +8,6 @@ import logging
 import queue
 import sqlite3
 import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
