@@ -34,8 +34,6 @@ def _ready_when_listening(port: int) -> None:
 
 
 def main() -> None:
-    if os.environ.get("BENCH_SWITCH_INTERVAL"):  # experiment: the GIL's switch interval
-        sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
     port, db = sys.argv[1], sys.argv[2]
     threads = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     workers = int(sys.argv[4]) if len(sys.argv) > 4 else 1
