@@ -220,6 +220,12 @@ def compare(variants: list[Variant], rounds: int, seconds: float) -> dict[str, d
         return {label: summarise(rs) for label, rs in measured.items()}
 
 
+def _variant(text: str) -> Variant:
+    """TREE:THREADS:WORKERS, any part empty for its default."""
+    tree, threads, workers = (*text.split(":"), "", "")[:3]
+    return Variant(tree, int(threads or 0), int(workers or 1))
+
+
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.load")
     p.add_argument("--seconds", type=float, default=5.0)
@@ -231,15 +237,7 @@ def main(argv: list[str]) -> int:
         help="TREE:THREADS:WORKERS (any part may be empty), repeatable; default: this tree as it is",
     )
     args = p.parse_args(argv)
-    variants = [
-        Variant(
-            *(
-                f(x) if x else d
-                for f, x, d in zip((str, int, int), (v.split(":") + ["", "", ""])[:3], ("", 0, 1), strict=True)
-            )
-        )
-        for v in args.variant
-    ] or [Variant()]
+    variants = [_variant(v) for v in args.variant] or [Variant()]
     for label, figures in compare(variants, args.rounds, args.seconds).items():
         for method, f in figures.items():
             print(
