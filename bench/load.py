@@ -95,8 +95,9 @@ class Round:
     p99_ms: float
 
 
-async def _round(channels: list[grpc.aio.Channel], method: str, items: list[bytes], seconds: float,
-                 in_flight: int, pid: int) -> Round:
+async def _round(
+    channels: list[grpc.aio.Channel], method: str, items: list[bytes], seconds: float, in_flight: int, pid: int
+) -> Round:
     calls = [ch.unary_unary(method, request_serializer=None, response_deserializer=None) for ch in channels]
     latencies: list[float] = []
     stop_at = time.perf_counter() + seconds
@@ -120,10 +121,19 @@ async def _round(channels: list[grpc.aio.Channel], method: str, items: list[byte
     return Round(method, count / elapsed, cpu / count * 1e6, latencies[int(0.99 * len(latencies))] * 1e3)
 
 
-async def measure(target: str, pid: int, items: list[bytes], rounds: int, seconds: float,
-                  methods: tuple[str, ...] = (UNARY, CHECK), in_flight: int = 32, channels: int = 8) -> list[Round]:
-    opened = [grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
-              for _ in range(channels)]
+async def measure(
+    target: str,
+    pid: int,
+    items: list[bytes],
+    rounds: int,
+    seconds: float,
+    methods: tuple[str, ...] = (UNARY, CHECK),
+    in_flight: int = 32,
+    channels: int = 8,
+) -> list[Round]:
+    opened = [
+        grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)]) for _ in range(channels)
+    ]
     try:
         for method in methods:  # warm up
             await _round(opened, method, items, 1.0, in_flight, pid)
@@ -158,8 +168,15 @@ def bench_server(db: Path, variant: Variant = Variant()) -> Iterator[tuple[str, 
     if variant.tree:  # the other tree's code first on the path (A/B across commits in one run)
         env["PYTHONPATH"] = variant.tree
     args = [sys.executable, "-m", "bench.server", "0", str(db), str(variant.threads), str(variant.workers)]
-    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True, env=env, cwd=variant.tree or None)
+    proc = subprocess.Popen(
+        args,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        cwd=variant.tree or None,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -181,9 +198,14 @@ def summarise(rounds: list[Round]) -> dict[str, dict[str, float]]:
     by: dict[str, list[Round]] = {}
     for r in rounds:
         by.setdefault(r.method, []).append(r)
-    return {m: {"calls_per_s": statistics.median(x.calls_per_s for x in rs),
-                "cpu_us_per_call": statistics.median(x.cpu_us_per_call for x in rs),
-                "p99_ms": statistics.median(x.p99_ms for x in rs)} for m, rs in by.items()}
+    return {
+        m: {
+            "calls_per_s": statistics.median(x.calls_per_s for x in rs),
+            "cpu_us_per_call": statistics.median(x.cpu_us_per_call for x in rs),
+            "p99_ms": statistics.median(x.p99_ms for x in rs),
+        }
+        for m, rs in by.items()
+    }
 
 
 def compare(variants: list[Variant], rounds: int, seconds: float) -> dict[str, dict[str, dict[str, float]]]:
@@ -202,16 +224,29 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.load")
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--variant", action="append", default=[],
-                   help="TREE:THREADS:WORKERS (any part may be empty), repeatable; default: this tree as it is")
+    p.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help="TREE:THREADS:WORKERS (any part may be empty), repeatable; default: this tree as it is",
+    )
     args = p.parse_args(argv)
-    variants = [Variant(*(f(x) if x else d for f, x, d in zip((str, int, int), (v.split(":") + ["", "", ""])[:3],
-                                                                ("", 0, 1), strict=True)))
-                for v in args.variant] or [Variant()]
+    variants = [
+        Variant(
+            *(
+                f(x) if x else d
+                for f, x, d in zip((str, int, int), [*v.split(":"), "", "", ""][:3], ("", 0, 1), strict=True)
+            )
+        )
+        for v in args.variant
+    ] or [Variant()]
     for label, figures in compare(variants, args.rounds, args.seconds).items():
         for method, f in figures.items():
-            print(f"{label:40s} {method.rsplit('/', 1)[-1]:13s} {f['calls_per_s']:7.0f} calls/s "
-                  f"{f['cpu_us_per_call']:6.0f} µs CPU/call  p99 {f['p99_ms']:.1f} ms", flush=True)
+            print(
+                f"{label:40s} {method.rsplit('/', 1)[-1]:13s} {f['calls_per_s']:7.0f} calls/s "
+                f"{f['cpu_us_per_call']:6.0f} µs CPU/call  p99 {f['p99_ms']:.1f} ms",
+                flush=True,
+            )
     return 0
 
 

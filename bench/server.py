@@ -44,8 +44,9 @@ def main() -> None:
         from ruralpost.service.workers import serve_workers
 
         config.listen = f"127.0.0.1:{_free_port()}"
-        threading.Thread(target=_ready_when_listening, args=(int(config.listen.rsplit(":", 1)[1]),),
-                         daemon=True).start()
+        threading.Thread(
+            target=_ready_when_listening, args=(int(config.listen.rsplit(":", 1)[1]),), daemon=True
+        ).start()
         threading.Thread(target=lambda: (sys.stdin.read(), os.kill(os.getpid(), signal.SIGTERM)), daemon=True).start()
         serve_workers(config, workers)
         return
