@@ -122,6 +122,12 @@ def test_as_of_defaults_to_today(channel: grpc.Channel) -> None:
         (lambda r: setattr(r.station, "opened_on", "2023-02-30"), "station.opened_on"),
         (lambda r: setattr(r.station.filing, "filed_on", "yesterday"), "station.filing.filed_on"),
         (lambda r: setattr(r.station, "cctv_retention_days", -1), "station.cctv_retention_days"),
+        (lambda r: setattr(r.station, "status", 4), "station.status"),
+        (lambda r: setattr(r.station, "status_since", "2023-06-31"), "station.status_since"),
+        (lambda r: setattr(r.station, "daily_parcels", -1), "station.daily_parcels"),
+        (lambda r: setattr(r.station, "daily_parcels", 2_000_000), "station.daily_parcels"),
+        (lambda r: setattr(r.station.filing, "changed_on", "6月1日"), "station.filing.changed_on"),
+        (lambda r: setattr(r.station.filing, "refiled_on", "2023-6-11"), "station.filing.refiled_on"),
     ],
 )
 def test_bad_input_is_invalid_argument_naming_the_field(channel: grpc.Channel, change, field) -> None:  # type: ignore[no-untyped-def]
