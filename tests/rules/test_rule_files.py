@@ -63,10 +63,24 @@ MISTAKES = {
     ),
     "wrong-severity": (
         "stations.yaml",
-        "WARNING\n    description: 站点宜收寄",
-        "FATAL\n    description: 站点宜收寄",
+        "WARNING\n    basis: inferred\n    description: 站点宜收寄",
+        "FATAL\n    basis: inferred\n    description: 站点宜收寄",
         "stations.yaml: rules[5] (STN-SERVICES-SEND).severity: ",
         "'INFO', 'WARNING' or 'ERROR' (got text 'FATAL')",
+    ),
+    "unknown-basis": (
+        "stations.yaml",
+        "basis: inferred\n    description: 站点宜收寄",
+        "basis: guessed\n    description: 站点宜收寄",
+        "stations.yaml: rules[5] (STN-SERVICES-SEND).basis: ",
+        "'seed', 'national', 'inferred' or 'setting' (got text 'guessed')",
+    ),
+    "missing-basis": (
+        "stations.yaml",
+        "    basis: inferred\n    description: 站点宜收寄",
+        "    description: 站点宜收寄",
+        "stations.yaml: rules[5] (STN-SERVICES-SEND).basis: ",
+        "Field required",
     ),
     "quoted-date": (
         PROGRAMME,
@@ -298,7 +312,7 @@ _PACK_GARBAGE: list[str | bytes] = [
     "pack: x\nsubject: x\nrules: [{id: X-A, effective_from: 2023-02-30}]\n",
 ]
 _RULE = (
-    "pack: x\nsubject: x\nrules:\n  - {{id: X-A, severity: ERROR, description: d, field: f,"
+    "pack: x\nsubject: x\nrules:\n  - {{id: X-A, severity: ERROR, basis: seed, description: d, field: f,"
     " message: {{zh: z, en: e}}, remedy: r, citation: {{document: 方案, clause: c}}, {}}}\n"
 )
 _CONDITIONS = [

@@ -28,8 +28,8 @@ def _copy_with(tmp_path: Path, old: str, new: str) -> Path:
         ("- id: STN-COUNTY\n", "- id: STN-TOWNSHIP-UNKNOWN\n", "duplicate rule id"),
         ("- id: STN-COUNTY\n", "- id: stn county\n", "not of the form"),
         (
-            "    severity: WARNING\n    description: 站点宜收寄",
-            "    severity: FATAL\n    description: 站点宜收寄",
+            "    severity: WARNING\n    basis: inferred\n    description: 站点宜收寄",
+            "    severity: FATAL\n    basis: inferred\n    description: 站点宜收寄",
             "severity",
         ),
         (

@@ -42,6 +42,7 @@ class Rule:
     id: str
     subject: str
     severity: str
+    basis: str  # seed | national | inferred | setting (RULES.md, revision 2)
     description: str
     when: tuple[dict[str, Any], ...]
     require: tuple[dict[str, Any], ...] | None  # None: the rule fires whenever it applies
@@ -168,6 +169,7 @@ def _rule(m: RuleModel, subject: str, order: int, documents: dict[str, str], sou
         id=m.id,
         subject=m.subject or subject,
         severity=m.severity,
+        basis=m.basis,
         description=m.description,
         when=tuple(m.when),
         require=None if m.require is None else tuple(m.require),

@@ -169,6 +169,10 @@ OptionalTemplate = Annotated[str, AfterValidator(_template)]
 RuleId = Annotated[str, AfterValidator(_rule_id), WithJsonSchema({"type": "string", "pattern": RULE_ID})]
 MissingId = Annotated[str, AfterValidator(_missing_id), WithJsonSchema({"type": "string", "pattern": MISSING_ID})]
 Severity = Literal["INFO", "WARNING", "ERROR"]
+# Where a rule comes from (RULES.md, revision 2): the programme text says it (seed), a national text
+# the programme points to (national), our reading of a programme clause (inferred), or a number,
+# format or list the programme does not give, chosen here and to be confirmed by the county (setting).
+Basis = Literal["seed", "national", "inferred", "setting"]
 Day = Annotated[dt.date, BeforeValidator(_day)]
 UnquotedDay = Annotated[
     dt.date,
@@ -256,6 +260,11 @@ class RuleModel(_Strict):
     id: RuleId
     subject: Subject | None = Field(None, description="defaults to the pack's subject")
     severity: Severity
+    basis: Basis = Field(
+        description="seed (the programme says it), national (备案规定, 安全规范), inferred (our reading of a "
+        "programme clause: the description says which and why), setting (chosen here, to be confirmed: "
+        "every reason says so)"
+    )
     description: Template
     when: Conditions = Field(default_factory=list)
     require: Requirement | None = Field(None, description="left out: the rule fires whenever it applies")
