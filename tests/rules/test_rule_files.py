@@ -126,9 +126,9 @@ MISTAKES = {
     ),
     "unknown-parameter": (
         "stations.yaml",
-        'require: {operator: "${operator}"}',
-        'require: {operator: "${operators}"}',
-        "stations.yaml: rules[6] (STN-OPERATOR).require.operator: ",
+        'expected: "${operator}（或其分支机构）"',
+        'expected: "${operators}（或其分支机构）"',
+        "stations.yaml: rules[6] (STN-OPERATOR).expected: ",
         "unknown programme parameter ${operators}",
     ),
     "unknown-parameter-in-text": (

@@ -362,6 +362,30 @@ class MilestoneModel(_Strict):
 class Hub(_Strict):
     min_brands: Positive
     deadline: UnquotedDay
+    brands: Names | None = Field(
+        None, description="brand -> the names people write for it (中国邮政: [邮政, EMS]): one brand (HUB-BRANDS)"
+    )
+
+
+def _one_character(value: dict[str, str]) -> dict[str, str]:
+    for written, official in value.items():
+        if len(written) != 1 or len(official) != 1:
+            raise ValueError(f"{written!r}: {official!r} must map one character to one character")
+    return value
+
+
+class Zones(_Strict):
+    """附件3 四(2) 一定的区域划分 gives no number: 1 is "some division"; more is this programme's setting."""
+
+    min_count: Positive
+
+
+class AreaVolume(_Strict):
+    """附件3 四(1) 面积应与其所承载的业务量相匹配 gives no figure: the reference is programme data."""
+
+    m2_per_daily_parcel: Annotated[float, Field(gt=0, le=100)]
+    label: Text
+    label_en: Text
 
 
 class Upbound(_Strict):
@@ -437,13 +461,23 @@ class ProgrammeModel(_Strict):
     documents: Annotated[dict[Text, Text], Field(min_length=1)] = Field(
         description="the documents reasons cite, by the short key rule packs use"
     )
+    issued_on: UnquotedDay = Field(description="the date the programme document was issued")
     operator: Text
+    operator_aliases: list[Spelling] = Field(
+        default_factory=list, description="the operator's branches and other names: the same operator"
+    )
+    variant_characters: Annotated[dict[Text, Text], AfterValidator(_one_character)] = Field(
+        default_factory=dict, description="a character people write -> the official one (洼: 窊)"
+    )
     townships: Annotated[list[TownshipModel], Field(min_length=1)]
     retired_townships: dict[Text, Text] = Field(default_factory=dict)
     sign_text: SignText
     goals: Goals
     sign_code_formats: dict[StationKind, Text]
     filing_days: Count
+    refile_days: Count = Field(description="备案规定 第九条: days within which a change is re-filed")
+    zones: Zones
+    area_volume: AreaVolume
     milestones: dict[Text, MilestoneModel] = Field(default_factory=dict)
     hub: Hub
     subsidy: SubsidyModel | None = None
