@@ -33,12 +33,20 @@ def _error(root: Path) -> str:
 
 # id: (file, text in it, its replacement, the error's line starts with, and then says)
 MISTAKES = {
-    "bad-tier-regex": (
+    "tier-of-no-station-kind": (
         PROGRAMME,
-        'station_code: "^C(?!0000)\\\\d{4}$"',
-        'station_code: "^C(?!0000\\\\d{4}$"',
-        f"{PROGRAMME}: subsidy.downbound.tiers.VILLAGE_POINT.station_code: ",
-        "not a valid regular expression: missing ), unterminated subpattern",
+        "      VILLAGE_POINT: {label: 村级快递便民服务点交付",
+        "      VILLAGE: {label: 村级快递便民服务点交付",
+        f"{PROGRAMME}: subsidy.downbound.tiers.VILLAGE (the key): ",
+        "'TOWNSHIP_STATION' or 'VILLAGE_POINT'",
+    ),
+    "rates-step-back": (  # 方案 二 下行快件补贴不退坡
+        PROGRAMME,
+        "    max_recipient_fee_fen: 0\n",
+        "    max_recipient_fee_fen: 0\n"
+        "    previous_year: {year: 2022, rates_fen: {VILLAGE_POINT: 60}, source: 2022年标准}\n",
+        f"{PROGRAMME}: subsidy.downbound: ",
+        "tiers.VILLAGE_POINT.rate_fen 50 fen (0.50元) is below the 2022 rate of 60 fen (0.60元)",
     ),
     "fact-label-as-text": (
         "stations.yaml",
@@ -170,7 +178,7 @@ MISTAKES = {
         "subsidy.yaml",
         '{$mt: {waybill_chars: "[9A]+"}}',
         '{$mt: {waybill_chars: "[9A+"}}',
-        "subsidy.yaml: rules[16] (SUB-WAYBILL): ",
+        "subsidy.yaml: rules[17] (SUB-WAYBILL): ",
         "a condition does not compile",
     ),
     "condition-shape": (
@@ -210,8 +218,8 @@ MISTAKES = {
     ),
     "unknown-claim-kind": (
         PROGRAMME,
-        "kinds: [UPBOUND_AGRICULTURAL, DOWNBOUND_PARCEL]\n    - name: 中国邮政",
-        "kinds: [UPBOUND_AGRICULTURAL, DOWNBOUND]\n    - name: 中国邮政",
+        "      kinds: [UPBOUND_AGRICULTURAL, DOWNBOUND_PARCEL]",
+        "      kinds: [UPBOUND_AGRICULTURAL, DOWNBOUND]",
         f"{PROGRAMME}: subsidy.operators[0].kinds[1]: ",
         "'UPBOUND_AGRICULTURAL' or 'DOWNBOUND_PARCEL'",
     ),

@@ -393,14 +393,47 @@ class Upbound(_Strict):
 
 
 class TierModel(_Strict):
+    """A downbound tier: parcels handed over by a registered station of this kind (SUB-DOWN-STATION)."""
+
     label: Text
-    station_code: Regex = Field(description="a Python regular expression on the station's sign code")
     rate_fen: Fen
 
 
+def yuan(fen: int) -> str:
+    """Fen as yuan for people: 50 -> 0.50."""
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+class PreviousYear(_Strict):
+    """The previous year's downbound rates, when known: 方案 二 在下行快件补贴不退坡的基础上."""
+
+    year: Annotated[int, Field(ge=1900, le=2999)]
+    rates_fen: Annotated[dict[StationKind, Fen], Field(min_length=1)]
+    source: Text = Field(description="where the figures come from")
+
+
 class Downbound(_Strict):
-    tiers: Annotated[dict[Text, TierModel], Field(min_length=1)]
+    tiers: Annotated[dict[StationKind, TierModel], Field(min_length=1)] = Field(
+        description="rate per eligible piece by the kind of the registered station that handed the parcel over"
+    )
     max_recipient_fee_fen: Fen
+    previous_year: PreviousYear | None = None
+
+    @model_validator(mode="after")
+    def _no_step_back(self) -> Downbound:
+        """下行快件补贴不退坡 (方案 二): no tier below the previous year's rate, when that is configured."""
+        if self.previous_year is None:
+            return self
+        lower = [
+            f"tiers.{kind}.rate_fen {tier.rate_fen} fen ({yuan(tier.rate_fen)}元) is below the "
+            f"{self.previous_year.year} rate of {self.previous_year.rates_fen[kind]} fen "
+            f"({yuan(self.previous_year.rates_fen[kind])}元)"
+            for kind, tier in self.tiers.items()
+            if kind in self.previous_year.rates_fen and tier.rate_fen < self.previous_year.rates_fen[kind]
+        ]
+        if lower:
+            raise ValueError("; ".join(lower) + "：方案 二 要求下行快件补贴不退坡 (downbound rates may not step back)")
+        return self
 
 
 class Waybill(_Strict):
