@@ -413,3 +413,16 @@ def test_rule_files_point_editors_at_the_schema() -> None:
         assert path.read_text(encoding="utf-8").startswith("# yaml-language-server: $schema=schema/pack.schema.json\n")
     programme = (DEFAULT_RULES_DIR / PROGRAMME).read_text(encoding="utf-8")
     assert programme.startswith("# yaml-language-server: $schema=../schema/programme.schema.json\n")
+
+
+def test_previous_year_rates_at_or_below_this_years_load(rules_copy: Path) -> None:
+    """方案 二 不退坡: equal or lower previous-year rates are no step back."""
+    _break(
+        rules_copy,
+        PROGRAMME,
+        "    max_recipient_fee_fen: 0\n",
+        "    max_recipient_fee_fen: 0\n"
+        "    previous_year: {year: 2022, rates_fen: {VILLAGE_POINT: 50, TOWNSHIP_STATION: 20}, source: 2022年标准}\n",
+    )
+    subsidy = load_ruleset(rules_copy).book.programme.subsidy
+    assert subsidy is not None and subsidy.rate_fen("DOWNBOUND_PARCEL", "VILLAGE_POINT") == 50

@@ -47,6 +47,7 @@ class Result:
     case: Case
     outcome: str
     rule_ids: tuple[str, ...]
+    reasons: tuple[common_pb2.Reason, ...] = ()  # as rendered, for checks of the texts themselves
 
     @property
     def ok(self) -> bool:
@@ -159,7 +160,7 @@ def run_station_case(ruleset: RuleSet, case: Case) -> Result:
     station = json_format.ParseDict(case.input.get("station") or {}, station_pb2.Station())
     registry = _CaseRegistry([str(h) for h in case.input.get("code_holders") or ()])
     verdict = check(ruleset, registry, station, _as_of(case), register=False)
-    return Result(case, common_pb2.Outcome.Name(verdict.outcome), _rule_ids(verdict.reasons))
+    return Result(case, common_pb2.Outcome.Name(verdict.outcome), _rule_ids(verdict.reasons), tuple(verdict.reasons))
 
 
 def _plain(value: Any) -> Any:
@@ -198,14 +199,14 @@ def run_progress_case(ruleset: RuleSet, case: Case) -> Result:
         part = next((t for t in report.townships if t.township == look_at), None)
         if part is None:
             raise KeyError(f"{case.path.name}: {case.name}: look_at {look_at!r} is not a township")
-    return Result(case, common_pb2.Outcome.Name(part.outcome), _rule_ids(part.reasons))
+    return Result(case, common_pb2.Outcome.Name(part.outcome), _rule_ids(part.reasons), tuple(part.reasons))
 
 
 def run_hub_case(ruleset: RuleSet, case: Case) -> Result:
     """input: {as_of, hub: <CountyHub JSON> (absent: no hub given)}"""
     as_of = _as_of(case)
     verdict = progress.hub_verdict(ruleset, _hub(case), as_of)
-    return Result(case, common_pb2.Outcome.Name(verdict.outcome), _rule_ids(verdict.reasons))
+    return Result(case, common_pb2.Outcome.Name(verdict.outcome), _rule_ids(verdict.reasons), tuple(verdict.reasons))
 
 
 def run_claim_case(ruleset: RuleSet, case: Case) -> Result:
@@ -223,7 +224,10 @@ def run_claim_case(ruleset: RuleSet, case: Case) -> Result:
     evaluation = evaluate_claim(
         ruleset, claim, period, lambda waybills: paid & set(waybills), registry.stations_with_codes
     )
-    return Result(case, claim_pb2.ClaimOutcome.Name(evaluation.response.outcome), tuple(evaluation.rule_ids))
+    response = evaluation.response
+    return Result(
+        case, claim_pb2.ClaimOutcome.Name(response.outcome), tuple(evaluation.rule_ids), tuple(response.reasons)
+    )
 
 
 # pack name -> how to run one of its cases

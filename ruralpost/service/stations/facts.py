@@ -225,6 +225,7 @@ def station_display(
         status_since=station.status_since or "（未填）",
         changed_on=filing.changed_on or "（无）",
         refiled_on=filing.refiled_on or "（未办理）",
+        refiled_on_en=filing.refiled_on or "not yet",
     )
     if "opened_day" in fact:
         deadline = parse_date(station.opened_on) + dt.timedelta(days=programme.data["filing_days"])
