@@ -90,6 +90,7 @@ class Programme:
         self._village_order: dict[str, list[str]] = {}
         self._base_names: dict[str, str] = {}
         self._sign_cache: dict[str, list[str]] = {}
+        self._longer: dict[tuple[str, str], list[str]] = {}  # (kind, words) -> markings ending in them
         self.divisions_path = (base_dir / m.divisions).resolve()
         self._read_divisions(m.divisions, source)
 
@@ -178,7 +179,11 @@ class Programme:
         text, words = self._comparable(text), self._comparable(words)
         if not words:
             return False
-        longer = [name for name in self._sign_names(kind) if name.endswith(words) and name != words]
+        longer = self._longer.get((kind, words))
+        if longer is None:
+            if len(self._longer) > 4096:  # words of unknown villages come from requests: keep it small
+                self._longer.clear()
+            longer = self._longer[kind, words] = [n for n in self._sign_names(kind) if n.endswith(words) and n != words]
         start = text.find(words)
         while start >= 0:
             if not any(text[:start].endswith(name[: len(name) - len(words)]) for name in longer):
