@@ -125,7 +125,9 @@ def _split(runtime: Any, parcels: int, tag: str) -> dict[str, float]:
     t1 = time.perf_counter()
     digest = claim_digest(claim)
     t2 = time.perf_counter()
-    evaluation = claims.evaluate_claim(ruleset, claim, period, runtime.store.ledger.paid_among)
+    evaluation = claims.evaluate_claim(
+        ruleset, claim, period, runtime.store.ledger.paid_among, runtime.store.stations_with_codes
+    )
     t3 = time.perf_counter()
     response = evaluation.response
     runtime.store.ledger.commit(

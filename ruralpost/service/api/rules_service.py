@@ -7,8 +7,8 @@ import grpc
 from ruralpost.service.errors import FailedPrecondition
 from ruralpost.service.rulebook.packs import RulebookError
 from ruralpost.service.runtime import Runtime
-from ruralpost.service.verdicts import SEVERITY
-from ruralpost.v1 import common_pb2, rules_pb2, rules_pb2_grpc
+from ruralpost.service.verdicts import BASIS, SEVERITY, citation
+from ruralpost.v1 import rules_pb2, rules_pb2_grpc
 
 
 class RulesServicer(rules_pb2_grpc.RulesServiceServicer):
@@ -27,9 +27,10 @@ class RulesServicer(rules_pb2_grpc.RulesServiceServicer):
                     subject=r.subject,
                     severity=SEVERITY[r.severity],
                     description=r.description,
-                    citation=common_pb2.Citation(document=r.citation_document, clause=r.citation_clause),
+                    citation=citation(r),
                     effective_from=r.effective_from,
                     effective_to=r.effective_to,
+                    basis=BASIS[r.basis],
                 )
                 for r in sorted(book.rules.values(), key=lambda r: r.order)
                 if not subject or r.subject == subject

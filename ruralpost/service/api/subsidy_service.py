@@ -30,6 +30,7 @@ class SubsidyServicer(claim_pb2_grpc.SubsidyServiceServicer):
         d = decide(
             self.runtime.rules.current,
             self.runtime.store.ledger,
+            self.runtime.store.stations_with_codes,
             request.HasField("claim"),
             request.claim,
             request.commit,
