@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import grpc
 
-DEFAULT_RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
+# The rule packs ship inside the package (package data), so an installed `ruralpost` finds them.
+DEFAULT_RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
 
 
 class ConfigError(ValueError):
