@@ -16,7 +16,7 @@ GEN_STAMP := ruralpost/v1/.generated
 
 setup: $(STAMP) $(GEN_STAMP)
 
-$(STAMP): pyproject.toml constraints.txt $(DURABLE_RULES)
+$(STAMP): pyproject.toml setup.py constraints.txt $(DURABLE_RULES)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	sh scripts/build-durable-rules.sh $(BIN)/python $(WHEELHOUSE)
@@ -59,8 +59,8 @@ test: setup lint typecheck
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check ruralpost tests bench examples
-	$(BIN)/ruff format --check ruralpost tests bench examples
+	$(BIN)/ruff check ruralpost tests bench examples setup.py
+	$(BIN)/ruff format --check ruralpost tests bench examples setup.py
 	$(BIN)/python -m ruralpost.protogen --lint
 
 typecheck: setup
