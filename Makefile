@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml setup.py constraints.txt $(DURABLE_RULES)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	sh scripts/build-durable-rules.sh $(BIN)/python $(WHEELHOUSE)
-	$(BIN)/python -m pip install --quiet -c constraints.txt --find-links $(WHEELHOUSE) -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt --find-links $(WHEELHOUSE) -e '.[server,dev]'
 	# the checkout itself on sys.path: the generated `ruralpost` package appears after install
 	$(BIN)/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "ruralpost-checkout.pth").write_text(str(pathlib.Path.cwd()) + "\n")'
 	touch $@
@@ -43,7 +43,7 @@ constraints:
 	$(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install --quiet --upgrade pip
 	sh scripts/build-durable-rules.sh .venv-lock/bin/python $(WHEELHOUSE)
-	.venv-lock/bin/python -m pip install --quiet --find-links $(WHEELHOUSE) -e '.[dev]' \
+	.venv-lock/bin/python -m pip install --quiet --find-links $(WHEELHOUSE) -e '.[server,dev]' \
 	  'durable-rules==2.0.28+ruralpost.1' grpcio==$(GRPC) grpcio-tools==$(GRPC) \
 	  grpcio-health-checking==$(GRPC) grpcio-reflection==$(GRPC) grpcio-status==$(GRPC)
 	{ echo "# The dev tree \`make setup\` installs (pip -c). Refresh: make constraints [GRPC=x.y.z]"; \

@@ -11,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from ruralpost.service.config import Config
+from ruralpost.service.config import Config, ConfigError
 
 _DEFAULT = Config()
 
@@ -20,12 +20,25 @@ def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
 
 
+# `pip install ruralpost` is the client; the server's dependencies come with the `server` extra.
+NO_SERVER = (
+    "ruralpost serve 需要服务端依赖（缺少 {name}）：pip install 'ruralpost[server]'\n"
+    "ruralpost serve needs the server's dependencies ({name} is missing): pip install 'ruralpost[server]'\n"
+    "(Python 3.13: durable_rules from the wheelhouse of scripts/build-durable-rules.sh, see README)"
+)
+
+
 def _serve(args: argparse.Namespace) -> int:
-    from ruralpost.service.api.auth import AuthFileError
-    from ruralpost.service.config import ConfigError
-    from ruralpost.service.rulebook.packs import RulebookError
-    from ruralpost.service.server import serve
-    from ruralpost.service.workers import serve_workers
+    try:
+        from ruralpost.service.api.auth import AuthFileError
+        from ruralpost.service.rulebook.packs import RulebookError
+        from ruralpost.service.server import serve
+        from ruralpost.service.workers import serve_workers
+    except ModuleNotFoundError as e:
+        if e.name is None or e.name.split(".")[0] == "ruralpost":
+            raise
+        print(NO_SERVER.format(name=e.name), file=sys.stderr)
+        return 2
 
     logging.getLogger().setLevel(args.log_level.upper())
     config = Config(
