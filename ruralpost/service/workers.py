@@ -33,8 +33,8 @@ def serve_workers(config: Config, workers: int) -> int:
     load_ruleset(config.rules_dir)  # fail here, not in N workers, when the rules do not load
     open_store(config.db).close()  # create the schema once
     if config.metrics_listen:
-        serve_metrics(config.metrics_listen, workers_registry())
-        log.info("metrics of all workers on http://%s/metrics", config.metrics_listen)
+        port = serve_metrics(config.metrics_listen, workers_registry())
+        log.info("metrics of all workers on port %d (%s)", port, config.metrics_listen)
     children: dict[int, int] = {}
     stopping = threading.Event()
 
