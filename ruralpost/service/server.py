@@ -185,8 +185,8 @@ def serve(config: Config, options: tuple[tuple[str, Any], ...] = (), metrics: bo
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
     r = build(config, options)
-    if config.metrics_port and metrics:
-        serve_metrics(config.metrics_port)
+    if config.metrics_listen and metrics:
+        log.info("metrics on port %d (%s)", serve_metrics(config.metrics_listen), config.metrics_listen)
     signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=reload_rules, args=(r,)).start())
     print(
         f"ruralpost serving on {config.listen} (port {r.port}), db {config.db}, "

@@ -15,10 +15,10 @@ from google.protobuf import json_format
 from google.rpc import code_pb2, error_details_pb2
 from grpc_status import rpc_status
 
-from ruralpost.service.config import Config
+from ruralpost.service.config import DEFAULT_RULES_DIR, Config
 from ruralpost.service.server import Running, running
 from ruralpost.v1 import claim_pb2, claim_pb2_grpc, common_pb2, rules_pb2, rules_pb2_grpc, station_pb2
-from tests.support import ROOT, example, register, registry_stations, station_request
+from tests.support import example, register, registry_stations, station_request
 
 
 def claim_request(
@@ -213,7 +213,7 @@ def test_no_claim_is_invalid_argument(stub: claim_pb2_grpc.SubsidyServiceStub) -
 def small_limit_server(tmp_path: Path) -> Iterator[Running]:
     """A server whose programme allows 3 parcels per claim (the shipped limit is 200,000)."""
     rules = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules)
+    shutil.copytree(DEFAULT_RULES_DIR, rules)
     path = rules / "programmes" / "jingle-2023.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["subsidy"]["max_parcels"] = 3

@@ -32,6 +32,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from ruralpost.service.config import DEFAULT_RULES_DIR
+
 
 class RulebookError(ValueError):
     """A rule pack or the programme data is not valid; each line says file, path of the value, problem."""
@@ -597,7 +599,7 @@ def validated(model: type[M], data: Any, source: str, context: dict[str, Any] | 
 
 # ---------------------------------------------------------------- the committed JSON Schema
 
-SCHEMA_DIR = Path(__file__).resolve().parents[3] / "rules" / "schema"
+SCHEMA_DIR = DEFAULT_RULES_DIR / "schema"
 SCHEMAS: dict[str, type[BaseModel]] = {"pack.schema.json": PackModel, "programme.schema.json": ProgrammeModel}
 
 
