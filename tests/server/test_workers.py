@@ -25,11 +25,12 @@ from tests.support import free_port, station_request, upbound_claim
 def test_workers_share_the_port_and_the_registry(tmp_path: Path) -> None:
     port = free_port()
     cli = Path(sys.executable).parent / "ruralpost"
-    proc = subprocess.Popen(
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen(  # its own session: on failure the workers go with it, no pipe left open
         [str(cli), "serve", "--workers", "2", "--listen", f"127.0.0.1:{port}", "--db", str(tmp_path / "w.db")],
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
-        text=True,
+        start_new_session=True,
     )
     try:
         time.sleep(0.5)
@@ -72,8 +73,9 @@ def test_workers_share_the_port_and_the_registry(tmp_path: Path) -> None:
         assert proc.wait(timeout=30) == 0
     finally:
         if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+        log.close()
 
 
 def _checks(port: int, count: int, first: int) -> None:
