@@ -28,7 +28,8 @@ def generate() -> None:
     from grpc_tools import protoc
 
     wkt = Path(grpc_tools.__file__).resolve().parent / "_proto"
-    # Typed stubs (.pyi) for messages and services come from mypy-protobuf's protoc plugins.
+    # Typed stubs (.pyi) for messages and services come from mypy-protobuf's protoc plugins; the
+    # Connect services and WSGI applications of the HTTP door (`*_connect.py`) from connectrpc's.
     plugins = Path(sys.executable).parent
     files = sorted(str(p.relative_to(PROTOS)) for p in PROTOS.glob("ruralpost/v1/*.proto"))
     args = [
@@ -38,10 +39,12 @@ def generate() -> None:
         f"-I{wkt}",
         f"--plugin=protoc-gen-mypy={plugins / 'protoc-gen-mypy'}",
         f"--plugin=protoc-gen-mypy_grpc={plugins / 'protoc-gen-mypy_grpc'}",
+        f"--plugin=protoc-gen-connectrpc={plugins / 'protoc-gen-connectrpc'}",
         f"--python_out={OUT}",
         f"--mypy_out={OUT}",
         f"--grpc_python_out={OUT}",
         f"--mypy_grpc_out={OUT}",
+        f"--connectrpc_out={OUT}",
         *files,
     ]
     if protoc.main(args) != 0:
