@@ -1,7 +1,9 @@
-"""The one mapping from exceptions to statuses, with a catch-all.
+"""The one mapping from exceptions to statuses, with a catch-all, for both doors.
 
 A domain error becomes its code with its message (and a BadRequest naming every bad field); any
 other exception becomes INTERNAL with the request id and never its text, which is logged instead.
+gRPC gets the google.rpc.Status (`abort`); the HTTP door the same code, message and details as a
+Connect error (`connect_error`: Connect's codes are gRPC's, spelled in lower case on the wire).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import logging
 from typing import NoReturn
 
 import grpc
+from connectrpc.code import Code as ConnectCode
+from connectrpc.errors import ConnectError
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
@@ -67,3 +71,10 @@ def status_of(error: BaseException, request_id: str) -> status_pb2.Status:
 def abort(context: grpc.ServicerContext, error: BaseException, request_id: str) -> NoReturn:
     """Ends the call with the exception's status and details (raises)."""
     context.abort_with_status(rpc_status.to_status(status_of(error, request_id)))
+
+
+def connect_error(error: BaseException, request_id: str) -> ConnectError:
+    """The Connect error the HTTP door answers for the exception: the code, message and details
+    gRPC would give (an INVALID_ARGUMENT carries its google.rpc.BadRequest)."""
+    found = status_of(error, request_id)
+    return ConnectError(ConnectCode[code_of(error).name], found.message, details=list(found.details))
