@@ -42,6 +42,9 @@ def _serve(args: argparse.Namespace) -> int:
         max_streams_per_caller=args.max_streams_per_caller,
         max_stream_items=args.max_stream_items,
         metrics_port=args.metrics_port,
+        http_listen=args.http_listen,
+        http_threads=args.http_threads,
+        console_dir=Path(args.console_dir),
     )
     try:
         if args.workers > 1:
@@ -59,7 +62,7 @@ def _serve(args: argparse.Namespace) -> int:
 def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Registers `serve` on `ruralpost`'s parser."""
     d = _DEFAULT
-    s = sub.add_parser("serve", help="run the gRPC service")
+    s = sub.add_parser("serve", help="run the gRPC service (and, with --http-listen, the HTTP door and console)")
     s.add_argument("--listen", default=d.listen, help="HOST:PORT (default %(default)s)")
     s.add_argument("--db", default=d.db, help="SQLite file path or postgresql:// URL (default %(default)s)")
     s.add_argument("--rules", default=str(d.rules_dir), help="rule pack folder (default: bundled)")
@@ -76,6 +79,17 @@ def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--tls-key", help="PEM private key for --tls-cert")
     s.add_argument("--client-ca", help="PEM CA: require client certificates signed by it (mTLS)")
     s.add_argument("--metrics-port", type=int, help="serve Prometheus metrics over HTTP on this port")
+    s.add_argument(
+        "--http-listen",
+        help="HOST:PORT: also serve the API over HTTP (Connect protocol: JSON or protobuf; gRPC-Web) and "
+        "the web console at / (off unless given)",
+    )
+    s.add_argument("--http-threads", type=int, default=d.http_threads, help="HTTP worker threads (default %(default)s)")
+    s.add_argument(
+        "--console-dir",
+        default=str(d.console_dir),
+        help="where the console keeps uploads and results for download (default %(default)s)",
+    )
     s.add_argument(
         "--max-streams-per-caller",
         type=int,

@@ -34,7 +34,10 @@ CODES: dict[type[errors.ServiceError], grpc.StatusCode] = {
 
 
 def code_of(error: BaseException) -> grpc.StatusCode:
-    """The status code an exception stands for: its class's, or INTERNAL."""
+    """The status code an exception stands for: its class's, or INTERNAL. A ConnectError is the
+    HTTP door's own refusal of a message it cannot decode: its code stands."""
+    if isinstance(error, ConnectError):
+        return grpc.StatusCode[error.code.name]
     for kind in type(error).__mro__:
         code = CODES.get(kind)
         if code is not None:
@@ -60,6 +63,8 @@ def _details(error: BaseException) -> list[any_pb2.Any]:
 def status_of(error: BaseException, request_id: str) -> status_pb2.Status:
     """The google.rpc.Status a caller gets for the exception (also a stream item's `error`)."""
     code = code_of(error)
+    if isinstance(error, ConnectError) and code != grpc.StatusCode.INTERNAL:
+        return status_pb2.Status(code=getattr(code_pb2, code.name), message=error.message, details=error.details)
     if isinstance(error, errors.ServiceError) and code != grpc.StatusCode.INTERNAL:
         message = error.message
     else:
