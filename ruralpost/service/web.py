@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from ruralpost.service.api.connect import applications
@@ -71,21 +73,42 @@ class Router:
         return self.console(environ, start_response)
 
 
-@dataclass
 class HttpDoor:
-    server: BaseWSGIServer | MultiSocketServer
-    thread: threading.Thread
-    port: int
+    """waitress on its own loop thread. Every socket is opened and closed on that thread (closing
+    one from another thread while the loop polls it is a race), so stopping is a request the loop
+    carries out: no new connections, calls in flight get the grace period, then all closes."""
+
+    def __init__(self, server: BaseWSGIServer | MultiSocketServer, port: int, grace: float) -> None:
+        self.server: Any = server
+        self.port = port
+        self._grace = grace
+        self._stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="http", daemon=True)
+        self.thread.start()
+
+    def _busy(self) -> bool:
+        dispatcher = self.server.task_dispatcher
+        channels = (c for c in self.server._map.values() if isinstance(c, HTTPChannel))
+        return bool(
+            dispatcher.active_count or dispatcher.queue or any(c.requests or c.total_outbufs_len for c in channels)
+        )
+
+    def _run(self) -> None:
+        server, map_ = self.server, self.server._map
+        while not self._stopping.is_set():
+            wasyncore.loop(timeout=0.2, map=map_, use_poll=True, count=1)
+        server.close()  # the listening socket
+        deadline = time.monotonic() + self._grace
+        while self._busy() and time.monotonic() < deadline:
+            wasyncore.loop(timeout=0.1, map=map_, use_poll=True, count=1)
+        server.task_dispatcher.shutdown(timeout=1)
+        wasyncore.close_all(map_)
 
     def stop(self, grace: float) -> None:
         """No new connections; calls in flight get `grace` seconds; then every channel closes."""
-        server: Any = self.server
-        server.close()  # the listening socket
-        server.task_dispatcher.shutdown(timeout=grace)
-        from waitress import wasyncore
-
-        wasyncore.close_all(server._map)
-        self.thread.join(timeout=grace + 1)
+        self._grace = grace
+        self._stopping.set()
+        self.thread.join(timeout=grace + 5)
 
 
 def start(config: Config, methods: Methods, gate: Gate, reuse_port: bool = False) -> HttpDoor:
@@ -103,7 +126,5 @@ def start(config: Config, methods: Methods, gate: Gate, reuse_port: bool = False
         channel_timeout=300,
     )
     port = int(sock.getsockname()[1])
-    thread = threading.Thread(target=server.run, name="http", daemon=True)
-    thread.start()
     log.info("HTTP (Connect, gRPC-Web, console) on %s (port %d)", config.http_listen, port)
-    return HttpDoor(server, thread, port)
+    return HttpDoor(server, port, config.grace_seconds)

@@ -27,7 +27,7 @@ from ruralpost.clients.claims import CLAIM_FIELDS, read_claims
 from ruralpost.clients.itemfile import StationCsv, StationJson, claim_dict, item_dict, proto_dict
 from ruralpost.clients.labels import OUTCOME_ZH, townships_not_passing
 from ruralpost.clients.layout import CellError, LayoutError
-from ruralpost.clients.readers import ReadError, kind_of, open_rows
+from ruralpost.clients.readers import ReadError, Rows, kind_of, open_rows
 from ruralpost.clients.summary import Item, Summary
 from ruralpost.service.api import status
 from ruralpost.service.api.auth import (
@@ -44,7 +44,7 @@ from ruralpost.service.api.methods import Methods
 from ruralpost.service.config import Config
 from ruralpost.service.console.jobs import JobNotFound, Jobs
 from ruralpost.service.console.sessions import COOKIE, SessionError, Sessions, cookie_value
-from ruralpost.service.errors import ResourceExhausted, ServiceError
+from ruralpost.service.errors import FieldViolation, InvalidArgument, ResourceExhausted, ServiceError
 from ruralpost.v1 import claim_pb2, progress_pb2, rules_pb2, station_pb2
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,14 @@ def _service_error(error: BaseException, request_id: str) -> ConsoleError:
         if detail.Unpack(bad):
             violations += [{"field": v.field, "description": v.description} for v in bad.field_violations]
     return ConsoleError(code, CODE_WORDS.get(code, code), found.message, violations=violations)
+
+
+def _counted(error: ConsoleError) -> ServiceError:
+    """What the metrics count for a console refusal: too much is RESOURCE_EXHAUSTED, a file that
+    cannot be read INVALID_ARGUMENT."""
+    if error.code in ("PAYLOAD_TOO_LARGE", "RESOURCE_EXHAUSTED"):
+        return ResourceExhausted(error.en)
+    return InvalidArgument([FieldViolation("file", error.en)])
 
 
 class _InProcess:
@@ -318,9 +326,14 @@ class Console:
 
     @contextlib.contextmanager
     def _call(self, environ: Environ, caller: Caller | None, path: str) -> Iterator[Call]:
+        """The call around a console request: the role is checked before anything is read, and
+        whatever ends it is counted (a file that cannot be read as INVALID_ARGUMENT)."""
         call = self._open(environ, caller, path)
         try:
             yield call
+        except ConsoleError as e:
+            self.gate.finish(call, _counted(e))
+            raise
         except Exception as e:
             self._fail(call, e)
         self.gate.finish(call, None)
@@ -385,34 +398,24 @@ class Console:
         query = self._query(environ)
         as_of = query.get("as_of", "")
         register = query.get("register") == "1"
-        job, path = self._upload(environ, self._owner(caller), "check")
-        filename: str = job.meta["filename"]
+        call = self._open(environ, caller, CHECK_STATIONS)  # refused before anything is read
         try:
-            rows = open_rows(path)
-            stations = StationRows(rows)
-        except (ReadError, LayoutError) as e:
-            raise ConsoleError("INVALID_ARGUMENT", f"无法读取文件：{e}", "the file cannot be read") from None
-        limit = self.config.max_station_rows
-        if rows.total_hint is not None and rows.total_hint > limit:
-            raise ConsoleError(
-                "PAYLOAD_TOO_LARGE",
-                f"文件约有 {rows.total_hint:,} 行，控制台一次最多核验 {limit:,} 行；"
-                "请分批上传，或用命令行 ruralpost check",
-                f"the file has about {rows.total_hint:,} rows; the console checks at most {limit:,} at a time: "
-                "split it, or use ruralpost check",
-            )
-        call = self._open(environ, caller, CHECK_STATIONS)
-        try:
+            job, path = self._upload(environ, self._owner(caller), "check")
+            rows, stations = self._station_rows(path)
             slot = self.gate.take_slot(call)
+        except ConsoleError as e:
+            self.gate.finish(call, _counted(e))
+            raise
         except ServiceError as e:
             self._fail(call, e)
+        filename: str = job.meta["filename"]
 
         def lines() -> Iterator[bytes]:
             try:
                 yield from self._run_check(job, path, filename, rows, stations, call, as_of, register)
                 self.gate.finish(call, None)
             except Exception as e:  # the answer has begun: the error is its last line
-                self.gate.finish(call, ResourceExhausted(str(e)) if isinstance(e, ConsoleError) else e)
+                self.gate.finish(call, _counted(e) if isinstance(e, ConsoleError) else e)
                 shown = e if isinstance(e, ConsoleError) else _service_error(e, call.request_id)
                 yield self._line({"type": "error", **shown.body()})
             finally:
@@ -429,12 +432,29 @@ class Console:
         )
         return lines()
 
+    def _station_rows(self, path: Path) -> tuple[Rows, StationRows]:
+        try:
+            rows = open_rows(path)
+            stations = StationRows(rows)
+        except (ReadError, LayoutError) as e:
+            raise ConsoleError("INVALID_ARGUMENT", f"无法读取文件：{e}", "the file cannot be read") from None
+        limit = self.config.max_station_rows
+        if rows.total_hint is not None and rows.total_hint > limit:
+            raise ConsoleError(
+                "PAYLOAD_TOO_LARGE",
+                f"文件约有 {rows.total_hint:,} 行，控制台一次最多核验 {limit:,} 行；"
+                "请分批上传，或用命令行 ruralpost check",
+                f"the file has about {rows.total_hint:,} rows; the console checks at most {limit:,} at a time: "
+                "split it, or use ruralpost check",
+            )
+        return rows, stations
+
     def _run_check(
         self,
         job: Any,
         path: Path,
         filename: str,
-        rows: Any,
+        rows: Rows,
         stations: StationRows,
         call: Call,
         as_of: str,
@@ -574,26 +594,28 @@ class Console:
     def _claim(self, environ: Environ, start_response: StartResponse, caller: Caller | None) -> list[bytes]:
         query = self._query(environ)
         fields: dict[str, Any] = {name: query[name] for name in CLAIM_FIELDS if query.get(name, "").strip()}
-        job, path = self._upload(environ, self._owner(caller), "claim")
-        try:
-            found = read_claims(path, fields)
-        except (ReadError, LayoutError, CellError, ValueError) as e:
-            raise ConsoleError("INVALID_ARGUMENT", f"无法读取申报：{e}", "the claim cannot be read") from None
-        readable = [c for _, c, _ in found.claims if c is not None]
-        problems = [p for _, c, p in found.claims if c is None]
-        if problems:
-            raise ConsoleError("INVALID_ARGUMENT", f"无法读取申报：{'；'.join(problems)}", "the claim cannot be read")
-        if len(readable) != 1:
-            raise ConsoleError(
-                "INVALID_ARGUMENT",
-                f"文件里有 {len(readable)} 个申报，控制台一次评估一个；多个申报请用命令行 ruralpost claim",
-                f"the file holds {len(readable)} claims; the console takes one at a time (use ruralpost claim)",
-            )
-        claim = readable[0]
-        job.path("claim.pb").write_bytes(claim.SerializeToString())
-        bad_rows = [{"row": b.row, "column": b.column, "problem": b.problem} for b in found.bad_rows]
-        self.jobs.update(job, parcel_rows=found.parcel_rows, bad_rows=bad_rows)
-        with self._call(environ, caller, EVALUATE_CLAIM) as call:
+        with self._call(environ, caller, EVALUATE_CLAIM) as call:  # refused before anything is read
+            job, path = self._upload(environ, self._owner(caller), "claim")
+            try:
+                found = read_claims(path, fields)
+            except (ReadError, LayoutError, CellError, ValueError) as e:
+                raise ConsoleError("INVALID_ARGUMENT", f"无法读取申报：{e}", "the claim cannot be read") from None
+            readable = [c for _, c, _ in found.claims if c is not None]
+            problems = [p for _, c, p in found.claims if c is None]
+            if problems:
+                raise ConsoleError(
+                    "INVALID_ARGUMENT", f"无法读取申报：{'；'.join(problems)}", "the claim cannot be read"
+                )
+            if len(readable) != 1:
+                raise ConsoleError(
+                    "INVALID_ARGUMENT",
+                    f"文件里有 {len(readable)} 个申报，控制台一次评估一个；多个申报请用命令行 ruralpost claim",
+                    f"the file holds {len(readable)} claims; the console takes one at a time (use ruralpost claim)",
+                )
+            claim = readable[0]
+            job.path("claim.pb").write_bytes(claim.SerializeToString())
+            bad_rows = [{"row": b.row, "column": b.column, "problem": b.problem} for b in found.bad_rows]
+            self.jobs.update(job, parcel_rows=found.parcel_rows, bad_rows=bad_rows)
             decision = self.methods.decide_claim(claim_pb2.EvaluateClaimRequest(claim=claim, commit=False), call)
         return _json(
             start_response,
