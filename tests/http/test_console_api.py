@@ -109,7 +109,9 @@ def test_logins_and_roles(http_secured: Running) -> None:
     op.login("op")
     rows = template.csv_text("stations", "both", True).encode("utf-8")
     status, raw = op.upload("/console/api/check", "stations.csv", rows, "as_of=2023-07-15")
-    done = lines(raw)[-1]
+    answer = lines(raw)
+    assert answer[0] == {"type": "progress", "done": 0, "total": 2}  # progress first, then as rows go
+    done = answer[-1]
     assert done["type"] == "done", done
     assert op.request("GET", f"/console/api/jobs/{done['job']}/results.csv")[0] == 200
     assert reader.request("GET", f"/console/api/jobs/{done['job']}/results.csv")[0] == 404
@@ -197,7 +199,7 @@ def short_sessions(tmp_path: Path, auth_file: Path) -> Iterator[Running]:
         db=str(tmp_path / "short.db"),
         auth_file=auth_file,
         console_dir=tmp_path / "console",
-        session_seconds=1,
+        session_seconds=2,
         grace_seconds=1,
     )
     with running(config) as r:
@@ -208,7 +210,7 @@ def test_an_expired_session_says_so(short_sessions: Running) -> None:
     browser = Browser(short_sessions.http_port)
     browser.login("reader")
     assert browser.json("GET", "/console/api/me")[0] == 200
-    time.sleep(1.5)
+    time.sleep(2.5)
     status, body = browser.json("GET", "/console/api/me")
     assert status == 401 and body["error"]["session"] == "expired"
     assert "登录已过期" in body["error"]["message"] and "expired" in body["error"]["message"]

@@ -193,7 +193,7 @@ def short_sessions(tmp_path: Path, auth_file: Path) -> Iterator[Running]:
         db=str(tmp_path / "short.db"),
         auth_file=auth_file,
         console_dir=tmp_path / "console",
-        session_seconds=3,
+        session_seconds=5,
         grace_seconds=1,
     )
     with running(config) as r:
@@ -206,7 +206,7 @@ def test_an_expired_login_asks_again_and_keeps_the_page(short_sessions: Running,
     page.fill("#progress-as-of", "2023-07-31")
     page.click("#progress-form button[type=submit]")
     page.wait_for_selector("#progress-result:not([hidden])")
-    time.sleep(3.5)
+    time.sleep(5.5)
     page.fill("#progress-as-of", "2023-11-30")
     page.click("#progress-form button[type=submit]")
     page.wait_for_selector("#login:not([hidden])")
