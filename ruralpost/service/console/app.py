@@ -193,6 +193,10 @@ class Console:
             raise ConsoleError("NOT_FOUND", "没有这个页面", "no such page")
         except ConsoleError as e:
             return _json(start_response, e.body(), HTTP_STATUS.get(e.code, "400 Bad Request"))
+        except Exception:  # never a traceback to the page; the log has it
+            log.exception("console: %s %s failed", method, path)
+            error = ConsoleError("INTERNAL", "内部错误，请稍后重试或联系管理员", "internal error; see the service log")
+            return _json(start_response, error.body(), HTTP_STATUS["INTERNAL"])
 
     def _static(self, start_response: StartResponse, name: str) -> list[bytes]:
         if name != "index.html" and name not in STATIC_FILES:
