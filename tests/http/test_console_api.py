@@ -4,6 +4,8 @@ Chinese and English, before any work is done."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import time
 import urllib.error
@@ -236,3 +238,26 @@ def test_without_an_auth_file_the_console_is_open_on_loopback(http_server: Runni
     assert status == 200 and me["auth"] is False and all(me["may"].values())
     status, rules = browser.json("GET", "/console/api/rules")
     assert status == 200 and len(rules["rules"]) > 50
+
+
+def test_progress_lines_arrive_while_the_check_runs(http_server: Running) -> None:
+    """Long work shows progress: the lines come as the rows are checked, not all at the end."""
+    header = template.headers("stations", "both")
+    example = list(template.examples("stations")[1])
+    rows = [[f"P{i:05d}", *example[1:]] for i in range(1500)]
+    out = io.StringIO()
+    csv.writer(out).writerows([header, *rows])
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{http_server.http_port}/console/api/check?as_of=2023-07-15",
+        data=out.getvalue().encode(),
+        headers={"X-Ruralpost-Console": "1", "X-Filename": "many.csv"},
+    )
+    seen: list[tuple[float, dict[str, Any]]] = []
+    with urllib.request.urlopen(request, timeout=120) as r:
+        for line in r:
+            seen.append((time.monotonic(), json.loads(line)))
+    progress = [(t, d) for t, d in seen if d["type"] == "progress" and d["done"]]
+    done_at, done = seen[-1]
+    assert done["type"] == "done" and done["summary"]["total"] == 1500
+    assert len(progress) >= 2 and progress[0][1]["total"] == 1500
+    assert done_at - progress[0][0] > 0.1  # the first count came well before the end
