@@ -94,7 +94,9 @@ def test_an_xlsx_with_a_failing_row_shows_fail_and_comes_back_with_verdict_colum
 
 def test_the_july_progress_page_shows_the_townships_behind(http_secured: Running, browser_context: Any) -> None:
     programme = http_secured.runtime.rules.current.book.programme
-    for station in plans.stations(programme, {"杜家村镇": {"station": None, "points": 0}, "丰润镇": {"points": 1}}):
+    plan = {"杜家村镇": {"station": None, "points": 0}, "丰润镇": {"points": 1}}
+    other = [{"kind": "village_point", "township": "康家会镇", "operator": "忻州某快递有限公司", "stationId": "X-1"}]
+    for station in plans.stations(programme, plan, other):
         request = {"station": json_format.MessageToDict(station), "asOf": "2023-06-15", "register": True}
         assert unary(http_secured.http_port, "StationService/CheckStation", request, who="admin").code == "ok"
     page = open_console(browser_context, http_secured, "reader")
@@ -111,6 +113,15 @@ def test_the_july_progress_page_shows_the_townships_behind(http_secured: Running
     assert "QTA-NOTE-52" in page.inner_text("#progress-notes")  # the 52-against-48 note
     county = page.inner_text("#progress-county")
     assert "11/12" in county and "45/48" in county and "要求比例" in county
+    excluded = page.inner_text("#progress-excluded")  # not counted, with why
+    assert "QTA-EXCLUDED" in excluded and "X-1" in excluded and "忻州某快递有限公司" in excluded
+    page.emulate_media(media="print")  # printable: the report without the controls
+    assert page.is_hidden("#tabs") and page.is_hidden("#progress-form") and page.is_visible("#progress-townships")
+    with page.context.expect_page() as printable:
+        page.emulate_media(media="screen")
+        page.click("#progress-print")
+    printable.value.wait_for_load_state()
+    assert "建设进度报告" in printable.value.title() and "杜家村镇" in printable.value.content()
 
 
 def test_a_claim_dry_run_then_a_confirmed_commit_by_an_approver(http_secured: Running, browser_context: Any) -> None:
