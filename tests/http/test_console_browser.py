@@ -161,6 +161,20 @@ def test_a_claim_dry_run_then_a_confirmed_commit_by_an_approver(http_secured: Ru
     assert methods.count("EvaluateClaim:commit") == 1 and "EvaluateClaim:stored" in methods
 
 
+def test_the_rule_catalogue_is_searchable(http_secured: Running, browser_context: Any) -> None:
+    page = open_console(browser_context, http_secured, "reader")
+    page.click("button[data-tab=rules]")
+    page.wait_for_selector("#rules-body tr[data-rule='STN-AREA-TOWNSHIP']")
+    every = page.locator("#rules-body tr").count()
+    assert every == len(http_secured.runtime.rules.current.book.rules)
+    page.fill("#rules-search", "面积 四(1)")  # words of the description and the clause
+    shown = sorted(page.locator("#rules-body tr").evaluate_all("rows => rows.map(r => r.dataset.rule)"))
+    assert shown == ["STN-AREA-TOWNSHIP", "STN-AREA-VILLAGE"]
+    row = page.inner_text("#rules-body tr[data-rule='STN-AREA-TOWNSHIP']")
+    assert "错误 ERROR" in row and "四(1)" in row and "方案附件3" in row
+    assert f"2 / {every}" in page.inner_text("#rules-count")
+
+
 def test_a_wrong_token_is_refused(http_secured: Running, browser_context: Any) -> None:
     page = open_console(browser_context, http_secured, None)
     page.fill("#token", "not-a-token")
