@@ -1,7 +1,12 @@
 # Two commands set everything up on a fresh machine: `make run` and `make test`.
+# PYTHON= and VENV= pick the interpreter and its venv (3.11 to 3.13), e.g.
+#   make PYTHON=python3.13 VENV=.venv313 test
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
+# durable_rules, built from its checked sdist with the fix for 3.13 (scripts/build-durable-rules.sh)
+WHEELHOUSE ?= wheelhouse
+DURABLE_RULES := scripts/build-durable-rules.sh scripts/durable-rules-py313.patch
 PROTOS := $(wildcard protos/ruralpost/v1/*.proto)
 STAMP := $(VENV)/.installed
 GEN_STAMP := ruralpost/v1/.generated
@@ -11,17 +16,17 @@ GEN_STAMP := ruralpost/v1/.generated
 
 setup: $(STAMP) $(GEN_STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml setup.py constraints.txt $(DURABLE_RULES)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	sh scripts/build-durable-rules.sh $(BIN)/python $(WHEELHOUSE)
+	$(BIN)/python -m pip install --quiet -c constraints.txt --find-links $(WHEELHOUSE) -e '.[server,dev]'
 	# the checkout itself on sys.path: the generated `ruralpost` package appears after install
 	$(BIN)/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "ruralpost-checkout.pth").write_text(str(pathlib.Path.cwd()) + "\n")'
 	touch $@
 
 # Stubs are generated from protos/ into the `ruralpost.v1` package, never edited by hand.
 $(GEN_STAMP): $(PROTOS) $(STAMP) ruralpost/protogen.py
-	mkdir -p ruralpost/v1
 	$(BIN)/python -m ruralpost.protogen
 	touch $@
 
@@ -37,7 +42,9 @@ constraints:
 	rm -rf .venv-lock
 	$(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install --quiet --upgrade pip
-	.venv-lock/bin/python -m pip install --quiet -e '.[dev]' grpcio==$(GRPC) grpcio-tools==$(GRPC) \
+	sh scripts/build-durable-rules.sh .venv-lock/bin/python $(WHEELHOUSE)
+	.venv-lock/bin/python -m pip install --quiet --find-links $(WHEELHOUSE) -e '.[server,dev]' \
+	  'durable-rules==2.0.28+ruralpost.1' grpcio==$(GRPC) grpcio-tools==$(GRPC) \
 	  grpcio-health-checking==$(GRPC) grpcio-reflection==$(GRPC) grpcio-status==$(GRPC)
 	{ echo "# The dev tree \`make setup\` installs (pip -c). Refresh: make constraints [GRPC=x.y.z]"; \
 	  .venv-lock/bin/python -m pip freeze --all --exclude-editable | grep -v '^pip=='; } > constraints.txt
@@ -52,8 +59,8 @@ test: setup lint typecheck
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check ruralpost tests bench examples
-	$(BIN)/ruff format --check ruralpost tests bench examples
+	$(BIN)/ruff check ruralpost tests bench examples setup.py
+	$(BIN)/ruff format --check ruralpost tests bench examples setup.py
 	$(BIN)/python -m ruralpost.protogen --lint
 
 typecheck: setup
@@ -67,4 +74,4 @@ bench-claims: setup
 	$(BIN)/python -m bench.claim_100k
 
 clean:
-	rm -rf $(VENV) ruralpost var .pytest_cache .mypy_cache
+	rm -rf $(VENV) ruralpost/v1 var build $(WHEELHOUSE) .pytest_cache .mypy_cache

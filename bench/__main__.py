@@ -1,6 +1,7 @@
-"""`make bench` / `python -m bench [--quick]`: the six figures of PERFORMANCE.md, each against a
+"""`make bench` / `python -m bench [--quick]`: the eight figures of PERFORMANCE.md, each against a
 baseline measured in the same run, written to bench/results.json. Benchmarks are not tests:
-nothing here fails on speed; the targets of issue #7 are printed beside the figures."""
+nothing here fails on speed; the targets of issues #7 and #14 are printed beside the figures.
+It fails only when the peer (figure 7) answers differently from our engine on some station."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from tests.backends import pg_schema
 from . import batch_cli, claim_100k
 from .engine_bench import engine_figures
 from .grpc_bench import grpc_figures
+from .peer import figures as peer_figures
+from .peer.agree import Disagreement
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 TARGETS = {
@@ -123,11 +126,32 @@ def main(argv: list[str]) -> int:
         f"{m['rss_growth']:.3f}" + _target("rss_growth", m["rss_growth"])
     )
 
+    print(
+        "7. peer: CheckStation vs Cerbos CheckResources on the same stations (the station rules as a CEL "
+        "resource policy), side by side, same client, same cores",
+        flush=True,
+    )
+    status = 0
+    try:
+        f = peer_figures.run(quick)
+    except Disagreement as e:
+        print(f"   FAILED: {e}", flush=True)
+        detail["peer"] = {"disagreement": str(e)}
+        status = 1
+    else:
+        detail["peer"] = f
+        results["peer_ratio"] = f.get("peer_ratio")  # None when Cerbos could not run here
+        results["server_cpu_us_per_call"] = f["server_cpu_us_per_call"]
+        results["inprocess_us_per_item"] = f["inprocess_us_per_item"]
+        peer_figures.report(f)
+        print("8. cost: server CPU per CheckStation under that load vs the same work in process", flush=True)
+        peer_figures.report_cost(f)
+
     results["quick"] = quick
     results["detail"] = detail
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"written {RESULTS}")
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -24,10 +24,10 @@ from typing import Any
 import grpc
 import psycopg
 
-from ruralpost.service.api.subsidy_service import claim_digest
 from ruralpost.service.claims import evaluate as claims
 from ruralpost.service.claims.validate import check_claim_request
 from ruralpost.service.config import Config
+from ruralpost.service.digest import digest as claim_digest
 from ruralpost.service.server import running
 from ruralpost.v1 import claim_pb2, claim_pb2_grpc
 from tests.backends import pg_schema
@@ -125,7 +125,9 @@ def _split(runtime: Any, parcels: int, tag: str) -> dict[str, float]:
     t1 = time.perf_counter()
     digest = claim_digest(claim)
     t2 = time.perf_counter()
-    evaluation = claims.evaluate_claim(ruleset, claim, period, runtime.store.ledger.paid_among)
+    evaluation = claims.evaluate_claim(
+        ruleset, claim, period, runtime.store.ledger.paid_among, runtime.store.stations_with_codes
+    )
     t3 = time.perf_counter()
     response = evaluation.response
     runtime.store.ledger.commit(

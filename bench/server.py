@@ -1,9 +1,14 @@
-"""`python -m bench.server PORT DB`: the product server plus the no-op baselines, in its own process."""
+"""`python -m bench.server PORT DB [THREADS [WORKERS]]`: the product server plus the no-op baselines,
+in its own process; stops when its standard input closes."""
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import sys
 import threading
+import time
 
 from ruralpost.service.config import Config
 from ruralpost.service.server import build, stop
@@ -11,9 +16,41 @@ from ruralpost.service.server import build, stop
 from .noop import handler
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ready_when_listening(port: int) -> None:
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    time.sleep(0.5)  # every worker up
+    print(f"ready {port}", flush=True)
+
+
 def main() -> None:
     port, db = sys.argv[1], sys.argv[2]
-    running = build(Config(listen=f"127.0.0.1:{port}", db=db, extra_handlers=[handler()], grace_seconds=1))
+    threads = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    workers = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    config = Config(listen=f"127.0.0.1:{port}", db=db, extra_handlers=[handler()], grace_seconds=1)
+    if threads:  # the thread count under test (A/B), else the server's default
+        config.threads = threads
+    if workers > 1:
+        from ruralpost.service.workers import serve_workers
+
+        config.listen = f"127.0.0.1:{_free_port()}"
+        threading.Thread(
+            target=_ready_when_listening, args=(int(config.listen.rsplit(":", 1)[1]),), daemon=True
+        ).start()
+        threading.Thread(target=lambda: (sys.stdin.read(), os.kill(os.getpid(), signal.SIGTERM)), daemon=True).start()
+        serve_workers(config, workers)
+        return
+    running = build(config)
     print(f"ready {running.port}", flush=True)
     done = threading.Event()
     threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()

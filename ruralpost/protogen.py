@@ -1,11 +1,13 @@
 """Generates the `ruralpost.v1` stubs from `protos/`, and lints the protos with buf (offline).
 
-`python -m ruralpost.protogen` is what `make` runs; `--lint` runs `buf lint` (STANDARD) with the
-googleapis protos shipped by googleapis-common-protos, so no network is needed.
+`python -m ruralpost.protogen` is what `make` runs; setup.py runs `generate` too, so that a wheel
+built from a clean clone carries the stubs of its own protos. `--lint` runs `buf lint` (STANDARD)
+with the googleapis protos shipped by googleapis-common-protos, so no network is needed.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +16,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOS = ROOT / "protos"
-OUT = ROOT
 
 
 def _googleapis_dir() -> Path:
@@ -23,34 +24,46 @@ def _googleapis_dir() -> Path:
     return Path(status.__file__).resolve().parent.parent.parent
 
 
-def generate() -> None:
+def _plugin(name: str, package: str) -> str:
+    """A protoc plugin (of mypy-protobuf, of protoc-gen-connectrpc): beside this Python (a venv), else
+    on PATH (pip's build env)."""
+    found = shutil.which(name, path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    if found is None:
+        raise SystemExit(f"{name} not found: install {package}")
+    return found
+
+
+def generate(out: Path = ROOT) -> None:
+    """Writes `out`/ruralpost/v1 afresh (no stubs of a proto since removed): the checkout, or a wheel's
+    build folder."""
     import grpc_tools
     from grpc_tools import protoc
 
+    target = out / "ruralpost" / "v1"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
     wkt = Path(grpc_tools.__file__).resolve().parent / "_proto"
     # Typed stubs (.pyi) for messages and services come from mypy-protobuf's protoc plugins; the
     # Connect services and WSGI applications of the HTTP door (`*_connect.py`) from connectrpc's.
-    plugins = Path(sys.executable).parent
     files = sorted(str(p.relative_to(PROTOS)) for p in PROTOS.glob("ruralpost/v1/*.proto"))
     args = [
         "protoc",
         f"-I{PROTOS}",
         f"-I{_googleapis_dir()}",
         f"-I{wkt}",
-        f"--plugin=protoc-gen-mypy={plugins / 'protoc-gen-mypy'}",
-        f"--plugin=protoc-gen-mypy_grpc={plugins / 'protoc-gen-mypy_grpc'}",
-        f"--plugin=protoc-gen-connectrpc={plugins / 'protoc-gen-connectrpc'}",
-        f"--python_out={OUT}",
-        f"--mypy_out={OUT}",
-        f"--grpc_python_out={OUT}",
-        f"--mypy_grpc_out={OUT}",
-        f"--connectrpc_out={OUT}",
+        f"--plugin=protoc-gen-mypy={_plugin('protoc-gen-mypy', 'mypy-protobuf')}",
+        f"--plugin=protoc-gen-mypy_grpc={_plugin('protoc-gen-mypy_grpc', 'mypy-protobuf')}",
+        f"--plugin=protoc-gen-connectrpc={_plugin('protoc-gen-connectrpc', 'protoc-gen-connectrpc')}",
+        f"--python_out={out}",
+        f"--mypy_out={out}",
+        f"--grpc_python_out={out}",
+        f"--mypy_grpc_out={out}",
+        f"--connectrpc_out={out}",
         *files,
     ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
-    for package in (OUT / "ruralpost", OUT / "ruralpost" / "v1"):
-        (package / "__init__.py").touch()
+    (target / "__init__.py").touch()
 
 
 def lint() -> int:

@@ -12,7 +12,7 @@ import grpc
 import pytest
 from google.protobuf import json_format
 
-from ruralpost.v1 import claim_pb2, station_pb2
+from ruralpost.v1 import claim_pb2, station_pb2, station_pb2_grpc
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -43,6 +43,26 @@ def station_request(name: str = "township-station.json", **overrides: Any) -> st
     request = json_format.ParseDict(example(name), station_pb2.CheckStationRequest())
     json_format.ParseDict(overrides, request.station)
     return request
+
+
+def registry_stations(name: str = "stations-kangjiahui.jsonl") -> list[station_pb2.Station]:
+    """Stations of an example registry file (JSON Lines of proto JSON): the stations the downbound
+    example claim's parcels were delivered by (SUB-DOWN-STATION reads the registry)."""
+    lines = (EXAMPLES / name).read_text(encoding="utf-8").splitlines()
+    return [json_format.Parse(line, station_pb2.Station()) for line in lines if line.strip()]
+
+
+def register(channel: grpc.Channel, stations: list[station_pb2.Station], as_of: str = "2023-07-15") -> None:
+    """Registers stations on a server (CheckStation, register = true), as the operators' systems do."""
+    stub = station_pb2_grpc.StationServiceStub(channel)
+    for station in stations:
+        stub.CheckStation(station_pb2.CheckStationRequest(station=station, as_of=as_of, register=True))
+
+
+def register_examples(port: int) -> None:
+    """The example registry (康家会镇's station and two points) registered on the server at `port`."""
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        register(channel, registry_stations())
 
 
 def upbound_claim(operator: str = OPERATOR, claim_id: str = "SXYGL-UP-2023-07-0001") -> claim_pb2.Claim:

@@ -49,6 +49,21 @@ SEVERITY_EN: dict[int, str] = {
     common_pb2.SEVERITY_UNSPECIFIED: "",
 }
 
+BASIS_ZH: dict[int, str] = {
+    common_pb2.RULE_BASIS_SEED: "方案原文",
+    common_pb2.RULE_BASIS_NATIONAL: "国家规定",
+    common_pb2.RULE_BASIS_INFERRED: "据方案推定",
+    common_pb2.RULE_BASIS_SETTING: "系统设定（待确认）",
+    common_pb2.RULE_BASIS_UNSPECIFIED: "",
+}
+BASIS_EN: dict[int, str] = {
+    common_pb2.RULE_BASIS_SEED: "seed",
+    common_pb2.RULE_BASIS_NATIONAL: "national",
+    common_pb2.RULE_BASIS_INFERRED: "inferred",
+    common_pb2.RULE_BASIS_SETTING: "setting",
+    common_pb2.RULE_BASIS_UNSPECIFIED: "",
+}
+
 KIND_ZH: dict[int, str] = {
     station_pb2.STATION_KIND_TOWNSHIP_STATION: "乡镇站",
     station_pb2.STATION_KIND_VILLAGE_POINT: "村级点",
@@ -73,6 +88,10 @@ def outcome_label(key: str) -> str:
 
 def severity_label(severity: int) -> str:
     return f"{SEVERITY_ZH.get(severity, '')} {SEVERITY_EN.get(severity, '')}".strip()
+
+
+def basis_label(basis: int) -> str:
+    return f"{BASIS_ZH.get(basis, '')} {BASIS_EN.get(basis, '')}".strip()
 
 
 def claim_outcome_label(outcome: int) -> str:

@@ -115,6 +115,15 @@ EQUIPMENT = _enum(
         "FIRE_EXTINGUISHER": ["灭火器"],
     },
 )
+STATUS = _enum(
+    station_pb2.StationStatus,
+    "STATION_STATUS_",
+    {
+        "OPEN": ["营业", "正常营业", "营业中"],
+        "SUSPENDED": ["暂停营业", "暂停", "停业"],
+        "CLOSED": ["已关闭", "关闭", "撤销"],
+    },
+)
 CLAIM_KIND = _enum(
     claim_pb2.ClaimKind,
     "CLAIM_KIND_",
@@ -195,6 +204,16 @@ def parse_int(value: object) -> int:
     if not number.is_integer():
         raise ValueError("不是整数")
     return int(number)
+
+
+def parse_count(value: object) -> int:
+    """A whole number of pieces, not negative (日均业务量 120件)."""
+    if isinstance(value, str):
+        value = value.strip().removesuffix("件").strip()
+    number = parse_int(value)
+    if number < 0:
+        raise ValueError("不能为负数")
+    return number
 
 
 def parse_fen(value: object) -> int:
@@ -416,10 +435,47 @@ STATION_COLUMNS: tuple[Column, ...] = (
         "监控录像保存天数",
     ),
     _col("zones", "功能分区", "如 收寄区;待取件区，用分号分隔", text_list("zones")),
+    _col(
+        "daily_parcels",
+        "日均业务量（件）",
+        "平均每天收投快件数，整数，如 120（用于面积与业务量是否匹配）",
+        scalar("daily_parcels", parse_count),
+        "日均业务量",
+        "日均件量",
+    ),
     _col("filing.filed", "是否已备案", "是 / 否", boolean("filing.filed"), "已备案", "filed"),
     _col("filing.record_number", "备案编号", "如 晋忻备2023-0104", text("filing.record_number"), "record_number"),
     _col("filing.filed_on", "备案日期", "YYYY-MM-DD", scalar("filing.filed_on", parse_date), "filed_on"),
+    _col(
+        "filing.changed_on",
+        "备案事项变更日期",
+        "名称、地址或运营企业变更的日期，YYYY-MM-DD；未变更留空",
+        scalar("filing.changed_on", parse_date),
+        "变更日期",
+        "changed_on",
+    ),
+    _col(
+        "filing.refiled_on",
+        "变更备案日期",
+        "变更后重新备案的日期，YYYY-MM-DD（应在变更后10日内）",
+        scalar("filing.refiled_on", parse_date),
+        "refiled_on",
+    ),
     _col("opened_on", "开业日期", "YYYY-MM-DD", scalar("opened_on", parse_date), "开办日期"),
+    _col(
+        "status",
+        "经营状态",
+        "营业 / 暂停营业 / 已关闭（OPEN / SUSPENDED / CLOSED）；留空视为营业",
+        enum("status", STATUS),
+        "状态",
+    ),
+    _col(
+        "status_since",
+        "状态起始日期",
+        "暂停营业或关闭的起始日期，YYYY-MM-DD",
+        scalar("status_since", parse_date),
+        "关闭日期",
+    ),
 )
 
 PARCEL_COLUMNS: tuple[Column, ...] = (

@@ -30,6 +30,7 @@ ENUMS: dict[str, layout.EnumSpec] = {
     station_pb2.SignPlacement.DESCRIPTOR.full_name: layout.PLACEMENT,
     station_pb2.ServiceType.DESCRIPTOR.full_name: layout.SERVICE,
     station_pb2.Equipment.DESCRIPTOR.full_name: layout.EQUIPMENT,
+    station_pb2.StationStatus.DESCRIPTOR.full_name: layout.STATUS,
     claim_pb2.ClaimKind.DESCRIPTOR.full_name: layout.CLAIM_KIND,
 }
 

@@ -12,6 +12,7 @@ from ruralpost.clients.labels import (
     BAD_ROW,
     OUTCOME_ZH,
     PASSED,
+    basis_label,
     claim_outcome_label,
     outcome_key,
     outcome_label,
@@ -146,6 +147,7 @@ def rules_table(response: rules_pb2.ListRulesResponse) -> str:
             r.rule_id,
             r.subject,
             severity_label(r.severity),
+            basis_label(r.basis),
             r.description,
             f"{r.citation.document} {r.citation.clause}".strip(),
             f"{r.effective_from or '…'} ~ {r.effective_to or '…'}" if r.effective_from or r.effective_to else "",
@@ -157,7 +159,15 @@ def rules_table(response: rules_pb2.ListRulesResponse) -> str:
         head
         + "\n\n"
         + render(
-            ["规则 Rule", "对象 Subject", "级别 Severity", "说明 Description", "依据 Citation", "有效期 Effective"],
+            [
+                "规则 Rule",
+                "对象 Subject",
+                "级别 Severity",
+                "来源 Basis",
+                "说明 Description",
+                "依据 Citation",
+                "有效期 Effective",
+            ],
             rows,
         )
         + "\n"

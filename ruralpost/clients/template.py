@@ -47,6 +47,7 @@ EXAMPLE_STATIONS: list[dict[str, Any]] = [
         ],
         "cctvRetentionDays": 30,
         "zones": ["收寄区", "待取件区", "农产品上行区"],
+        "dailyParcels": 150,
         "filing": {"filed": True, "recordNumber": "晋忻备2023-0104", "filedOn": "2023-05-10"},
         "openedOn": "2023-05-02",
     },

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
-from ruralpost.service.config import Config
+from ruralpost.service.config import Config, ConfigError, host_port
 
 _DEFAULT = Config()
 
@@ -20,12 +23,52 @@ def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
 
 
+# `pip install ruralpost` is the client; the server's dependencies come with the `server` extra.
+NO_SERVER = (
+    "ruralpost serve 需要服务端依赖（缺少 {name}）：pip install 'ruralpost[server]'\n"
+    "ruralpost serve needs the server's dependencies ({name} is missing): pip install 'ruralpost[server]'\n"
+    "(Python 3.13: durable_rules from the wheelhouse of scripts/build-durable-rules.sh, see README)"
+)
+
+
+def _host_port(value: str) -> str:
+    """--metrics-listen is checked when the command line is read, not when the server starts."""
+    try:
+        host_port(value)
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return value
+
+
+def _loopback_port(value: str) -> str:
+    """--metrics-port P, the older option, is --metrics-listen on loopback."""
+    return _host_port(f"127.0.0.1:{value}")
+
+
 def _serve(args: argparse.Namespace) -> int:
-    from ruralpost.service.api.auth import AuthFileError
-    from ruralpost.service.config import ConfigError
-    from ruralpost.service.rulebook.packs import RulebookError
-    from ruralpost.service.server import serve
-    from ruralpost.service.workers import serve_workers
+    """Under --workers with metrics, the workers count in files that the parent sums: their folder
+    is set before prometheus_client is imported (it chooses memory or files then), removed at the end."""
+    metrics_dir = tempfile.mkdtemp(prefix="ruralpost-metrics-") if args.workers > 1 and args.metrics_listen else None
+    if metrics_dir:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        return _run(args)
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        from ruralpost.service.api.auth import AuthFileError
+        from ruralpost.service.rulebook.packs import RulebookError
+        from ruralpost.service.server import serve
+        from ruralpost.service.workers import serve_workers
+    except ModuleNotFoundError as e:
+        if e.name is None or e.name.split(".")[0] == "ruralpost":
+            raise
+        print(NO_SERVER.format(name=e.name), file=sys.stderr)
+        return 2
 
     logging.getLogger().setLevel(args.log_level.upper())
     config = Config(
@@ -41,7 +84,7 @@ def _serve(args: argparse.Namespace) -> int:
         client_ca=_path(args.client_ca),
         max_streams_per_caller=args.max_streams_per_caller,
         max_stream_items=args.max_stream_items,
-        metrics_port=args.metrics_port,
+        metrics_listen=args.metrics_listen,
         http_listen=args.http_listen,
         http_threads=args.http_threads,
         console_dir=Path(args.console_dir),
@@ -87,7 +130,20 @@ def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--tls-cert", help="PEM certificate chain: serve TLS")
     s.add_argument("--tls-key", help="PEM private key for --tls-cert")
     s.add_argument("--client-ca", help="PEM CA: require client certificates signed by it (mTLS)")
-    s.add_argument("--metrics-port", type=int, help="serve Prometheus metrics over HTTP on this port")
+    m = s.add_mutually_exclusive_group()
+    m.add_argument(
+        "--metrics-listen",
+        type=_host_port,
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics over HTTP there (under --workers: the sum of all workers)",
+    )
+    m.add_argument(
+        "--metrics-port",
+        dest="metrics_listen",
+        type=_loopback_port,
+        metavar="PORT",
+        help="the same as --metrics-listen 127.0.0.1:PORT",
+    )
     s.add_argument(
         "--http-listen",
         help="HOST:PORT: also serve the API over HTTP (Connect protocol: JSON or protobuf; gRPC-Web) and "

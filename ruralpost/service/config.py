@@ -10,11 +10,20 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import grpc
 
-DEFAULT_RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
+# The rule packs ship inside the package (package data), so an installed `ruralpost` finds them.
+DEFAULT_RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
 
 
 class ConfigError(ValueError):
     """The server would start unsafe or cannot start as configured."""
+
+
+def host_port(listen: str) -> tuple[str, int]:
+    """HOST:PORT (an IPv6 host in brackets) as the host to bind and the port."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ConfigError(f"{listen!r} is not HOST:PORT")
+    return host.removeprefix("[").removesuffix("]"), int(port)
 
 
 @dataclass
@@ -33,7 +42,7 @@ class Config:
     client_ca: Path | None = None  # mTLS: clients must present a certificate signed by this CA
     max_streams_per_caller: int = 8
     max_stream_items: int = 1_000_000
-    metrics_port: int | None = None
+    metrics_listen: str | None = None  # HOST:PORT of the Prometheus endpoint
     # The HTTP door (Connect protocol, gRPC-Web) and the web console, off unless a HOST:PORT is given.
     http_listen: str | None = None
     http_threads: int = 8

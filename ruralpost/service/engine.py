@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import durable_rules_engine as dre
+import orjson
 
 from ruralpost.service.dates import day_number, parse_date
 from ruralpost.service.rulebook.packs import FactSpec, Rule, Rulebook, RulebookError
@@ -252,8 +253,8 @@ def _engine_float(x: float) -> str:
 
 def to_json(fact: dict[str, Any], exponent: bool) -> str:
     """JSON the engine parses: it rejects exponent floats without a decimal point (1e-05)."""
-    if not exponent:
-        return json.dumps(fact, ensure_ascii=False)
+    if not exponent:  # orjson: a fact is encoded twice per evaluation, json.dumps cost 30 µs a time
+        return orjson.dumps(fact).decode()
     marks: dict[str, str] = {}
 
     def mark(value: Any) -> Any:
@@ -380,7 +381,7 @@ class Engine:
             if code == 0:
                 result = dre.start_action_for_state(handle, state)
                 while result:
-                    fired.update(json.loads(result[1]))
+                    fired.update(orjson.loads(result[1]))
                     following = dre.complete_and_start_action(handle, state)
                     result = (None, following) if following else None
             elif code != 1:

@@ -208,8 +208,8 @@ def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
     r = build(config, options, reuse_port)
-    if config.metrics_port and metrics:
-        serve_metrics(config.metrics_port)
+    if config.metrics_listen and metrics:
+        log.info("metrics on port %d (%s)", serve_metrics(config.metrics_listen), config.metrics_listen)
     signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=reload_rules, args=(r,)).start())
     http = f", HTTP and console on {config.http_listen} (port {r.http.port})" if r.http else ""
     print(

@@ -14,8 +14,18 @@ SEVERITY = {
     "ERROR": common_pb2.SEVERITY_ERROR,
 }
 _RANK: dict[int, int] = {common_pb2.SEVERITY_ERROR: 0, common_pb2.SEVERITY_WARNING: 1, common_pb2.SEVERITY_INFO: 2}
+BASIS = {
+    "seed": common_pb2.RULE_BASIS_SEED,
+    "national": common_pb2.RULE_BASIS_NATIONAL,
+    "inferred": common_pb2.RULE_BASIS_INFERRED,
+    "setting": common_pb2.RULE_BASIS_SETTING,
+}
 MISSING_SEVERITY = common_pb2.SEVERITY_WARNING
 NOT_GIVEN = "（未填）"
+# A reason from a `setting` rule says so, the one place that does it for every such rule: the
+# number, format or list it applies is ours, not the programme's, until the county confirms it.
+SETTING_MARK_ZH = "（系统设定，待确认）"
+SETTING_MARK_EN = " (a setting, to be confirmed by the county)"
 
 
 class _Values(dict[str, str]):
@@ -28,17 +38,23 @@ def fill(template: str, values: Mapping[str, str]) -> str:
     return template.format_map(_Values(values))
 
 
+def citation(rule: Rule) -> common_pb2.Citation:
+    """Where an official finds the rule, and its basis (every reason carries it)."""
+    return common_pb2.Citation(document=rule.citation_document, clause=rule.citation_clause, basis=BASIS[rule.basis])
+
+
 def reason(rule: Rule, severity: str, values: Mapping[str, str]) -> common_pb2.Reason:
+    setting = rule.basis == "setting"
     return common_pb2.Reason(
         rule_id=rule.id,
         severity=SEVERITY[severity],
-        message=fill(rule.message_zh, values),
-        message_en=fill(rule.message_en, values),
+        message=fill(rule.message_zh, values) + (SETTING_MARK_ZH if setting else ""),
+        message_en=fill(rule.message_en, values) + (SETTING_MARK_EN if setting else ""),
         field=fill(rule.field, values),
         expected=fill(rule.expected, values),
         actual=fill(rule.actual, values),
         remedy=fill(rule.remedy, values),
-        citation=common_pb2.Citation(document=rule.citation_document, clause=rule.citation_clause),
+        citation=citation(rule),
     )
 
 
@@ -53,7 +69,7 @@ def missing_reason(spec: FactSpec, rule: Rule) -> common_pb2.Reason:
         expected="已填写",
         actual=NOT_GIVEN,
         remedy=f"补填{spec.label_zh}（{spec.field}）",
-        citation=common_pb2.Citation(document=rule.citation_document, clause=rule.citation_clause),
+        citation=citation(rule),
     )
 
 

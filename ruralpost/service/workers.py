@@ -11,7 +11,7 @@ import os
 import signal
 import threading
 
-from ruralpost.service.api.metrics import serve_metrics
+from ruralpost.service.api.metrics import serve_metrics, worker_ended, workers_registry
 from ruralpost.service.config import Config, ConfigError
 from ruralpost.service.ruleset import load_ruleset
 from ruralpost.service.server import check_exposure, serve
@@ -24,7 +24,8 @@ def serve_workers(config: Config, workers: int) -> int:
     """N pre-forked worker processes sharing the port (SO_REUSEPORT); one core each.
 
     The parent checks the configuration and creates the schema once, forks before any gRPC
-    object exists, forwards SIGTERM/SIGINT/SIGHUP to the workers and restarts one that dies.
+    object exists, forwards SIGTERM/SIGINT/SIGHUP to the workers and restarts one that dies. It
+    serves the metrics of all workers, summed (PROMETHEUS_MULTIPROC_DIR, see api/metrics.py).
     With --http-listen each worker serves the HTTP door on the shared HTTP port too; the console's
     session key comes from the parent's Config, so a login is good on every worker.
     """
@@ -33,8 +34,9 @@ def serve_workers(config: Config, workers: int) -> int:
         raise ConfigError("--workers needs fixed ports: the workers share them")
     load_ruleset(config.rules_dir)  # fail here, not in N workers, when the rules do not load
     open_store(config.db).close()  # create the schema once
-    if config.metrics_port:
-        serve_metrics(config.metrics_port)  # the parent's registry; workers count their own calls
+    if config.metrics_listen:
+        port = serve_metrics(config.metrics_listen, workers_registry())
+        log.info("metrics of all workers on port %d (%s)", port, config.metrics_listen)
     children: dict[int, int] = {}
     stopping = threading.Event()
 
@@ -66,6 +68,7 @@ def serve_workers(config: Config, workers: int) -> int:
         except ChildProcessError:
             break
         slot = children.pop(pid, -1)
+        worker_ended(pid)
         if not stopping.is_set() and slot >= 0:
             log.error("worker %d (pid %d) ended with %d; starting a new one", slot, pid, code)
             spawn(slot)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ruralpost.service.claims.evaluate import county_code_resolver, evaluate_claim, township_code_resolver
+from ruralpost.service.claims.evaluate import county_code_resolver, evaluate_claim, no_registry, township_code_resolver
 from ruralpost.service.claims.facts import group_parcels, shipped_period, waybill_chars
 from ruralpost.service.claims.period import Period
 from ruralpost.service.config import DEFAULT_RULES_DIR
@@ -46,6 +46,7 @@ def groups(claim: claim_pb2.Claim, paid: set[str] | None = None) -> list[list[in
         county_code_resolver(PROGRAMME),
         township_code_resolver(PROGRAMME),
         lambda ws: (paid or set()) & set(ws),
+        {},
     )
     return g.members
 
@@ -55,7 +56,7 @@ def test_ten_thousand_parcels_make_a_handful_of_groups() -> None:
     members = groups(claim)
     # 3 categories x 2 platforms (all destinations resolve to "outside"), one date period, one length
     assert len(members) == 6 and sum(len(m) for m in members) == 10_000
-    result = evaluate_claim(RULESET, claim, Period.parse("2023-07"), lambda ws: set())
+    result = evaluate_claim(RULESET, claim, Period.parse("2023-07"), lambda ws: set(), no_registry)
     assert result.response.eligible_pieces == 10_000 and result.response.approved_amount_fen == 1_000_000
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,10 +15,10 @@ from google.protobuf import json_format
 from google.rpc import code_pb2, error_details_pb2
 from grpc_status import rpc_status
 
-from ruralpost.service.config import Config
+from ruralpost.service.config import DEFAULT_RULES_DIR, Config
 from ruralpost.service.server import Running, running
-from ruralpost.v1 import claim_pb2, claim_pb2_grpc, rules_pb2, rules_pb2_grpc
-from tests.support import ROOT, example
+from ruralpost.v1 import claim_pb2, claim_pb2_grpc, common_pb2, rules_pb2, rules_pb2_grpc, station_pb2
+from tests.support import example, register, registry_stations, station_request
 
 
 def claim_request(
@@ -69,18 +70,71 @@ def test_upbound_example_partially_eligible(stub: claim_pb2_grpc.SubsidyServiceS
     assert [(t.rule_id, t.count) for t in r.tallies] == [("SUB-UP-AGRI", 1), ("SUB-DUP-CLAIM", 1)]
     # requested 500 fen, computed 300: a warning, and the computed amount is approved
     [amount] = r.reasons
-    assert amount.rule_id == "SUB-AMOUNT" and amount.expected == "300" and amount.actual == "500"
+    assert amount.rule_id == "SUB-AMOUNT" and amount.expected == "3.00元" and amount.actual == "5.00元"
     assert "5.00元" in amount.message and "3.00元" in amount.message and "占位" in amount.message
     assert amount.citation.clause.startswith("五")
     assert r.ruleset_version and not r.committed
 
 
-def test_downbound_example_tiers(stub: claim_pb2_grpc.SubsidyServiceStub) -> None:
+def test_downbound_example_tiers(stub: claim_pb2_grpc.SubsidyServiceStub, channel: grpc.Channel) -> None:
+    # nothing registered: no parcel was delivered by a station of the county registry
+    r = stub.EvaluateClaim(claim_request("claim-downbound.json"))
+    assert r.outcome == claim_pb2.CLAIM_OUTCOME_INELIGIBLE and r.approved_amount_fen == 0
+    assert [(t.rule_id, t.count) for t in r.tallies] == [("SUB-DOWN-STATION", 4), ("SUB-DOWN-FEE", 1)]
+    register(channel, registry_stations())  # the example registry: 康家会镇's station and two points
     r = stub.EvaluateClaim(claim_request("claim-downbound.json"))
     assert r.outcome == claim_pb2.CLAIM_OUTCOME_PARTIALLY_ELIGIBLE
-    # placeholder tiers: village point 50 + township station 30 + village point 50
+    # placeholder tiers by the registered stations' kinds: village point 50 + township station 30 + village point 50
     assert (r.eligible_pieces, r.rejected_pieces, r.approved_amount_fen) == (3, 1, 130)
     assert [list(j.rule_ids) for j in r.rejections] == [["SUB-DOWN-FEE"]]
+    [amount] = r.reasons
+    assert (amount.rule_id, amount.expected, amount.actual) == ("SUB-AMOUNT", "1.30元", "1.80元")
+    assert amount.citation.basis == common_pb2.RULE_BASIS_INFERRED
+
+
+def test_downbound_station_must_be_registered_in_the_township_and_open(
+    stub: claim_pb2_grpc.SubsidyServiceStub, channel: grpc.Channel
+) -> None:
+    """SUB-DOWN-STATION reads the registry: the code registered, in the parcel's township, open on the
+    shipping date (the latest registration holds the station's facts); the tier is the registered
+    station's kind, never the code's shape."""
+    stations = registry_stations()
+    odd = station_pb2.Station()
+    odd.CopyFrom(stations[2])
+    odd.station_id = "KJH-C-09"
+    odd.signage.code = "XZ0099"  # a village point showing a township-station-shaped code (it fails, yet is registered)
+    register(channel, [*stations, odd])
+    closed = station_pb2.Station()
+    closed.CopyFrom(stations[2])  # KJH-C-08, C0032: registered again, closed from 2023-08-05
+    closed.status, closed.status_since = station_pb2.STATION_STATUS_CLOSED, "2023-08-05"
+    register(channel, [closed], as_of="2023-08-05")
+
+    def answer(*items: tuple[str, str, str]) -> claim_pb2.EvaluateClaimResponse:
+        parcels = [
+            {
+                "waybill": f"ZTO7800002000{i:02d}",
+                "shippedOn": day,
+                "destinationTownship": township,
+                "stationCode": code,
+                "deliveredToAddress": True,
+            }
+            for i, (code, township, day) in enumerate(items)
+        ]
+        return stub.EvaluateClaim(claim_request("claim-downbound.json", parcels=parcels, declaredPieces=len(items)))
+
+    r = answer(("C9999", "康家会镇", "2023-08-02"))  # registered nowhere: not paid as a village point
+    assert r.outcome == claim_pb2.CLAIM_OUTCOME_INELIGIBLE and r.approved_amount_fen == 0
+    assert [list(j.rule_ids) for j in r.rejections] == [["SUB-DOWN-STATION"]]
+    r = answer(
+        ("C0031", "鹅城镇", "2023-08-02"),  # registered in 康家会镇, not the destination
+        ("C0032", "康家会镇", "2023-08-04"),  # open then
+        ("C0032", "康家会镇", "2023-08-06"),  # closed from 08-05
+        ("C0031", "康家会镇", "2023-08-06"),
+    )
+    assert [(j.index, list(j.rule_ids)) for j in r.rejections] == [(0, ["SUB-DOWN-STATION"]), (2, ["SUB-DOWN-STATION"])]
+    assert r.approved_amount_fen == 100
+    r = answer(("XZ0099", "康家会镇", "2023-08-02"))
+    assert r.outcome == claim_pb2.CLAIM_OUTCOME_ELIGIBLE and r.approved_amount_fen == 50  # a village point's rate
 
 
 def test_ineligible_claim_pays_nothing_but_lists_rejected_parcels(stub: claim_pb2_grpc.SubsidyServiceStub) -> None:
@@ -159,7 +213,7 @@ def test_no_claim_is_invalid_argument(stub: claim_pb2_grpc.SubsidyServiceStub) -
 def small_limit_server(tmp_path: Path) -> Iterator[Running]:
     """A server whose programme allows 3 parcels per claim (the shipped limit is 200,000)."""
     rules = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules)
+    shutil.copytree(DEFAULT_RULES_DIR, rules)
     path = rules / "programmes" / "jingle-2023.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["subsidy"]["max_parcels"] = 3
@@ -177,6 +231,9 @@ def small_limit_server(tmp_path: Path) -> Iterator[Running]:
 def test_parcel_limit_and_operator_dynamic_management(small_limit_server: Running) -> None:
     with grpc.insecure_channel(f"127.0.0.1:{small_limit_server.port}") as ch:
         stub = claim_pb2_grpc.SubsidyServiceStub(ch)
+        ecz = station_request(station_id="ECZ-XZ-01", township="鹅城镇", filed_name="鹅城镇快递综合服务站")
+        ecz.station.signage.text, ecz.station.signage.code = "鹅城镇快递综合服务站", "XZ0001"
+        register(ch, [ecz.station])  # the downbound parcels below are delivered by 鹅城镇's station
         with pytest.raises(grpc.RpcError) as e:
             stub.EvaluateClaim(claim_request())  # 5 parcels
         assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -275,6 +332,7 @@ def test_list_rules_says_rates_are_placeholders(channel: grpc.Channel) -> None:
         "SUB-UP-OUTSIDE",
         "SUB-UP-ORIGIN",
         "SUB-DOWN-RURAL",
+        "SUB-DOWN-STATION",
         "SUB-DOWN-ADDRESS",
         "SUB-DOWN-FEE",
         "SUB-DUP-CLAIM",
@@ -283,4 +341,5 @@ def test_list_rules_says_rates_are_placeholders(channel: grpc.Channel) -> None:
         "SUB-WAYBILL",
     }
     [amount] = rules.ListRules(rules_pb2.ListRulesRequest(subject="claim_amount")).rules
-    assert "占位" in amount.description and "100分" in amount.description
+    assert "占位" in amount.description and "1.00元" in amount.description
+    assert not re.search(r"\d分", amount.description)  # money in 元

@@ -16,7 +16,7 @@ import pytest
 from ruralpost.cli import main
 from ruralpost.clients import template
 from ruralpost.service.server import Running
-from tests.support import ROOT
+from tests.support import ROOT, register_examples
 
 OPERATOR = "山西壹公里信息科技有限公司"
 UPBOUND = ["--programme", "jingle-2023", "--operator", OPERATOR, "--kind", "上行", "--period", "2023-07"]
@@ -136,12 +136,13 @@ def test_downbound_parcels_with_bad_rows_as_csv_records(
     server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """Fee in fen charged to the recipient, delivery to the address, bad rows named by row number."""
+    register_examples(server.port)  # the stations C0031, C0032, XZ0004 of 康家会镇 (SUB-DOWN-STATION)
     rows = [
         ["ZTO780000200001", "2023-08-02", "", "", "", "", "康家会镇", "康家会村", "C0031", "是", "0"],  # 2 ok, 50
         ["ZTO780000200002", "2023-08-03", "", "", "", "", "康家会镇", "", "XZ0004", "是", ""],  # 3 ok, 30
         ["ZTO780000200003", "2023-08-04", "", "", "", "", "康家会镇", "", "C0032", "是", "3.00"],  # 4 yuan?
         ["ZTO780000200004", "2023-08-05", "", "", "", "", "康家会镇", "", "C0031", "", ""],  # 5 no report
-        ["ZTO780000200005", "2023-08-06", "", "", "", "", "康家会镇", "", "C0033", "是", "200"],  # 6 fee
+        ["ZTO780000200005", "2023-08-06", "", "", "", "", "康家会镇", "", "C0032", "是", "200"],  # 6 fee
         ["ZTO780000200006", "八月七日", "", "", "", "", "康家会镇", "", "C0031", "是", ""],  # 7 date
         ["ZTO780000200007", "2023-08-08", "", "", "", "", "康家会镇", "", "XZ0004", "否", ""],  # 8 not home
     ]
@@ -300,6 +301,7 @@ def claims_jsonl(path: Path, *claims: dict[str, Any], broken_at: int | None = No
 def test_json_lines_of_claims_through_evaluate_claims(
     server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    register_examples(server.port)  # the downbound example's stations (SUB-DOWN-STATION)
     upbound = json.loads((ROOT / "examples" / "claim-upbound.json").read_text(encoding="utf-8"))
     downbound = json.loads((ROOT / "examples" / "claim-downbound.json").read_text(encoding="utf-8"))["claim"]
     eligible = {

@@ -95,7 +95,7 @@ def test_july_and_november_of_a_registry_filled_by_check_register(
     code, empty = progress_json(server, capsys, "2023-07-31")
     assert code == 1
     assert empty["verdict"]["outcome"] == "OUTCOME_FAIL"
-    assert rule_ids(empty["verdict"]["reasons"]) == ["QTA-COUNTY-START", "QTA-COUNTY-PACE", "QTA-NOTE-52"]
+    assert rule_ids(empty["verdict"]["reasons"]) == ["QTA-COUNTY-PACE", "QTA-NOTE-52", "QTA-NOTE-JUNE"]
     assert (empty["township_stations_done"], empty["village_points_filed"]) == (0, 0)
 
     # 康家会镇 has 4 of its 8 points, every other township its target: 12 stations, 48 points.

@@ -169,10 +169,11 @@ def test_the_rule_catalogue_is_searchable(http_secured: Running, browser_context
     assert every == len(http_secured.runtime.rules.current.book.rules)
     page.fill("#rules-search", "面积 四(1)")  # words of the description and the clause
     shown = sorted(page.locator("#rules-body tr").evaluate_all("rows => rows.map(r => r.dataset.rule)"))
-    assert shown == ["STN-AREA-TOWNSHIP", "STN-AREA-VILLAGE"]
+    assert shown == ["STN-AREA-TOWNSHIP", "STN-AREA-VILLAGE", "STN-AREA-VOLUME"]  # rev. 2 added the last
     row = page.inner_text("#rules-body tr[data-rule='STN-AREA-TOWNSHIP']")
     assert "错误 ERROR" in row and "四(1)" in row and "方案附件3" in row
-    assert f"2 / {every}" in page.inner_text("#rules-count")
+    assert "SETTING" in page.inner_text("#rules-body tr[data-rule='STN-AREA-VOLUME']")  # the basis column
+    assert f"3 / {every}" in page.inner_text("#rules-count")
 
 
 def test_a_wrong_token_is_refused(http_secured: Running, browser_context: Any) -> None:

@@ -82,15 +82,29 @@ def test_empty_registry_in_july_is_behind_everywhere(quota: progress_pb2_grpc.Qu
         assert t.outcome == FAIL
         assert ids(t.reasons) == ["QTA-TOWNSHIP-STATION", "QTA-TOWNSHIP-POINTS"]
         assert {r.severity for r in t.reasons} == {ERROR}
+        assert t.reasons[0].message.startswith(f"{t.township}快递综合服务站已建成0个")  # not 鹅城镇乡镇快递…
     assert township(report, "康家会镇").village_points_target == 8
     assert sum(t.village_points_target for t in report.townships) == 52
     assert (report.township_stations_goal, report.village_points_goal) == (12, 48)
     assert report.required_fraction == 0.5
     assert report.verdict.outcome == FAIL
-    assert ids(report.verdict.reasons) == ["QTA-COUNTY-START", "QTA-COUNTY-PACE", "QTA-NOTE-52"]
-    assert "鹅城镇" in report.verdict.reasons[0].message
+    # after 06-30 the townships' own ERRORs carry the start; the June note until 10-31
+    assert ids(report.verdict.reasons) == ["QTA-COUNTY-PACE", "QTA-NOTE-52", "QTA-NOTE-JUNE"]
     assert report.hub.outcome == common_pb2.OUTCOME_INCOMPLETE
     assert ids(report.hub.reasons) == ["HUB-MISSING"]
+
+
+def test_empty_registry_in_may_is_a_start_warning(quota: progress_pb2_grpc.QuotaServiceStub) -> None:
+    report = get(quota, "2023-05-15")
+    assert report.verdict.outcome == common_pb2.OUTCOME_PASS_WITH_WARNINGS
+    assert ids(report.verdict.reasons) == ["QTA-COUNTY-START", "QTA-NOTE-52", "QTA-NOTE-JUNE"]
+    start = report.verdict.reasons[0]
+    assert start.severity == common_pb2.SEVERITY_WARNING and "鹅城镇" in start.message
+    assert start.citation.basis == common_pb2.RULE_BASIS_INFERRED
+    assert all(t.outcome == PASS for t in report.townships)  # before 06-30: progress notes only
+    before = get(quota, "2023-04-05")  # the programme was issued on 2023-04-11
+    assert before.verdict.outcome == PASS
+    assert ids(before.verdict.reasons) == ["QTA-NOTE-52", "QTA-NOTE-JUNE"]
 
 
 def test_full_registry_of_64_registered_stations(
@@ -104,7 +118,7 @@ def test_full_registry_of_64_registered_stations(
     ] == [(1, t.village_points, t.village_points, PASS) for t in programme.townships]
     assert (report.township_stations_done, report.village_points_filed) == (12, 52)
     assert report.verdict.outcome == PASS
-    assert ids(report.verdict.reasons) == ["QTA-NOTE-52"]
+    assert ids(report.verdict.reasons) == ["QTA-NOTE-52", "QTA-NOTE-JUNE"]
     note = report.verdict.reasons[0]
     assert note.severity == common_pb2.SEVERITY_INFO and "52" in note.message and "48" in note.message
     assert report.verdict.ruleset_version == server.runtime.rules.current.version

@@ -42,10 +42,27 @@ def lua_to_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
+_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
+    "$mul": lambda a, b: a * b,
+    "$add": lambda a, b: a + b,
+    "$sub": lambda a, b: a - b,
+    "$div": lambda a, b: a / b,
+}
+
+
 def _value(spec: Any) -> Callable[[Fact], Any]:
     if isinstance(spec, dict) and set(spec) == {"$m"}:
         name = spec["$m"]
         return lambda fact: fact.get(name, _MISSING)
+    if isinstance(spec, dict) and len(spec) == 1 and next(iter(spec)) in _ARITHMETIC:
+        ((op, operands),) = spec.items()
+        left, right, apply = _value(operands["$l"]), _value(operands["$r"]), _ARITHMETIC[op]
+
+        def arithmetic(fact: Fact) -> Any:
+            a, b = left(fact), right(fact)
+            return _MISSING if a is _MISSING or b is _MISSING else apply(a, b)
+
+        return arithmetic
     return lambda fact: spec
 
 

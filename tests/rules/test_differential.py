@@ -38,6 +38,10 @@ texts = st.sampled_from(
         "山西壹公里信息科技有限公司",
         "a",
         "康家会村快递便民服务点",
+        "8:30-18:00",
+        "OPEN",
+        "CLOSED",
+        "SUSPENDED",
     ]
 )
 optional = {
@@ -56,7 +60,8 @@ optional = {
     "sign_obstructed": st.booleans(),
     "sign_fixed": st.booleans(),
     "sign_text": texts,
-    "sign_text_normalized": texts,
+    "sign_text_shows": st.booleans(),
+    "programme_operator": st.booleans(),
     "sign_code": texts,
     "sign_code_duplicates": st.integers(0, 3),
     "filed_name": texts,
@@ -67,6 +72,11 @@ optional = {
     "filed_day": st.integers(19_000, 19_700),
     "opened_day": st.integers(19_000, 19_700),
     "days_open": st.integers(-30, 400),
+    "daily_parcels": st.integers(0, 2000),
+    "status_since_day": st.integers(19_000, 19_700),
+    "changed_day": st.integers(19_000, 19_700),
+    "refiled": st.booleans(),
+    "change_refile_days": st.integers(-5, 40),
     "services": st.lists(st.sampled_from(["SEND", "RECEIVE", "DELIVER"]), min_size=1, unique=True),
     "equipment": st.lists(
         st.sampled_from(["RECEPTION_DESK", "SHELVES", "BARCODE_SCANNER", "VIDEO_SURVEILLANCE", "FIRE_EXTINGUISHER"]),
@@ -82,6 +92,7 @@ always = {
     "service_count": st.integers(0, 3),
     "record_number": texts,
     "expected_sign_text": texts,
+    "status": st.sampled_from(["OPEN", "SUSPENDED", "CLOSED"]),
 }
 facts = st.fixed_dictionaries(always, optional=optional)
 

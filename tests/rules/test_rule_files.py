@@ -33,12 +33,20 @@ def _error(root: Path) -> str:
 
 # id: (file, text in it, its replacement, the error's line starts with, and then says)
 MISTAKES = {
-    "bad-tier-regex": (
+    "tier-of-no-station-kind": (
         PROGRAMME,
-        'station_code: "^C(?!0000)\\\\d{4}$"',
-        'station_code: "^C(?!0000\\\\d{4}$"',
-        f"{PROGRAMME}: subsidy.downbound.tiers.VILLAGE_POINT.station_code: ",
-        "not a valid regular expression: missing ), unterminated subpattern",
+        "      VILLAGE_POINT: {label: 村级快递便民服务点交付",
+        "      VILLAGE: {label: 村级快递便民服务点交付",
+        f"{PROGRAMME}: subsidy.downbound.tiers.VILLAGE (the key): ",
+        "'TOWNSHIP_STATION' or 'VILLAGE_POINT'",
+    ),
+    "rates-step-back": (  # 方案 二 下行快件补贴不退坡
+        PROGRAMME,
+        "    max_recipient_fee_fen: 0\n",
+        "    max_recipient_fee_fen: 0\n"
+        "    previous_year: {year: 2022, rates_fen: {VILLAGE_POINT: 60}, source: 2022年标准}\n",
+        f"{PROGRAMME}: subsidy.downbound: ",
+        "tiers.VILLAGE_POINT.rate_fen 50 fen (0.50元) is below the 2022 rate of 60 fen (0.60元)",
     ),
     "fact-label-as-text": (
         "stations.yaml",
@@ -63,10 +71,24 @@ MISTAKES = {
     ),
     "wrong-severity": (
         "stations.yaml",
-        "WARNING\n    description: 站点宜收寄",
-        "FATAL\n    description: 站点宜收寄",
+        "WARNING\n    basis: inferred\n    description: 站点宜收寄",
+        "FATAL\n    basis: inferred\n    description: 站点宜收寄",
         "stations.yaml: rules[5] (STN-SERVICES-SEND).severity: ",
         "'INFO', 'WARNING' or 'ERROR' (got text 'FATAL')",
+    ),
+    "unknown-basis": (
+        "stations.yaml",
+        "basis: inferred\n    description: 站点宜收寄",
+        "basis: guessed\n    description: 站点宜收寄",
+        "stations.yaml: rules[5] (STN-SERVICES-SEND).basis: ",
+        "'seed', 'national', 'inferred' or 'setting' (got text 'guessed')",
+    ),
+    "missing-basis": (
+        "stations.yaml",
+        "    basis: inferred\n    description: 站点宜收寄",
+        "    description: 站点宜收寄",
+        "stations.yaml: rules[5] (STN-SERVICES-SEND).basis: ",
+        "Field required",
     ),
     "quoted-date": (
         PROGRAMME,
@@ -112,9 +134,9 @@ MISTAKES = {
     ),
     "unknown-parameter": (
         "stations.yaml",
-        'require: {operator: "${operator}"}',
-        'require: {operator: "${operators}"}',
-        "stations.yaml: rules[6] (STN-OPERATOR).require.operator: ",
+        'expected: "${operator}（或其分支机构）"',
+        'expected: "${operators}（或其分支机构）"',
+        "stations.yaml: rules[6] (STN-OPERATOR).expected: ",
         "unknown programme parameter ${operators}",
     ),
     "unknown-parameter-in-text": (
@@ -156,7 +178,7 @@ MISTAKES = {
         "subsidy.yaml",
         '{$mt: {waybill_chars: "[9A]+"}}',
         '{$mt: {waybill_chars: "[9A+"}}',
-        "subsidy.yaml: rules[16] (SUB-WAYBILL): ",
+        "subsidy.yaml: rules[17] (SUB-WAYBILL): ",
         "a condition does not compile",
     ),
     "condition-shape": (
@@ -196,8 +218,8 @@ MISTAKES = {
     ),
     "unknown-claim-kind": (
         PROGRAMME,
-        "kinds: [UPBOUND_AGRICULTURAL, DOWNBOUND_PARCEL]\n    - name: 中国邮政",
-        "kinds: [UPBOUND_AGRICULTURAL, DOWNBOUND]\n    - name: 中国邮政",
+        "      kinds: [UPBOUND_AGRICULTURAL, DOWNBOUND_PARCEL]",
+        "      kinds: [UPBOUND_AGRICULTURAL, DOWNBOUND]",
         f"{PROGRAMME}: subsidy.operators[0].kinds[1]: ",
         "'UPBOUND_AGRICULTURAL' or 'DOWNBOUND_PARCEL'",
     ),
@@ -298,7 +320,7 @@ _PACK_GARBAGE: list[str | bytes] = [
     "pack: x\nsubject: x\nrules: [{id: X-A, effective_from: 2023-02-30}]\n",
 ]
 _RULE = (
-    "pack: x\nsubject: x\nrules:\n  - {{id: X-A, severity: ERROR, description: d, field: f,"
+    "pack: x\nsubject: x\nrules:\n  - {{id: X-A, severity: ERROR, basis: seed, description: d, field: f,"
     " message: {{zh: z, en: e}}, remedy: r, citation: {{document: 方案, clause: c}}, {}}}\n"
 )
 _CONDITIONS = [
@@ -391,3 +413,16 @@ def test_rule_files_point_editors_at_the_schema() -> None:
         assert path.read_text(encoding="utf-8").startswith("# yaml-language-server: $schema=schema/pack.schema.json\n")
     programme = (DEFAULT_RULES_DIR / PROGRAMME).read_text(encoding="utf-8")
     assert programme.startswith("# yaml-language-server: $schema=../schema/programme.schema.json\n")
+
+
+def test_previous_year_rates_at_or_below_this_years_load(rules_copy: Path) -> None:
+    """方案 二 不退坡: equal or lower previous-year rates are no step back."""
+    _break(
+        rules_copy,
+        PROGRAMME,
+        "    max_recipient_fee_fen: 0\n",
+        "    max_recipient_fee_fen: 0\n"
+        "    previous_year: {year: 2022, rates_fen: {VILLAGE_POINT: 50, TOWNSHIP_STATION: 20}, source: 2022年标准}\n",
+    )
+    subsidy = load_ruleset(rules_copy).book.programme.subsidy
+    assert subsidy is not None and subsidy.rate_fen("DOWNBOUND_PARCEL", "VILLAGE_POINT") == 50

@@ -28,8 +28,8 @@ def _copy_with(tmp_path: Path, old: str, new: str) -> Path:
         ("- id: STN-COUNTY\n", "- id: STN-TOWNSHIP-UNKNOWN\n", "duplicate rule id"),
         ("- id: STN-COUNTY\n", "- id: stn county\n", "not of the form"),
         (
-            "    severity: WARNING\n    description: 站点宜收寄",
-            "    severity: FATAL\n    description: 站点宜收寄",
+            "    severity: WARNING\n    basis: inferred\n    description: 站点宜收寄",
+            "    severity: FATAL\n    basis: inferred\n    description: 站点宜收寄",
             "severity",
         ),
         (
@@ -37,7 +37,11 @@ def _copy_with(tmp_path: Path, old: str, new: str) -> Path:
             "citation: {document: 附件9, clause: 一}",
             "not in the programme's documents",
         ),
-        ('require: {operator: "${operator}"}', 'require: {operator: "${operators}"}', "unknown programme parameter"),
+        (
+            'expected: "${operator}（或其分支机构）"',
+            'expected: "${operators}（或其分支机构）"',
+            "unknown programme parameter",
+        ),
         ("    field: station.fixed_premises\n", "    field: station.fixed_premises\n    colour: red\n", "unknown keys"),
         ("require: {$gte: {area_m2: 10}}", "require: {$between: {area_m2: 10}}", "does not compile"),
         ('effective_from: "2015-09-01"', 'effective_from: "2015-9-1"', "not YYYY-MM-DD"),
@@ -90,6 +94,10 @@ def test_every_station_rule_of_the_catalogue_is_there() -> None:
         "STN-FILING-OVERDUE",
         "STN-FILING-PENDING",
         "STN-FILING-RECORD",
+        # revision 2
+        "STN-CLOSED",
+        "STN-FILING-CHANGE",
+        "STN-AREA-VOLUME",
     ]
     book = rulebook.load(DEFAULT_RULES_DIR)
     station_rules = [r.id for r in book.rules_for("station")]
@@ -103,5 +111,6 @@ def test_every_station_rule_of_the_catalogue_is_there() -> None:
         "STN-AREA-VILLAGE",
         "STN-ZONES",
         "STN-FILING-PENDING",
+        "STN-AREA-VOLUME",
     }
     assert {rid for rid, sev in severities.items() if sev == "WARNING"} == warnings

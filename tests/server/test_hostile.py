@@ -75,6 +75,8 @@ def stations(draw: st.DrawFn) -> station_pb2.Station:
         filed_name=draw(hostile_text),
         business_hours=draw(hostile_text),
         opened_on=draw(dates),
+        status=draw(enums),
+        status_since=draw(dates),
     )
     s.services.extend(draw(st.lists(enums, max_size=40)))
     s.equipment.extend(draw(st.lists(enums, max_size=40)))
@@ -86,6 +88,8 @@ def stations(draw: st.DrawFn) -> station_pb2.Station:
         s.area_m2 = draw(floats)
     if draw(st.booleans()):
         s.cctv_retention_days = draw(int32s)
+    if draw(st.booleans()):
+        s.daily_parcels = draw(int32s)
     g = s.signage
     g.placement, g.text, g.code = draw(enums), draw(hostile_text), draw(hostile_text)
     for name in ("present", "unified_design", "obstructed", "fixed"):
@@ -94,6 +98,7 @@ def stations(draw: st.DrawFn) -> station_pb2.Station:
     if draw(st.booleans()):
         s.filing.filed = draw(st.booleans())
     s.filing.record_number, s.filing.filed_on = draw(hostile_text), draw(dates)
+    s.filing.changed_on, s.filing.refiled_on = draw(dates), draw(dates)
     return s
 
 

@@ -72,9 +72,10 @@ PROGRAMME = "programmes/jingle-2023.yaml"
         ),
         (
             PROGRAMME,
-            'station_code: "^C(?!0000)\\\\d{4}$"',
-            'station_code: "^C(?!0000\\\\d{4}$"',
-            f"{PROGRAMME}: subsidy.downbound.tiers.VILLAGE_POINT.station_code: ",
+            "    max_recipient_fee_fen: 0\n",
+            "    max_recipient_fee_fen: 0\n"
+            "    previous_year: {year: 2022, rates_fen: {VILLAGE_POINT: 60}, source: 2022年标准}\n",
+            f"{PROGRAMME}: subsidy.downbound: tiers.VILLAGE_POINT.rate_fen 50 fen",
         ),
         ("stations.yaml", "label: {zh: 面积, en: floor area}", "label: 面积", "stations.yaml: facts.area_m2.label: "),
         (PROGRAMME, "  rates_note: ", "  # rates_note: ", f"{PROGRAMME}: subsidy.rates_note: Field required"),

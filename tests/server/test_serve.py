@@ -61,7 +61,13 @@ def test_serve_answers_health_reflection_and_stops_gracefully(tmp_path: Path) ->
 
 
 PROGRAMME = "programmes/jingle-2023.yaml"
-BAD_REGEX = (PROGRAMME, 'station_code: "^C(?!0000)\\\\d{4}$"', 'station_code: "^C(?!0000\\\\d{4}$"')
+# 方案 二 下行快件补贴不退坡: a rate below the previous year's does not load
+STEP_BACK = (
+    PROGRAMME,
+    "    max_recipient_fee_fen: 0\n",
+    "    max_recipient_fee_fen: 0\n"
+    "    previous_year: {year: 2022, rates_fen: {VILLAGE_POINT: 60}, source: 2022年标准}\n",
+)
 LABEL_AS_TEXT = ("stations.yaml", "label: {zh: 面积, en: floor area}", "label: 面积")
 
 
@@ -76,7 +82,7 @@ def _break(rules: Path, file: str, old: str, new: str) -> None:
     ("mistake", "says"),
     [
         (None, f"{PROGRAMME}: no programme data"),
-        (BAD_REGEX, f"{PROGRAMME}: subsidy.downbound.tiers.VILLAGE_POINT.station_code: "),
+        (STEP_BACK, f"{PROGRAMME}: subsidy.downbound: tiers.VILLAGE_POINT.rate_fen 50 fen"),
         (LABEL_AS_TEXT, "stations.yaml: facts.area_m2.label: must be a mapping"),
     ],
 )
@@ -136,7 +142,7 @@ def test_sighup_with_a_broken_rule_folder_logs_it_and_keeps_the_old_set(tmp_path
             grpc.channel_ready_future(ch).result(timeout=30)
             rules = rules_pb2_grpc.RulesServiceStub(ch)
             before = rules.ListRules(rules_pb2.ListRulesRequest()).ruleset_version
-            for mistake in (BAD_REGEX, LABEL_AS_TEXT):
+            for mistake in (STEP_BACK, LABEL_AS_TEXT):
                 original = (rules_copy / mistake[0]).read_text(encoding="utf-8")
                 _break(rules_copy, *mistake)
                 proc.send_signal(signal.SIGHUP)

@@ -54,16 +54,16 @@ def test_reason_carries_message_citation_field_expected_actual_remedy(channel: g
 
 def test_outcome_precedence_error_then_missing_then_warning(channel: grpc.Channel) -> None:
     s = stub(channel)
-    warning = s.CheckStation(station_request(zones=["一区"])).verdict
+    warning = s.CheckStation(station_request(zones=[])).verdict
     assert warning.outcome == pb.OUTCOME_PASS_WITH_WARNINGS
-    incomplete = station_request(zones=["一区"])
+    incomplete = station_request(zones=[])
     incomplete.station.ClearField("area_m2")
     v = s.CheckStation(incomplete).verdict
     assert v.outcome == pb.OUTCOME_INCOMPLETE
     assert [r.rule_id for r in v.reasons] == ["STN-ZONES", "STN-AREA-MISSING"]
     missing = v.reasons[1]
     assert missing.field == "station.area_m2" and "面积" in missing.message
-    failing = station_request(zones=["一区"], hours_sign_posted=False)
+    failing = station_request(zones=[], hours_sign_posted=False)
     failing.station.ClearField("area_m2")
     v = s.CheckStation(failing).verdict
     assert v.outcome == pb.OUTCOME_FAIL
@@ -122,6 +122,12 @@ def test_as_of_defaults_to_today(channel: grpc.Channel) -> None:
         (lambda r: setattr(r.station, "opened_on", "2023-02-30"), "station.opened_on"),
         (lambda r: setattr(r.station.filing, "filed_on", "yesterday"), "station.filing.filed_on"),
         (lambda r: setattr(r.station, "cctv_retention_days", -1), "station.cctv_retention_days"),
+        (lambda r: setattr(r.station, "status", 4), "station.status"),
+        (lambda r: setattr(r.station, "status_since", "2023-06-31"), "station.status_since"),
+        (lambda r: setattr(r.station, "daily_parcels", -1), "station.daily_parcels"),
+        (lambda r: setattr(r.station, "daily_parcels", 2_000_000), "station.daily_parcels"),
+        (lambda r: setattr(r.station.filing, "changed_on", "6月1日"), "station.filing.changed_on"),
+        (lambda r: setattr(r.station.filing, "refiled_on", "2023-6-11"), "station.filing.refiled_on"),
     ],
 )
 def test_bad_input_is_invalid_argument_naming_the_field(channel: grpc.Channel, change, field) -> None:  # type: ignore[no-untyped-def]

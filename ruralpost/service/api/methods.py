@@ -19,7 +19,7 @@ from ruralpost.service.rulebook.packs import RulebookError
 from ruralpost.service.runtime import Runtime
 from ruralpost.service.stations.check import CodeIndex, check
 from ruralpost.service.stations.validate import check_station_request
-from ruralpost.service.verdicts import SEVERITY
+from ruralpost.service.verdicts import BASIS, SEVERITY, citation
 from ruralpost.v1 import claim_pb2, common_pb2, progress_pb2, rules_pb2, station_pb2
 
 StationRequest = station_pb2.CheckStationRequest | station_pb2.CheckStationsRequest
@@ -78,6 +78,7 @@ class Methods:
         d = decide(
             self.runtime.rules.current,
             self.runtime.store.ledger,
+            self.runtime.store.stations_with_codes,
             request.HasField("claim"),
             request.claim,
             request.commit,
@@ -149,9 +150,10 @@ class Methods:
                     subject=r.subject,
                     severity=SEVERITY[r.severity],
                     description=r.description,
-                    citation=common_pb2.Citation(document=r.citation_document, clause=r.citation_clause),
+                    citation=citation(r),
                     effective_from=r.effective_from,
                     effective_to=r.effective_to,
+                    basis=BASIS[r.basis],
                 )
                 for r in sorted(book.rules.values(), key=lambda r: r.order)
                 if not subject or r.subject == subject

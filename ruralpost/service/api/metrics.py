@@ -1,8 +1,20 @@
-"""Prometheus metrics: requests, latency, verdicts by outcome, rules fired (served on --metrics-port)."""
+"""Prometheus metrics: requests, latency, verdicts by outcome, rules fired (served on --metrics-listen).
+
+Under `--workers` every worker counts its own calls. prometheus_client then keeps values in files
+under PROMETHEUS_MULTIPROC_DIR (the `serve` command sets it before this module is imported: the
+library picks memory or files at import), and the parent serves their sum.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram, start_http_server
+import os
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess, start_http_server
+
+from ruralpost.service.config import host_port
+
+# Where the workers' values are, as prometheus_client saw it at import (None: in memory).
+MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 REQUESTS = Counter("ruralpost_requests_total", "gRPC calls by method and status code", ["method", "code"])
 LATENCY = Histogram(
@@ -21,5 +33,23 @@ def observe_verdict(subject: str, outcome: str, rule_ids: list[str]) -> None:
         RULES_FIRED.labels(rule_id).inc()
 
 
-def serve_metrics(port: int, host: str = "127.0.0.1") -> None:
-    start_http_server(port, addr=host)
+def workers_registry() -> CollectorRegistry:
+    """The sum over every worker's files, live or dead (a restarted worker's counts stay counted)."""
+    if MULTIPROCESS_DIR is None:
+        raise RuntimeError("PROMETHEUS_MULTIPROC_DIR was not set before prometheus_client was imported")
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=MULTIPROCESS_DIR)  # type: ignore[no-untyped-call]
+    return registry
+
+
+def worker_ended(pid: int) -> None:
+    """Drops what only a live worker reports (live gauges); its counters stay in the sum."""
+    if MULTIPROCESS_DIR is not None:
+        multiprocess.mark_process_dead(pid, path=MULTIPROCESS_DIR)  # type: ignore[no-untyped-call]
+
+
+def serve_metrics(listen: str, registry: CollectorRegistry = REGISTRY) -> int:
+    """Serves `registry` over HTTP at HOST:PORT (/metrics); returns the port (PORT 0: a free one)."""
+    host, port = host_port(listen)
+    server, _ = start_http_server(port, addr=host, registry=registry)
+    return int(server.server_port)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ruralpost.service.claims.evaluate import evaluate_claim, subsidy_config
+from ruralpost.service.claims.evaluate import StationsWithCodes, evaluate_claim, subsidy_config
 from ruralpost.service.claims.facts import KIND_NAMES
 from ruralpost.service.claims.validate import check_claim_request
 from ruralpost.service.digest import digest
@@ -45,8 +45,16 @@ def _stored(
     return Decision(response, claim_digest, as_of, rule_ids, "stored")
 
 
-def decide(ruleset: RuleSet, ledger: Ledger, has_claim: bool, claim: claim_pb2.Claim, commit: bool) -> Decision:
-    """Validates and evaluates a claim against the ledger; with `commit`, records it (or its stored answer)."""
+def decide(
+    ruleset: RuleSet,
+    ledger: Ledger,
+    stations_with_codes: StationsWithCodes,
+    has_claim: bool,
+    claim: claim_pb2.Claim,
+    commit: bool,
+) -> Decision:
+    """Validates and evaluates a claim against the ledger and the station registry (the store's
+    `stations_with_codes`); with `commit`, records it (or its stored answer)."""
     programme = ruleset.book.programme
     config = subsidy_config(programme)
     period = check_claim_request(has_claim, claim, programme.id, config.max_parcels)
@@ -56,7 +64,7 @@ def decide(ruleset: RuleSet, ledger: Ledger, has_claim: bool, claim: claim_pb2.C
         stored = ledger.stored_claim(claim.claim_id)
         if stored is not None:
             return _stored(stored.response, stored.digest, claim, claim_digest, as_of)
-        evaluation = evaluate_claim(ruleset, claim, period, ledger.paid_among)
+        evaluation = evaluate_claim(ruleset, claim, period, ledger.paid_among, stations_with_codes)
         response = evaluation.response
         if not commit:
             return Decision(response, claim_digest, as_of, evaluation.rule_ids, "")

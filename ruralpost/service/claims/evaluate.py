@@ -3,7 +3,9 @@
 Shared by the servicer and the golden cases. Claim-level rules (subject `claim`) can make the
 claim INELIGIBLE; parcel rules (subject `parcel`) reject single parcels, evaluated once per
 distinct combination of parcel facts; SUB-AMOUNT (subject `claim_amount`) compares the requested
-amount with the computed one once the parcels are counted.
+amount with the computed one once the parcels are counted. A downbound claim reads the county
+registry once, for the station codes it names (SUB-DOWN-STATION; the rate tier is the registered
+station's kind).
 """
 
 from __future__ import annotations
@@ -13,19 +15,35 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from ruralpost.service import verdicts
-from ruralpost.service.claims.facts import KIND_NAMES, Fact, claim_display, claim_fact, clip, group_parcels
+from ruralpost.service.claims.facts import (
+    KIND_NAMES,
+    Fact,
+    StationsByCode,
+    claim_display,
+    claim_fact,
+    clip,
+    group_parcels,
+    station_codes,
+)
 from ruralpost.service.claims.period import Period
 from ruralpost.service.dates import day_number
 from ruralpost.service.engine import Firing
 from ruralpost.service.errors import FailedPrecondition
 from ruralpost.service.rulebook.programme import Programme
-from ruralpost.service.rulebook.subsidy import SubsidyConfig
+from ruralpost.service.rulebook.subsidy import DOWNBOUND, SubsidyConfig
 from ruralpost.service.ruleset import RuleSet
 from ruralpost.v1 import claim_pb2
 
 CLAIM, PARCEL, CLAIM_AMOUNT = "claim", "parcel", "claim_amount"
 
 PaidAmong = Callable[[Collection[str]], set[str]]
+# (county code, sign codes) -> the county's stations whose current registration shows each code
+StationsWithCodes = Callable[[str, Collection[str]], StationsByCode]
+
+
+def no_registry(county: str, sign_codes: Collection[str]) -> StationsByCode:
+    """A registry with nothing in it: every downbound parcel's station is unregistered."""
+    return {}
 
 
 @dataclass(frozen=True)
@@ -67,16 +85,25 @@ def township_code_resolver(programme: Programme) -> Callable[[str], str]:
     return resolve
 
 
-def evaluate_claim(ruleset: RuleSet, claim: claim_pb2.Claim, period: Period, paid_among: PaidAmong) -> ClaimEvaluation:
-    """Evaluates a validated claim; `paid_among` says which of its waybills the ledger has paid."""
+def evaluate_claim(
+    ruleset: RuleSet,
+    claim: claim_pb2.Claim,
+    period: Period,
+    paid_among: PaidAmong,
+    stations_with_codes: StationsWithCodes,
+) -> ClaimEvaluation:
+    """Evaluates a validated claim; `paid_among` says which of its waybills the ledger has paid,
+    `stations_with_codes` which registered stations show the codes of its downbound parcels."""
     programme = ruleset.book.programme
     config = subsidy_config(programme)
     engine = ruleset.engine
     township_code = township_code_resolver(programme)
     kind = KIND_NAMES.get(claim.kind, "")
+    codes = station_codes(claim) if kind == DOWNBOUND else set()
+    stations = stations_with_codes(programme.county_code, codes) if codes else {}
 
     # Parcels: one engine evaluation per distinct combination of facts.
-    groups = group_parcels(claim, config, county_code_resolver(programme), township_code, paid_among)
+    groups = group_parcels(claim, config, county_code_resolver(programme), township_code, paid_among, stations)
     constant: Fact = {"kind": kind, "claim_period": period.text, "as_of_day": day_number(period.last)}
     rejected: list[tuple[int, list[str]]] = []  # (parcel index, rule ids)
     tally: Counter[str] = Counter()

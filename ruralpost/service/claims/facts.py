@@ -1,21 +1,25 @@
 """Claim -> facts: the programme's subsidy configuration, look-ups and the parcel grouping.
 
 The rules (rules/subsidy.yaml) decide; this module only resolves names (operator, product
-category, platform, county, township, delivery tier) and computes the cross-record facts
-(duplicate within the claim, already paid) the engine cannot. A claim's parcels repeat, so
-parcels are grouped by the facts the parcel rules read and each group is evaluated once.
+category, platform, county, township) and computes the cross-record facts (duplicate within the
+claim, already paid, the delivering station in the county registry) the engine cannot. A claim's
+parcels repeat, so parcels are grouped by the facts the parcel rules read and each group is
+evaluated once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ruralpost.service.claims.period import Period
 from ruralpost.service.dates import date_or_none, day_number
+from ruralpost.service.errors import MAX_CODE
 from ruralpost.service.rulebook.subsidy import DOWNBOUND, UPBOUND, SubsidyConfig
-from ruralpost.v1 import claim_pb2
+from ruralpost.service.store import RegisteredStation
+from ruralpost.service.store.registry import open_on
+from ruralpost.v1 import claim_pb2, station_pb2
 
 Fact = dict[str, Any]
 
@@ -27,7 +31,21 @@ SHOWN_CHARS = 64  # waybills and names echoed back are clipped: a malformed parc
 # The facts each kind of parcel is judged on, in the order of the group key.
 COMMON_FIELDS = ("shipped_period", "waybill_chars", "waybill_length", "dup_in_claim", "paid_before")
 UPBOUND_FIELDS = ("category", "platform", "origin_county_code", "destination_county_code", "destination_given")
-DOWNBOUND_FIELDS = ("destination_township_code", "tier", "delivered_to_address", "fee_charged_fen")
+# station_registered: the code is on a current registration of the county; station_in_township: one
+# of those stations (of a kind with a tier) is registered in the destination township; station_open:
+# that one was open on the shipping date; tier: its kind (SUB-DOWN-STATION, RULES.md rev. 2)
+DOWNBOUND_FIELDS = (
+    "destination_township_code",
+    "station_registered",
+    "station_in_township",
+    "station_open",
+    "tier",
+    "delivered_to_address",
+    "fee_charged_fen",
+)
+
+# sign code -> the county's stations whose current registration shows it (Store.stations_with_codes)
+StationsByCode = Mapping[str, Sequence[RegisteredStation]]
 
 
 def clip(text: str) -> str:
@@ -128,15 +146,45 @@ class ParcelGroups:
         return {**constant, **dict(zip(self.fields, self.keys[k], strict=True))}
 
 
+def station_codes(claim: claim_pb2.Claim) -> set[str]:
+    """The delivering stations' codes a downbound claim names, as the registry holds them (trimmed,
+    upper case; longer than any code is no code)."""
+    codes = {p.station_code.strip().upper() for p in claim.parcels}
+    return {c for c in codes if c and len(c) <= MAX_CODE}
+
+
+@dataclass(frozen=True)
+class _Registered:
+    township_code: str
+    kind: str
+    station: station_pb2.Station
+
+
 class _Resolver:
     """The parcel look-ups of one kind of claim; group_parcels caches them per distinct raw value."""
 
     def __init__(
-        self, config: SubsidyConfig, county_code: Callable[[str], str], township_code: Callable[[str], str]
+        self,
+        config: SubsidyConfig,
+        county_code: Callable[[str], str],
+        township_code: Callable[[str], str],
+        stations: StationsByCode,
     ) -> None:
         self.config = config
         self.county_code = county_code
         self.township_code = township_code
+        self.stations = stations
+        self._registered: dict[str, list[_Registered]] = {}
+
+    def registered(self, code: str) -> list[_Registered]:
+        """The current registrations showing the code, each decoded once per claim."""
+        found = self._registered.get(code)
+        if found is None:
+            found = self._registered[code] = [
+                _Registered(self.township_code(row.township), row.kind, station_pb2.Station.FromString(row.station))
+                for row in self.stations.get(code, ())
+            ]
+        return found
 
     def upbound(self, raw: tuple[str, str, str, str]) -> tuple[Any, ...]:
         category, platform, origin, destination = (s.strip() for s in raw)
@@ -148,10 +196,19 @@ class _Resolver:
             bool(destination),
         )
 
-    def downbound(self, raw: tuple[str, str, bool, int]) -> tuple[Any, ...]:
-        township, station_code, delivered, fee = raw
-        tier = self.config.tier_of(station_code)
-        return (self.township_code(township), tier.id if tier else "", delivered, fee)
+    def downbound(self, raw: tuple[str, str, str, bool, int]) -> tuple[Any, ...]:
+        township, station_code, shipped_on, delivered, fee = raw
+        destination = self.township_code(township)
+        code = station_code.strip().upper()
+        registered = self.registered(code) if code and len(code) <= MAX_CODE else []
+        # registered in the parcel's destination township, as a kind of station that has a tier
+        local = [
+            r for r in registered if destination and r.township_code == destination and self.config.tier_of(r.kind)
+        ]
+        day = date_or_none(shipped_on)  # not a date: SUB-DATE rejects the parcel, whatever the station
+        running = [r for r in local if day is None or open_on(r.station, day)]
+        tier = running[0].kind if running else ""  # from the registered station's kind, not the code's shape
+        return (destination, bool(registered), bool(local), bool(running), tier, delivered, fee)
 
 
 def group_parcels(
@@ -160,10 +217,12 @@ def group_parcels(
     county_code: Callable[[str], str],
     township_code: Callable[[str], str],
     paid_among: Callable[[Collection[str]], set[str]],
+    stations: StationsByCode,
 ) -> ParcelGroups:
-    """Groups parcels by their facts. Hot path: plain attribute reads, cached look-ups."""
+    """Groups parcels by their facts. Hot path: plain attribute reads, cached look-ups. `stations`:
+    the registry's stations for the codes the claim names (`station_codes`)."""
     kind = KIND_NAMES.get(claim.kind, "")
-    resolver = _Resolver(config, county_code, township_code)
+    resolver = _Resolver(config, county_code, township_code, stations)
     fields = COMMON_FIELDS + (UPBOUND_FIELDS if kind == UPBOUND else DOWNBOUND_FIELDS if kind == DOWNBOUND else ())
     base_cache: dict[Any, tuple[Any, ...]] = {}
     period_cache: dict[str, str] = {}
@@ -191,7 +250,7 @@ def group_parcels(
             if base is None:
                 base = base_cache[raw] = resolver.upbound(raw)
         elif kind == DOWNBOUND:
-            raw = (p.destination_township, p.station_code, p.delivered_to_address, p.fee_charged_fen)
+            raw = (p.destination_township, p.station_code, p.shipped_on, p.delivered_to_address, p.fee_charged_fen)
             base = base_cache.get(raw)
             if base is None:
                 base = base_cache[raw] = resolver.downbound(raw)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,8 @@ from ruralpost.service.progress import report as progress
 from ruralpost.service.rulebook.packs import RulebookError
 from ruralpost.service.rulebook.programme import Programme
 from ruralpost.service.ruleset import RuleSet
-from ruralpost.service.stations.check import check
+from ruralpost.service.stations.check import check, identity, registry_county
+from ruralpost.service.stations.facts import KIND, sign_code_of
 from ruralpost.service.store import RegisteredStation
 from ruralpost.v1 import claim_pb2, common_pb2, progress_pb2, station_pb2
 
@@ -46,6 +47,7 @@ class Result:
     case: Case
     outcome: str
     rule_ids: tuple[str, ...]
+    reasons: tuple[common_pb2.Reason, ...] = ()  # as rendered, for checks of the texts themselves
 
     @property
     def ok(self) -> bool:
@@ -109,10 +111,13 @@ def _rule_ids(reasons: Any) -> tuple[str, ...]:
 
 
 class _CaseRegistry:
-    """A golden case's registry: the ids of other registered stations showing the case's code."""
+    """A golden case's registry, from its input: for a station case the ids of other registered
+    stations showing the case's code (`code_holders`); for a claim case the registered stations
+    (`registry`: Station JSON, each its current registration) that delivering codes are looked up in."""
 
-    def __init__(self, holders: list[str]) -> None:
+    def __init__(self, holders: list[str], stations: list[RegisteredStation] | None = None) -> None:
         self.holders = holders
+        self.stations = stations or []
 
     def sign_code_holders(self, county: str, sign_code: str) -> list[tuple[str, str]]:
         return [("", station_id) for station_id in self.holders]
@@ -120,13 +125,42 @@ class _CaseRegistry:
     def register_station(self, row: RegisteredStation, ruleset_version: str, as_of: str) -> None:
         raise ValueError("golden cases do not register stations")
 
+    def stations_with_codes(self, county: str, sign_codes: Collection[str]) -> dict[str, list[RegisteredStation]]:
+        found: dict[str, list[RegisteredStation]] = {}
+        for row in self.stations:
+            if row.county == county and row.sign_code in sign_codes:
+                found.setdefault(row.sign_code, []).append(row)
+        return found
+
+
+def _registered(ruleset: RuleSet, raw: list[Any]) -> list[RegisteredStation]:
+    """A claim case's registry: each Station JSON as the store would hold its current registration."""
+    rows = []
+    for item in raw:
+        station = json_format.ParseDict(_plain(item), station_pb2.Station())
+        operator, station_id = identity(station)
+        rows.append(
+            RegisteredStation(
+                operator=operator,
+                station_id=station_id,
+                county=registry_county(station, ruleset),
+                sign_code=sign_code_of(station),
+                kind=KIND.get(station.kind, ""),
+                township=station.township.strip(),
+                outcome="",
+                station=station.SerializeToString(),
+                verdict=b"",
+            )
+        )
+    return rows
+
 
 def run_station_case(ruleset: RuleSet, case: Case) -> Result:
     """input: {station: <Station as proto JSON>, as_of, code_holders: [registered station ids]}"""
     station = json_format.ParseDict(case.input.get("station") or {}, station_pb2.Station())
     registry = _CaseRegistry([str(h) for h in case.input.get("code_holders") or ()])
     verdict = check(ruleset, registry, station, _as_of(case), register=False)
-    return Result(case, common_pb2.Outcome.Name(verdict.outcome), _rule_ids(verdict.reasons))
+    return Result(case, common_pb2.Outcome.Name(verdict.outcome), _rule_ids(verdict.reasons), tuple(verdict.reasons))
 
 
 def _plain(value: Any) -> Any:
@@ -165,18 +199,19 @@ def run_progress_case(ruleset: RuleSet, case: Case) -> Result:
         part = next((t for t in report.townships if t.township == look_at), None)
         if part is None:
             raise KeyError(f"{case.path.name}: {case.name}: look_at {look_at!r} is not a township")
-    return Result(case, common_pb2.Outcome.Name(part.outcome), _rule_ids(part.reasons))
+    return Result(case, common_pb2.Outcome.Name(part.outcome), _rule_ids(part.reasons), tuple(part.reasons))
 
 
 def run_hub_case(ruleset: RuleSet, case: Case) -> Result:
     """input: {as_of, hub: <CountyHub JSON> (absent: no hub given)}"""
     as_of = _as_of(case)
     verdict = progress.hub_verdict(ruleset, _hub(case), as_of)
-    return Result(case, common_pb2.Outcome.Name(verdict.outcome), _rule_ids(verdict.reasons))
+    return Result(case, common_pb2.Outcome.Name(verdict.outcome), _rule_ids(verdict.reasons), tuple(verdict.reasons))
 
 
 def run_claim_case(ruleset: RuleSet, case: Case) -> Result:
-    """input: {claim: <Claim as proto JSON>, paid: [waybills a committed claim already paid]}
+    """input: {claim: <Claim as proto JSON>, paid: [waybills a committed claim already paid],
+    registry: [<Station JSON>: the county registry's stations, for downbound station codes]}
 
     rule_ids: the claim-level reasons (ERRORs first), then the parcel rules that rejected parcels.
     """
@@ -185,8 +220,14 @@ def run_claim_case(ruleset: RuleSet, case: Case) -> Result:
     max_parcels = programme.subsidy.max_parcels if programme.subsidy else 0
     period = check_claim_request(True, claim, programme.id, max_parcels)
     paid = {str(w) for w in case.input.get("paid") or ()}
-    evaluation = evaluate_claim(ruleset, claim, period, lambda waybills: paid & set(waybills))
-    return Result(case, claim_pb2.ClaimOutcome.Name(evaluation.response.outcome), tuple(evaluation.rule_ids))
+    registry = _CaseRegistry([], _registered(ruleset, list(case.input.get("registry") or ())))
+    evaluation = evaluate_claim(
+        ruleset, claim, period, lambda waybills: paid & set(waybills), registry.stations_with_codes
+    )
+    response = evaluation.response
+    return Result(
+        case, claim_pb2.ClaimOutcome.Name(response.outcome), tuple(evaluation.rule_ids), tuple(response.reasons)
+    )
 
 
 # pack name -> how to run one of its cases

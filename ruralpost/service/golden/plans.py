@@ -3,6 +3,9 @@
 "康家会镇 has its station and 4 filed points, every other township its table target" becomes
 `{all: {points: target}, 康家会镇: {points: 4}}`; each planned station is a fully compliant one
 (by the construction standard) of the programme's operator, with sign codes numbered in order.
+Township stations are self-operated; village points are partnered shops (as most are), so their
+marking is checked: it is written here from the village's official name by the words of 附件3
+二(2), not by the code under test (see `marking`).
 
 Plan keys per township (`all` applies to every township, a township's own entry overrides it):
 - `station`: the township station's opening date, or null for none (default 2023-05-02);
@@ -34,6 +37,15 @@ _ALL_EQUIPMENT = [
     "EQUIPMENT_VIDEO_SURVEILLANCE",
     "EQUIPMENT_FIRE_EXTINGUISHER",
 ]
+
+
+def marking(official_name: str) -> str:
+    """The words a partnered village point shows (附件3 二(2) “XXX村快递便民服务点”), from the village's
+    official name in the division list: XXX村 is the village's own name, the official name without
+    村委会, which already ends in 村 for 杜家村村委会 (杜家村快递便民服务点) and not for 砚湾村委会
+    (砚湾村快递便民服务点)."""
+    name = official_name.removesuffix("村委会")
+    return f"{name if name.endswith('村') else name + '村'}快递便民服务点"
 
 
 def _date(value: Any) -> dt.date:
@@ -103,7 +115,7 @@ class _Builder:
         villages = self.programme.villages_of(township.code)
         index = self.next_village.get(township.code, 0)
         self.next_village[township.code] = index + 1
-        village = villages[index % len(villages)] if villages else "某"
+        official = f"{villages[index % len(villages)]}村委会" if villages else "某村委会"
         station_id = self._id(f"{township.code or township.name}-C")
         filing: dict[str, Any] = {"filed": False}
         if filed is not None:
@@ -112,13 +124,12 @@ class _Builder:
             **self._common(township),
             "stationId": station_id,
             "kind": "STATION_KIND_VILLAGE_POINT",
-            "village": f"{village}村",
+            "village": official,
+            "mode": "OPERATION_MODE_PARTNERED",
             "signage": {
                 "present": True,
                 "placement": "SIGN_PLACEMENT_ABOVE_DOOR",
-                "unifiedDesign": True,
-                "obstructed": False,
-                "text": f"{village}村快递便民服务点",
+                "text": marking(official),
                 "code": self._code("C"),
             },
             "areaM2": 8.0,

@@ -1,10 +1,19 @@
 """Filing quotas and progress (GetProgress): Python counts, the rules decide.
 
-Counting follows RULES.md: a township station counts when it has no ERROR and opened on or before
-the date; a village point when it was filed on or before the date (no ERROR makes it compliant as
-well); only the programme operator's stations in the programme's townships count. The thresholds,
-deadlines and fractions are rules over those counts (rules/progress.yaml, rules/hub.yaml) with
-their dates and fractions in the programme data; nothing here knows a date of the programme.
+Counting follows RULES.md (revision 2), as of the report date: a township station counts when it
+is open (not closed or suspended), opened on or before the date, has no ERROR and is not INCOMPLETE
+(服务标准化 is a verified state); a village point when it is open, was filed on or before the date,
+lies in a known administrative village of its township, and is the first filed point of its village
+(全覆盖: one point per village); no ERROR makes it compliant as well. Only the programme operator's
+stations (branches included) in the programme's townships count. Every station left out gets a
+QTA-EXCLUDED reason naming why: rule QTA-EXCLUDED decides which of a station's own reasons keep it
+out (operator, county, township, kind, village, closed), and the counting causes Python finds (a
+township station not verified standard, a second point in a village) are handed to it as facts. A
+station not done yet as of the date (a township station opening later, a point not filed yet) is
+not left out: it is pending, and the township's own progress reasons say what is still due. The
+thresholds, deadlines and fractions are rules over the counts
+(rules/progress.yaml, rules/hub.yaml) with their dates and fractions in the programme data; nothing
+here knows a date of the programme.
 """
 
 from __future__ import annotations
@@ -84,18 +93,70 @@ def _on_or_before(date_text: str, as_of: dt.date) -> bool:
     return bool(date_text) and parse_date(date_text) <= as_of
 
 
-def count(tally: Tally, station: station_pb2.Station, verdict: common_pb2.Verdict, as_of: dt.date) -> None:
-    """Adds one counted (not excluded) station to its township's tally."""
-    tally.registered += 1
-    if station.kind == station_pb2.STATION_KIND_TOWNSHIP_STATION:
-        if not _has_error(verdict) and _on_or_before(station.opened_on, as_of):
-            tally.stations_done += 1
-    elif station.kind == station_pb2.STATION_KIND_VILLAGE_POINT:
-        filing = station.filing
-        if filing.HasField("filed") and filing.filed and _on_or_before(filing.filed_on, as_of):
-            tally.points_filed += 1
-            if not _has_error(verdict):
-                tally.points_compliant += 1
+def _incomplete(verdict: common_pb2.Verdict) -> bool:
+    return verdict.outcome == common_pb2.OUTCOME_INCOMPLETE
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why a station that passed the rules' exclusions still counts for nothing (a counting cause)."""
+
+    name: str  # the fact handed to rule QTA-EXCLUDED: NOT_STANDARDISED, SAME_VILLAGE
+    zh: str
+    en: str
+
+
+PENDING = "pending"  # not done yet as of the date (opens later, not filed yet): not counted, not excluded
+
+
+def township_station_cause(
+    station: station_pb2.Station, verdict: common_pb2.Verdict, as_of: dt.date
+) -> Cause | str | None:
+    """None when the township station is done as of the date; PENDING when it opens later; else
+    why it is left out: not a verified standard station (服务标准化), for an ERROR or a missing fact."""
+    if station.opened_on and not _on_or_before(station.opened_on, as_of):
+        return PENDING
+    errors = [r for r in verdict.reasons if r.severity == common_pb2.SEVERITY_ERROR]
+    if errors:
+        return Cause(
+            "NOT_STANDARDISED",
+            "乡镇快递综合服务站核查未通过：" + "；".join(r.message for r in errors),
+            "the township station fails its check: " + "; ".join(r.message_en for r in errors),
+        )
+    if _incomplete(verdict):
+        missing = [r for r in verdict.reasons if r.rule_id.endswith("-MISSING")]
+        return Cause(
+            "NOT_STANDARDISED",
+            "核查信息不全，不能认定为服务标准化：" + "；".join(r.message for r in missing),
+            "its check is incomplete, so it is not a verified standard station: "
+            + "; ".join(r.message_en for r in missing),
+        )
+    return None
+
+
+def filed_by(station: station_pb2.Station, as_of: dt.date) -> bool:
+    """A village point filed on or before the date (not filed yet: pending, neither counted nor excluded)."""
+    filing = station.filing
+    return filing.HasField("filed") and filing.filed and _on_or_before(filing.filed_on, as_of)
+
+
+def same_village(first: Member, village: str) -> Cause:
+    return Cause(
+        "SAME_VILLAGE",
+        f"{village}已有先备案的村级快递便民服务点{first.station.station_id}（{first.source}），同一行政村只计一个",
+        f"{village} already has the earlier filed village point {first.station.station_id} ({first.source_en}); "
+        "one point per village counts",
+    )
+
+
+def count_township_station(tally: Tally) -> None:
+    tally.stations_done += 1
+
+
+def count_village_point(tally: Tally, verdict: common_pb2.Verdict) -> None:
+    tally.points_filed += 1
+    if not _has_error(verdict):
+        tally.points_compliant += 1
 
 
 def code_gaps(codes: Sequence[str]) -> list[str]:
@@ -127,39 +188,66 @@ def _show_gaps(gaps: list[str]) -> str:
 
 
 class _Exclusions:
-    """Which reasons of a station keep it out of the count: rule QTA-EXCLUDED decides per reason."""
+    """Which reasons of a station keep it out of the count: rule QTA-EXCLUDED decides per reason,
+    and for the counting causes Python finds (fact `count_cause`)."""
 
     def __init__(self, ruleset: RuleSet) -> None:
         self.ruleset = ruleset
-        self._decided: dict[str, Firing] = {}
+        self._decided: dict[tuple[str, str], Firing] = {}
 
-    def _firing(self, rule_id: str) -> Firing:
-        if rule_id not in self._decided:
-            self._decided[rule_id] = self.ruleset.engine.evaluate(STATION_REASON, {"station_rule": rule_id})
-        return self._decided[rule_id]
+    def _firing(self, key: str, value: str) -> Firing:
+        if (key, value) not in self._decided:
+            self._decided[key, value] = self.ruleset.engine.evaluate(STATION_REASON, {key: value})
+        return self._decided[key, value]
+
+    @staticmethod
+    def _values(member: Member, field: str, why: str, why_en: str, remedy: str) -> dict[str, str]:
+        return {
+            "station_id": member.station.station_id or "（无编号）",
+            "station_source": member.source,
+            "station_source_en": member.source_en,
+            "station_field": member.field_prefix + field.removeprefix("station"),
+            "why": why,
+            "why_en": why_en,
+            "remedy": remedy,
+        }
 
     def reason(self, member: Member, verdict: common_pb2.Verdict) -> common_pb2.Reason | None:
-        """The QTA-EXCLUDED reason naming the station and why, or None when the station counts."""
-        hits = [(v, r) for r in verdict.reasons for v in self._firing(r.rule_id).violations]
+        """The QTA-EXCLUDED reason naming the station and why, or None when no reason of its own keeps it out."""
+        hits = [(v, r) for r in verdict.reasons for v in self._firing("station_rule", r.rule_id).violations]
         if not hits:
             return None
         violation, first = hits[0]
-        station = member.station
         why = [r for _, r in hits]
-        values = {
-            "station_id": station.station_id or "（无编号）",
-            "station_source": member.source,
-            "station_source_en": member.source_en,
-            "station_field": member.field_prefix + first.field.removeprefix("station"),
-            "why": "；".join(r.message for r in why),
-            "why_en": "; ".join(r.message_en for r in why),
-            "remedy": "；".join(r.remedy for r in why),
-        }
+        values = self._values(
+            member,
+            first.field,
+            "；".join(r.message for r in why),
+            "; ".join(r.message_en for r in why),
+            "；".join(r.remedy for r in why),
+        )
         return verdicts.reason(violation.rule, violation.severity, values)
+
+    def cause(self, member: Member, cause: Cause, field: str, remedy: str) -> common_pb2.Reason:
+        """The QTA-EXCLUDED reason for a counting cause."""
+        firing = self._firing("count_cause", cause.name)
+        if not firing.violations:
+            raise ValueError(f"rule QTA-EXCLUDED does not decide counting cause {cause.name}")
+        violation = firing.violations[0]
+        return verdicts.reason(
+            violation.rule, violation.severity, self._values(member, field, cause.zh, cause.en, remedy)
+        )
+
+
+def _text(value: Any) -> str:
+    """A fact value shown in a message: true/false, never Python's True/False."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _shown(fact: Mapping[str, Any], as_of: dt.date) -> dict[str, str]:
-    return {**{k: str(v) for k, v in fact.items()}, "as_of": as_of.isoformat()}
+    return {**{k: _text(v) for k, v in fact.items()}, "as_of": as_of.isoformat()}
 
 
 def township_progress(ruleset: RuleSet, tally: Tally, as_of: dt.date) -> progress_pb2.TownshipProgress:
@@ -235,13 +323,13 @@ def county_reasons(
     return verdicts.reasons_for(firing, values), fact
 
 
-def hub_fact(hub: progress_pb2.CountyHub | None, as_of: dt.date) -> dict[str, Any]:
+def hub_fact(hub: progress_pb2.CountyHub | None, as_of: dt.date, programme: Programme) -> dict[str, Any]:
     """The hub as the rules see it; without a hub only the date: every hub rule then lacks `hub`."""
     fact: dict[str, Any] = {"as_of_day": day_number(as_of)}
     if hub is None:
         return fact
     fact["hub"] = True
-    fact["brand_count"] = len(_brands(hub))
+    fact["brand_count"] = len(_brands(hub, programme))
     for name in ("unified_warehousing", "sorting", "delivery"):
         if hub.HasField(name):
             fact[name] = getattr(hub, name)
@@ -250,38 +338,60 @@ def hub_fact(hub: progress_pb2.CountyHub | None, as_of: dt.date) -> dict[str, An
     return fact
 
 
-def _brands(hub: progress_pb2.CountyHub) -> list[str]:
-    """Distinct brand names (case and spacing ignored), in the order given."""
+def _key(name: str) -> str:
+    return "".join(name.split()).casefold()
+
+
+def brand_names(programme: Programme) -> dict[str, str]:
+    """The names people write for a brand -> the brand (programme data `hub.brands`: 邮政, EMS -> 中国邮政)."""
+    names: dict[str, str] = {}
+    for brand, aliases in (programme.data["hub"].get("brands") or {}).items():
+        for name in (brand, *(aliases or ())):
+            names[_key(str(name))] = str(brand)
+    return names
+
+
+def _brands(hub: progress_pb2.CountyHub, programme: Programme) -> list[str]:
+    """Distinct brands (case and spacing ignored, one brand under its several names), in the order given."""
+    names = brand_names(programme)
     seen: dict[str, str] = {}
     for brand in hub.brands:
         name = brand.strip()
         if name:
-            seen.setdefault("".join(name.split()).casefold(), name)
+            key = _key(name)
+            seen.setdefault(names.get(key, key), name)
     return list(seen.values())
 
 
 def hub_verdict(ruleset: RuleSet, hub: progress_pb2.CountyHub | None, as_of: dt.date) -> common_pb2.Verdict:
-    fact = hub_fact(hub, as_of)
+    programme = ruleset.book.programme
+    fact = hub_fact(hub, as_of, programme)
     firing = ruleset.engine.evaluate(HUB, fact)
-    min_brands = int(ruleset.book.programme.data["hub"]["min_brands"])
+    min_brands = int(programme.data["hub"]["min_brands"])
 
     def values() -> dict[str, str]:
         if hub is None:  # only the HUB-MISSING reason, which names no value
             return _shown(fact, as_of)
-        yes_no = {
-            name: ("是" if getattr(hub, name) else "否") if hub.HasField(name) else "（未填）"
-            for name in ("unified_warehousing", "sorting", "delivery")
-        }
+        said = {name: fact.get(name) for name in ("unified_warehousing", "sorting", "delivery")}  # None: not given
         return {
             **_shown(fact, as_of),
-            "brands": "、".join(_brands(hub)) or "（无）",
+            "brands": "、".join(_brands(hub, programme)) or "（无）",
+            "brands_en": ", ".join(_brands(hub, programme)) or "(none)",
             "brands_short": str(max(0, min_brands - fact["brand_count"])),
             "established_on": hub.established_on or "（未填）",
-            **{f"{k}_zh": v for k, v in yes_no.items()},
+            **{f"{k}_zh": "（未填）" if v is None else "是" if v else "否" for k, v in said.items()},
+            **{f"{k}_en": "not given" if v is None else "yes" if v else "no" for k, v in said.items()},
         }
 
     subject = (hub.name.strip() if hub is not None else "") or HUB_SUBJECT_ID
     return verdicts.verdict(subject, firing, values, ruleset.version, as_of.isoformat())
+
+
+_REMEDY = {
+    "NOT_STANDARDISED": "按核查意见整改并补齐信息，通过核查（无错误、信息齐全）后计入",
+    "SAME_VILLAGE": "无需处理：同村另设的点不计入任务数；任务未完成的，可在尚无服务点的行政村设点",
+}
+_CAUSE_FIELD = {"NOT_STANDARDISED": "station", "SAME_VILLAGE": "station.village"}
 
 
 def report(
@@ -292,9 +402,10 @@ def report(
     index = CodeIndex(ruleset, (m.station for m in members))
     tallies = {t.name: Tally(t) for t in programme.townships}
     exclusions = _Exclusions(ruleset)
-    excluded: list[common_pb2.Reason] = []
+    excluded: list[tuple[int, common_pb2.Reason]] = []  # (member position, reason): in the set's order
     county_codes: list[str] = []
-    for m in members:
+    points: list[tuple[int, Member, common_pb2.Verdict, Tally]] = []  # filed village points, to count per village
+    for i, m in enumerate(members):
         s = m.station
         verdict = check_station(ruleset, s, as_of, code_holders(ruleset, s, None, index))
         code = sign_code_of(s)
@@ -302,14 +413,36 @@ def report(
             county_codes.append(code)  # 一县一编号: every station of the county numbers in one series
         reason = exclusions.reason(m, verdict)
         if reason is not None:
-            excluded.append(reason)
+            excluded.append((i, reason))
             continue
         township = programme.township(s.township)
-        if township is not None:  # an unknown township excludes the station (QTA-EXCLUDED)
-            count(tallies[township.name], s, verdict, as_of)
+        if township is None:  # an unknown township excludes the station through its reasons
+            continue
+        tally = tallies[township.name]
+        tally.registered += 1
+        if s.kind == station_pb2.STATION_KIND_TOWNSHIP_STATION:
+            cause = township_station_cause(s, verdict, as_of)
+            if cause is None:
+                count_township_station(tally)
+            elif isinstance(cause, Cause):
+                excluded.append((i, exclusions.cause(m, cause, _CAUSE_FIELD[cause.name], _REMEDY[cause.name])))
+        elif filed_by(s, as_of):  # a village point (one of no kind was excluded by its STN-KIND-MISSING)
+            points.append((i, m, verdict, tally))
+    # 全覆盖 counts villages: of the filed points of one village, the first filed counts (ties: set order)
+    first_of: dict[str, Member] = {}
+    for i, m, verdict, tally in sorted(points, key=lambda p: (p[1].station.filing.filed_on, p[0])):
+        township = tally.township
+        village_code, village_name = programme.village_code(township.code, m.station.village)
+        first = first_of.setdefault(village_code, m)
+        if first is m:
+            count_village_point(tally, verdict)
+        else:
+            cause = same_village(first, village_name)
+            excluded.append((i, exclusions.cause(m, cause, _CAUSE_FIELD[cause.name], _REMEDY[cause.name])))
+    excluded.sort(key=lambda e: e[0])
     ordered = [tallies[t.name] for t in programme.townships]
     county_level, fact = county_reasons(ruleset, ordered, code_gaps(county_codes), as_of)
-    reasons = verdicts.sort_reasons(county_level + excluded, ruleset.book.rules)
+    reasons = verdicts.sort_reasons(county_level + [r for _, r in excluded], ruleset.book.rules)
     return progress_pb2.ProgressReport(
         programme=programme.id,
         as_of=as_of.isoformat(),

@@ -19,11 +19,12 @@ from typing import Any
 import yaml
 
 from ruralpost.service.rulebook.programme import Programme
-from ruralpost.service.rulebook.schema import PackModel, RulebookError, RuleModel, path_of, validated
+from ruralpost.service.rulebook.schema import PackModel, RulebookError, RuleModel, path_of, validated, yuan
 
 __all__ = ["FactSpec", "Rule", "Rulebook", "RulebookError", "content_hash", "fill_params", "load"]
 
-_PARAM = re.compile(r"\$\{([A-Za-z0-9_.]+)\}")
+# `${path}`, or `${path|yuan}`: an amount in fen shown in yuan (50 -> 0.50), for texts in 元
+_PARAM = re.compile(r"\$\{([A-Za-z0-9_.]+)(\|yuan)?\}")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Rule:
     id: str
     subject: str
     severity: str
+    basis: str  # seed | national | inferred | setting (RULES.md, revision 2)
     description: str
     when: tuple[dict[str, Any], ...]
     require: tuple[dict[str, Any], ...] | None  # None: the rule fires whenever it applies
@@ -93,16 +95,26 @@ def fill_params(value: Any, params: dict[str, Any], where: str) -> Any:
     if isinstance(value, str):
         whole = _PARAM.fullmatch(value)
         try:
-            if whole:
+            if whole and not whole.group(2):
                 return _lookup(params, whole.group(1))
-            return _PARAM.sub(lambda m: str(_lookup(params, m.group(1))), value)
+            return _PARAM.sub(lambda m: _param_text(_lookup(params, m.group(1)), m.group(2), m.group(1)), value)
         except KeyError as e:
             raise RulebookError(f"{where}: unknown programme parameter ${{{e.args[0]}}}") from None
+        except ValueError as e:
+            raise RulebookError(f"{where}: {e}") from None
     if isinstance(value, list):
         return [fill_params(v, params, f"{where}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, dict):
         return {k: fill_params(v, params, f"{where}.{k}") for k, v in value.items()}
     return value
+
+
+def _param_text(value: Any, how: str | None, path: str) -> str:
+    if not how:
+        return str(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"${{{path}|yuan}}: {value!r} is not an amount in fen")
+    return yuan(value)
 
 
 def _yaml_problem(e: yaml.YAMLError) -> str:
@@ -168,6 +180,7 @@ def _rule(m: RuleModel, subject: str, order: int, documents: dict[str, str], sou
         id=m.id,
         subject=m.subject or subject,
         severity=m.severity,
+        basis=m.basis,
         description=m.description,
         when=tuple(m.when),
         require=None if m.require is None else tuple(m.require),

@@ -16,7 +16,8 @@ from typing import Any
 from ruralpost.service.rulebook.schema import ProgrammeModel, RulebookError, validated
 from ruralpost.service.rulebook.subsidy import SubsidyConfig
 
-VILLAGE_SUFFIX = "村委会"
+VILLAGE_SUFFIX = "村委会"  # the official division name of an administrative village: 杜家村村委会
+VILLAGE = "村"
 DIVISION_COLUMNS = ("code", "name", "level", "parent_code")
 
 
@@ -38,6 +39,17 @@ class Milestone:
     fraction: float  # share of each county goal due after the date; 0 when the milestone sets none
 
 
+def _compact(name: str) -> str:
+    return "".join(name.split())
+
+
+def village_own_name(official: str) -> str:
+    """A village's own name from its official name: 村委会 removed, and 村 added unless it ends in 村
+    already (杜家村村委会 -> 杜家村, never 杜家村村; 砚湾村委会 -> 砚湾村)."""
+    base = official.strip().removesuffix(VILLAGE_SUFFIX)
+    return base if base.endswith(VILLAGE) else base + VILLAGE
+
+
 class Programme:
     """One programme's facts: county, townships and targets, operator, divisions, parameters.
 
@@ -52,6 +64,10 @@ class Programme:
         self.county_name: str = m.county.name
         self.county_code: str = m.county.code
         self.operator: str = m.operator
+        # 附件2's operator and its branches (programme aliases): one operator (STN-OPERATOR)
+        self._operator_names = {_compact(n) for n in (m.operator, *m.operator_aliases)}
+        # characters written for the official one (洼 for 窊): 赤泥洼乡 = 赤泥窊乡, 赤泥洼村 = 赤泥窊村
+        self._variants = str.maketrans(dict(m.variant_characters))
         self.townships: list[Township] = [
             Township(t.name, t.code, t.township_stations, t.village_points, tuple(t.aliases)) for t in m.townships
         ]
@@ -67,9 +83,14 @@ class Programme:
         # 方案 五: subsidy rates, operators, categories (placeholder amounts: docs/subsidy.md).
         self.subsidy: SubsidyConfig | None = SubsidyConfig(m.subsidy) if m.subsidy else None
         self._county_names = {self.county_name, self.county_name.removesuffix("县"), self.county_code}
-        # village base name (without 村委会) -> code, per township code
+        # village base name (official name without 村委会, variant characters made official) -> code,
+        # per township code; code -> the village's own name (杜家村村委会 -> 杜家村, 砚湾村委会 -> 砚湾村)
         self._villages: dict[str, dict[str, str]] = {}
         self._village_names: dict[str, str] = {}
+        self._village_order: dict[str, list[str]] = {}
+        self._base_names: dict[str, str] = {}
+        self._sign_cache: dict[str, list[str]] = {}
+        self._longer: dict[tuple[str, str], list[str]] = {}  # (kind, words) -> markings ending in them
         self.divisions_path = (base_dir / m.divisions).resolve()
         self._read_divisions(m.divisions, source)
 
@@ -92,8 +113,10 @@ class Programme:
                     if row["level"] != "village":
                         continue
                     base = row["name"].removesuffix(VILLAGE_SUFFIX)
-                    self._villages.setdefault(row["parent_code"], {})[base] = row["code"]
-                    self._village_names[row["code"]] = base
+                    self._villages.setdefault(row["parent_code"], {})[self.official_spelling(base)] = row["code"]
+                    self._village_names[row["code"]] = village_own_name(row["name"])
+                    self._base_names[row["code"]] = base
+                    self._village_order.setdefault(row["parent_code"], []).append(row["code"])
         except OSError as e:
             raise RulebookError(f"{source}: divisions: cannot read {written}: {e.strerror or e}") from None
         except (UnicodeDecodeError, csv.Error) as e:
@@ -111,20 +134,76 @@ class Programme:
         note = self.retired_townships.get(name.strip())
         return f"（{note}）" if note else ""
 
+    def official_spelling(self, text: str) -> str:
+        """Variant characters replaced by the official ones (赤泥洼村 -> 赤泥窊村)."""
+        return text.translate(self._variants)
+
     def village_code(self, township_code: str, name: str) -> tuple[str, str]:
-        """(code, base name) of an administrative village named with or without 村/村委会."""
+        """(code, own name) of an administrative village of the township, named with or without
+        村/村委会 and in either spelling of a variant character; ("", the name as written) if none."""
         villages = self._villages.get(township_code, {})
-        name = name.strip()
-        for candidate in (name.removesuffix(VILLAGE_SUFFIX), name.removesuffix("村"), name):
+        name = self.official_spelling(name.strip())
+        for candidate in (name.removesuffix(VILLAGE_SUFFIX), name.removesuffix(VILLAGE), name):
             code = villages.get(candidate)
             if code:
-                return code, candidate
-        return "", name.removesuffix(VILLAGE_SUFFIX).removesuffix("村")
+                return code, self._village_names[code]
+        return "", village_own_name(name)
+
+    def village_name(self, code: str) -> str:
+        """The village's own name: its official 村委会 name minus 村委会, ending in 村 (杜家村, 砚湾村)."""
+        return self._village_names[code]
 
     def villages_of(self, township_code: str) -> list[str]:
-        """Base names of a township's administrative villages, in division-code order."""
-        villages = self._villages.get(township_code, {})
-        return sorted(villages, key=lambda name: villages[name])
+        """Official names (…村委会 removed) of a township's administrative villages, in division-code order."""
+        return [self._base_names[c] for c in self._village_order.get(township_code, [])]
+
+    def county_villages(self) -> list[tuple[str, str]]:
+        """(code, own name) of every administrative village of the county, in division-code order."""
+        return [(c, self._village_names[c]) for codes in self._village_order.values() for c in codes]
+
+    def is_programme_operator(self, name: str) -> bool:
+        """附件2's operator, under its name or a branch's (programme aliases; spacing ignored)."""
+        return _compact(name) in self._operator_names
+
+    def expected_sign_text(self, kind: str, township: str, village: str) -> str:
+        """The words a partnered station's marking shows (附件3 二(2)): 杜家村镇快递综合服务站, 杜家村快递便民服务点."""
+        template: str = self.data["sign_text"][kind]
+        return template.format(township=township, village=village)
+
+    def shows(self, text: str, words: str, kind: str) -> bool:
+        """Whether a marking shows the words (注明…字样: contains, with a prefix such as 静乐县 or not).
+
+        Spacing, township aliases and variant characters are ignored. The words must not be the
+        tail of another name: 上村快递便民服务点 is not shown by 堂尔上村快递便民服务点.
+        """
+        text, words = self._comparable(text), self._comparable(words)
+        if not words:
+            return False
+        longer = self._longer.get((kind, words))
+        if longer is None:
+            if len(self._longer) > 4096:  # words of unknown villages come from requests: keep it small
+                self._longer.clear()
+            longer = self._longer[kind, words] = [n for n in self._sign_names(kind) if n.endswith(words) and n != words]
+        start = text.find(words)
+        while start >= 0:
+            if not any(text[:start].endswith(name[: len(name) - len(words)]) for name in longer):
+                return True
+            start = text.find(words, start + 1)
+        return False
+
+    def _comparable(self, text: str) -> str:
+        return self.official_spelling(self.canonical_text("".join(text.split())))
+
+    def _sign_names(self, kind: str) -> list[str]:
+        """Every marking of the kind the county's names give (for `shows`), computed once."""
+        cached = self._sign_cache.get(kind)
+        if cached is None:
+            if kind == "VILLAGE_POINT":
+                names = {self.expected_sign_text(kind, "", own) for _, own in self.county_villages()}
+            else:
+                names = {self.expected_sign_text(kind, t.name, "") for t in self.townships}
+            cached = self._sign_cache[kind] = sorted(self._comparable(n) for n in names)
+        return cached
 
     def required_fraction(self, as_of: dt.date) -> float:
         """The share of each county goal in force on `as_of`: that of the last milestone passed."""

@@ -32,6 +32,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from ruralpost.service.config import DEFAULT_RULES_DIR
+
 
 class RulebookError(ValueError):
     """A rule pack or the programme data is not valid; each line says file, path of the value, problem."""
@@ -169,6 +171,10 @@ OptionalTemplate = Annotated[str, AfterValidator(_template)]
 RuleId = Annotated[str, AfterValidator(_rule_id), WithJsonSchema({"type": "string", "pattern": RULE_ID})]
 MissingId = Annotated[str, AfterValidator(_missing_id), WithJsonSchema({"type": "string", "pattern": MISSING_ID})]
 Severity = Literal["INFO", "WARNING", "ERROR"]
+# Where a rule comes from (RULES.md, revision 2): the programme text says it (seed), a national text
+# the programme points to (national), our reading of a programme clause (inferred), or a number,
+# format or list the programme does not give, chosen here and to be confirmed by the county (setting).
+Basis = Literal["seed", "national", "inferred", "setting"]
 Day = Annotated[dt.date, BeforeValidator(_day)]
 UnquotedDay = Annotated[
     dt.date,
@@ -256,6 +262,11 @@ class RuleModel(_Strict):
     id: RuleId
     subject: Subject | None = Field(None, description="defaults to the pack's subject")
     severity: Severity
+    basis: Basis = Field(
+        description="seed (the programme says it), national (备案规定, 安全规范), inferred (our reading of a "
+        "programme clause: the description says which and why), setting (chosen here, to be confirmed: "
+        "every reason says so)"
+    )
     description: Template
     when: Conditions = Field(default_factory=list)
     require: Requirement | None = Field(None, description="left out: the rule fires whenever it applies")
@@ -353,6 +364,30 @@ class MilestoneModel(_Strict):
 class Hub(_Strict):
     min_brands: Positive
     deadline: UnquotedDay
+    brands: Names | None = Field(
+        None, description="brand -> the names people write for it (中国邮政: [邮政, EMS]): one brand (HUB-BRANDS)"
+    )
+
+
+def _one_character(value: dict[str, str]) -> dict[str, str]:
+    for written, official in value.items():
+        if len(written) != 1 or len(official) != 1:
+            raise ValueError(f"{written!r}: {official!r} must map one character to one character")
+    return value
+
+
+class Zones(_Strict):
+    """附件3 四(2) 一定的区域划分 gives no number: 1 is "some division"; more is this programme's setting."""
+
+    min_count: Positive
+
+
+class AreaVolume(_Strict):
+    """附件3 四(1) 面积应与其所承载的业务量相匹配 gives no figure: the reference is programme data."""
+
+    m2_per_daily_parcel: Annotated[float, Field(gt=0, le=100)]
+    label: Text
+    label_en: Text
 
 
 class Upbound(_Strict):
@@ -360,14 +395,47 @@ class Upbound(_Strict):
 
 
 class TierModel(_Strict):
+    """A downbound tier: parcels handed over by a registered station of this kind (SUB-DOWN-STATION)."""
+
     label: Text
-    station_code: Regex = Field(description="a Python regular expression on the station's sign code")
     rate_fen: Fen
 
 
+def yuan(fen: int) -> str:
+    """Fen as yuan for people: 50 -> 0.50."""
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+class PreviousYear(_Strict):
+    """The previous year's downbound rates, when known: 方案 二 在下行快件补贴不退坡的基础上."""
+
+    year: Annotated[int, Field(ge=1900, le=2999)]
+    rates_fen: Annotated[dict[StationKind, Fen], Field(min_length=1)]
+    source: Text = Field(description="where the figures come from")
+
+
 class Downbound(_Strict):
-    tiers: Annotated[dict[Text, TierModel], Field(min_length=1)]
+    tiers: Annotated[dict[StationKind, TierModel], Field(min_length=1)] = Field(
+        description="rate per eligible piece by the kind of the registered station that handed the parcel over"
+    )
     max_recipient_fee_fen: Fen
+    previous_year: PreviousYear | None = None
+
+    @model_validator(mode="after")
+    def _no_step_back(self) -> Downbound:
+        """下行快件补贴不退坡 (方案 二): no tier below the previous year's rate, when that is configured."""
+        if self.previous_year is None:
+            return self
+        lower = [
+            f"tiers.{kind}.rate_fen {tier.rate_fen} fen ({yuan(tier.rate_fen)}元) is below the "
+            f"{self.previous_year.year} rate of {self.previous_year.rates_fen[kind]} fen "
+            f"({yuan(self.previous_year.rates_fen[kind])}元)"
+            for kind, tier in self.tiers.items()
+            if kind in self.previous_year.rates_fen and tier.rate_fen < self.previous_year.rates_fen[kind]
+        ]
+        if lower:
+            raise ValueError("; ".join(lower) + "：方案 二 要求下行快件补贴不退坡 (downbound rates may not step back)")
+        return self
 
 
 class Waybill(_Strict):
@@ -428,13 +496,23 @@ class ProgrammeModel(_Strict):
     documents: Annotated[dict[Text, Text], Field(min_length=1)] = Field(
         description="the documents reasons cite, by the short key rule packs use"
     )
+    issued_on: UnquotedDay = Field(description="the date the programme document was issued")
     operator: Text
+    operator_aliases: list[Spelling] = Field(
+        default_factory=list, description="the operator's branches and other names: the same operator"
+    )
+    variant_characters: Annotated[dict[Text, Text], AfterValidator(_one_character)] = Field(
+        default_factory=dict, description="a character people write -> the official one (洼: 窊)"
+    )
     townships: Annotated[list[TownshipModel], Field(min_length=1)]
     retired_townships: dict[Text, Text] = Field(default_factory=dict)
     sign_text: SignText
     goals: Goals
     sign_code_formats: dict[StationKind, Text]
     filing_days: Count
+    refile_days: Count = Field(description="备案规定 第九条: days within which a change is re-filed")
+    zones: Zones
+    area_volume: AreaVolume
     milestones: dict[Text, MilestoneModel] = Field(default_factory=dict)
     hub: Hub
     subsidy: SubsidyModel | None = None
@@ -521,7 +599,7 @@ def validated(model: type[M], data: Any, source: str, context: dict[str, Any] | 
 
 # ---------------------------------------------------------------- the committed JSON Schema
 
-SCHEMA_DIR = Path(__file__).resolve().parents[3] / "rules" / "schema"
+SCHEMA_DIR = DEFAULT_RULES_DIR / "schema"
 SCHEMAS: dict[str, type[BaseModel]] = {"pack.schema.json": PackModel, "programme.schema.json": ProgrammeModel}
 
 

@@ -9,7 +9,6 @@ once, by `schema.SubsidyModel`; this class only shapes the checked values for th
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,9 +29,8 @@ class Operator:
 
 @dataclass(frozen=True)
 class Tier:
-    id: str
+    id: str  # the kind of the registered station that handed the parcel over: VILLAGE_POINT, TOWNSHIP_STATION
     label: str
-    station_code: re.Pattern[str]
     rate_fen: int
 
 
@@ -50,9 +48,7 @@ class SubsidyConfig:
         self.rates_note = m.rates_note
         self.rates_label = m.rates_label
         self.upbound_rate_fen = m.upbound.rate_fen
-        self.tiers = [
-            Tier(tid, t.label, re.compile(t.station_code), t.rate_fen) for tid, t in m.downbound.tiers.items()
-        ]
+        self.tiers = [Tier(tid, t.label, t.rate_fen) for tid, t in m.downbound.tiers.items()]
         self.max_recipient_fee_fen = m.downbound.max_recipient_fee_fen
         self.period_from = m.period_from
         self.period_to = m.period_to
@@ -69,15 +65,13 @@ class SubsidyConfig:
     def operator(self, name: str) -> Operator | None:
         return self.operators.get(name.strip())
 
-    def tier_of(self, station_code: str) -> Tier | None:
-        code = station_code.strip().upper()
-        for tier in self.tiers:
-            if tier.station_code.match(code):
-                return tier
-        return None
+    def tier_of(self, station_kind: str) -> Tier | None:
+        """The tier of parcels handed over by a registered station of this kind (never the code's shape)."""
+        return next((t for t in self.tiers if t.id == station_kind), None)
 
     def rate_fen(self, kind: str, tier: str) -> int:
         """Subsidy per eligible piece: upbound flat, downbound by tier."""
         if kind == UPBOUND:
             return self.upbound_rate_fen
-        return next((t.rate_fen for t in self.tiers if t.id == tier), 0)
+        found = self.tier_of(tier)
+        return found.rate_fen if found else 0

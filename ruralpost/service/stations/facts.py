@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from typing import Any
 
 from ruralpost.service.dates import day_number, parse_date
@@ -30,6 +31,21 @@ _PLACEMENT = {
     station_pb2.SIGN_PLACEMENT_NONE: "NONE",
 }
 _PLACEMENT_ZH = {"ABOVE_DOOR": "门外上方", "BESIDE_DOOR": "门侧", "OUTER_WALL": "门外墙面", "NONE": "无"}
+_PLACEMENT_EN = {
+    "ABOVE_DOOR": "above the door",
+    "BESIDE_DOOR": "beside the door",
+    "OUTER_WALL": "on the outer wall",
+    "NONE": "nowhere",
+}
+# Unspecified is open (API.md, revision 2).
+_STATUS = {
+    station_pb2.STATION_STATUS_UNSPECIFIED: "OPEN",
+    station_pb2.STATION_STATUS_OPEN: "OPEN",
+    station_pb2.STATION_STATUS_SUSPENDED: "SUSPENDED",
+    station_pb2.STATION_STATUS_CLOSED: "CLOSED",
+}
+_STATUS_ZH = {"OPEN": "营业", "SUSPENDED": "暂停营业", "CLOSED": "已关闭"}
+_STATUS_EN = {"OPEN": "open", "SUSPENDED": "suspended", "CLOSED": "closed"}
 _EQUIPMENT = {
     station_pb2.EQUIPMENT_RECEPTION_DESK: "RECEPTION_DESK",
     station_pb2.EQUIPMENT_SHELVES: "SHELVES",
@@ -42,8 +58,18 @@ _SERVICE = {
     station_pb2.SERVICE_TYPE_RECEIVE: "RECEIVE",
     station_pb2.SERVICE_TYPE_DELIVER: "DELIVER",
 }
-_HOURS_SEPARATORS = str.maketrans({"：": ":", "－": "-", "—": "-", "–": "-", "~": "-", "～": "-", "至": "-"})
+# Business hours as people write them: 8:30-18:00, 08:30—18:00, 8:30至18:00, full-width digits. NFKC
+# makes full-width digits, colon and hyphen plain; these are the other ways of saying "to".
+_HOURS_SEPARATORS = str.maketrans({"—": "-", "–": "-", "―": "-", "~": "-", "至": "-", "到": "-"})
+_DASHES = re.compile(r"-+")
+_ONE_DIGIT_HOUR = re.compile(r"(?<!\d)(\d):")
 _SPACES = re.compile(r"\s+")
+
+
+def business_hours(text: str) -> str:
+    """Business hours in the form the rule reads (08:30-18:00), from the ways people write them."""
+    hours = _SPACES.sub("", unicodedata.normalize("NFKC", text).translate(_HOURS_SEPARATORS))
+    return _ONE_DIGIT_HOUR.sub(r"0\1:", _DASHES.sub("-", hours))
 
 
 def station_fact(
@@ -55,9 +81,10 @@ def station_fact(
     equipment = sorted({_EQUIPMENT[v] for v in s.equipment if v in _EQUIPMENT})
     fact: Fact = {
         "as_of_day": day_number(as_of),
-        "business_hours": _SPACES.sub("", s.business_hours.translate(_HOURS_SEPARATORS)),
+        "business_hours": business_hours(s.business_hours),
         "zone_count": len({z.strip() for z in s.zones if z.strip()}),
         "service_count": len(services),
+        "status": _STATUS.get(s.status, "OPEN"),
     }
     if s.kind in KIND:
         fact["kind"] = KIND[s.kind]
@@ -75,13 +102,14 @@ def station_fact(
     if s.township.strip():
         fact["township"] = s.township.strip()
         fact["township_code"] = township.code if township else ""
-    village_base = s.village.strip()
+    village_name = ""  # the village's own name (杜家村, 砚湾村), for the marking
     if s.village.strip():
         fact["village"] = s.village.strip()
-        code, village_base = programme.village_code(township.code if township else "", s.village)
+        code, village_name = programme.village_code(township.code if township else "", s.village)
         fact["village_code"] = code
     if s.operator.strip():
         fact["operator"] = s.operator.strip()
+        fact["programme_operator"] = programme.is_programme_operator(s.operator)
     if s.HasField("fixed_premises"):
         fact["fixed_premises"] = s.fixed_premises
     g = s.signage
@@ -95,14 +123,13 @@ def station_fact(
         fact["sign_obstructed"] = g.obstructed
     if g.HasField("fixed"):
         fact["sign_fixed"] = g.fixed
+    if "kind" in fact:
+        township_name = township.name if township else s.township.strip()
+        fact["expected_sign_text"] = programme.expected_sign_text(fact["kind"], township_name, village_name)
     if g.text.strip():
         fact["sign_text"] = g.text.strip()
-        fact["sign_text_normalized"] = programme.canonical_text(_SPACES.sub("", g.text))
-    if "kind" in fact:
-        template = programme.data["sign_text"][fact["kind"]]
-        fact["expected_sign_text"] = template.format(
-            township=township.name if township else s.township.strip(), village=village_base
-        )
+        if "kind" in fact:
+            fact["sign_text_shows"] = programme.shows(g.text, fact["expected_sign_text"], fact["kind"])
     code = g.code.strip().upper()
     if code:
         fact["sign_code"] = code
@@ -113,6 +140,8 @@ def station_fact(
         fact["hours_sign_posted"] = s.hours_sign_posted
     if s.HasField("area_m2"):
         fact["area_m2"] = float(s.area_m2)
+    if s.HasField("daily_parcels"):
+        fact["daily_parcels"] = int(s.daily_parcels)
     if s.HasField("cctv_retention_days"):
         fact["cctv_retention_days"] = int(s.cctv_retention_days)
     f = s.filing
@@ -121,10 +150,21 @@ def station_fact(
     fact["record_number"] = f.record_number.strip()
     if f.filed_on:
         fact["filed_day"] = day_number(parse_date(f.filed_on))
+    if f.changed_on:
+        # 备案规定 第九条: a change is re-filed within the days; as of the date, the re-filing counts
+        # only once it has happened (on or after the change, on or before the date)
+        changed = parse_date(f.changed_on)
+        refiled = parse_date(f.refiled_on) if f.refiled_on else None
+        done = refiled is not None and changed <= refiled <= as_of
+        fact["changed_day"] = day_number(changed)
+        fact["refiled"] = done
+        fact["change_refile_days"] = ((refiled if done and refiled else as_of) - changed).days
     if s.opened_on:
         opened = parse_date(s.opened_on)
         fact["opened_day"] = day_number(opened)
         fact["days_open"] = (as_of - opened).days
+    if s.status_since:
+        fact["status_since_day"] = day_number(parse_date(s.status_since))
     return fact
 
 
@@ -143,24 +183,57 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+def _hours_finding(text: str) -> tuple[str, str]:
+    if not text.strip():
+        return "未写明营业时间", "no business hours are stated"
+    return (
+        f"营业时间写作“{text.strip()}”，看不出开门和关门时间",
+        f"the business hours '{text.strip()}' show no opening and closing time",
+    )
+
+
 def station_display(
     station: station_pb2.Station, fact: Fact, programme: Programme, taken_by: str = ""
 ) -> dict[str, str]:
     """Values for message templates: every fact shown as text, plus a few derived ones."""
     shown = {k: _show(v) for k, v in fact.items()}
+    hours_zh, hours_en = _hours_finding(station.business_hours)
+    zones_min = int(programme.data["zones"]["min_count"])
+    status = fact["status"]
+    filing = station.filing
     shown.update(
         services=_show(fact.get("services", [])),
         equipment=_show(fact.get("equipment", [])),
-        business_hours=station.business_hours or "（未写明）",
+        business_hours=station.business_hours.strip() or "（未填）",
+        hours_finding=hours_zh,
+        hours_finding_en=hours_en,
         township_hint=programme.township_hint(station.township),
         expected_code_format=programme.data["sign_code_formats"].get(fact.get("kind", ""), "XZ0001/C0001"),
         sign_code_taken_by=taken_by,
-        filed_on=station.filing.filed_on or "（无）",
+        filed_on=filing.filed_on or "（无）",
         opened_on=station.opened_on or "（无）",
-        record_number=station.filing.record_number or "（无）",
+        record_number=filing.record_number or "（无）",
         sign_placement_zh=_PLACEMENT_ZH.get(fact.get("sign_placement", ""), "（未填）"),
+        sign_placement_en=_PLACEMENT_EN.get(fact.get("sign_placement", ""), "(not given)"),
+        # 附件3 gives no number of zones: a minimum above one is this programme's setting, said so
+        zones_setting=f"（至少{zones_min}个功能区为本方案设定，待确认）" if zones_min > 1 else "",
+        zones_setting_en=f" (at least {zones_min} zones is a setting of this programme, to be confirmed)"
+        if zones_min > 1
+        else "",
+        status_zh=_STATUS_ZH[status],
+        status_en=_STATUS_EN[status],
+        status_since=station.status_since or "（未填）",
+        changed_on=filing.changed_on or "（无）",
+        refiled_on=filing.refiled_on or "（未办理）",
+        refiled_on_en=filing.refiled_on or "not yet",
     )
     if "opened_day" in fact:
         deadline = parse_date(station.opened_on) + dt.timedelta(days=programme.data["filing_days"])
         shown["filing_deadline"] = deadline.isoformat()
+    if filing.changed_on:
+        refile_by = parse_date(filing.changed_on) + dt.timedelta(days=programme.data["refile_days"])
+        shown["refile_deadline"] = refile_by.isoformat()
+    if "daily_parcels" in fact:
+        needed = fact["daily_parcels"] * float(programme.data["area_volume"]["m2_per_daily_parcel"])
+        shown["area_needed_m2"] = f"{needed:g}"
     return shown

@@ -14,6 +14,7 @@ from ruralpost.v1 import station_pb2
 
 MAX_AREA_M2 = 100_000.0  # larger is a unit mistake, not a station
 MAX_RETENTION_DAYS = 3_650
+MAX_DAILY_PARCELS = 100_000  # a county's whole downbound volume is a few thousand a day
 
 
 def check_station(station: station_pb2.Station, v: Violations, prefix: str = "station") -> None:
@@ -52,9 +53,17 @@ def check_station(station: station_pb2.Station, v: Violations, prefix: str = "st
         days = station.cctv_retention_days
         if not 0 <= days <= MAX_RETENTION_DAYS:
             v.add(f"{p}.cctv_retention_days", f"outside 0-{MAX_RETENTION_DAYS}: {days}")
+    if station.HasField("daily_parcels"):
+        parcels = station.daily_parcels
+        if not 0 <= parcels <= MAX_DAILY_PARCELS:
+            v.add(f"{p}.daily_parcels", f"outside 0-{MAX_DAILY_PARCELS}: {parcels}")
     v.string(f"{p}.filing.record_number", station.filing.record_number, MAX_CODE * 2)
     v.date(f"{p}.filing.filed_on", station.filing.filed_on)
+    v.date(f"{p}.filing.changed_on", station.filing.changed_on)
+    v.date(f"{p}.filing.refiled_on", station.filing.refiled_on)
     v.date(f"{p}.opened_on", station.opened_on)
+    v.enum(f"{p}.status", station.status, station_pb2.StationStatus)
+    v.date(f"{p}.status_since", station.status_since)
 
 
 def check_station_request(has_station: bool, station: station_pb2.Station, as_of: str, register: bool) -> dt.date:

@@ -10,7 +10,6 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
-    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -18,12 +17,20 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
-# The station registry: one row per (operator, station_id), its latest check. Sign codes are
-# unique per county by rule (STN-SIGN-CODE-DUPLICATE), so a duplicate is stored with its FAIL
-# verdict rather than refused by the database.
-stations = Table(
-    "stations",
+# The station registry: every registration of a station, appended, never overwritten, each with
+# the time it was recorded (RULES.md / API.md revision 2). A station is (operator, station_id); its
+# latest registration (the highest `id`, the order the database recorded them in) holds its current
+# facts. Sign codes are unique per county by rule (STN-SIGN-CODE-DUPLICATE), so a duplicate is
+# stored with its FAIL verdict rather than refused by the database.
+#
+# The first version kept one row per station in a table named `stations`, overwritten on each
+# registration. This table has a new name so an existing database needs no migration: at start the
+# rows of an old `stations` table are copied here once, as each station's first registration
+# (Store._import_old_registry); the old table is then left as it was, unread.
+station_registrations = Table(
+    "station_registrations",
     metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("operator", String(256), nullable=False),
     Column("station_id", String(128), nullable=False),
     Column("county", String(256), nullable=False),
@@ -36,8 +43,26 @@ stations = Table(
     Column("station", LargeBinary, nullable=False),  # ruralpost.v1.Station, serialized
     Column("verdict", LargeBinary, nullable=False),  # ruralpost.v1.Verdict, serialized
     Column("registered_at", DateTime(timezone=True), nullable=False),
-    PrimaryKeyConstraint("operator", "station_id"),
-    Index("stations_sign_code", "county", "sign_code"),
+    Index("station_registrations_station", "operator", "station_id", "id"),
+    Index("station_registrations_sign_code", "county", "sign_code"),
+)
+
+# The registry table of the first version (one row per station, overwritten), read only to copy
+# its rows into `station_registrations` once. Not in `metadata`: it is never created.
+OLD_STATIONS = "stations"
+OLD_STATION_COLUMNS = (
+    "operator",
+    "station_id",
+    "county",
+    "sign_code",
+    "kind",
+    "township",
+    "outcome",
+    "as_of",
+    "ruleset_version",
+    "station",
+    "verdict",
+    "registered_at",
 )
 
 # Append-only: every evaluation, what, when, who, input digest, outcome, rules, version.

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import queue
 import sqlite3
 import threading
-import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import ColumnElement, Engine, Select, and_, create_engine, event, func, insert, inspect, select
 
 from ruralpost.service.store import schema
 from ruralpost.service.store.ledger import Ledger
@@ -23,6 +22,7 @@ from ruralpost.service.store.outage import StoreUnavailable, available
 log = logging.getLogger(__name__)
 LOG_BATCH_SECONDS = 0.05
 LOG_BATCH_ROWS = 2000
+LOG_QUEUE_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,16 @@ class RegisteredStation:
     outcome: str
     station: bytes
     verdict: bytes
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One registration of a station, as recorded: the registry's history of a station is a list of them."""
+
+    station: RegisteredStation
+    as_of: str  # the evaluation date of the verdict stored with it
+    ruleset_version: str
+    registered_at: dt.datetime  # when the registry recorded it
 
 
 @dataclass(frozen=True)
@@ -80,45 +90,76 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
-        self._insert = sqlite_insert if self.is_sqlite else pg_insert
         self._local = threading.local()
         self._sqlite_path = engine.url.database or ""
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        # the stations of a county whose current (latest) registration shows a code
         self._holders_sql = (
-            f"SELECT operator, station_id FROM stations WHERE county = {mark} "
-            f"AND sign_code = {mark} ORDER BY operator, station_id"
+            f"SELECT r.operator, r.station_id FROM station_registrations r WHERE r.county = {mark} "
+            f"AND r.sign_code = {mark} AND r.id = (SELECT max(l.id) FROM station_registrations l "
+            "WHERE l.operator = r.operator AND l.station_id = r.station_id) ORDER BY r.operator, r.station_id"
         )
         self._decisions_sql = (
             "INSERT INTO decisions (at, method, subject_id, caller, input_digest, outcome, "
             f"rule_ids, ruleset_version, as_of) VALUES ({', '.join([mark] * 9)})"
         )
         schema.metadata.create_all(engine)
+        self._import_old_registry()
         self.ledger = Ledger(engine)  # claims and paid waybills
-        self._log_queue: queue.Queue[DecisionRow | None] = queue.Queue()
+        # bounded: a database that cannot keep up slows the callers down rather than losing rows
+        self._log_queue: queue.Queue[DecisionRow | None] = queue.Queue(maxsize=LOG_QUEUE_ROWS)
+        self._closing = threading.Event()
         self._writer = threading.Thread(target=self._write_decisions, name="decision-log", daemon=True)
         self._writer.start()
 
-    # ---- station registry
-    def register_station(self, row: RegisteredStation, ruleset_version: str, as_of: str) -> None:
-        values = dict(
-            county=row.county,
-            sign_code=row.sign_code,
-            kind=row.kind,
-            township=row.township,
-            outcome=row.outcome,
-            as_of=as_of,
-            ruleset_version=ruleset_version,
-            station=row.station,
-            verdict=row.verdict,
-            registered_at=dt.datetime.now(dt.UTC),
-        )
-        upsert = self._insert(schema.stations).values(operator=row.operator, station_id=row.station_id, **values)
-        upsert = upsert.on_conflict_do_update(index_elements=["operator", "station_id"], set_=values)
+    # ---- station registry: every registration appended, the latest one current
+    def _import_old_registry(self) -> None:
+        """Copies the first version's `stations` table (one row per station) into the history once.
+
+        Each old row becomes the station's first registration, with the time it was recorded then.
+        It runs only while the history is empty, as one statement (PostgreSQL: under a table lock),
+        so workers starting together copy the rows once. An old table of another shape is left alone.
+        """
+        tables = inspect(self.engine).get_table_names()
+        if schema.OLD_STATIONS not in tables:
+            return
+        columns = {c["name"] for c in inspect(self.engine).get_columns(schema.OLD_STATIONS)}
+        if not set(schema.OLD_STATION_COLUMNS) <= columns:
+            log.warning("table %s has not the first version's columns; not copied", schema.OLD_STATIONS)
+            return
+        names = ", ".join(schema.OLD_STATION_COLUMNS)
         with available(), self.engine.begin() as conn:
-            conn.execute(upsert)
+            if not self.is_sqlite:
+                conn.exec_driver_sql("LOCK TABLE station_registrations IN SHARE ROW EXCLUSIVE MODE")
+            copied = conn.exec_driver_sql(
+                f"INSERT INTO station_registrations ({names}) SELECT {names} FROM {schema.OLD_STATIONS} "
+                "WHERE NOT EXISTS (SELECT 1 FROM station_registrations) ORDER BY registered_at, operator, station_id"
+            ).rowcount
+        if copied:
+            log.info("registry: %d stations copied from the old table %s", copied, schema.OLD_STATIONS)
+
+    def register_station(self, row: RegisteredStation, ruleset_version: str, as_of: str) -> None:
+        """Appends a registration; the station's earlier ones stay as they were."""
+        with available(), self.engine.begin() as conn:
+            conn.execute(
+                insert(schema.station_registrations).values(
+                    operator=row.operator,
+                    station_id=row.station_id,
+                    county=row.county,
+                    sign_code=row.sign_code,
+                    kind=row.kind,
+                    township=row.township,
+                    outcome=row.outcome,
+                    as_of=as_of,
+                    ruleset_version=ruleset_version,
+                    station=row.station,
+                    verdict=row.verdict,
+                    registered_at=dt.datetime.now(dt.UTC),
+                )
+            )
 
     def sign_code_holders(self, county: str, sign_code: str) -> list[tuple[str, str]]:
-        """(operator, station_id) of registered stations of the county showing this code.
+        """(operator, station_id) of stations of the county whose current registration shows this code.
 
         On every CheckStation: plain driver SQL, as SQLAlchemy's statement building costs more
         than the query itself.
@@ -140,9 +181,18 @@ class Store:
             self._local.reader = None
             raise StoreUnavailable(f"数据库暂不可用 (database unavailable): {e}") from e
 
-    def stations(self) -> list[RegisteredStation]:
-        t = schema.stations
-        query = select(
+    @staticmethod
+    def _current(query: Select[Any]) -> Select[Any]:
+        """Only each station's latest registration."""
+        t = schema.station_registrations
+        every = t.alias("every_registration")
+        latest = select(func.max(every.c.id)).group_by(every.c.operator, every.c.station_id)
+        return query.where(t.c.id.in_(latest))
+
+    @staticmethod
+    def _registered(*extra: ColumnElement[Any]) -> Select[Any]:
+        t = schema.station_registrations
+        return select(
             t.c.operator,
             t.c.station_id,
             t.c.county,
@@ -152,9 +202,47 @@ class Store:
             t.c.outcome,
             t.c.station,
             t.c.verdict,
-        ).order_by(t.c.operator, t.c.station_id)
+            *extra,
+        )
+
+    def stations(self) -> list[RegisteredStation]:
+        """Every registered station as its latest registration holds it, by operator and station id."""
+        t = schema.station_registrations
+        query = self._current(self._registered()).order_by(t.c.operator, t.c.station_id)
         with available(), self.engine.connect() as conn:
             return [RegisteredStation(*r) for r in conn.execute(query)]
+
+    def stations_with_codes(self, county: str, sign_codes: Collection[str]) -> dict[str, list[RegisteredStation]]:
+        """Sign code -> the stations of the county whose current registration shows it (SUB-DOWN-STATION)."""
+        t = schema.station_registrations
+        codes = sorted(set(sign_codes))
+        found: dict[str, list[RegisteredStation]] = {}
+        with available(), self.engine.connect() as conn:
+            for start in range(0, len(codes), 1000):
+                chunk = codes[start : start + 1000]
+                query = self._current(
+                    self._registered().where(and_(t.c.county == county, t.c.sign_code.in_(chunk)))
+                ).order_by(t.c.sign_code, t.c.operator, t.c.station_id)
+                for r in conn.execute(query):
+                    row = RegisteredStation(*r)
+                    found.setdefault(row.sign_code, []).append(row)
+        return found
+
+    def station_history(self, operator: str, station_id: str) -> list[Registration]:
+        """Every registration of one station, oldest first (the last one is current)."""
+        t = schema.station_registrations
+        query = (
+            self._registered(t.c.as_of, t.c.ruleset_version, t.c.registered_at)
+            .where(and_(t.c.operator == operator, t.c.station_id == station_id))
+            .order_by(t.c.id)
+        )
+        with available(), self.engine.connect() as conn:
+            return [Registration(RegisteredStation(*r[:9]), r[9], r[10], r[11]) for r in conn.execute(query)]
+
+    def registration_count(self) -> int:
+        """Registrations recorded, all stations and all times."""
+        with available(), self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(schema.station_registrations)).scalar_one())
 
     # ---- decision log
     def log_decision(self, row: DecisionRow) -> None:
@@ -162,15 +250,15 @@ class Store:
 
     def _write_decisions(self) -> None:
         """Writes queued rows in batches gathered over LOG_BATCH_SECONDS: one transaction for
-        hundreds of evaluations instead of one each, so the writer barely competes for the GIL."""
+        hundreds of evaluations. The writer sleeps while a batch gathers instead of waking for
+        every row: a wake-up per call is a GIL hand-off per call, which the request threads pay."""
         while True:
             batch: list[DecisionRow | None] = [self._log_queue.get()]
-            until = time.monotonic() + LOG_BATCH_SECONDS
-            while len(batch) < LOG_BATCH_ROWS and batch[-1] is not None:
-                try:
-                    batch.append(self._log_queue.get(timeout=max(until - time.monotonic(), 0)))
-                except queue.Empty:
-                    break
+            if batch[0] is not None:
+                self._closing.wait(LOG_BATCH_SECONDS)
+                with contextlib.suppress(queue.Empty):
+                    while len(batch) < LOG_BATCH_ROWS and batch[-1] is not None:
+                        batch.append(self._log_queue.get_nowait())
             rows = [r for r in batch if r is not None]
             try:
                 if rows:
@@ -236,6 +324,7 @@ class Store:
 
     def close(self) -> None:
         if self._writer.is_alive():
+            self._closing.set()
             self._log_queue.put(None)
             self._writer.join(timeout=30)
         self.engine.dispose()
