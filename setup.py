@@ -1,8 +1,8 @@
 """The build hook: `ruralpost.v1` is generated from protos/ whenever the package is built.
 
 The stubs are never committed (protos/ is the one source), so a wheel or an editable install makes
-them with ruralpost/protogen.py, the generator `make` runs, and the grpcio-tools and mypy-protobuf
-that [build-system] pins. Everything else is in pyproject.toml.
+them with ruralpost/protogen.py, the generator `make` runs, and the grpcio-tools, mypy-protobuf and
+protoc-gen-connectrpc (the HTTP door's `*_connect.py`) that [build-system] pins. Everything else is in pyproject.toml.
 """
 
 from __future__ import annotations

@@ -24,11 +24,12 @@ def _googleapis_dir() -> Path:
     return Path(status.__file__).resolve().parent.parent.parent
 
 
-def _plugin(name: str) -> str:
-    """A protoc plugin of mypy-protobuf: beside this Python (a venv), else on PATH (pip's build env)."""
+def _plugin(name: str, package: str) -> str:
+    """A protoc plugin (of mypy-protobuf, of protoc-gen-connectrpc): beside this Python (a venv), else
+    on PATH (pip's build env)."""
     found = shutil.which(name, path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     if found is None:
-        raise SystemExit(f"{name} not found: install mypy-protobuf")
+        raise SystemExit(f"{name} not found: install {package}")
     return found
 
 
@@ -42,19 +43,22 @@ def generate(out: Path = ROOT) -> None:
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     wkt = Path(grpc_tools.__file__).resolve().parent / "_proto"
-    # Typed stubs (.pyi) for messages and services come from mypy-protobuf's protoc plugins.
+    # Typed stubs (.pyi) for messages and services come from mypy-protobuf's protoc plugins; the
+    # Connect services and WSGI applications of the HTTP door (`*_connect.py`) from connectrpc's.
     files = sorted(str(p.relative_to(PROTOS)) for p in PROTOS.glob("ruralpost/v1/*.proto"))
     args = [
         "protoc",
         f"-I{PROTOS}",
         f"-I{_googleapis_dir()}",
         f"-I{wkt}",
-        f"--plugin=protoc-gen-mypy={_plugin('protoc-gen-mypy')}",
-        f"--plugin=protoc-gen-mypy_grpc={_plugin('protoc-gen-mypy_grpc')}",
+        f"--plugin=protoc-gen-mypy={_plugin('protoc-gen-mypy', 'mypy-protobuf')}",
+        f"--plugin=protoc-gen-mypy_grpc={_plugin('protoc-gen-mypy_grpc', 'mypy-protobuf')}",
+        f"--plugin=protoc-gen-connectrpc={_plugin('protoc-gen-connectrpc', 'protoc-gen-connectrpc')}",
         f"--python_out={out}",
         f"--mypy_out={out}",
         f"--grpc_python_out={out}",
         f"--mypy_grpc_out={out}",
+        f"--connectrpc_out={out}",
         *files,
     ]
     if protoc.main(args) != 0:

@@ -67,7 +67,8 @@ def test_client_commands_do_not_load_the_server() -> None:
         "from ruralpost.cli import parser\n"
         "parser().parse_args(['rules', '--server', '127.0.0.1:1'])\n"
         "loaded = [m for m in sys.modules if m.startswith(('ruralpost.service.server', 'ruralpost.service.api',"
-        " 'ruralpost.service.engine', 'durable_rules_engine', 'sqlalchemy'))]\n"
+        " 'ruralpost.service.engine', 'ruralpost.service.web', 'ruralpost.service.console', 'durable_rules_engine',"
+        " 'sqlalchemy', 'connectrpc', 'waitress'))]\n"
         "print(loaded)\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)

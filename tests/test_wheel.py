@@ -19,6 +19,7 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import grpc
@@ -33,7 +34,10 @@ from tests.support import ROOT, free_port
 pytestmark = pytest.mark.wheel
 
 AS_OF = "2023-07-15"
-SERVER_ONLY = ["durable-rules", "psycopg", "psycopg-binary", "sqlalchemy", "pydantic", "pyyaml", "prometheus-client"]
+SERVER_ONLY = [
+    *("durable-rules", "psycopg", "psycopg-binary", "sqlalchemy", "pydantic", "pyyaml", "prometheus-client"),
+    *("orjson", "connectrpc", "waitress"),  # the engine's JSON, the HTTP door
+]
 EXPECTED = [
     ("KJH-XZ-01", "PASS", []),
     ("KJH-C-07", "PASS_WITH_WARNINGS", ["STN-AREA-VILLAGE", "STN-FILING-PENDING"]),
@@ -157,11 +161,23 @@ def test_the_wheel_with_the_server_extra_serves_and_checks(tmp_path: Path, wheel
     bin_dir = _venv(tmp_path / "venv", f"{wheel}[server]", pip_options=("--find-links", str(wheelhouse)))
     where = _ok(bin_dir / "python", "-c", "import ruralpost.v1.station_pb2 as m; print(m.__file__)", cwd=tmp_path)
     assert Path(where.strip()).is_relative_to(tmp_path / "venv")  # the installed package, not the checkout
+    _ok(bin_dir / "python", "-c", "import ruralpost.v1.station_connect", cwd=tmp_path)  # the HTTP door's stubs
     elsewhere = tmp_path / "county"
     elsewhere.mkdir()
-    port = free_port()
+    port, http_port = free_port(), free_port()
     server = subprocess.Popen(
-        [str(bin_dir / "ruralpost"), "serve", "--listen", f"127.0.0.1:{port}", "--db", str(tmp_path / "db" / "r.db")],
+        [
+            str(bin_dir / "ruralpost"),
+            "serve",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--db",
+            str(tmp_path / "db" / "r.db"),
+            "--http-listen",
+            f"127.0.0.1:{http_port}",
+            "--console-dir",
+            str(tmp_path / "console"),
+        ],
         cwd=elsewhere,
         env=_env(),
         stdout=subprocess.PIPE,
@@ -177,6 +193,9 @@ def test_the_wheel_with_the_server_extra_serves_and_checks(tmp_path: Path, wheel
         # the rules it loaded by default are the package's, the same as the checkout's
         summary = report["summary"]
         assert isinstance(summary, dict) and summary["ruleset_version"] == load_ruleset(DEFAULT_RULES_DIR).version
+        # the HTTP door and the console's page (package data) come with the server extra
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/", timeout=30) as page:
+            assert page.status == 200 and "<html" in page.read().decode("utf-8").lower()
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 0
     finally:

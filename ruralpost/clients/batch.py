@@ -11,16 +11,25 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from ruralpost.clients import layout, shapes
-from ruralpost.clients.client import RuralpostClient
 from ruralpost.clients.errors import RuralpostError
 from ruralpost.clients.labels import KIND_ZH, outcome_key
 from ruralpost.clients.readers import Row, Rows
 from ruralpost.clients.summary import Item
 from ruralpost.v1 import station_pb2
+
+
+class StationChecker(Protocol):
+    """What `check_rows` needs of a client: RuralpostClient over gRPC, or the web console's
+    in-process door to the same per-call code."""
+
+    def check_stations(
+        self, requests: Iterable[station_pb2.CheckStationsRequest]
+    ) -> Iterator[station_pb2.CheckStationsResponse]: ...
 
 
 @dataclass
@@ -81,7 +90,7 @@ def bad_item(row: Row, error: Exception, stations: StationRows | None = None) ->
 
 
 def check_rows(
-    client: RuralpostClient, stations: StationRows, as_of: str = "", register: bool = False
+    client: StationChecker, stations: StationRows, as_of: str = "", register: bool = False
 ) -> Iterator[Item]:
     """Every row's Item, in file order, as the answers arrive. `as_of` (the command line's) wins
     over a request's own date in the file."""

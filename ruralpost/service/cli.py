@@ -85,7 +85,19 @@ def _run(args: argparse.Namespace) -> int:
         max_streams_per_caller=args.max_streams_per_caller,
         max_stream_items=args.max_stream_items,
         metrics_listen=args.metrics_listen,
+        http_listen=args.http_listen,
+        http_threads=args.http_threads,
+        console_dir=Path(args.console_dir),
     )
+    if args.console_key_file:
+        try:
+            config.session_secret = Path(args.console_key_file).read_bytes()
+        except OSError as e:
+            print(f"ruralpost: --console-key-file: {e}", file=sys.stderr)
+            return 2
+        if len(config.session_secret) < 32:
+            print("ruralpost: --console-key-file: at least 32 bytes of secret expected", file=sys.stderr)
+            return 2
     try:
         if args.workers > 1:
             return serve_workers(config, args.workers)
@@ -102,7 +114,7 @@ def _run(args: argparse.Namespace) -> int:
 def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Registers `serve` on `ruralpost`'s parser."""
     d = _DEFAULT
-    s = sub.add_parser("serve", help="run the gRPC service")
+    s = sub.add_parser("serve", help="run the gRPC service (and, with --http-listen, the HTTP door and console)")
     s.add_argument("--listen", default=d.listen, help="HOST:PORT (default %(default)s)")
     s.add_argument("--db", default=d.db, help="SQLite file path or postgresql:// URL (default %(default)s)")
     s.add_argument("--rules", default=str(d.rules_dir), help="rule pack folder (default: bundled)")
@@ -131,6 +143,22 @@ def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=_loopback_port,
         metavar="PORT",
         help="the same as --metrics-listen 127.0.0.1:PORT",
+    )
+    s.add_argument(
+        "--http-listen",
+        help="HOST:PORT: also serve the API over HTTP (Connect protocol: JSON or protobuf; gRPC-Web) and "
+        "the web console at / (off unless given)",
+    )
+    s.add_argument("--http-threads", type=int, default=d.http_threads, help="HTTP worker threads (default %(default)s)")
+    s.add_argument(
+        "--console-dir",
+        default=str(d.console_dir),
+        help="where the console keeps uploads and results for download (default %(default)s)",
+    )
+    s.add_argument(
+        "--console-key-file",
+        help="a secret (32+ bytes) that signs console logins, shared by replicas behind one load balancer "
+        "(default: a new one per start, shared by --workers)",
     )
     s.add_argument(
         "--max-streams-per-caller",

@@ -17,6 +17,7 @@ from grpc_reflection.v1alpha import reflection
 
 from ruralpost.service.api.auth import Authenticator, load_callers
 from ruralpost.service.api.interceptors import ServiceInterceptor
+from ruralpost.service.api.methods import Methods
 from ruralpost.service.api.metrics import serve_metrics
 from ruralpost.service.api.quota_service import QuotaServicer
 from ruralpost.service.api.rules_service import RulesServicer
@@ -26,6 +27,8 @@ from ruralpost.service.config import Config, ConfigError
 from ruralpost.service.rulebook.packs import RulebookError
 from ruralpost.service.runtime import ActiveRules, Runtime
 from ruralpost.service.store import open_store
+from ruralpost.service.web import HttpDoor
+from ruralpost.service.web import start as start_http
 from ruralpost.v1 import (
     claim_pb2,
     claim_pb2_grpc,
@@ -70,6 +73,12 @@ class Running:
     port: int
     runtime: Runtime
     health: health.HealthServicer
+    http: HttpDoor | None = None  # the HTTP door and console, when --http-listen is given
+
+    @property
+    def http_port(self) -> int:
+        assert self.http is not None, "the server runs without --http-listen"
+        return self.http.port
 
 
 def is_loopback(listen: str) -> bool:
@@ -78,12 +87,13 @@ def is_loopback(listen: str) -> bool:
 
 
 def check_exposure(config: Config) -> None:
-    """Beyond loopback the service needs an auth file, unless the operator says the network is trusted."""
-    if not is_loopback(config.listen) and config.auth_file is None and not config.insecure:
-        raise ConfigError(
-            f"refusing to listen on {config.listen} without --auth-file "
-            "(give --insecure to allow it on a trusted network)"
-        )
+    """Beyond loopback the service needs an auth file, unless the operator says the network is trusted
+    (on either door: gRPC and HTTP)."""
+    for listen in (config.listen, config.http_listen):
+        if listen and not is_loopback(listen) and config.auth_file is None and not config.insecure:
+            raise ConfigError(
+                f"refusing to listen on {listen} without --auth-file (give --insecure to allow it on a trusted network)"
+            )
 
 
 def _credentials(config: Config) -> grpc.ServerCredentials | None:
@@ -101,8 +111,9 @@ def _credentials(config: Config) -> grpc.ServerCredentials | None:
     )
 
 
-def build(config: Config, options: tuple[tuple[str, Any], ...] = ()) -> Running:
-    """A started server with every service registered; the caller stops it (see `running`)."""
+def build(config: Config, options: tuple[tuple[str, Any], ...] = (), reuse_port: bool = False) -> Running:
+    """A started server with every service registered, and the HTTP door when configured; the
+    caller stops it (see `running`). `reuse_port`: pre-forked workers share the HTTP port."""
     check_exposure(config)
     authenticator = Authenticator(load_callers(config.auth_file)) if config.auth_file else None
     credentials = _credentials(config)
@@ -143,17 +154,27 @@ def build(config: Config, options: tuple[tuple[str, Any], ...] = ()) -> Running:
     if port == 0:
         runtime.store.close()
         raise OSError(f"cannot listen on {config.listen}")
+    http = None
+    if config.http_listen:
+        try:
+            http = start_http(config, Methods(runtime), interceptor.gate, reuse_port)
+        except Exception:
+            runtime.store.close()
+            raise
     server.start()
     for name in ("", *SERVICE_NAMES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info("listening on %s (port %d), rules %s", config.listen, port, runtime.rules.current.version)
-    return Running(server, port, runtime, health_servicer)
+    return Running(server, port, runtime, health_servicer, http)
 
 
 def stop(running: Running, grace: float) -> None:
     """Health NOT_SERVING first (load balancers drain), then stop with a grace period."""
     running.health.enter_graceful_shutdown()
-    running.server.stop(grace).wait()
+    stopped = running.server.stop(grace)
+    if running.http is not None:
+        running.http.stop(grace)
+    stopped.wait()
     running.runtime.store.close()
 
 
@@ -179,17 +200,20 @@ def reload_rules(r: Running) -> None:
         log.exception("rules not reloaded, ruleset %s stays", r.runtime.rules.current.version)
 
 
-def serve(config: Config, options: tuple[tuple[str, Any], ...] = (), metrics: bool = True) -> None:
+def serve(
+    config: Config, options: tuple[tuple[str, Any], ...] = (), metrics: bool = True, reuse_port: bool = False
+) -> None:
     """Runs until SIGINT or SIGTERM, then stops gracefully; SIGHUP reloads the rules."""
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
-    r = build(config, options)
+    r = build(config, options, reuse_port)
     if config.metrics_listen and metrics:
         log.info("metrics on port %d (%s)", serve_metrics(config.metrics_listen), config.metrics_listen)
     signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=reload_rules, args=(r,)).start())
+    http = f", HTTP and console on {config.http_listen} (port {r.http.port})" if r.http else ""
     print(
-        f"ruralpost serving on {config.listen} (port {r.port}), db {config.db}, "
+        f"ruralpost serving on {config.listen} (port {r.port}){http}, db {config.db}, "
         f"ruleset {r.runtime.rules.current.version}",
         flush=True,
     )

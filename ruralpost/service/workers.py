@@ -26,10 +26,12 @@ def serve_workers(config: Config, workers: int) -> int:
     The parent checks the configuration and creates the schema once, forks before any gRPC
     object exists, forwards SIGTERM/SIGINT/SIGHUP to the workers and restarts one that dies. It
     serves the metrics of all workers, summed (PROMETHEUS_MULTIPROC_DIR, see api/metrics.py).
+    With --http-listen each worker serves the HTTP door on the shared HTTP port too; the console's
+    session key comes from the parent's Config, so a login is good on every worker.
     """
     check_exposure(config)
-    if config.listen.endswith(":0"):
-        raise ConfigError("--workers needs a fixed port: the workers share it")
+    if config.listen.endswith(":0") or (config.http_listen or "").endswith(":0"):
+        raise ConfigError("--workers needs fixed ports: the workers share them")
     load_ruleset(config.rules_dir)  # fail here, not in N workers, when the rules do not load
     open_store(config.db).close()  # create the schema once
     if config.metrics_listen:
@@ -42,7 +44,7 @@ def serve_workers(config: Config, workers: int) -> int:
         pid = os.fork()
         if pid == 0:
             try:
-                serve(config, options=(("grpc.so_reuseport", 1),), metrics=False)
+                serve(config, options=(("grpc.so_reuseport", 1),), metrics=False, reuse_port=True)
             finally:
                 os._exit(0)
         children[pid] = slot

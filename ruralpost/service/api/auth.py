@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
 import yaml
 
 from ruralpost.service.errors import PermissionDenied, Unauthenticated
@@ -87,40 +87,38 @@ class Authenticator:
     def __init__(self, callers: dict[str, Caller]) -> None:
         self._callers = callers
 
-    def caller(self, metadata: tuple[tuple[str, str | bytes], ...]) -> Caller:
+    def caller(self, metadata: Iterable[tuple[str, str | bytes]]) -> Caller:
         for key, value in metadata:
-            if key == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
-                digest = token_sha256(value.removeprefix("Bearer ").strip())
-                for known, caller in self._callers.items():
-                    if hmac.compare_digest(known, digest):
-                        return caller
-                raise Unauthenticated("unknown token")
+            if key.lower() == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
+                return self.by_token(value.removeprefix("Bearer ").strip())
         raise Unauthenticated("missing authorization: Bearer <token> metadata")
 
+    def by_token(self, token: str) -> Caller:
+        """The caller holding `token`; Unauthenticated when the auth file does not know it."""
+        caller = self.by_digest(token_sha256(token))
+        if caller is None:
+            raise Unauthenticated("unknown token")
+        return caller
 
-# The caller of the call a servicer is handling, attached by the interceptor.
-_ATTR = "_ruralpost_caller"
+    def by_digest(self, digest: str) -> Caller | None:
+        """The caller whose token has this sha256 (the console's session names it, never the token)."""
+        found = None
+        for known, caller in self._callers.items():
+            if hmac.compare_digest(known, digest):
+                found = caller
+        return found
+
+    def digest_of(self, caller: Caller) -> str:
+        return next(d for d, c in self._callers.items() if c is caller)
 
 
-def attach(context: grpc.ServicerContext, caller: Caller) -> None:
-    setattr(context, _ATTR, caller)
-
-
-def caller_of(context: grpc.ServicerContext) -> Caller | None:
-    """The authenticated caller, or None when the server runs without an auth file."""
-    caller: Caller | None = getattr(context, _ATTR, None)
-    return caller
-
-
-def require_operator(context: grpc.ServicerContext, operator: str, what: str) -> None:
-    """An `operator` caller acts for its own operator only."""
-    caller = caller_of(context)
+def require_operator(caller: Caller | None, operator: str, what: str) -> None:
+    """An `operator` caller acts for its own operator only (None: no auth file, no scoping)."""
     if caller is not None and caller.role == "operator" and operator.strip() != caller.operator:
         raise PermissionDenied(f"{caller.name} acts for {caller.operator}, not for this {what}'s operator")
 
 
-def require_commit_right(context: grpc.ServicerContext) -> None:
+def require_commit_right(caller: Caller | None) -> None:
     """Only approvers and admins record payments."""
-    caller = caller_of(context)
     if caller is not None and caller.role not in ("approver", "admin"):
         raise PermissionDenied(f"{caller.name} ({caller.role}) may not commit claims; a dry run is allowed")

@@ -1,4 +1,4 @@
-"""What every servicer shares: who called, the decision-log entry, and stream items."""
+"""What every method shares: the decision-log entry, and stream items (no door's types here)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import TypeVar
 
-import grpc
 from google.rpc import status_pb2
 
-from ruralpost.service.api.auth import caller_of
+from ruralpost.service.api.call import Call
 from ruralpost.service.api.metrics import observe_verdict
 from ruralpost.service.api.status import status_of
 from ruralpost.service.errors import ResourceExhausted, ServiceError, Unavailable
@@ -17,12 +16,6 @@ from ruralpost.service.runtime import Runtime
 from ruralpost.service.store import DecisionRow
 
 T = TypeVar("T")
-
-
-def caller(context: grpc.ServicerContext) -> str:
-    """Who called: the authenticated name when auth is on, else the peer address."""
-    known = caller_of(context)
-    return known.name if known else str(context.peer() or "unknown")
 
 
 def record(
@@ -55,11 +48,11 @@ def record(
     observe_verdict(subject, outcome, rule_ids)
 
 
-def stream_items(context: grpc.ServicerContext, requests: Iterator[T], limit: int) -> Iterator[tuple[int, T]]:
+def stream_items(call: Call, requests: Iterator[T], limit: int) -> Iterator[tuple[int, T]]:
     """(index, request) of a stream, until the client is gone or its deadline has passed (work
     stops with it); past `limit` items the stream ends with RESOURCE_EXHAUSTED."""
     for index, request in enumerate(requests):
-        if not context.is_active():
+        if not call.is_active():
             return
         if index >= limit:
             raise ResourceExhausted(f"more than {limit} items in one stream; split the batch")

@@ -1,4 +1,5 @@
-"""One server interceptor for what every call needs: auth, request id, limits, statuses, logs, metrics.
+"""The gRPC door's interceptor: what every call needs (auth, request id, limits, statuses, logs,
+metrics) through the `Gate` the HTTP door shares, and the `Call` the servicers hand on.
 
 Every exception a servicer raises ends here and becomes a status through `status.py`, so a call
 never answers UNKNOWN, and the metrics record the code the caller saw.
@@ -6,22 +7,16 @@ never answers UNKNOWN, and the metrics record the code the caller saw.
 
 from __future__ import annotations
 
-import json
-import logging
-import threading
-import time
-import uuid
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import grpc
 
-from ruralpost.service.api import metrics, status
-from ruralpost.service.api.auth import Authenticator, Caller, attach
-from ruralpost.service.errors import PermissionDenied, ResourceExhausted, ServiceError
-
-log = logging.getLogger("ruralpost.calls")
+from ruralpost.service.api import status
+from ruralpost.service.api.auth import Authenticator, Caller
+from ruralpost.service.api.call import Call, attach, call_of
+from ruralpost.service.api.gate import Gate
+from ruralpost.service.errors import ServiceError
 
 # (request_streaming, response_streaming) -> the handler attribute holding the behaviour
 KINDS = {
@@ -30,25 +25,6 @@ KINDS = {
     (True, False): "stream_unary",
     (True, True): "stream_stream",
 }
-
-
-class _StreamSlots:
-    """Concurrent streams per caller: one caller cannot hold every worker thread."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._open: defaultdict[str, int] = defaultdict(int)
-        self._lock = threading.Lock()
-
-    def take(self, who: str) -> None:
-        with self._lock:
-            if self._open[who] >= self.limit:
-                raise ResourceExhausted(f"{who} has {self.limit} streams open already; wait for one to end")
-            self._open[who] += 1
-
-    def give(self, who: str) -> None:
-        with self._lock:
-            self._open[who] -= 1
 
 
 class UnsupportedHandler(ValueError):
@@ -69,10 +45,17 @@ else:
     _Base = grpc.ServerInterceptor
 
 
+def call_from(context: grpc.ServicerContext) -> Call:
+    """The call the interceptor attached; a servicer run without it (a benchmark) gets a bare one."""
+    found = call_of(context)
+    if found is not None:
+        return found
+    return Call("", "", str(context.peer() or "unknown"), is_active=context.is_active)
+
+
 class ServiceInterceptor(_Base):
     def __init__(self, authenticator: Authenticator | None, max_streams_per_caller: int = 8) -> None:
-        self.authenticator = authenticator
-        self.slots = _StreamSlots(max_streams_per_caller)
+        self.gate = Gate(authenticator, max_streams_per_caller)
 
     @staticmethod
     def check_handlers(service: str, handlers: Mapping[str, Any]) -> None:
@@ -90,62 +73,49 @@ class ServiceInterceptor(_Base):
         method: str = details.method
         if handler is None or not method.startswith("/ruralpost."):
             return handler  # health and reflection stay open
-        metadata = tuple(details.invocation_metadata or ())
-        request_id = next((str(v) for k, v in metadata if k == "x-request-id"), "") or uuid.uuid4().hex
-        caller: Caller | None = None
-        error: ServiceError | None = None
-        if self.authenticator is not None:
-            try:
-                caller = self.authenticator.caller(metadata)
-                if not caller.may_call(method):
-                    error = PermissionDenied(f"{caller.name} ({caller.role}) may not call {method}")
-            except ServiceError as e:
-                error = e
-        return self._wrap(handler, method.rsplit("/", 1)[-1], request_id, caller, error)
+        call, error = self.gate.open(method, "", tuple(details.invocation_metadata or ()))
+        return self._wrap(handler, call.method, call.request_id, call.caller, error)
 
     def _wrap(
         self, handler: Any, method: str, request_id: str, caller: Caller | None, error: ServiceError | None
     ) -> Any:
         """The same handler (a grpc RpcMethodHandler namedtuple) with its behaviour wrapped."""
-        who = caller.name if caller else ""
 
-        def begin(context: grpc.ServicerContext) -> float:
+        def begin(context: grpc.ServicerContext) -> Call:
             # trailing, not initial, metadata: sending headers early blocks the worker thread
             context.set_trailing_metadata((("x-request-id", request_id),))
-            start = time.perf_counter()
+            call = Call(method, request_id, str(context.peer() or "unknown"), caller, context.is_active)
             if error is not None:
-                self.fail(method, request_id, who, context, start, error)
-            if caller is not None:
-                attach(context, caller)
-            return start
+                self.fail(call, context, error)
+            attach(context, call)
+            return call
 
         def single(behavior: Callable[..., Any]) -> Callable[..., Any]:
             def run(request: Any, context: grpc.ServicerContext) -> Any:
-                start = begin(context)
+                call = begin(context)
                 try:
                     response = behavior(request, context)
                 except Exception as e:
-                    self.fail(method, request_id, who, context, start, e)
-                self._finish(method, request_id, who, context, start, None)
+                    self.fail(call, context, e)
+                self.gate.finish(call, None)
                 return response
 
             return run
 
         def stream(behavior: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
             def run(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-                start = begin(context)
-                slot = who or context.peer()
+                call = begin(context)
                 try:
-                    self.slots.take(slot)
+                    slot = self.gate.take_slot(call)
                 except ServiceError as e:
-                    self.fail(method, request_id, who, context, start, e)
+                    self.fail(call, context, e)
                 try:
                     yield from behavior(request, context)
                 except Exception as e:
-                    self.fail(method, request_id, who, context, start, e)
+                    self.fail(call, context, e)
                 finally:
-                    self.slots.give(slot)
-                self._finish(method, request_id, who, context, start, None)
+                    self.gate.give_slot(slot)
+                self.gate.finish(call, None)
 
             return run
 
@@ -153,34 +123,7 @@ class ServiceInterceptor(_Base):
         wrap = stream if handler.response_streaming else single
         return handler._replace(**{kind: wrap(getattr(handler, kind))})
 
-    def fail(
-        self, method: str, request_id: str, who: str, context: grpc.ServicerContext, start: float, error: BaseException
-    ) -> NoReturn:
+    def fail(self, call: Call, context: grpc.ServicerContext, error: BaseException) -> NoReturn:
         """Ends the call with the error's status (raises), after metrics and the log line."""
-        self._finish(method, request_id, who, context, start, error)
-        status.abort(context, error, request_id)
-
-    @staticmethod
-    def _finish(
-        method: str, request_id: str, who: str, context: grpc.ServicerContext, start: float, error: BaseException | None
-    ) -> None:
-        """Metrics for every call; a structured log line (errors at WARNING, the rest at DEBUG)."""
-        elapsed = time.perf_counter() - start
-        code = "OK" if error is None else status.code_of(error).name
-        metrics.REQUESTS.labels(method, code).inc()
-        metrics.LATENCY.labels(method).observe(elapsed)
-        level = logging.DEBUG if code == "OK" else logging.WARNING
-        if log.isEnabledFor(level):
-            log.log(
-                level,
-                json.dumps(
-                    {
-                        "request_id": request_id,
-                        "method": method,
-                        "caller": who or context.peer(),
-                        "code": code,
-                        "ms": round(elapsed * 1e3, 3),
-                    },
-                    ensure_ascii=False,
-                ),
-            )
+        self.gate.finish(call, error)
+        status.abort(context, error, call.request_id)

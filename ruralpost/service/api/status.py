@@ -1,7 +1,9 @@
-"""The one mapping from exceptions to statuses, with a catch-all.
+"""The one mapping from exceptions to statuses, with a catch-all, for both doors.
 
 A domain error becomes its code with its message (and a BadRequest naming every bad field); any
 other exception becomes INTERNAL with the request id and never its text, which is logged instead.
+gRPC gets the google.rpc.Status (`abort`); the HTTP door the same code, message and details as a
+Connect error (`connect_error`: Connect's codes are gRPC's, spelled in lower case on the wire).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import logging
 from typing import NoReturn
 
 import grpc
+from connectrpc.code import Code as ConnectCode
+from connectrpc.errors import ConnectError
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
@@ -30,7 +34,10 @@ CODES: dict[type[errors.ServiceError], grpc.StatusCode] = {
 
 
 def code_of(error: BaseException) -> grpc.StatusCode:
-    """The status code an exception stands for: its class's, or INTERNAL."""
+    """The status code an exception stands for: its class's, or INTERNAL. A ConnectError is the
+    HTTP door's own refusal of a message it cannot decode: its code stands."""
+    if isinstance(error, ConnectError):
+        return grpc.StatusCode[error.code.name]
     for kind in type(error).__mro__:
         code = CODES.get(kind)
         if code is not None:
@@ -56,6 +63,8 @@ def _details(error: BaseException) -> list[any_pb2.Any]:
 def status_of(error: BaseException, request_id: str) -> status_pb2.Status:
     """The google.rpc.Status a caller gets for the exception (also a stream item's `error`)."""
     code = code_of(error)
+    if isinstance(error, ConnectError) and code != grpc.StatusCode.INTERNAL:
+        return status_pb2.Status(code=getattr(code_pb2, code.name), message=error.message, details=error.details)
     if isinstance(error, errors.ServiceError) and code != grpc.StatusCode.INTERNAL:
         message = error.message
     else:
@@ -67,3 +76,10 @@ def status_of(error: BaseException, request_id: str) -> status_pb2.Status:
 def abort(context: grpc.ServicerContext, error: BaseException, request_id: str) -> NoReturn:
     """Ends the call with the exception's status and details (raises)."""
     context.abort_with_status(rpc_status.to_status(status_of(error, request_id)))
+
+
+def connect_error(error: BaseException, request_id: str) -> ConnectError:
+    """The Connect error the HTTP door answers for the exception: the code, message and details
+    gRPC would give (an INVALID_ARGUMENT carries its google.rpc.BadRequest)."""
+    found = status_of(error, request_id)
+    return ConnectError(ConnectCode[code_of(error).name], found.message, details=list(found.details))

@@ -1,0 +1,528 @@
+// The console's page: plain JavaScript, no build step, nothing loaded from elsewhere.
+// Every decision is the server's: this file uploads, shows and downloads. Text from files and
+// from the server goes into the page as text (textContent), never as markup; the one exception is
+// the progress chart, an SVG the server builds with every value escaped (clients/html.py).
+"use strict";
+
+const MAX_UPLOAD = 32 * 1024 * 1024;
+const SUFFIXES = [".csv", ".tsv", ".txt", ".xlsx", ".json", ".jsonl"];
+const OUTCOME_ZH = {
+  PASS: "通过", PASS_WITH_WARNINGS: "通过（有提醒）", FAIL: "不通过", INCOMPLETE: "资料不全", BAD_ROW: "无法核验（坏行）",
+  ELIGIBLE: "符合补贴条件", PARTIALLY_ELIGIBLE: "部分符合", INELIGIBLE: "不符合",
+};
+const SEVERITY_ZH = { SEVERITY_ERROR: "错误", SEVERITY_WARNING: "提醒", SEVERITY_INFO: "提示", ERROR: "错误", WARNING: "提醒", INFO: "提示" };
+
+const state = { me: null, tab: null, loggedIn: false, pending: null };
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === "") continue;
+    node.append(typeof child === "string" || typeof child === "number" ? String(child) : child);
+  }
+  return node;
+}
+const bi = (zh, en) => el("span", {}, zh + " ", el("span", { class: "en" }, en));
+
+function outcomeKey(outcome) {
+  return String(outcome || "").replace(/^OUTCOME_/, "").replace(/^CLAIM_OUTCOME_/, "");
+}
+function badge(outcome) {
+  const key = outcomeKey(outcome);
+  return el("span", { class: `badge o-${key}`, "data-outcome": key }, `${OUTCOME_ZH[key] || key} ${key}`);
+}
+function yuan(fen) {
+  const n = Number(fen || 0);
+  return `¥${(n / 100).toLocaleString("zh-CN", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+}
+
+function showError(id, error) {
+  const box = $(id);
+  if (!error) { box.hidden = true; box.textContent = ""; return; }
+  box.hidden = false;
+  box.textContent = error.message || String(error);
+  for (const v of error.violations || []) box.textContent += `\n· ${v.field}: ${v.description}`;
+}
+
+// ---- talking to the server
+
+class ApiError extends Error {
+  constructor(body, status) {
+    const error = (body && body.error) || {};
+    super(error.message || `服务返回 ${status} (the service answered ${status})`);
+    this.code = error.code || String(status);
+    this.session = error.session;
+    this.violations = error.violations || [];
+    this.status = status;
+  }
+}
+
+function sessionLost(error) {
+  if (error && error.status === 401 && state.loggedIn) {
+    const expired = error.session === "expired";
+    showLogin(expired ? "登录已过期，请重新登录；页面上的内容都还在。(The session has expired: log in again; nothing on the page is lost.)"
+                      : "请重新登录；页面上的内容都还在。(Please log in again; nothing on the page is lost.)");
+  }
+}
+
+async function api(path, options) {
+  const init = Object.assign({ credentials: "same-origin", headers: {} }, options || {});
+  if (init.method === "POST") init.headers["X-Ruralpost-Console"] = "1";
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (e) {
+    throw new ApiError({ error: { message: "无法连接服务 (cannot reach the service)" } }, 0);
+  }
+  let body = null;
+  try { body = await response.json(); } catch (e) { body = null; }
+  if (!response.ok) {
+    const error = new ApiError(body, response.status);
+    sessionLost(error);
+    throw error;
+  }
+  return body;
+}
+
+function postJson(path, data) {
+  return api(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(data) });
+}
+
+// An upload whose progress shows (bytes sent, then the server's progress lines as they come).
+function upload(path, file, onLine, onSent) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    xhr.setRequestHeader("X-Ruralpost-Console", "1");
+    xhr.setRequestHeader("X-Filename", encodeURIComponent(file.name));
+    xhr.setRequestHeader("Content-Type", "application/octet-stream");
+    let seen = 0;
+    const lines = () => {
+      const text = xhr.responseText;
+      let end;
+      while ((end = text.indexOf("\n", seen)) >= 0) {
+        const line = text.slice(seen, end);
+        seen = end + 1;
+        if (line.trim() && onLine) onLine(JSON.parse(line));
+      }
+    };
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable && onSent) onSent(e.loaded, e.total); };
+    xhr.onprogress = () => { if (xhr.status === 200 && onLine) lines(); };
+    xhr.onerror = () => reject(new ApiError({ error: { message: "上传中断，无法连接服务 (the upload broke off: cannot reach the service)" } }, 0));
+    xhr.onload = () => {
+      if (xhr.status !== 200) {
+        let body = null;
+        try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
+        const error = new ApiError(body, xhr.status);
+        sessionLost(error);
+        reject(error);
+        return;
+      }
+      if (onLine) { lines(); resolve(null); } else resolve(JSON.parse(xhr.responseText));
+    };
+    xhr.send(file);
+  });
+}
+
+function checkFile(file, suffixes) {
+  if (!file) return { message: "请选择文件 (choose a file)" };
+  const name = file.name.toLowerCase();
+  if (!suffixes.some((s) => name.endsWith(s))) {
+    return { message: `不支持的文件类型：${file.name}。请上传 ${suffixes.join("、")} (unsupported file type; upload ${suffixes.join(", ")})` };
+  }
+  if (file.size > MAX_UPLOAD) {
+    const mb = (file.size / 1048576).toFixed(1);
+    return { message: `文件太大（${mb} MB），控制台一次最多接收 32 MB；请拆分文件，或用命令行 ruralpost check / claim (the file is too large: ${mb} MB; the console takes at most 32 MB)` };
+  }
+  if (file.size === 0) return { message: "文件是空的 (the file is empty)" };
+  return null;
+}
+
+function busy(id, on, text, fraction) {
+  const box = $(id);
+  box.hidden = !on;
+  if (!on) return;
+  const bar = box.querySelector("progress");
+  if (bar) {
+    if (fraction === null || fraction === undefined) bar.removeAttribute("value");
+    else bar.value = Math.max(0, Math.min(100, fraction * 100));
+  }
+  box.querySelector(".progress-text").textContent = text;
+}
+
+// ---- login and tabs
+
+function showLogin(why) {
+  $("login").hidden = false;
+  $("login-why").textContent = why || "";
+  $("token").focus();
+}
+
+async function start() {
+  try {
+    applyMe(await api("/console/api/me"));
+  } catch (e) {
+    if (e.status === 401) { showLogin(""); return; }
+    showLogin(e.message);
+  }
+}
+
+function applyMe(me) {
+  state.me = me;
+  state.loggedIn = me.auth;
+  $("login").hidden = true;
+  $("login-error").hidden = true;
+  $("who").hidden = false;
+  $("who-name").textContent = me.auth
+    ? `${me.name}（${me.role}${me.operator ? "，" + me.operator : ""}）`
+    : "未启用认证（本机访问）no auth file: local access";
+  $("logout").hidden = !me.auth;
+  $("tabs").hidden = false;
+  let first = null;
+  for (const button of document.querySelectorAll(".tabs button")) {
+    const allowed = !!me.may[button.dataset.tab];
+    button.hidden = !allowed;
+    if (allowed && !first) first = button.dataset.tab;
+  }
+  if (!state.tab || !me.may[state.tab]) selectTab(first);
+}
+
+function selectTab(tab) {
+  state.tab = tab;
+  for (const button of document.querySelectorAll(".tabs button")) {
+    button.setAttribute("aria-selected", String(button.dataset.tab === tab));
+  }
+  for (const section of document.querySelectorAll(".tab")) section.hidden = section.id !== `tab-${tab}`;
+  if (tab === "rules" && !$("rules-body").children.length) loadRules();
+}
+
+async function login(event) {
+  event.preventDefault();
+  $("login-error").hidden = true;
+  try {
+    applyMe(await postJson("/console/api/login", { token: $("token").value }));
+    $("token").value = "";
+  } catch (e) {
+    showError("login-error", e);
+  }
+}
+
+async function logout() {
+  try { await api("/console/api/logout", { method: "POST" }); } catch (e) { /* the page forgets it anyway */ }
+  state.loggedIn = false;
+  location.reload();
+}
+
+// ---- reasons, as every tab shows them
+
+function reasonBlock(r) {
+  const severity = r.severity || "";
+  const doc = r.document !== undefined ? r.document : (r.citation && r.citation.document) || "";
+  const clause = r.clause !== undefined ? r.clause : (r.citation && r.citation.clause) || "";
+  const ruleId = r.rule_id || r.ruleId || "";
+  const messageEn = r.message_en || r.messageEn || "";
+  const details = el("dl", {});
+  const add = (zh, en, value) => { if (value) details.append(el("dt", {}, bi(zh, en)), el("dd", { text: value })); };
+  add("条款", "clause", [doc, clause].filter(Boolean).join(" "));
+  add("实际", "actual", r.actual);
+  add("要求", "expected", r.expected);
+  add("整改", "remedy", r.remedy);
+  return el("div", { class: "reason", "data-rule": ruleId },
+    el("span", { class: "rule" }, ruleId), `（${SEVERITY_ZH[severity] || ""} ${String(severity).replace("SEVERITY_", "")}）`,
+    r.message || "", messageEn ? el("span", { class: "en" }, " " + messageEn) : null, details);
+}
+function reasons(list) {
+  const box = el("div", {});
+  if (!list || !list.length) box.append(el("span", { class: "small", text: "—" }));
+  for (const r of list || []) box.append(reasonBlock(r));
+  return box;
+}
+
+// ---- 站点核验
+
+let checkItems = [];
+
+async function runCheck(event) {
+  event.preventDefault();
+  showError("check-error", null);
+  const file = $("check-file").files[0];
+  const bad = checkFile(file, SUFFIXES);
+  if (bad) { showError("check-error", bad); return; }
+  const params = new URLSearchParams();
+  if ($("check-as-of").value) params.set("as_of", $("check-as-of").value);
+  if ($("check-register").checked) params.set("register", "1");
+  const started = Date.now();
+  const seconds = () => ((Date.now() - started) / 1000).toFixed(0);
+  busy("check-progress", true, "上传中… (uploading)", 0);
+  $("check-go").disabled = true;
+  let done = null;
+  let failed = null;
+  try {
+    await upload(`/console/api/check?${params}`, file, (line) => {
+      if (line.type === "progress") {
+        const total = line.total || 0;
+        busy("check-progress", true,
+          `已核验 ${line.done.toLocaleString()}${total ? " / 约 " + total.toLocaleString() : ""} 行，${seconds()} 秒 (rows checked)`,
+          total ? line.done / total : null);
+      } else if (line.type === "done") {
+        done = line;
+      } else if (line.type === "error") {
+        failed = new ApiError(line, 0);
+      }
+    }, (sent, total) => busy("check-progress", true, `上传中 ${Math.round((100 * sent) / total)}% (uploading)`, sent / total));
+  } catch (e) {
+    failed = e;
+  } finally {
+    busy("check-progress", false);
+    $("check-go").disabled = false;
+  }
+  if (failed) { showError("check-error", failed); return; }
+  if (done) showCheck(done);
+}
+
+function showCheck(done) {
+  const s = done.summary;
+  checkItems = done.items;
+  const summary = $("check-summary");
+  summary.replaceChildren(
+    el("span", { class: "figure" }, bi("共", "rows"), el("b", { text: s.total.toLocaleString() })),
+    el("span", { class: "figure" }, bi("通过", "passed"), el("b", { text: s.passed.toLocaleString() })),
+    el("span", { class: "figure" }, bi("未通过", "not passing"), el("b", { text: (s.total - s.passed).toLocaleString() })),
+  );
+  for (const [key, n] of Object.entries(s.outcomes)) {
+    summary.append(el("span", { class: "figure", "data-outcome-count": key }, badge(key), " ", el("b", { text: n.toLocaleString() })));
+  }
+  if (s.file_line) summary.append(el("span", { class: "small", text: s.file_line }));
+  summary.append(el("span", { class: "small", text: `核验日期 as of ${s.as_of || "—"} · 规则集 ruleset ${s.ruleset_version || "—"}` }));
+  $("ruleset").textContent = s.ruleset_version || "";
+  const links = $("check-downloads");
+  links.replaceChildren();
+  const d = done.downloads;
+  if (d.annotated) links.append(el("a", { href: d.annotated, download: "", id: "download-annotated" }, bi("下载我的表格（加结果列）", "my spreadsheet with verdicts")));
+  links.append(el("a", { href: d.csv, download: "", id: "download-csv" }, bi("结果 CSV", "results CSV")));
+  links.append(el("a", { href: d.json, download: "", id: "download-json" }, bi("结果 JSON", "results JSON")));
+  links.append(el("a", { href: d.report, target: "_blank", rel: "noopener", id: "download-report" }, bi("可打印报告", "printable report")));
+  renderItems();
+  $("check-more").textContent = s.shown < s.total
+    ? `页面显示前 ${s.shown.toLocaleString()} 行，全部 ${s.total.toLocaleString()} 行见下载的结果文件 (the first ${s.shown} rows are shown; the downloads have all)` : "";
+  $("check-result").hidden = false;
+}
+
+function renderItems() {
+  const failingOnly = $("check-failing").checked;
+  const body = $("check-items");
+  body.replaceChildren();
+  for (const item of checkItems) {
+    if (failingOnly && (item.outcome === "PASS" || item.outcome === "PASS_WITH_WARNINGS")) continue;
+    const why = item.outcome === "BAD_ROW"
+      ? el("div", { class: "reason" }, item.column ? `列 column “${item.column}”：` : "", item.problem)
+      : reasons(item.reasons);
+    body.append(el("tr", { "data-row": item.row, "data-outcome": item.outcome },
+      el("td", { class: "n", text: item.row }), el("td", { text: item.station_id }),
+      el("td", { text: item.township }), el("td", {}, badge(item.outcome)), el("td", {}, why)));
+  }
+}
+
+// ---- 进度
+
+async function runProgress(event) {
+  event.preventDefault();
+  showError("progress-error", null);
+  const asOf = $("progress-as-of").value;
+  busy("progress-progress", true, "计算中… (computing)");
+  try {
+    showProgress(await postJson("/console/api/progress", { as_of: asOf }), asOf);
+  } catch (e) {
+    showError("progress-error", e);
+  } finally {
+    busy("progress-progress", false);
+  }
+}
+
+function showProgress(data, asOf) {
+  const p = data.report;
+  const verdict = p.verdict || {};
+  $("progress-county").replaceChildren(
+    el("span", { class: "figure" }, bi("全县", "county"), " ", badge(verdict.outcome)),
+    el("span", { class: "figure" }, bi("乡镇站", "township stations"), el("b", { text: `${p.township_stations_done}/${p.township_stations_goal}` })),
+    el("span", { class: "figure" }, bi("村级点备案", "village points filed"), el("b", { text: `${p.village_points_filed}/${p.village_points_goal}` })),
+    el("span", { class: "figure" }, bi("要求比例", "required share"), el("b", { text: `${Math.round((p.required_fraction || 0) * 100)}%` })),
+    el("span", { class: "small", text: `截至 as of ${p.as_of}` }),
+  );
+  $("progress-behind").textContent = data.behind.length
+    ? `未达标的乡镇 Townships behind（${data.behind.length}）：${data.behind.join("、")}` : "各乡镇均达标 every township on track";
+  $("progress-print").href = `/console/api/progress/report?as_of=${encodeURIComponent(asOf)}`;
+  $("progress-chart").innerHTML = data.chart; // an SVG built and escaped by the server (clients/html.py)
+  const body = $("progress-townships");
+  body.replaceChildren();
+  for (const t of p.townships) {
+    body.append(el("tr", { "data-township": t.township, "data-outcome": outcomeKey(t.outcome) },
+      el("td", { text: t.township }),
+      el("td", { class: "n", text: `${t.township_stations_done}/${t.township_stations_target}` }),
+      el("td", { class: "n", text: `${t.village_points_filed}/${t.village_points_target}` }),
+      el("td", { class: "n", text: t.village_points_compliant }),
+      el("td", {}, badge(t.outcome)), el("td", {}, reasons(t.reasons))));
+  }
+  const county = verdict.reasons || [];
+  $("progress-county-reasons").replaceChildren(reasons(county.filter((r) => r.severity !== "SEVERITY_INFO" && r.rule_id !== "QTA-EXCLUDED")));
+  $("progress-excluded").replaceChildren(reasons(county.filter((r) => r.rule_id === "QTA-EXCLUDED")));
+  $("progress-notes").replaceChildren(reasons(county.filter((r) => r.severity === "SEVERITY_INFO" && r.rule_id !== "QTA-EXCLUDED")));
+  $("progress-hub").replaceChildren(badge((p.hub || {}).outcome), reasons((p.hub || {}).reasons));
+  $("ruleset").textContent = verdict.ruleset_version || "";
+  $("progress-result").hidden = false;
+}
+
+// ---- 补贴
+
+let claimJob = null;
+
+async function runClaim(event) {
+  event.preventDefault();
+  showError("claim-error", null);
+  const file = $("claim-file").files[0];
+  const bad = checkFile(file, SUFFIXES);
+  if (bad) { showError("claim-error", bad); return; }
+  const params = new URLSearchParams();
+  for (const input of $("claim-form").querySelectorAll("fieldset [name]")) {
+    if (input.value.trim()) params.set(input.name, input.value.trim());
+  }
+  const started = Date.now();
+  const timer = setInterval(() => busy("claim-progress", true, `读取与评估中… ${((Date.now() - started) / 1000).toFixed(0)} 秒 (reading and evaluating)`), 500);
+  busy("claim-progress", true, "上传中… (uploading)", 0);
+  try {
+    const data = await upload(`/console/api/claim?${params}`, file, null, (sent, total) => {
+      busy("claim-progress", true, sent < total ? `上传中 ${Math.round((100 * sent) / total)}% (uploading)` : "读取与评估中… (reading and evaluating)", sent < total ? sent / total : null);
+    });
+    claimJob = data.job;
+    showClaim(data, false);
+  } catch (e) {
+    showError("claim-error", e);
+  } finally {
+    clearInterval(timer);
+    busy("claim-progress", false);
+  }
+}
+
+function showClaim(data, afterCommit) {
+  const r = data.result;
+  const banner = $("claim-banner");
+  banner.hidden = !afterCommit && data.how !== "stored";
+  if (data.how === "commit") banner.textContent = "已入账：符合条件的运单已记为已付 (committed: the eligible waybills are recorded as paid)";
+  else if (data.how === "stored") banner.textContent = "该申报此前已入账，以下是存档的结果，未重复入账 (committed before: this is the stored answer; nothing was paid twice)";
+  else banner.textContent = "";
+  $("claim-summary").replaceChildren(
+    el("span", { class: "figure" }, bi("申报编号", "claim"), el("b", { text: r.claim_id })),
+    el("span", { class: "figure", id: "claim-outcome" }, badge(r.outcome)),
+    el("span", { class: "figure" }, bi("符合件数", "eligible"), el("b", { text: r.eligible_pieces })),
+    el("span", { class: "figure" }, bi("剔除件数", "rejected"), el("b", { text: r.rejected_pieces })),
+    el("span", { class: "figure" }, bi("核定金额", "approved"), el("b", { text: yuan(r.approved_amount_fen) })),
+    el("span", { class: "figure" }, r.committed ? bi("已入账", "committed") : bi("试算（未入账）", "dry run, not committed")),
+  );
+  $("claim-reasons").replaceChildren(reasons(r.reasons));
+  const tallies = el("ul", {});
+  for (const t of r.tallies || []) tallies.append(el("li", { text: `${t.rule_id}：${t.count} 件 (parcels)` }));
+  $("claim-tallies").replaceChildren(r.tallies && r.tallies.length ? tallies : el("span", { class: "small", text: "—" }));
+  const rejections = el("ul", {});
+  for (const j of (r.rejections || []).slice(0, 500)) {
+    rejections.append(el("li", { text: `${j.row ? "第" + j.row + "行 row " + j.row + " · " : ""}${j.waybill}：${(j.rule_ids || []).join("、")}` }));
+  }
+  if ((r.rejections || []).length > 500) rejections.append(el("li", { text: `…共 ${r.rejections.length} 件 (in all)` }));
+  $("claim-rejections").replaceChildren(r.rejections && r.rejections.length ? rejections : el("span", { class: "small", text: "—" }));
+  const badRows = el("ul", {});
+  for (const b of data.bad_rows || []) badRows.append(el("li", { text: `第${b.row}行 row ${b.row}：${b.problem}` }));
+  $("claim-bad-rows").replaceChildren(data.bad_rows && data.bad_rows.length ? badRows : el("span", { class: "small", text: "—" }));
+  $("claim-commit-area").hidden = !(state.me && state.me.may.commit) || afterCommit || r.committed;
+  $("claim-confirm").hidden = true;
+  state.pending = r;
+  $("claim-result").hidden = false;
+}
+
+function askCommit() {
+  const r = state.pending;
+  $("claim-confirm-text").textContent =
+    `确认将申报 ${r.claim_id} 入账？核定金额 ${yuan(r.approved_amount_fen)}，${r.eligible_pieces} 件运单将记为已付，不可撤销。` +
+    `(Commit claim ${r.claim_id}? ${yuan(r.approved_amount_fen)} approved; ${r.eligible_pieces} waybills will be recorded as paid. This cannot be undone.)`;
+  $("claim-confirm").hidden = false;
+  $("claim-confirm-yes").focus();
+}
+
+async function commitClaim() {
+  showError("claim-error", null);
+  $("claim-confirm-yes").disabled = true;
+  try {
+    showClaim(await postJson(`/console/api/claim/${encodeURIComponent(claimJob)}/commit`, {}), true);
+  } catch (e) {
+    showError("claim-error", e);
+  } finally {
+    $("claim-confirm-yes").disabled = false;
+  }
+}
+
+// ---- 规则
+
+let rules = [];
+
+async function loadRules() {
+  showError("rules-error", null);
+  try {
+    const data = await api("/console/api/rules");
+    rules = data.rules || [];
+    $("ruleset").textContent = data.ruleset_version || "";
+    if (rules.some((r) => "basis" in r)) {
+      $("rules-head").append(el("th", {}, "依据类别", el("br"), el("span", { class: "en" }, "Basis")));
+    }
+    renderRules();
+  } catch (e) {
+    showError("rules-error", e);
+  }
+}
+
+function renderRules() {
+  const words = $("rules-search").value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  const body = $("rules-body");
+  body.replaceChildren();
+  let shown = 0;
+  for (const r of rules) {
+    const citation = r.citation || {};
+    const cells = [r.rule_id, r.subject, r.severity, r.description, `${citation.document || ""} ${citation.clause || ""}`,
+      `${r.effective_from || "—"} ~ ${r.effective_to || "—"}`];
+    const text = cells.join(" ").toLowerCase();
+    if (!words.every((w) => text.includes(w))) continue;
+    shown += 1;
+    const row = el("tr", { "data-rule": r.rule_id },
+      el("td", { text: r.rule_id }), el("td", { text: r.subject }),
+      el("td", { text: `${SEVERITY_ZH[r.severity] || ""} ${String(r.severity).replace("SEVERITY_", "")}` }),
+      el("td", { text: r.description }),
+      el("td", {}, citation.document || "", el("br"), el("b", { text: citation.clause || "" })),
+      el("td", { text: cells[5] }));
+    if ("basis" in r) row.append(el("td", { text: String(r.basis).replace("RULE_BASIS_", "") }));
+    body.append(row);
+  }
+  $("rules-count").textContent = `${shown} / ${rules.length} 条规则 rules`;
+}
+
+// ---- wiring
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("login-form").addEventListener("submit", login);
+  $("logout").addEventListener("click", logout);
+  for (const button of document.querySelectorAll(".tabs button")) {
+    button.addEventListener("click", () => selectTab(button.dataset.tab));
+  }
+  $("check-form").addEventListener("submit", runCheck);
+  $("check-failing").addEventListener("change", renderItems);
+  $("progress-form").addEventListener("submit", runProgress);
+  $("progress-as-of").value = new Date().toISOString().slice(0, 10);
+  $("claim-form").addEventListener("submit", runClaim);
+  $("claim-commit").addEventListener("click", askCommit);
+  $("claim-confirm-yes").addEventListener("click", commitClaim);
+  $("claim-confirm-no").addEventListener("click", () => { $("claim-confirm").hidden = true; });
+  $("rules-search").addEventListener("input", renderRules);
+  start();
+});

@@ -1,0 +1,41 @@
+"""A real browser for the console's tests: Playwright driving Debian's Chromium (Playwright's own
+browser download is not needed). Without Chromium or Playwright the tests are skipped with the
+reason, or fail when RURALPOST_REQUIRE_BROWSER=1 (as in CI, `.ci/run`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import ROOT
+
+MISSING = "Chromium not installed: run scripts/ensure-chromium.sh (apt-get install chromium fonts-wqy-zenhei)"
+# Where a failing browser test leaves its screenshot (CI keeps this folder).
+ARTIFACTS = Path(os.environ.get("RURALPOST_ARTIFACTS", ROOT / "tmp" / "artifacts"))
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("RURALPOST_REQUIRE_BROWSER") == "1":
+        pytest.fail(reason + " [RURALPOST_REQUIRE_BROWSER=1]", pytrace=False)
+    pytest.skip(reason)
+
+
+def chromium_path() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        _missing(MISSING)
+    assert found is not None
+    return found
+
+
+def sync_playwright() -> Any:
+    """Playwright's entry point, or a skip (a fail under RURALPOST_REQUIRE_BROWSER=1) without it."""
+    try:
+        from playwright.sync_api import sync_playwright as start
+    except ImportError:
+        _missing("Playwright not installed: pip install -e '.[dev]'")
+    return start()

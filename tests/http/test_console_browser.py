@@ -1,0 +1,246 @@
+"""The web console in a real browser (Playwright driving Debian's Chromium) against a real server
+with an auth file: what an inspector, an operator and an approver do, and what a wrong token or an
+expired login gets. A failing test leaves screenshots in tmp/artifacts/."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from google.protobuf import json_format
+
+from ruralpost.clients import template
+from ruralpost.clients.readers import write_table
+from ruralpost.service.config import Config
+from ruralpost.service.golden import plans
+from ruralpost.service.server import Running, running
+from tests.http.jsondoor import unary
+from tests.support import EXAMPLES, TOKENS
+
+AREA = 19  # the area column of the station template
+
+
+def stations_xlsx(path: Path) -> Path:
+    """The template's two example stations; the township station's 8 m² fails STN-AREA-TOWNSHIP."""
+    header = template.headers("stations", "both")
+    rows = [list(r) for r in template.examples("stations")[:2]]
+    assert "area_m2" in header[AREA]
+    rows[0][AREA] = "8"
+    write_table(path, header, rows)
+    return path
+
+
+def open_console(context: Any, server: Running, who: str | None) -> Any:
+    page = context.new_page()
+    page.goto(f"http://127.0.0.1:{server.http_port}/")
+    if who is not None:
+        page.fill("#token", TOKENS[who])
+        page.click("#login-form button[type=submit]")
+        page.wait_for_selector("#tabs:not([hidden])")
+    return page
+
+
+def test_an_xlsx_with_a_failing_row_shows_fail_and_comes_back_with_verdict_columns(
+    http_secured: Running, browser_context: Any, tmp_path: Path
+) -> None:
+    page = open_console(browser_context, http_secured, "op")
+    assert page.is_visible("button[data-tab=check]") and not page.is_visible("button[data-tab=progress]")
+    page.set_input_files("#check-file", str(stations_xlsx(tmp_path / "我的站点.xlsx")))
+    page.fill("#check-as-of", "2023-07-15")
+    page.click("#check-go")
+    page.wait_for_selector("#check-result:not([hidden])")
+
+    failing = page.locator("#check-items tr[data-row='2']")
+    assert failing.get_attribute("data-outcome") == "FAIL"
+    assert "不通过 FAIL" in failing.locator(".badge").inner_text()
+    reason = failing.locator(".reason[data-rule='STN-AREA-TOWNSHIP']")
+    text = reason.inner_text()
+    assert "乡镇快递综合服务站面积8平方米" in text  # the message with the actual value
+    assert "四(1)" in text and ">= 10" in text and "8" in text  # clause, expected, actual
+    assert "将营业面积扩大到10平方米以上" in text  # remedy
+    assert page.locator("#check-items tr[data-row='3']").get_attribute("data-outcome") == "PASS_WITH_WARNINGS"
+
+    with page.expect_download() as download:
+        page.click("#download-annotated")
+    assert download.value.suggested_filename == "我的站点-核验结果.xlsx"
+    saved = tmp_path / "back.xlsx"
+    download.value.save_as(saved)
+    sheet = openpyxl.load_workbook(saved).worksheets[0]
+    header = [c.value for c in sheet[1]]
+    assert header[: len(template.headers("stations", "both"))] == template.headers("stations", "both")  # theirs
+    outcome = header.index("核验结果/outcome")
+    rules = header.index("规则/rule_ids")
+    assert sheet.cell(row=2, column=outcome + 1).value == "不通过 FAIL"
+    assert "STN-AREA-TOWNSHIP" in sheet.cell(row=2, column=rules + 1).value
+    assert sheet.cell(row=3, column=outcome + 1).value == "通过（有提醒） PASS_WITH_WARNINGS"
+
+    with page.expect_download() as download:
+        page.click("#download-csv")
+    rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    assert rows[0][0] == "行号/row" and rows[1][4] == "FAIL"
+
+    with page.context.expect_page() as report_page:
+        page.click("#download-report")
+    report = report_page.value
+    report.wait_for_load_state()
+    assert "站点核验报告" in report.title() and "STN-AREA-TOWNSHIP" in report.content()
+
+
+def test_the_july_progress_page_shows_the_townships_behind(http_secured: Running, browser_context: Any) -> None:
+    programme = http_secured.runtime.rules.current.book.programme
+    plan = {"杜家村镇": {"station": None, "points": 0}, "丰润镇": {"points": 1}}
+    other = [{"kind": "village_point", "township": "康家会镇", "operator": "忻州某快递有限公司", "stationId": "X-1"}]
+    for station in plans.stations(programme, plan, other):
+        request = {"station": json_format.MessageToDict(station), "asOf": "2023-06-15", "register": True}
+        assert unary(http_secured.http_port, "StationService/CheckStation", request, who="admin").code == "ok"
+    page = open_console(browser_context, http_secured, "reader")
+    assert not page.is_visible("button[data-tab=check]")  # a reader sees reports only
+    page.click("button[data-tab=progress]")
+    page.fill("#progress-as-of", "2023-07-31")
+    page.click("#progress-form button[type=submit]")
+    page.wait_for_selector("#progress-result:not([hidden])")
+    behind = page.inner_text("#progress-behind")
+    assert "杜家村镇" in behind and "丰润镇" in behind and "康家会镇" not in behind
+    assert page.locator("#progress-townships tr[data-township='杜家村镇']").get_attribute("data-outcome") == "FAIL"
+    assert page.locator("#progress-townships tr[data-township='康家会镇']").get_attribute("data-outcome") == "PASS"
+    assert page.locator("#progress-chart svg#township-chart").count() == 1
+    assert "QTA-NOTE-52" in page.inner_text("#progress-notes")  # the 52-against-48 note
+    county = page.inner_text("#progress-county")
+    assert "11/12" in county and "45/48" in county and "要求比例" in county
+    excluded = page.inner_text("#progress-excluded")  # not counted, with why
+    assert "QTA-EXCLUDED" in excluded and "X-1" in excluded and "忻州某快递有限公司" in excluded
+    page.emulate_media(media="print")  # printable: the report without the controls
+    assert page.is_hidden("#tabs") and page.is_hidden("#progress-form") and page.is_visible("#progress-townships")
+    with page.context.expect_page() as printable:
+        page.emulate_media(media="screen")
+        page.click("#progress-print")
+    printable.value.wait_for_load_state()
+    assert "建设进度报告" in printable.value.title() and "杜家村镇" in printable.value.content()
+
+
+def test_a_claim_dry_run_then_a_confirmed_commit_by_an_approver(http_secured: Running, browser_context: Any) -> None:
+    operator = open_console(browser_context, http_secured, "op")
+    operator.click("button[data-tab=claim]")
+    operator.set_input_files("#claim-file", str(EXAMPLES / "claim-upbound.json"))
+    operator.click("#claim-form button[type=submit]")
+    operator.wait_for_selector("#claim-result:not([hidden])")
+    assert "PARTIALLY_ELIGIBLE" in operator.inner_text("#claim-outcome")
+    assert operator.is_hidden("#claim-commit-area")  # an operator dry-runs only
+    operator.click("#logout")
+    operator.wait_for_selector("#login:not([hidden])")
+    operator.close()
+
+    page = open_console(browser_context, http_secured, "approver")
+    page.click("button[data-tab=claim]")
+    page.set_input_files("#claim-file", str(EXAMPLES / "claim-upbound.json"))
+    page.click("#claim-form button[type=submit]")
+    page.wait_for_selector("#claim-result:not([hidden])")
+    assert "¥3.00" in page.inner_text("#claim-summary") and "试算" in page.inner_text("#claim-summary")
+    assert "SUB-UP-AGRI" in page.inner_text("#claim-rejections")
+    page.click("#claim-commit")
+    confirm = page.inner_text("#claim-confirm")
+    assert "SXYGL-UP-2023-07-0001" in confirm and "¥3.00" in confirm and "不可撤销" in confirm
+    assert not any(row.method.endswith(":commit") for row in http_secured.runtime.store.decisions())  # not yet
+    page.click("#claim-confirm-yes")
+    page.wait_for_selector("#claim-banner:not([hidden])")
+    assert "已入账" in page.inner_text("#claim-banner")
+    assert "已入账" in page.inner_text("#claim-summary") and page.is_hidden("#claim-commit-area")
+
+    # the same claim again: the stored answer, nothing paid twice
+    page.set_input_files("#claim-file", str(EXAMPLES / "claim-upbound.json"))
+    page.click("#claim-form button[type=submit]")
+    page.wait_for_selector("#claim-banner:has-text('存档')")
+    assert "¥3.00" in page.inner_text("#claim-summary")
+    methods = [row.method for row in http_secured.runtime.store.decisions()]
+    assert methods.count("EvaluateClaim:commit") == 1 and "EvaluateClaim:stored" in methods
+
+
+def test_the_rule_catalogue_is_searchable(http_secured: Running, browser_context: Any) -> None:
+    page = open_console(browser_context, http_secured, "reader")
+    page.click("button[data-tab=rules]")
+    page.wait_for_selector("#rules-body tr[data-rule='STN-AREA-TOWNSHIP']")
+    every = page.locator("#rules-body tr").count()
+    assert every == len(http_secured.runtime.rules.current.book.rules)
+    page.fill("#rules-search", "面积 四(1)")  # words of the description and the clause
+    shown = sorted(page.locator("#rules-body tr").evaluate_all("rows => rows.map(r => r.dataset.rule)"))
+    assert shown == ["STN-AREA-TOWNSHIP", "STN-AREA-VILLAGE", "STN-AREA-VOLUME"]  # rev. 2 added the last
+    row = page.inner_text("#rules-body tr[data-rule='STN-AREA-TOWNSHIP']")
+    assert "错误 ERROR" in row and "四(1)" in row and "方案附件3" in row
+    assert "SETTING" in page.inner_text("#rules-body tr[data-rule='STN-AREA-VOLUME']")  # the basis column
+    assert f"3 / {every}" in page.inner_text("#rules-count")
+
+
+def test_a_wrong_token_is_refused(http_secured: Running, browser_context: Any) -> None:
+    page = open_console(browser_context, http_secured, None)
+    page.fill("#token", "not-a-token")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("#login-error:not([hidden])")
+    assert "令牌不正确" in page.inner_text("#login-error") and "unknown token" in page.inner_text("#login-error")
+    assert page.is_hidden("#tabs")
+
+
+def test_bad_files_get_a_clear_message_and_nothing_else_is_lost(
+    http_secured: Running, browser_context: Any, tmp_path: Path
+) -> None:
+    page = open_console(browser_context, http_secured, "op")
+    page.set_input_files("#check-file", str(stations_xlsx(tmp_path / "ok.xlsx")))
+    page.click("#check-go")
+    page.wait_for_selector("#check-result:not([hidden])")
+    page.set_input_files("#check-file", {"name": "scan.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4"})
+    page.click("#check-go")
+    error = page.inner_text("#check-error")
+    assert "不支持的文件类型" in error and "unsupported file type" in error
+    big = tmp_path / "huge.csv"
+    with big.open("wb") as f:
+        f.truncate(50 * 1024 * 1024)
+    page.set_input_files("#check-file", str(big))
+    page.click("#check-go")
+    assert "文件太大" in page.inner_text("#check-error") and "too large" in page.inner_text("#check-error")
+    assert page.is_visible("#check-result") and page.locator("#check-items tr").count() == 2  # still there
+    # a file the readers cannot read: the server says why
+    page.set_input_files(
+        "#check-file", {"name": "stations.csv", "mimeType": "text/csv", "buffer": b"colour,size\nred,1\n"}
+    )
+    page.click("#check-go")
+    page.wait_for_selector("#check-error:has-text('无法读取')")
+
+
+@pytest.fixture
+def short_sessions(tmp_path: Path, auth_file: Path) -> Iterator[Running]:
+    config = Config(
+        listen="127.0.0.1:0",
+        http_listen="127.0.0.1:0",
+        db=str(tmp_path / "short.db"),
+        auth_file=auth_file,
+        console_dir=tmp_path / "console",
+        session_seconds=5,
+        grace_seconds=1,
+    )
+    with running(config) as r:
+        yield r
+
+
+def test_an_expired_login_asks_again_and_keeps_the_page(short_sessions: Running, browser_context: Any) -> None:
+    page = open_console(browser_context, short_sessions, "reader")
+    page.click("button[data-tab=progress]")
+    page.fill("#progress-as-of", "2023-07-31")
+    page.click("#progress-form button[type=submit]")
+    page.wait_for_selector("#progress-result:not([hidden])")
+    time.sleep(5.5)
+    page.fill("#progress-as-of", "2023-11-30")
+    page.click("#progress-form button[type=submit]")
+    page.wait_for_selector("#login:not([hidden])")
+    assert "登录已过期" in page.inner_text("#login-why") and "expired" in page.inner_text("#login-why")
+    assert page.is_visible("#progress-result")  # the July report is still on the page
+    assert page.input_value("#progress-as-of") == "2023-11-30"
+    page.fill("#token", TOKENS["reader"])
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("#login", state="hidden")
+    page.click("#progress-form button[type=submit]")
+    page.wait_for_selector("#progress-county:has-text('2023-11-30')")
