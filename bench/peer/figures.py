@@ -38,10 +38,14 @@ PEER = f"cerbos {cerbos.VERSION}"
 
 
 class _Context:
-    """What the servicer reads from a call's context when no auth file is configured: the peer."""
+    """What the servicer reads from a call's context when no auth file is configured: the peer, and
+    whether the client is still there."""
 
     def peer(self) -> str:
         return "ipv4:127.0.0.1:1"
+
+    def is_active(self) -> bool:
+        return True
 
 
 def inprocess(items: list[bytes], rounds: int, repeat: int) -> dict[str, float]:
