@@ -7,11 +7,12 @@ token, a role, a stream limit and a metric mean the same on both doors.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import threading
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
@@ -44,9 +45,31 @@ class _StreamSlots:
             self._open[who] -= 1
 
 
+class _RequestIds:
+    """32 hex digits unique per call: a random prefix per process and a counter.
+
+    uuid4() reads the system's randomness on every call (a system call on the hot path); a
+    forked worker draws its own prefix, so workers never repeat each other's ids.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self._prefix = os.urandom(8).hex()
+        self._count = itertools.count()
+
+    def new(self) -> str:
+        return f"{self._prefix}{next(self._count):016x}"
+
+
+_IDS = _RequestIds()
+
+
 def request_id_of(metadata: Metadata) -> str:
     """The client's `x-request-id`, or a new one."""
-    return next((str(v) for k, v in metadata if k.lower() == "x-request-id"), "") or uuid.uuid4().hex
+    return next((str(v) for k, v in metadata if k.lower() == "x-request-id"), "") or _IDS.new()
 
 
 class Gate:

@@ -78,7 +78,6 @@ class Programme:
         self.milestones: list[Milestone] = sorted(
             (Milestone(name, ms.date, ms.fraction) for name, ms in m.milestones.items()), key=lambda ms: ms.date
         )
-        self.hub_deadline: dt.date | None = m.hub.deadline
         self.retired_townships: dict[str, str] = dict(m.retired_townships)
         # 方案 五: subsidy rates, operators, categories (placeholder amounts: docs/subsidy.md).
         self.subsidy: SubsidyConfig | None = SubsidyConfig(m.subsidy) if m.subsidy else None

@@ -53,7 +53,6 @@ class SubsidyConfig:
         self.period_from = m.period_from
         self.period_to = m.period_to
         self.max_parcels = m.max_parcels
-        self.waybill_max_length = m.waybill.max_length
         self.operators: dict[str, Operator] = {}
         for o in m.operators:
             op = Operator(o.name, frozenset(o.kinds), o.approved_from, o.suspended_from)
