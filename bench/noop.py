@@ -1,12 +1,14 @@
 """No-op baselines registered only on the benchmark's server, never in the product API.
 
-They take and answer the same message types as the real methods, so the baseline pays the
-same (de)serialisation and transport and the difference is our work.
+They take and answer the same message types as the real methods and run on the same event loop
+(coroutines, like the product servicers), so the baseline pays the same (de)serialisation and
+transport and the difference is our work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 
@@ -17,15 +19,19 @@ UNARY = f"/{SERVICE}/Unary"
 STREAM = f"/{SERVICE}/Stream"
 
 
-def _unary(request: station_pb2.CheckStationRequest, context: grpc.ServicerContext) -> station_pb2.CheckStationResponse:
+async def _unary(
+    request: station_pb2.CheckStationRequest, context: grpc.aio.ServicerContext[Any, Any]
+) -> station_pb2.CheckStationResponse:
     return station_pb2.CheckStationResponse()
 
 
-def _stream(
-    requests: Iterator[station_pb2.CheckStationsRequest], context: grpc.ServicerContext
-) -> Iterator[station_pb2.CheckStationsResponse]:
-    for index, _ in enumerate(requests):
+async def _stream(
+    requests: AsyncIterator[station_pb2.CheckStationsRequest], context: grpc.aio.ServicerContext[Any, Any]
+) -> AsyncIterator[station_pb2.CheckStationsResponse]:
+    index = 0
+    async for _ in requests:
         yield station_pb2.CheckStationsResponse(index=index)
+        index += 1
 
 
 def handler() -> grpc.GenericRpcHandler:

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator
-from concurrent import futures
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from ruralpost.service.api.auth import Authenticator, load_callers
 from ruralpost.service.api.interceptors import ServiceInterceptor
 from ruralpost.service.api.methods import Methods
 from ruralpost.service.api.metrics import serve_metrics
+from ruralpost.service.api.offload import Offload
 from ruralpost.service.api.quota_service import QuotaServicer
 from ruralpost.service.api.rules_service import RulesServicer
 from ruralpost.service.api.station_service import StationServicer
@@ -41,6 +44,7 @@ from ruralpost.v1 import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a 200,000-parcel claim fits
 SERVICE_NAMES = (
@@ -69,16 +73,22 @@ class _Collected:
 
 @dataclass
 class Running:
-    server: grpc.Server
+    server: grpc.aio.Server
     port: int
     runtime: Runtime
-    health: health.HealthServicer
+    health: HealthServicer
+    loop: asyncio.AbstractEventLoop  # the gRPC door's event loop, in a thread of its own
+    pool: ThreadPoolExecutor  # the work that may wait (see api/offload.py)
     http: HttpDoor | None = None  # the HTTP door and console, when --http-listen is given
 
     @property
     def http_port(self) -> int:
         assert self.http is not None, "the server runs without --http-listen"
         return self.http.port
+
+    def on_loop(self, work: Coroutine[Any, Any, T]) -> T:
+        """Runs a coroutine on the door's loop and waits for it (from any other thread)."""
+        return asyncio.run_coroutine_threadsafe(work, self.loop).result()
 
 
 def is_loopback(listen: str) -> bool:
@@ -113,7 +123,10 @@ def _credentials(config: Config) -> grpc.ServerCredentials | None:
 
 def build(config: Config, options: tuple[tuple[str, Any], ...] = (), reuse_port: bool = False) -> Running:
     """A started server with every service registered, and the HTTP door when configured; the
-    caller stops it (see `running`). `reuse_port`: pre-forked workers share the HTTP port."""
+    caller stops it (see `running`). `reuse_port`: pre-forked workers share the HTTP port.
+
+    The gRPC door is a grpc.aio server on an event loop in a thread of its own (see api/offload.py
+    for what runs on the loop and what on the pool of `config.threads` threads)."""
     check_exposure(config)
     authenticator = Authenticator(load_callers(config.auth_file)) if config.auth_file else None
     credentials = _credentials(config)
@@ -121,60 +134,78 @@ def build(config: Config, options: tuple[tuple[str, Any], ...] = (), reuse_port:
         rules=ActiveRules(config.rules_dir), store=open_store(config.db), max_stream_items=config.max_stream_items
     )
     interceptor = ServiceInterceptor(authenticator, config.max_streams_per_caller)
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=config.threads, thread_name_prefix="rpc"),
-        interceptors=[interceptor],
-        options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-            *options,
-        ],
-    )
-    services: list[tuple[Callable[[Any, Any], None], Any]] = [
-        (station_pb2_grpc.add_StationServiceServicer_to_server, StationServicer(runtime)),
-        (rules_pb2_grpc.add_RulesServiceServicer_to_server, RulesServicer(runtime)),
-        (progress_pb2_grpc.add_QuotaServiceServicer_to_server, QuotaServicer(runtime)),
-        (claim_pb2_grpc.add_SubsidyServiceServicer_to_server, SubsidyServicer(runtime)),
-    ]
-    for add, servicer in services:
-        collected = _Collected()
-        add(servicer, collected)
-        for service, handlers in collected.handlers.items():
-            interceptor.check_handlers(service, handlers)  # a kind it does not wrap: no start
-        add(servicer, server)
-    if config.extra_handlers:
-        server.add_generic_rpc_handlers(tuple(config.extra_handlers))
-    health_servicer = health.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    if credentials is None:
-        port = server.add_insecure_port(config.listen)
-    else:
-        port = server.add_secure_port(config.listen, credentials)
-    if port == 0:
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="grpc-loop", daemon=True).start()
+    pool = ThreadPoolExecutor(max_workers=config.threads, thread_name_prefix="rpc")
+    offload = Offload(pool)
+
+    async def bind() -> tuple[grpc.aio.Server, int, HealthServicer]:
+        server = grpc.aio.server(
+            interceptors=[interceptor],
+            options=[
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                *options,
+            ],
+        )
+        services: list[tuple[Callable[[Any, Any], None], Any]] = [
+            (station_pb2_grpc.add_StationServiceServicer_to_server, StationServicer(runtime, offload)),
+            (rules_pb2_grpc.add_RulesServiceServicer_to_server, RulesServicer(runtime, offload)),
+            (progress_pb2_grpc.add_QuotaServiceServicer_to_server, QuotaServicer(runtime, offload)),
+            (claim_pb2_grpc.add_SubsidyServiceServicer_to_server, SubsidyServicer(runtime, offload)),
+        ]
+        for add, servicer in services:
+            collected = _Collected()
+            add(servicer, collected)
+            for service, handlers in collected.handlers.items():
+                interceptor.check_handlers(service, handlers)  # a kind it does not wrap: no start
+            add(servicer, server)
+        if config.extra_handlers:
+            server.add_generic_rpc_handlers(tuple(config.extra_handlers))
+        health_servicer = HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+        if credentials is None:
+            port = server.add_insecure_port(config.listen)
+        else:
+            port = server.add_secure_port(config.listen, credentials)
+        return server, port, health_servicer
+
+    def abandon() -> None:
+        loop.call_soon_threadsafe(loop.stop)
+        pool.shutdown()
         runtime.store.close()
-        raise OSError(f"cannot listen on {config.listen}")
-    http = None
-    if config.http_listen:
-        try:
-            http = start_http(config, Methods(runtime), interceptor.gate, reuse_port)
-        except Exception:
-            runtime.store.close()
-            raise
-    server.start()
+
+    try:
+        server, port, health_servicer = asyncio.run_coroutine_threadsafe(bind(), loop).result()
+        if port == 0:
+            raise OSError(f"cannot listen on {config.listen}")
+        r = Running(server, port, runtime, health_servicer, loop, pool)
+        if config.http_listen:
+            r.http = start_http(config, Methods(runtime), interceptor.gate, reuse_port)
+    except BaseException:
+        abandon()
+        raise
+    r.on_loop(server.start())
     for name in ("", *SERVICE_NAMES):
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        r.on_loop(health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING))
     log.info("listening on %s (port %d), rules %s", config.listen, port, runtime.rules.current.version)
-    return Running(server, port, runtime, health_servicer, http)
+    return r
 
 
 def stop(running: Running, grace: float) -> None:
     """Health NOT_SERVING first (load balancers drain), then stop with a grace period."""
-    running.health.enter_graceful_shutdown()
-    stopped = running.server.stop(grace)
+
+    async def drain() -> None:
+        await running.health.enter_graceful_shutdown()
+        await running.server.stop(grace)
+
+    stopped = asyncio.run_coroutine_threadsafe(drain(), running.loop)
     if running.http is not None:
         running.http.stop(grace)
-    stopped.wait()
+    stopped.result()
+    running.loop.call_soon_threadsafe(running.loop.stop)
+    running.pool.shutdown()
     running.runtime.store.close()
 
 

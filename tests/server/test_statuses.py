@@ -3,7 +3,7 @@ with a request id and never its text; a handler kind the interceptor does not wr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import grpc
@@ -18,11 +18,11 @@ from ruralpost.service.server import Running, running
 SECRET = "connection string postgresql://admin:hunter2@db"
 
 
-def _boom(request: bytes, context: grpc.ServicerContext) -> bytes:
+async def _boom(request: bytes, context: object) -> bytes:
     raise RuntimeError(SECRET)
 
 
-def _refuse(request: bytes, context: grpc.ServicerContext) -> bytes:
+async def _refuse(request: bytes, context: object) -> bytes:
     raise AlreadyExists("申报编号已用于内容不同的已入账申报 (claim id taken)")
 
 
@@ -74,14 +74,17 @@ def test_a_domain_error_keeps_its_code_and_message(faulty: Running) -> None:
 
 
 def test_every_kind_of_handler_is_wrapped_and_a_broken_one_refused() -> None:
-    def echo(request: bytes, context: grpc.ServicerContext) -> bytes:
+    async def echo(request: bytes, context: object) -> bytes:
         return request
+
+    async def echoes(request: bytes, context: object) -> AsyncIterator[bytes]:
+        yield request
 
     ok = {
         "Unary": grpc.unary_unary_rpc_method_handler(echo),
-        "ServerStream": grpc.unary_stream_rpc_method_handler(echo),
+        "ServerStream": grpc.unary_stream_rpc_method_handler(echoes),
         "ClientStream": grpc.stream_unary_rpc_method_handler(echo),
-        "Bidi": grpc.stream_stream_rpc_method_handler(echo),
+        "Bidi": grpc.stream_stream_rpc_method_handler(echoes),
     }
     ServiceInterceptor.check_handlers("ruralpost.test.Kinds", ok)
     interceptor = ServiceInterceptor(None)
@@ -92,3 +95,9 @@ def test_every_kind_of_handler_is_wrapped_and_a_broken_one_refused() -> None:
     broken = ok["ClientStream"]._replace(stream_unary=None)
     with pytest.raises(UnsupportedHandler, match=r"ruralpost\.test\.Kinds/ClientStream"):
         ServiceInterceptor.check_handlers("ruralpost.test.Kinds", {"ClientStream": broken})
+
+    def blocking(request: bytes, context: object) -> bytes:
+        return request
+
+    with pytest.raises(UnsupportedHandler, match=r"Kinds/Sync: .* not async: it would block the event loop"):
+        ServiceInterceptor.check_handlers("Kinds", {"Sync": grpc.unary_unary_rpc_method_handler(blocking)})

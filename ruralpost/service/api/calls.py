@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TypeVar
 
 from google.rpc import status_pb2
@@ -52,11 +52,29 @@ def stream_items(call: Call, requests: Iterator[T], limit: int) -> Iterator[tupl
     """(index, request) of a stream, until the client is gone or its deadline has passed (work
     stops with it); past `limit` items the stream ends with RESOURCE_EXHAUSTED."""
     for index, request in enumerate(requests):
-        if not call.is_active():
+        if not admit(call, index, limit):
             return
-        if index >= limit:
-            raise ResourceExhausted(f"more than {limit} items in one stream; split the batch")
         yield index, request
+
+
+async def stream_items_async(call: Call, requests: AsyncIterator[T], limit: int) -> AsyncIterator[tuple[int, T]]:
+    """`stream_items` for the gRPC door's event loop."""
+    index = 0
+    async for request in requests:
+        if not admit(call, index, limit):
+            return
+        yield index, request
+        index += 1
+
+
+def admit(call: Call, index: int, limit: int) -> bool:
+    """Whether to answer a stream's item `index`: not once the client is gone; past the limit,
+    RESOURCE_EXHAUSTED."""
+    if not call.is_active():
+        return False
+    if index >= limit:
+        raise ResourceExhausted(f"more than {limit} items in one stream; split the batch")
+    return True
 
 
 def item_error(error: ServiceError) -> status_pb2.Status:

@@ -59,13 +59,23 @@ class Methods:
     def check_stations(
         self, requests: Iterable[station_pb2.CheckStationsRequest], call: Call
     ) -> Iterator[station_pb2.CheckStationsResponse]:
-        batch = CodeIndex(self.runtime.rules.current)  # codes of earlier items: 一县一编号 within the batch
+        batch = self.station_batch()
         for index, request in stream_items(call, iter(requests), self.runtime.max_stream_items):
-            try:
-                verdict = self._check(request, call, "CheckStations", batch)
-                yield station_pb2.CheckStationsResponse(index=index, verdict=verdict)
-            except ServiceError as e:
-                yield station_pb2.CheckStationsResponse(index=index, error=item_error(e))
+            yield self.check_stations_item(batch, index, request, call)
+
+    def station_batch(self) -> CodeIndex:
+        """The codes of a stream's earlier items: 一县一编号 within the batch."""
+        return CodeIndex(self.runtime.rules.current)
+
+    def check_stations_item(
+        self, batch: CodeIndex, index: int, request: station_pb2.CheckStationsRequest, call: Call
+    ) -> station_pb2.CheckStationsResponse:
+        """One item of a CheckStations stream: its verdict, or its own error and the stream goes on."""
+        try:
+            verdict = self._check(request, call, "CheckStations", batch)
+            return station_pb2.CheckStationsResponse(index=index, verdict=verdict)
+        except ServiceError as e:
+            return station_pb2.CheckStationsResponse(index=index, error=item_error(e))
 
     # ---- SubsidyService
 
@@ -105,11 +115,17 @@ class Methods:
         self, requests: Iterable[claim_pb2.EvaluateClaimsRequest], call: Call
     ) -> Iterator[claim_pb2.EvaluateClaimsResponse]:
         for index, request in stream_items(call, iter(requests), self.runtime.max_stream_items):
-            try:
-                result = self.decide_claim(request, call, "EvaluateClaims").response
-                yield claim_pb2.EvaluateClaimsResponse(index=index, result=result)
-            except ServiceError as e:
-                yield claim_pb2.EvaluateClaimsResponse(index=index, error=item_error(e))
+            yield self.evaluate_claims_item(index, request, call)
+
+    def evaluate_claims_item(
+        self, index: int, request: claim_pb2.EvaluateClaimsRequest, call: Call
+    ) -> claim_pb2.EvaluateClaimsResponse:
+        """One item of an EvaluateClaims stream: its result, or its own error and the stream goes on."""
+        try:
+            result = self.decide_claim(request, call, "EvaluateClaims").response
+            return claim_pb2.EvaluateClaimsResponse(index=index, result=result)
+        except ServiceError as e:
+            return claim_pb2.EvaluateClaimsResponse(index=index, error=item_error(e))
 
     # ---- QuotaService
 

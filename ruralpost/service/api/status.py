@@ -2,14 +2,13 @@
 
 A domain error becomes its code with its message (and a BadRequest naming every bad field); any
 other exception becomes INTERNAL with the request id and never its text, which is logged instead.
-gRPC gets the google.rpc.Status (`abort`); the HTTP door the same code, message and details as a
+gRPC gets the google.rpc.Status (`grpc_status`); the HTTP door the same code, message and details as a
 Connect error (`connect_error`: Connect's codes are gRPC's, spelled in lower case on the wire).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import NoReturn
 
 import grpc
 from connectrpc.code import Code as ConnectCode
@@ -73,9 +72,10 @@ def status_of(error: BaseException, request_id: str) -> status_pb2.Status:
     return status_pb2.Status(code=getattr(code_pb2, code.name), message=message, details=_details(error))
 
 
-def abort(context: grpc.ServicerContext, error: BaseException, request_id: str) -> NoReturn:
-    """Ends the call with the exception's status and details (raises)."""
-    context.abort_with_status(rpc_status.to_status(status_of(error, request_id)))
+def grpc_status(error: BaseException, request_id: str) -> grpc.Status:
+    """The status a gRPC call ends with for the exception: code, message and the google.rpc.Status
+    in the trailing metadata."""
+    return rpc_status.to_status(status_of(error, request_id))
 
 
 def connect_error(error: BaseException, request_id: str) -> ConnectError:
