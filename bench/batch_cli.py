@@ -21,8 +21,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
-from concurrent import futures
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +29,10 @@ import grpc
 from google.protobuf import json_format
 
 from ruralpost.clients import template
-from ruralpost.service.api.station_service import StationServicer
-from ruralpost.service.config import DEFAULT_RULES_DIR
-from ruralpost.service.runtime import ActiveRules, Runtime
-from ruralpost.service.store import open_store
-from ruralpost.v1 import station_pb2, station_pb2_grpc
+from ruralpost.service.config import Config
+from ruralpost.service.server import build
+from ruralpost.service.server import stop as stop_server
+from ruralpost.v1 import station_pb2
 
 AS_OF = "2023-07-15"
 ECHO_METHOD = "/bench.Echo/Stream"
@@ -97,27 +95,23 @@ def write_stations(path: Path, rows: int) -> Counter[str]:
     return expected
 
 
+async def _echo(requests: AsyncIterator[bytes], context: object) -> AsyncIterator[bytes]:
+    async for request in requests:
+        yield request
+
+
 class BenchServer:
-    """StationService and the echo baseline on one server (port 0)."""
+    """The product server (port 0) with the echo baseline beside StationService."""
 
     def __init__(self, db: str) -> None:
-        self.runtime = Runtime(rules=ActiveRules(DEFAULT_RULES_DIR), store=open_store(db))
-        self.server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=16), options=[("grpc.max_receive_message_length", 64 << 20)]
-        )
-        station_pb2_grpc.add_StationServiceServicer_to_server(  # type: ignore[no-untyped-call, unused-ignore]
-            StationServicer(self.runtime), self.server
-        )
         echo = grpc.method_handlers_generic_handler(
-            "bench.Echo", {"Stream": grpc.stream_stream_rpc_method_handler(lambda requests, context: requests)}
+            "bench.Echo", {"Stream": grpc.stream_stream_rpc_method_handler(_echo)}
         )
-        self.server.add_generic_rpc_handlers((echo,))
-        self.port = self.server.add_insecure_port("127.0.0.1:0")
-        self.server.start()
+        self.running = build(Config(listen="127.0.0.1:0", db=db, extra_handlers=[echo], grace_seconds=1))
+        self.port = self.running.port
 
     def stop(self) -> None:
-        self.server.stop(1).wait()
-        self.runtime.store.close()
+        stop_server(self.running, 1)
 
 
 def echo_client(port: int, rows: int) -> None:

@@ -19,11 +19,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import grpc
 
-from ruralpost.service.api.station_service import StationServicer
+from ruralpost.service.api.call import Call
+from ruralpost.service.api.methods import Methods
 from ruralpost.service.config import DEFAULT_RULES_DIR
 from ruralpost.service.ruleset import load_ruleset
 from ruralpost.service.runtime import ActiveRules, Runtime
@@ -37,38 +38,28 @@ from . import agree, cerbos
 PEER = f"cerbos {cerbos.VERSION}"
 
 
-class _Context:
-    """What the servicer reads from a call's context when no auth file is configured: the peer, and
-    whether the client is still there."""
-
-    def peer(self) -> str:
-        return "ipv4:127.0.0.1:1"
-
-    def is_active(self) -> bool:
-        return True
-
-
 def inprocess(items: list[bytes], rounds: int, repeat: int) -> dict[str, float]:
-    """Per station through StationServicer.CheckStation in a loop, decision log flushed each round.
+    """Per station through the per-call path both doors share (`Methods.check_station`) in a loop,
+    decision log flushed each round.
 
     CPU (all threads of this process, the log writer included) is what compares with the server's
     CPU per call; wall time is kept beside it.
     """
     requests = [station_pb2.CheckStationRequest.FromString(b) for b in items]
-    context = cast(grpc.ServicerContext, _Context())
+    call = Call("CheckStation", "bench", "ipv4:127.0.0.1:1")
     with tempfile.TemporaryDirectory(prefix="bench-inprocess-") as tmp:
         runtime = Runtime(rules=ActiveRules(DEFAULT_RULES_DIR), store=open_store(str(Path(tmp) / "inprocess.db")))
-        servicer = StationServicer(runtime)
+        methods = Methods(runtime)
         try:
             for r in requests:  # warm up: imports, caches, the writer thread
-                servicer.CheckStation(r, context)
+                methods.check_station(r, call)
             runtime.store.flush()
             cpu, wall = [], []
             for _ in range(rounds):
                 c0, w0 = time.process_time(), time.perf_counter()
                 for _ in range(repeat):
                     for r in requests:
-                        servicer.CheckStation(r, context)
+                        methods.check_station(r, call)
                 runtime.store.flush()
                 n = repeat * len(requests)
                 cpu.append((time.process_time() - c0) / n * 1e6)
