@@ -7,6 +7,7 @@ when it loads and passes its golden cases.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,10 +34,19 @@ class ActiveRules:
         Raises RulebookError (and keeps the old set) when it does not load or a case fails.
         """
         with self._lock:
+            return self._activate(load_ruleset(self.rules_dir))
+
+    def reload_if_changed(self) -> tuple[RuleSet, int] | None:
+        """`reload`, or None when the folder holds the active set already: a pre-forked worker
+        told of a sibling's ReloadRules (the sibling itself is told too) does not run the cases again."""
+        with self._lock:
             candidate = load_ruleset(self.rules_dir)
-            passed = gate(candidate, self.rules_dir)
-            self._current = candidate
-            return candidate, passed
+            return None if candidate.version == self._current.version else self._activate(candidate)
+
+    def _activate(self, candidate: RuleSet) -> tuple[RuleSet, int]:
+        passed = gate(candidate, self.rules_dir)
+        self._current = candidate
+        return candidate, passed
 
 
 @dataclass
@@ -46,3 +56,5 @@ class Runtime:
     rules: ActiveRules
     store: Store
     max_stream_items: int = 1_000_000
+    # After a ReloadRules: tells the other pre-forked workers to reload too (None: one process).
+    on_reload: Callable[[], None] | None = None

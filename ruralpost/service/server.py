@@ -219,11 +219,19 @@ def running(config: Config) -> Iterator[Running]:
         stop(r, config.grace_seconds)
 
 
-def reload_rules(r: Running) -> None:
+def reload_rules(r: Running, if_changed: bool = False) -> None:
     """Activates the rule folder's current contents if they load and pass their golden cases
-    (SIGHUP); whatever goes wrong is logged and the old set stays."""
+    (SIGHUP); whatever goes wrong is logged and the old set stays. `if_changed`: a pre-forked
+    worker leaves an unchanged folder alone."""
     try:
-        ruleset, passed = r.runtime.rules.reload()
+        if if_changed:
+            reloaded = r.runtime.rules.reload_if_changed()
+            if reloaded is None:
+                log.info("rules unchanged: ruleset %s", r.runtime.rules.current.version)
+                return
+            ruleset, passed = reloaded
+        else:
+            ruleset, passed = r.runtime.rules.reload()
         log.info("rules reloaded: ruleset %s (%d golden cases passed)", ruleset.version, passed)
     except RulebookError as e:
         log.error("rules not reloaded, ruleset %s stays: %s", r.runtime.rules.current.version, e)
@@ -232,16 +240,25 @@ def reload_rules(r: Running) -> None:
 
 
 def serve(
-    config: Config, options: tuple[tuple[str, Any], ...] = (), metrics: bool = True, reuse_port: bool = False
+    config: Config,
+    options: tuple[tuple[str, Any], ...] = (),
+    metrics: bool = True,
+    reuse_port: bool = False,
+    siblings: Callable[[], None] | None = None,
 ) -> None:
-    """Runs until SIGINT or SIGTERM, then stops gracefully; SIGHUP reloads the rules."""
+    """Runs until SIGINT or SIGTERM, then stops gracefully; SIGHUP reloads the rules.
+
+    `siblings` (a pre-forked worker): after a ReloadRules, tells the other workers to reload."""
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
     r = build(config, options, reuse_port)
     if config.metrics_listen and metrics:
         log.info("metrics on port %d (%s)", serve_metrics(config.metrics_listen), config.metrics_listen)
-    signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=reload_rules, args=(r,)).start())
+    r.runtime.on_reload = siblings
+    signal.signal(
+        signal.SIGHUP, lambda *_: threading.Thread(target=reload_rules, args=(r, siblings is not None)).start()
+    )
     http = f", HTTP and console on {config.http_listen} (port {r.http.port})" if r.http else ""
     print(
         f"ruralpost serving on {config.listen} (port {r.port}){http}, db {config.db}, "

@@ -20,11 +20,17 @@ from ruralpost.service.store import open_store
 log = logging.getLogger(__name__)
 
 
+def _tell_parent() -> None:
+    """A worker answered ReloadRules: the parent forwards SIGHUP to every worker (see `forward`)."""
+    os.kill(os.getppid(), signal.SIGHUP)
+
+
 def serve_workers(config: Config, workers: int) -> int:
     """N pre-forked worker processes sharing the port (SO_REUSEPORT); one core each.
 
     The parent checks the configuration and creates the schema once, forks before any gRPC
-    object exists, forwards SIGTERM/SIGINT/SIGHUP to the workers and restarts one that dies. It
+    object exists, forwards SIGTERM/SIGINT/SIGHUP to the workers (a worker that answered ReloadRules sends the
+    parent SIGHUP, so every worker reloads) and restarts one that dies. It
     serves the metrics of all workers, summed (PROMETHEUS_MULTIPROC_DIR, see api/metrics.py).
     With --http-listen each worker serves the HTTP door on the shared HTTP port too; the console's
     session key comes from the parent's Config, so a login is good on every worker.
@@ -44,7 +50,7 @@ def serve_workers(config: Config, workers: int) -> int:
         pid = os.fork()
         if pid == 0:
             try:
-                serve(config, options=(("grpc.so_reuseport", 1),), metrics=False, reuse_port=True)
+                serve(config, (("grpc.so_reuseport", 1),), metrics=False, reuse_port=True, siblings=_tell_parent)
             finally:
                 os._exit(0)
         children[pid] = slot

@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
-from ruralpost.v1 import claim_pb2, claim_pb2_grpc, station_pb2_grpc
+from ruralpost.v1 import claim_pb2, claim_pb2_grpc, rules_pb2, rules_pb2_grpc, station_pb2_grpc
 from tests.support import free_port, station_request, upbound_claim
 
 
@@ -164,3 +164,59 @@ def test_the_parent_serves_the_metrics_of_every_worker(tmp_path: Path) -> None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
             proc.wait(timeout=30)
+
+
+def _worker_of(channel: grpc.Channel) -> tuple[str, str]:
+    """(the answering worker, its ruleset version): a worker's request ids share a random prefix."""
+    response, call = rules_pb2_grpc.RulesServiceStub(channel).ListRules.with_call(rules_pb2.ListRulesRequest())
+    request_id = dict(call.trailing_metadata() or ())["x-request-id"]
+    return str(request_id)[:16], response.ruleset_version
+
+
+def test_reload_rules_on_one_worker_reloads_every_worker(tmp_path: Path, rules_copy: Path) -> None:
+    port = free_port()
+    cli = Path(sys.executable).parent / "ruralpost"
+    with open(tmp_path / "serve.log", "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            [str(cli), "serve", "--workers", "2", "--listen", f"127.0.0.1:{port}", "--db", str(tmp_path / "r.db"),
+             "--rules", str(rules_copy)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    channels: dict[str, grpc.Channel] = {}
+    try:
+        deadline = time.monotonic() + 60
+        while len(channels) < 2 and time.monotonic() < deadline:  # a channel on each worker
+            ch = grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)])
+            try:
+                worker, before = _worker_of(ch)
+            except grpc.RpcError:
+                ch.close()
+                time.sleep(0.2)
+                continue
+            if worker in channels:
+                ch.close()
+            else:
+                channels[worker] = ch
+        assert len(channels) == 2, "no connection reached the second worker"
+        pack = rules_copy / "stations.yaml"
+        pack.write_text(
+            pack.read_text(encoding="utf-8").replace(
+                'zh: "乡镇快递综合服务站面积{area_m2}平方米', 'zh: "综合服务站面积仅{area_m2}平方米'
+            ),
+            encoding="utf-8",
+        )
+        first, other = channels.values()
+        reloaded = rules_pb2_grpc.RulesServiceStub(first).ReloadRules(rules_pb2.ReloadRulesRequest(), timeout=120)
+        assert reloaded.previous_version == before and reloaded.ruleset_version != before
+        deadline = time.monotonic() + 120  # the other worker loads the folder and runs the golden cases
+        while _worker_of(other)[1] != reloaded.ruleset_version and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _worker_of(other)[1] == reloaded.ruleset_version
+        assert _worker_of(first)[1] == reloaded.ruleset_version
+    finally:
+        for ch in channels.values():
+            ch.close()
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)

@@ -183,6 +183,8 @@ class Methods:
             ruleset, passed = self.runtime.rules.reload()
         except RulebookError as e:
             raise FailedPrecondition(f"规则未重新加载，仍使用 {previous}: {e}") from None
+        if self.runtime.on_reload is not None:
+            self.runtime.on_reload()
         return rules_pb2.ReloadRulesResponse(
             ruleset_version=ruleset.version, previous_version=previous, cases_passed=passed
         )
