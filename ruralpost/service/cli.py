@@ -118,7 +118,12 @@ def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--listen", default=d.listen, help="HOST:PORT (default %(default)s)")
     s.add_argument("--db", default=d.db, help="SQLite file path or postgresql:// URL (default %(default)s)")
     s.add_argument("--rules", default=str(d.rules_dir), help="rule pack folder (default: bundled)")
-    s.add_argument("--threads", type=int, default=d.threads, help="RPC worker threads (default %(default)s)")
+    s.add_argument(
+        "--threads",
+        type=int,
+        default=d.threads,
+        help="threads for gRPC work that may wait: claims, registering, PostgreSQL, reloads (default %(default)s)",
+    )
     s.add_argument("--grace", type=float, default=d.grace_seconds, help="seconds to finish calls on stop")
     s.add_argument("--workers", type=int, default=1, help="pre-forked processes sharing the port (one core each)")
     s.add_argument("--auth-file", help="YAML list of callers {name, token_sha256, role, operator?}")

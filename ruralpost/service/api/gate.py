@@ -27,7 +27,8 @@ Metadata = Iterable[tuple[str, str | bytes]]
 
 
 class _StreamSlots:
-    """Concurrent streams per caller: one caller cannot hold every worker thread."""
+    """Concurrent streams per caller: one caller cannot take the server's whole attention (or,
+    over the HTTP door, every worker thread)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
