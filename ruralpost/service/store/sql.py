@@ -8,7 +8,7 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 LOG_BATCH_SECONDS = 0.05
 LOG_BATCH_ROWS = 2000
 LOG_QUEUE_ROWS = 100_000
+LOG_INSERT_ROWS = 100  # rows per INSERT statement: 900 parameters, within every driver's limit
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,12 @@ class Store:
             f"AND r.sign_code = {mark} AND r.id = (SELECT max(l.id) FROM station_registrations l "
             "WHERE l.operator = r.operator AND l.station_id = r.station_id) ORDER BY r.operator, r.station_id"
         )
-        self._decisions_sql = (
+        row = f"({', '.join([mark] * 9)})"
+        self._decisions_sql = [  # by the number of rows inserted
             "INSERT INTO decisions (at, method, subject_id, caller, input_digest, outcome, "
-            f"rule_ids, ruleset_version, as_of) VALUES ({', '.join([mark] * 9)})"
-        )
+            f"rule_ids, ruleset_version, as_of) VALUES {', '.join([row] * n)}"
+            for n in range(LOG_INSERT_ROWS + 1)
+        ]
         schema.metadata.create_all(engine)
         self._import_old_registry()
         self.ledger = Ledger(engine)  # claims and paid waybills
@@ -271,26 +274,22 @@ class Store:
             if batch[-1] is None:
                 return
 
-    def _insert_decisions(self, rows: Iterable[DecisionRow]) -> None:
-        # driver-level executemany: the log is written off the request path, but shares its GIL
+    def _insert_decisions(self, rows: list[DecisionRow]) -> None:
+        """Up to LOG_INSERT_ROWS rows per statement, in one transaction.
+
+        A statement per row cost the request path more than the insert itself: the driver lets
+        go of the GIL around every row's step, and each time a request thread and the writer
+        hand it over (in process, 250 µs per check with the log against 180 without)."""
         with self.engine.begin() as conn:
-            conn.exec_driver_sql(
-                self._decisions_sql,
-                [
-                    (
-                        r.at,
-                        r.method,
-                        r.subject_id,
-                        r.caller,
-                        r.input_digest,
-                        r.outcome,
-                        r.rule_ids,
-                        r.ruleset_version,
-                        r.as_of,
-                    )
-                    for r in rows
-                ],
-            )
+            for start in range(0, len(rows), LOG_INSERT_ROWS):
+                chunk = rows[start : start + LOG_INSERT_ROWS]
+                values = tuple(
+                    v
+                    for r in chunk
+                    for v in (r.at, r.method, r.subject_id, r.caller, r.input_digest, r.outcome, r.rule_ids,
+                              r.ruleset_version, r.as_of)
+                )  # fmt: skip
+                conn.exec_driver_sql(self._decisions_sql[len(chunk)], values)
 
     def flush(self) -> None:
         """Waits until every queued decision-log row is written."""
