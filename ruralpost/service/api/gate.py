@@ -116,8 +116,7 @@ class Gate:
         """Metrics for every call; a structured log line (errors at WARNING, the rest at DEBUG)."""
         elapsed = time.perf_counter() - call.started
         code = "OK" if error is None else status.code_of(error).name
-        metrics.REQUESTS.labels(call.method, code).inc()
-        metrics.LATENCY.labels(call.method).observe(elapsed)
+        metrics.observe_call(call.method, code, elapsed)
         level = logging.DEBUG if code == "OK" else logging.WARNING
         if log.isEnabledFor(level):
             log.log(

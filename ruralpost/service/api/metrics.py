@@ -8,6 +8,7 @@ library picks memory or files at import), and the parent serves their sum.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess, start_http_server
 
@@ -27,10 +28,29 @@ VERDICTS = Counter("ruralpost_verdicts_total", "verdicts by subject and outcome"
 RULES_FIRED = Counter("ruralpost_rules_fired_total", "reasons given, by rule id", ["rule_id"])
 
 
+def observe_call(method: str, code: str, seconds: float) -> None:
+    """A call's count by status code and its latency."""
+    _child(REQUESTS, method, code).inc()
+    _child(LATENCY, method).observe(seconds)
+
+
 def observe_verdict(subject: str, outcome: str, rule_ids: list[str]) -> None:
-    VERDICTS.labels(subject, outcome).inc()
+    _child(VERDICTS, subject, outcome).inc()
     for rule_id in rule_ids:
-        RULES_FIRED.labels(rule_id).inc()
+        _child(RULES_FIRED, rule_id).inc()
+
+
+_CHILDREN: dict[tuple[object, ...], Any] = {}
+
+
+def _child(metric: Counter | Histogram, *labels: str) -> Any:
+    """`metric.labels(*labels)`, looked up once: the library takes a lock and checks the labels on
+    every call, a few µs each, three or more times per call."""
+    key = (metric, *labels)
+    found = _CHILDREN.get(key)
+    if found is None:
+        found = _CHILDREN[key] = metric.labels(*labels)
+    return found
 
 
 def workers_registry() -> CollectorRegistry:
