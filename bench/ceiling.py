@@ -8,8 +8,8 @@ import asyncio
 import multiprocessing as mp
 import sys
 import time
-from collections.abc import Callable
-from concurrent import futures
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import grpc
 
@@ -21,12 +21,8 @@ from .stations import requests
 PATH = "/bench.Ceiling/Spin"
 
 
-def _spin(
-    us: float,
-) -> Callable[[station_pb2.CheckStationRequest, grpc.ServicerContext], station_pb2.CheckStationResponse]:
-    def handler(
-        request: station_pb2.CheckStationRequest, context: grpc.ServicerContext
-    ) -> station_pb2.CheckStationResponse:
+def _spin(us: float) -> Callable[[station_pb2.CheckStationRequest, Any], Awaitable[station_pb2.CheckStationResponse]]:
+    async def handler(request: station_pb2.CheckStationRequest, context: Any) -> station_pb2.CheckStationResponse:
         end = time.perf_counter() + us / 1e6
         while time.perf_counter() < end:
             pass
@@ -36,24 +32,29 @@ def _spin(
 
 
 def _serve(us: float, ports: mp.Queue[int]) -> None:
-    server = grpc.server(futures.ThreadPoolExecutor(16))
-    server.add_generic_rpc_handlers(
-        (
-            grpc.method_handlers_generic_handler(
-                "bench.Ceiling",
-                {
-                    "Spin": grpc.unary_unary_rpc_method_handler(
-                        _spin(us),
-                        request_deserializer=station_pb2.CheckStationRequest.FromString,
-                        response_serializer=station_pb2.CheckStationResponse.SerializeToString,
-                    )
-                },
-            ),
+    """A grpc.aio server running the handler on its loop, as the product's door does."""
+
+    async def run() -> None:
+        server = grpc.aio.server()
+        server.add_generic_rpc_handlers(
+            (
+                grpc.method_handlers_generic_handler(
+                    "bench.Ceiling",
+                    {
+                        "Spin": grpc.unary_unary_rpc_method_handler(
+                            _spin(us),
+                            request_deserializer=station_pb2.CheckStationRequest.FromString,
+                            response_serializer=station_pb2.CheckStationResponse.SerializeToString,
+                        )
+                    },
+                ),
+            )
         )
-    )
-    ports.put(server.add_insecure_port("127.0.0.1:0"))
-    server.start()
-    server.wait_for_termination()
+        ports.put(server.add_insecure_port("127.0.0.1:0"))
+        await server.start()
+        await server.wait_for_termination()
+
+    asyncio.run(run())
 
 
 async def _rate(port: int) -> float:
