@@ -221,3 +221,18 @@ def test_every_evaluation_is_in_the_decision_log(channel: grpc.Channel, server: 
     assert last_unary.input_digest == hashlib.sha256(unary.SerializeToString(deterministic=True)).hexdigest()
     assert last_unary.caller
     assert {r.method for r in rows[:3]} == {"CheckStations"}
+
+
+def test_bytes_that_are_no_message_are_invalid_argument_naming_the_request(channel: grpc.Channel) -> None:
+    """grpc.aio alone answers UNKNOWN with the parser's text; the door names the field instead."""
+    raw = channel.unary_unary("/ruralpost.v1.StationService/CheckStation")
+    with pytest.raises(grpc.RpcError) as info:
+        raw(b"\xff\xff\xff\xff", timeout=10)  # field 0x1fffff.., wire type 7: no message parses this
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "request" in violations(info.value)
+    assert dict(info.value.trailing_metadata() or ())["x-request-id"]  # type: ignore[attr-defined]
+    answers = channel.stream_stream("/ruralpost.v1.StationService/CheckStations")
+    with pytest.raises(grpc.RpcError) as info:
+        list(answers(iter([b"\xff\xff\xff\xff"]), timeout=10))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "request" in violations(info.value)
