@@ -25,8 +25,7 @@ from ruralpost.service.progress import report as progress
 from ruralpost.service.rulebook.packs import RulebookError
 from ruralpost.service.rulebook.programme import Programme
 from ruralpost.service.ruleset import RuleSet
-from ruralpost.service.stations.check import check, identity, registry_county
-from ruralpost.service.stations.facts import KIND, sign_code_of
+from ruralpost.service.stations.check import check, registration
 from ruralpost.service.store import RegisteredStation
 from ruralpost.v1 import claim_pb2, common_pb2, progress_pb2, station_pb2
 
@@ -135,24 +134,7 @@ class _CaseRegistry:
 
 def _registered(ruleset: RuleSet, raw: list[Any]) -> list[RegisteredStation]:
     """A claim case's registry: each Station JSON as the store would hold its current registration."""
-    rows = []
-    for item in raw:
-        station = json_format.ParseDict(_plain(item), station_pb2.Station())
-        operator, station_id = identity(station)
-        rows.append(
-            RegisteredStation(
-                operator=operator,
-                station_id=station_id,
-                county=registry_county(station, ruleset),
-                sign_code=sign_code_of(station),
-                kind=KIND.get(station.kind, ""),
-                township=station.township.strip(),
-                outcome="",
-                station=station.SerializeToString(),
-                verdict=b"",
-            )
-        )
-    return rows
+    return [registration(ruleset, json_format.ParseDict(_plain(item), station_pb2.Station())) for item in raw]
 
 
 def run_station_case(ruleset: RuleSet, case: Case) -> Result:

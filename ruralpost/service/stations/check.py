@@ -112,20 +112,23 @@ def check(
     if batch is not None:
         batch.add(station)
     if register:
-        operator, station_id = identity(station)
-        registry.register_station(
-            RegisteredStation(
-                operator=operator,
-                station_id=station_id,
-                county=registry_county(station, ruleset),
-                sign_code=facts.sign_code_of(station),
-                kind=facts.KIND.get(station.kind, ""),
-                township=station.township.strip(),
-                outcome=common_pb2.Outcome.Name(verdict.outcome),
-                station=station.SerializeToString(),
-                verdict=verdict.SerializeToString(),
-            ),
-            ruleset.version,
-            verdict.evaluated_as_of,
-        )
+        registry.register_station(registration(ruleset, station, verdict), ruleset.version, verdict.evaluated_as_of)
     return verdict
+
+
+def registration(
+    ruleset: RuleSet, station: station_pb2.Station, verdict: common_pb2.Verdict | None = None
+) -> RegisteredStation:
+    """The station as the registry holds it (a golden case's registry has no verdict)."""
+    operator, station_id = identity(station)
+    return RegisteredStation(
+        operator=operator,
+        station_id=station_id,
+        county=registry_county(station, ruleset),
+        sign_code=facts.sign_code_of(station),
+        kind=facts.KIND.get(station.kind, ""),
+        township=station.township.strip(),
+        outcome=common_pb2.Outcome.Name(verdict.outcome) if verdict else "",
+        station=station.SerializeToString(),
+        verdict=verdict.SerializeToString() if verdict else b"",
+    )
