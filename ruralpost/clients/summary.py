@@ -137,6 +137,13 @@ class Summary:
     def ordered_townships(self) -> list[tuple[str, Counter[str]]]:
         return sorted(self.townships.items(), key=lambda t: t[0])
 
+    def township_counts(self) -> list[tuple[str, list[int]]]:
+        """Per township: stations, passed, failed, incomplete, bad rows (the reports' table)."""
+        return [
+            (t, [sum(c.values()), sum(c[o] for o in PASSED), c["FAIL"], c["INCOMPLETE"], c[BAD_ROW]])
+            for t, c in self.ordered_townships()
+        ]
+
     def as_dict(self) -> dict[str, object]:
         """The machine-readable summary (the end of `--format json`)."""
         return {

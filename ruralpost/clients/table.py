@@ -124,17 +124,7 @@ def stations_report(summary: Summary) -> str:
         out.append(
             render(
                 ["乡镇 Township", "站点 Stations", "通过 Passed", "不通过 Fail", "资料不全 Incomplete", "坏行 Bad"],
-                [
-                    [
-                        t,
-                        f"{sum(c.values()):,}",
-                        f"{sum(c[o] for o in PASSED):,}",
-                        f"{c['FAIL']:,}",
-                        f"{c['INCOMPLETE']:,}",
-                        f"{c[BAD_ROW]:,}",
-                    ]
-                    for t, c in s.ordered_townships()
-                ],
+                [[t, *(f"{n:,}" for n in counts)] for t, counts in s.township_counts()],
                 right=(1, 2, 3, 4, 5),
             )
         )
