@@ -29,27 +29,14 @@ import grpc
 from google.protobuf import json_format
 
 from ruralpost.clients import template
-from ruralpost.service.config import Config
+from ruralpost.service.config import DEFAULT_RULES_DIR, Config
+from ruralpost.service.rulebook.packs import load
 from ruralpost.service.server import build
 from ruralpost.service.server import stop as stop_server
 from ruralpost.v1 import station_pb2
 
 AS_OF = "2023-07-15"
 ECHO_METHOD = "/bench.Echo/Stream"
-TOWNSHIPS = [
-    "鹅城镇",
-    "杜家村镇",
-    "丰润镇",
-    "康家会镇",
-    "双路镇",
-    "王村镇",
-    "段家寨乡",
-    "辛村乡",
-    "神峪沟乡",
-    "娘子神乡",
-    "娑婆乡",
-    "赤泥洼乡",
-]
 BAD_EVERY = 997  # every 997th row has an unreadable area
 SMALL_EVERY = 20  # every 20th row (a township station) is too small: FAIL
 
@@ -60,6 +47,7 @@ def write_stations(path: Path, rows: int) -> Counter[str]:
     Sign codes run out after 9,999 per kind (the format allows no more), so later rows repeat
     earlier codes and must FAIL with STN-SIGN-CODE-DUPLICATE: that is part of what is checked.
     """
+    townships = [t.name for t in load(DEFAULT_RULES_DIR).programme.townships]
     header = template.headers("stations", "both")
     examples = template.examples("stations")
     expected: Counter[str] = Counter()
@@ -72,7 +60,7 @@ def write_stations(path: Path, rows: int) -> Counter[str]:
             row[0] = f"S{i:06d}"
             serial = (i // 2) % 9999 + 1
             if i % 2 == 0:
-                town = TOWNSHIPS[(i // 2) % len(TOWNSHIPS)]
+                town = townships[(i // 2) % len(townships)]
                 row[3], row[14], row[16] = town, f"{town}快递综合服务站", f"{town}快递综合服务站"
                 row[15] = f"XZ{serial:04d}"
             else:

@@ -8,46 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
 
 from ruralpost.v1 import station_pb2
 
+from .load import bench_server
 from .noop import STREAM, UNARY
 from .stations import requests
 
 CHECK = "/ruralpost.v1.StationService/CheckStation"
 CHECKS = "/ruralpost.v1.StationService/CheckStations"
-
-
-@contextmanager
-def bench_server(db: Path) -> Iterator[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.server", "0", str(db)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line.startswith("ready"):
-            raise RuntimeError(f"bench server did not start: {line!r}")
-        yield f"127.0.0.1:{line.split()[1]}"
-    finally:
-        if proc.stdin:
-            proc.stdin.close()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 async def _unary_round(
@@ -131,5 +105,5 @@ async def _measure(target: str, rounds: int, unary_calls: int, stream_items: int
 def grpc_figures(
     db: Path, rounds: int = 5, unary_calls: int = 3000, stream_items: int = 10_000, in_flight: int = 32
 ) -> dict[str, float]:
-    with bench_server(db) as target:
+    with bench_server(db) as (target, _):
         return asyncio.run(_measure(target, rounds, unary_calls, stream_items, in_flight))
