@@ -1,1 +1,1 @@
-"""`make bench`: the figures of PERFORMANCE.md, each against a baseline measured in the same run."""
+"""`make bench`: the figures of docs/performance.md, each against a baseline measured in the same run."""

@@ -1,6 +1,6 @@
-"""`make bench` / `python -m bench [--quick]`: the eight figures of PERFORMANCE.md, each against a
+"""`make bench` / `python -m bench [--quick]`: the eight figures of docs/performance.md, each against a
 baseline measured in the same run, written to bench/results.json. Benchmarks are not tests:
-nothing here fails on speed; the targets of issues #7 and #14 are printed beside the figures.
+nothing here fails on speed; the targets set for some figures are printed beside them.
 It fails only when the peer (figure 7) answers differently from our engine on some station."""
 
 from __future__ import annotations

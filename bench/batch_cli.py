@@ -1,4 +1,4 @@
-"""Batch CLI benchmark (PERFORMANCE.md item 5): `ruralpost check` on N stations from a CSV, against a
+"""Batch CLI benchmark (docs/performance.md figure 5): `ruralpost check` on N stations from a CSV, against a
 no-op streaming echo on the same server, in the same run, alternating; medians and the ratio.
 
     .venv/bin/python -m bench.batch_cli --rows 100000 --rounds 1

@@ -1,6 +1,6 @@
 """`python -m bench.ceiling`: how far a Python gRPC server falls below an empty handler when the
 handler does N µs of pure-Python work. It bounds the unary ratio any handler of that cost can
-reach on this machine (PERFORMANCE.md figure 2), independent of our code."""
+reach on this machine (docs/performance.md figure 2), independent of our code."""
 
 from __future__ import annotations
 

@@ -90,7 +90,7 @@ def measure(db: str, runs: int = 5, parcels: int = 100_000) -> dict[str, Any]:
         stub = claim_pb2_grpc.SubsidyServiceStub(channel)
         stub.EvaluateClaim(dry)  # warm up: connection, rule set, caches
         commit_s, dry_s = [], []
-        for request in commits:  # alternate the thing and its baseline (PERFORMANCE.md)
+        for request in commits:  # alternate the thing and its baseline (docs/performance.md)
             t0 = time.perf_counter()
             answer = stub.EvaluateClaim(request, timeout=120)
             commit_s.append(time.perf_counter() - t0)

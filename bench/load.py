@@ -1,4 +1,4 @@
-"""Server cost under load: calls/s, p99 and server CPU per call, the way issue #14 measured it.
+"""Server cost under load: calls/s, p99 and server CPU per call (docs/performance.md figure 8).
 
 One grpc.aio client keeps 32 calls in flight over 8 channels with pre-serialised requests, 52
 distinct stations of both kinds (half passing, half failing, every one with a sign code), and

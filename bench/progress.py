@@ -3,7 +3,7 @@
 Starts a real server on a free port with a fresh SQLite file, registers the 64 stations through
 CheckStation, then calls, alternating, GetProgress from the registry, GetProgress with the 64
 stations in the request, and ListRules (a cheap unary call on the same server, the baseline).
-Prints medians in ms and the ratio to the baseline (PERFORMANCE.md: ratios hold, absolutes drift).
+Prints medians in ms and the ratio to the baseline (docs/performance.md: ratios hold, absolutes drift).
 
     .venv/bin/python bench/progress.py [--calls 50]
 """

@@ -1,4 +1,4 @@
-"""The contract: buf lint STANDARD clean, and the names API.md fixes are there."""
+"""The contract: buf lint STANDARD clean, and the names docs/api.md fixes are there."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def test_services_and_methods_of_the_contract() -> None:
         ("ruralpost.v1.SubsidyService", "EvaluateClaim"),
         ("ruralpost.v1.SubsidyService", "EvaluateClaims"),
         ("ruralpost.v1.RulesService", "ListRules"),
-        ("ruralpost.v1.RulesService", "ReloadRules"),  # an extra admin method, not in API.md
+        ("ruralpost.v1.RulesService", "ReloadRules"),  # an admin method added to the first contract
     }
     streaming = station_pb2.DESCRIPTOR.services_by_name["StationService"].methods_by_name["CheckStations"]
     assert streaming.client_streaming and streaming.server_streaming

@@ -1,4 +1,4 @@
-"""Figures 7 (peer) and 8 (cost) of PERFORMANCE.md.
+"""Figures 7 (peer) and 8 (cost) of docs/performance.md.
 
 7: CheckStation on our server against Cerbos's CheckResources over the same stations, after the
 agreement check, with bench/load.py's client (grpc.aio, 32 in flight over 8 channels, requests

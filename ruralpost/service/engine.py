@@ -2,7 +2,7 @@
 
 Each YAML rule states a requirement within a scope; it is compiled into durable_rules rules
 named `<id>|<part>` (see `_CompiledRule`) whose firing tells the violation, or the missing fact
-that keeps the rule undecided. The low-level C module is called directly (DURABLE_RULES.md) with
+that keeps the rule undecided. The low-level C module is called directly (docs/engine.md) with
 a pool of long-lived sids, one per evaluation in flight, never shared.
 """
 

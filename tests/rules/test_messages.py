@@ -1,4 +1,4 @@
-"""Messages as an official writes them (RULES.md, revision 2), over every reason the golden cases give.
+"""Messages as an official writes them (docs/rules.md, revision 2), over every reason the golden cases give.
 
 No doubled words (鹅城镇乡镇快递…, （未写明）未写明, 杜家村村…), money in 元, and no raw enum names or
 Python booleans in the English text.

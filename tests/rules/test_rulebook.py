@@ -61,7 +61,7 @@ def test_version_is_a_content_hash(tmp_path: Path) -> None:
 
 
 def test_every_station_rule_of_the_catalogue_is_there() -> None:
-    """The ids of RULES.md (stations table): clients key on them."""
+    """The station rule ids of the catalogue (docs/rules.md): clients key on them."""
     catalogue = [
         "STN-TOWNSHIP-UNKNOWN",
         "STN-VILLAGE-UNKNOWN",

@@ -3,7 +3,7 @@
 The gRPC door is a grpc.aio server: one event-loop thread receives every call. Work that only
 computes (a station check against SQLite reads a local file, and WAL readers never wait for a
 writer) runs right there: no hand-off to a pool thread and back, which under load cost more than
-the check itself (issue #14). Work that may wait (a PostgreSQL round trip, a write, a claim
+the check itself (docs/performance.md). Work that may wait (a PostgreSQL round trip, a write, a claim
 commit, a rule reload, a progress report over the whole registry) runs on the pool, so the loop
 keeps serving while it waits.
 """

@@ -33,7 +33,7 @@ COMMON_FIELDS = ("shipped_period", "waybill_chars", "waybill_length", "dup_in_cl
 UPBOUND_FIELDS = ("category", "platform", "origin_county_code", "destination_county_code", "destination_given")
 # station_registered: the code is on a current registration of the county; station_in_township: one
 # of those stations (of a kind with a tier) is registered in the destination township; station_open:
-# that one was open on the shipping date; tier: its kind (SUB-DOWN-STATION, RULES.md rev. 2)
+# that one was open on the shipping date; tier: its kind (SUB-DOWN-STATION, docs/rules.md)
 DOWNBOUND_FIELDS = (
     "destination_township_code",
     "station_registered",

@@ -1,6 +1,6 @@
 """Filing quotas and progress (GetProgress): Python counts, the rules decide.
 
-Counting follows RULES.md (revision 2), as of the report date: a township station counts when it
+Counting follows docs/progress.md (revision 2), as of the report date: a township station counts when it
 is open (not closed or suspended), opened on or before the date, has no ERROR and is not INCOMPLETE
 (服务标准化 is a verified state); a village point when it is open, was filed on or before the date,
 lies in a known administrative village of its township, and is the first filed point of its village
@@ -76,7 +76,7 @@ def registry_members(rows: Sequence[RegisteredStation]) -> list[Member]:
 
 @dataclass
 class Tally:
-    """One township's counts, as RULES.md defines them."""
+    """One township's counts, as docs/progress.md defines them."""
 
     township: Township
     registered: int = 0  # counted stations of any kind and state: the township has started

@@ -43,7 +43,7 @@ class Rule:
     id: str
     subject: str
     severity: str
-    basis: str  # seed | national | inferred | setting (RULES.md, revision 2)
+    basis: str  # seed | national | inferred | setting (docs/rules.md)
     description: str
     when: tuple[dict[str, Any], ...]
     require: tuple[dict[str, Any], ...] | None  # None: the rule fires whenever it applies

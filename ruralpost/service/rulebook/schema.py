@@ -171,7 +171,7 @@ OptionalTemplate = Annotated[str, AfterValidator(_template)]
 RuleId = Annotated[str, AfterValidator(_rule_id), WithJsonSchema({"type": "string", "pattern": RULE_ID})]
 MissingId = Annotated[str, AfterValidator(_missing_id), WithJsonSchema({"type": "string", "pattern": MISSING_ID})]
 Severity = Literal["INFO", "WARNING", "ERROR"]
-# Where a rule comes from (RULES.md, revision 2): the programme text says it (seed), a national text
+# Where a rule comes from (docs/rules.md, revision 2): the programme text says it (seed), a national text
 # the programme points to (national), our reading of a programme clause (inferred), or a number,
 # format or list the programme does not give, chosen here and to be confirmed by the county (setting).
 Basis = Literal["seed", "national", "inferred", "setting"]

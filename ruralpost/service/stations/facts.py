@@ -37,7 +37,7 @@ _PLACEMENT_EN = {
     "OUTER_WALL": "on the outer wall",
     "NONE": "nowhere",
 }
-# Unspecified is open (API.md, revision 2).
+# Unspecified is open (docs/api.md, revision 2).
 _STATUS = {
     station_pb2.STATION_STATUS_UNSPECIFIED: "OPEN",
     station_pb2.STATION_STATUS_OPEN: "OPEN",

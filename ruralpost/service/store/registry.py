@@ -1,6 +1,6 @@
 """How a registered station's dates are read: whether it was open on a day.
 
-The registry's latest registration of a station holds its facts (API.md, revision 2); their dates
+The registry's latest registration of a station holds its facts (docs/api.md, revision 2); their dates
 decide what counts as of a day. Shared by whoever reads the registry as of a date (claims: the
 station that delivered a parcel, SUB-DOWN-STATION), so every reader means the same by "open". The
 station rule STN-CLOSED says the same in rules/stations.yaml: closed or suspended from

@@ -18,7 +18,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 # The station registry: every registration of a station, appended, never overwritten, each with
-# the time it was recorded (RULES.md / API.md revision 2). A station is (operator, station_id); its
+# the time it was recorded (docs/api.md, revision 2). A station is (operator, station_id); its
 # latest registration (the highest `id`, the order the database recorded them in) holds its current
 # facts. Sign codes are unique per county by rule (STN-SIGN-CODE-DUPLICATE), so a duplicate is
 # stored with its FAIL verdict rather than refused by the database.
