@@ -4,6 +4,7 @@ row limit) from what is cheap to see, in well under a second, with the reason in
 
 from __future__ import annotations
 
+import csv
 import re
 import time
 import zipfile
@@ -12,7 +13,11 @@ from pathlib import Path
 import pytest
 
 from ruralpost.clients import template
+from ruralpost.clients.annotate import annotate
+from ruralpost.clients.csvsafe import neutral
+from ruralpost.clients.itemfile import StationCsv
 from ruralpost.clients.readers import EXCEL_MAX_ROW, XLSX_MAX_PARTS, ReadError, TooLarge, open_rows, write_table
+from ruralpost.clients.summary import Item
 
 SHEET = "xl/worksheets/sheet1.xml"
 
@@ -123,3 +128,43 @@ def test_json_nested_beyond_any_record_is_refused(tmp_path: Path) -> None:
     lines.write_text('{"station_id": "S1"}\n' + deep + "\n", encoding="utf-8")
     read = list(open_rows(lines).rows)
     assert read[0].cells == {"station_id": "S1"} and "嵌套过深" in read[1].problem
+
+
+# ---- downloads safe to open
+
+HOSTILE_CELLS = ['=HYPERLINK("http://x","y")', "=cmd|' /C calc'!A0", "@SUM(1+1)", "+1+cmd", "-2+3", "\t=1", "\r=1"]
+
+
+def test_results_csv_cells_are_never_formulas(tmp_path: Path) -> None:
+    out = tmp_path / "results.csv"
+    with out.open("w", encoding="utf-8-sig", newline="") as f:
+        writer = StationCsv(f)
+        for n, cell in enumerate(HOSTILE_CELLS, start=2):
+            writer.write(Item(row=n, station_id=cell, township="-3", problem=cell))
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        records = list(csv.reader(f))[1:]
+    assert [r[1] for r in records] == ["'" + c for c in HOSTILE_CELLS]
+    assert {r[2] for r in records} == {"-3"}  # a number stays a number
+
+
+def test_the_annotated_csv_keeps_the_cells_as_text(tmp_path: Path) -> None:
+    source = tmp_path / "stations.csv"
+    with source.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([["station_id", "area_m2"], *([c, "-12.5"] for c in HOSTILE_CELLS)])
+    out = tmp_path / "annotated.csv"
+    annotate(source, out, {2: Item(row=2, problem="=1+1")})
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        records = list(csv.reader(f))[1:]
+    assert [r[0] for r in records] == ["'" + c for c in HOSTILE_CELLS]
+    assert {r[1] for r in records} == {"-12.5"} and records[0][-1] == "'=1+1"
+    assert (neutral("-inf"), neutral("1e3"), neutral(-3), neutral("静乐县")) == ("'-inf", "1e3", -3, "静乐县")
+
+
+def test_a_cell_over_128_kib_leaves_the_annotation_refused_not_crashed(tmp_path: Path) -> None:
+    source = tmp_path / "wide.csv"
+    source.write_text("station_id,township\nS1," + "x" * (200 * 1024) + "\nS2,b\n", encoding="utf-8")
+    read = list(open_rows(source).rows)
+    assert "field larger than field limit" in read[0].problem and read[1].cells["station_id"] == "S2"
+    with pytest.raises(ReadError) as refused:
+        annotate(source, tmp_path / "out.csv", {3: Item(row=3)})
+    assert "cannot add the verdict columns" in str(refused.value)
