@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 
 from ruralpost.clients import template
+from ruralpost.service.api.auth import token_sha256
+from ruralpost.service.config import Config
 from ruralpost.service.console.jobs import Busy, Jobs
-from ruralpost.service.server import Running
+from ruralpost.service.server import Running, running
 from tests.clients.test_hostile_files import renumbered, rewritten, workbook
 from tests.http.test_console_api import Browser, lines, message
+from tests.support import TOKENS
 
 
 def test_hostile_uploads_are_refused_with_the_reason_and_leave_nothing(http_secured: Running, tmp_path: Path) -> None:
@@ -88,3 +91,40 @@ def test_one_caller_runs_two_uploads_at_once(tmp_path: Path) -> None:
     jobs.take("reader")  # another caller is not held up
     jobs.give("op")
     jobs.take("op")
+
+
+def test_a_logout_ends_the_session_on_the_server(http_secured: Running) -> None:
+    browser = Browser(http_secured.http_port)
+    status, headers, _ = browser.request(
+        "POST", "/console/api/login", json.dumps({"token": TOKENS["op"]}).encode(), {"Content-Type": "application/json"}
+    )
+    assert status == 200
+    flags = [f.strip() for f in headers["Set-Cookie"].split(";")]
+    assert {"HttpOnly", "SameSite=Strict", "Path=/"} <= set(flags) and "Secure" not in flags
+    assert token_sha256(TOKENS["op"]) not in browser.cookie and TOKENS["op"] not in browser.cookie
+    kept = browser.cookie
+    assert browser.json("GET", "/console/api/me")[0] == 200
+    assert browser.json("POST", "/console/api/logout", {})[0] == 200
+    browser.cookie = kept  # the old cookie, replayed after the logout
+    status, body = browser.json("GET", "/console/api/me")
+    assert status == 401 and body["error"]["session"] == "invalid"
+
+
+def test_cookies_are_secure_when_tls_ends_at_a_proxy(tmp_path: Path, auth_file: Path) -> None:
+    config = Config(
+        listen="127.0.0.1:0",
+        http_listen="127.0.0.1:0",
+        db=str(tmp_path / "s.db"),
+        auth_file=auth_file,
+        console_dir=tmp_path / "console",
+        cookie_secure=True,
+        grace_seconds=1,
+    )
+    with running(config) as server:
+        browser = Browser(server.http_port)
+        _, headers, _ = browser.request(
+            "POST", "/console/api/login", json.dumps({"token": TOKENS["reader"]}).encode(), {}
+        )
+        assert "Secure" in [f.strip() for f in headers["Set-Cookie"].split(";")]
+        _, headers, _ = browser.request("POST", "/console/api/logout", b"{}", {})
+        assert "Secure" in headers["Set-Cookie"] and "Max-Age=0" in headers["Set-Cookie"]

@@ -101,15 +101,15 @@ class Authenticator:
         return caller
 
     def by_digest(self, digest: str) -> Caller | None:
-        """The caller whose token has this sha256 (the console's session names it, never the token)."""
         found = None
         for known, caller in self._callers.items():
             if hmac.compare_digest(known, digest):
                 found = caller
         return found
 
-    def digest_of(self, caller: Caller) -> str:
-        return next(d for d, c in self._callers.items() if c is caller)
+    def by_name(self, name: str) -> Caller | None:
+        """The caller of this name (a console session names its caller; names are unique)."""
+        return next((c for c in self._callers.values() if c.name == name), None)
 
 
 def require_operator(caller: Caller | None, operator: str, what: str) -> None:

@@ -44,7 +44,7 @@ from ruralpost.service.api.gate import Gate
 from ruralpost.service.api.methods import Methods
 from ruralpost.service.config import Config
 from ruralpost.service.console.jobs import Busy, Job, JobNotFound, Jobs
-from ruralpost.service.console.sessions import COOKIE, SessionError, Sessions, cookie_value
+from ruralpost.service.console.sessions import SessionError, Sessions, cookie, cookie_value
 from ruralpost.service.errors import FieldViolation, InvalidArgument, ResourceExhausted, ServiceError
 from ruralpost.v1 import claim_pb2, progress_pb2, rules_pb2, station_pb2
 
@@ -176,7 +176,7 @@ class Console:
         self.config = config
         self.methods = methods
         self.gate = gate
-        self.sessions = Sessions(config.session_secret, config.session_seconds)
+        self.sessions = Sessions(config.console_dir, config.session_seconds)
         self.jobs = Jobs(config.console_dir, config.console_job_hours)
 
     # ---- WSGI
@@ -222,8 +222,9 @@ class Console:
         if route == "login" and method == "POST":
             return self._login(environ, start_response)
         if route == "logout" and method == "POST":
-            expired = f"{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
-            return _json(start_response, {"ok": True}, headers=[("Set-Cookie", expired)])
+            self.sessions.revoke(cookie_value(environ.get("HTTP_COOKIE", "")))
+            ended = cookie("", self._secure(environ))
+            return _json(start_response, {"ok": True}, headers=[("Set-Cookie", ended)])
         caller = self._caller(environ)
         if route == "me" and method == "GET":
             return _json(start_response, self._me(caller))
@@ -270,7 +271,7 @@ class Console:
                 "the session is no longer valid; log in again",
                 session="invalid",
             ) from None
-        caller = authenticator.by_digest(session.digest)
+        caller = authenticator.by_name(session.caller)
         if caller is None:
             raise ConsoleError("UNAUTHENTICATED", "令牌已不在名单中", "the token is no longer known", session="invalid")
         return caller
@@ -311,11 +312,16 @@ class Console:
             caller = None
         if caller is None:
             raise ConsoleError("UNAUTHENTICATED", "令牌不正确", "unknown token")
-        value, session = self.sessions.issue(authenticator.digest_of(caller))
-        cookie = f"{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict"
+        value, session = self.sessions.issue(caller.name)
         me = {**self._me(caller), "expires": session.expires}
         log.info("console login: %s (%s)", caller.name, caller.role)
-        return _json(start_response, me, headers=[("Set-Cookie", cookie)])
+        headers = [("Set-Cookie", cookie(value, self._secure(environ)))]
+        return _json(start_response, me, headers=headers)
+
+    def _secure(self, environ: Environ) -> bool:
+        """Cookies are `Secure` when the request came over TLS, or always with --cookie-secure (the
+        door behind a proxy that ends TLS)."""
+        return self.config.cookie_secure or environ.get("wsgi.url_scheme") == "https"
 
     def _open(self, environ: Environ, caller: Caller | None, path: str) -> Call:
         """A call of `path` through the gate, refused as over gRPC (and counted and logged alike)."""
