@@ -307,7 +307,9 @@ class Console:
         data = self._json_body(environ)
         token = str(data.get("token", "")).strip()
         try:
-            caller = authenticator.by_token(token) if token else None
+            caller = authenticator.by_token(token, environ.get("REMOTE_ADDR", ""), "console login") if token else None
+        except ResourceExhausted as e:
+            raise ConsoleError("RESOURCE_EXHAUSTED", "登录失败次数太多", e.message) from None
         except ServiceError:
             caller = None
         if caller is None:
