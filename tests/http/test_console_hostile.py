@@ -13,6 +13,7 @@ import pytest
 
 from ruralpost.clients import template
 from ruralpost.service.api.auth import token_sha256
+from ruralpost.service.api.throttle import BURST
 from ruralpost.service.config import Config
 from ruralpost.service.console.jobs import Busy, Jobs
 from ruralpost.service.server import Running, running
@@ -44,7 +45,7 @@ def test_hostile_uploads_are_refused_with_the_reason_and_leave_nothing(http_secu
 
     for answer in (message(raw),):
         assert str(tmp_path) not in answer and "/upload." not in answer and "deep.json" in answer
-    assert not [p for p in console.iterdir() if p.is_dir()]  # refused uploads keep nothing
+    assert not [p for p in console.iterdir() if p.is_dir() and p.name != "sessions"]  # refused uploads keep nothing
     assert http_secured.runtime.store.decision_count() == 0
 
 
@@ -74,8 +75,8 @@ def test_job_folders_and_the_database_are_owner_only(http_secured: Running, tmp_
     status, raw = browser.upload("/console/api/check", "stations.csv", rows, "as_of=2023-07-15")
     assert status == 200 and lines(raw)[-1]["type"] == "done"
     console = tmp_path / "console"
-    (job,) = [p for p in console.iterdir() if p.is_dir()]
-    for folder in (console, job):
+    (job,) = [p for p in console.iterdir() if p.is_dir() and p.name != "sessions"]
+    for folder in (console, job, console / "sessions"):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     for name in ("job.json", "upload.csv"):
         assert stat.S_IMODE((job / name).stat().st_mode) == 0o600
@@ -122,9 +123,15 @@ def test_cookies_are_secure_when_tls_ends_at_a_proxy(tmp_path: Path, auth_file: 
     )
     with running(config) as server:
         browser = Browser(server.http_port)
-        _, headers, _ = browser.request(
-            "POST", "/console/api/login", json.dumps({"token": TOKENS["reader"]}).encode(), {}
-        )
+        _, headers, _ = browser.request("POST", "/console/api/login", json.dumps({"token": TOKENS["reader"]}).encode())
         assert "Secure" in [f.strip() for f in headers["Set-Cookie"].split(";")]
-        _, headers, _ = browser.request("POST", "/console/api/logout", b"{}", {})
+        _, headers, _ = browser.request("POST", "/console/api/logout", b"{}")
         assert "Secure" in headers["Set-Cookie"] and "Max-Age=0" in headers["Set-Cookie"]
+
+
+def test_wrong_console_logins_are_throttled(http_secured: Running) -> None:
+    browser = Browser(http_secured.http_port)
+    for _ in range(BURST):
+        assert browser.json("POST", "/console/api/login", {"token": "guess"})[0] == 401
+    status, body = browser.json("POST", "/console/api/login", {"token": TOKENS["reader"]})
+    assert status == 429 and "try again" in body["error"]["message"]

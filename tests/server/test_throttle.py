@@ -15,9 +15,8 @@ from ruralpost.service.api.auth import AuthFileError, token_sha256
 from ruralpost.service.api.throttle import BURST, EVERY, Throttle, address
 from ruralpost.service.config import Config
 from ruralpost.service.errors import ResourceExhausted
-from ruralpost.service.server import Running, build, stop
+from ruralpost.service.server import Running, build
 from ruralpost.v1 import rules_pb2, rules_pb2_grpc
-from tests.http.test_console_api import Browser
 from tests.support import TOKENS, code, md
 
 
@@ -42,26 +41,6 @@ def test_wrong_bearer_tokens_are_throttled_and_logged(secured: Running, caplog: 
     assert sum("unknown token from 127.0.0.1" in m for m in logged) == BURST
     assert sum("refused for now" in m for m in logged) == 1
     assert not any(guess in m or TOKENS["admin"] in m for m in logged)
-
-
-def test_wrong_console_logins_are_throttled(tmp_path: Path, auth_file: Path) -> None:
-    config = Config(
-        listen="127.0.0.1:0",
-        http_listen="127.0.0.1:0",
-        db=str(tmp_path / "t.db"),
-        auth_file=auth_file,
-        console_dir=tmp_path / "console",
-        grace_seconds=1,
-    )
-    server = build(config)
-    try:
-        browser = Browser(server.http_port)
-        for _ in range(BURST):
-            assert browser.json("POST", "/console/api/login", {"token": "guess"})[0] == 401
-        status, body = browser.json("POST", "/console/api/login", {"token": TOKENS["reader"]})
-        assert status == 429 and "try again" in body["error"]["message"]
-    finally:
-        stop(server, 1)
 
 
 def test_the_bucket_refills_with_time() -> None:
