@@ -3,7 +3,8 @@
 People fix what they sent: the file they know, every column and row where they left it, the
 outcome, rules, reasons and remedies added on the right. Excel stays Excel (the first sheet gets
 the columns; other sheets, widths and formats stay as openpyxl keeps them); CSV and tab-separated
-text come back as UTF-8 with a BOM (Excel opens it with the Chinese intact), with the delimiter they had.
+text come back as UTF-8 with a BOM (Excel opens it with the Chinese intact), with the delimiter they had,
+and with every cell a spreadsheet would run as a formula written as text (csvsafe).
 Rows are matched by the spreadsheet row number the readers give (header = row 1).
 """
 
@@ -13,8 +14,9 @@ import csv
 from collections.abc import Mapping
 from pathlib import Path
 
+from ruralpost.clients import csvsafe
 from ruralpost.clients.labels import OUTCOME_COLOR, OUTCOME_ZH
-from ruralpost.clients.readers import ReadError, detect, kind_of
+from ruralpost.clients.readers import EXCEL_MAX_ROW, ReadError, detect, kind_of
 from ruralpost.clients.summary import Item
 
 VERDICT_HEADER = [
@@ -70,10 +72,13 @@ def _text(source: Path, out: Path, items: Mapping[int, Item]) -> None:
         first = f.readline()
         delimiter = "\t" if first.count("\t") > first.count(",") else ","
         f.seek(0)
-        records = list(csv.reader(f, delimiter=delimiter))
+        try:
+            records = list(csv.reader(f, delimiter=delimiter))
+        except csv.Error as e:  # a cell over the csv module's 128 KiB, say: the checked rows stand
+            raise ReadError(f"{source.name}: 无法加上结果列 (cannot add the verdict columns)：{e}") from None
     width = max((len(r) for r in records), default=0)
     with out.open("w", encoding="utf-8-sig", newline="") as f:
-        writer = csv.writer(f, delimiter=delimiter)
+        writer = csvsafe.Writer(f, delimiter=delimiter)
         for number, record in enumerate(records, start=1):
             padded = record + [""] * (width - len(record))
             if number == 1:
@@ -95,7 +100,7 @@ def _xlsx(source: Path, out: Path, items: Mapping[int, Item]) -> None:
         cell = sheet.cell(row=1, column=first + i, value=name)
         cell.font = bold
     for number, item in items.items():
-        if number < 2:
+        if number < 2 or number > EXCEL_MAX_ROW:  # a row Excel cannot hold was not read either
             continue
         for i, value in enumerate(verdict_cells(item)):
             sheet.cell(row=number, column=first + i, value=value)

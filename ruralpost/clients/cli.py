@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import datetime as dt
 import json
 import os
@@ -21,7 +20,7 @@ from typing import Any, TextIO, TypeVar
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from ruralpost.clients import html, table, template
+from ruralpost.clients import csvsafe, html, table, template
 from ruralpost.clients.batch import StationRows, bad_item, check_rows
 from ruralpost.clients.claims import CLAIM_FIELDS, ClaimInput, iter_requests, read_claims
 from ruralpost.clients.client import DEFAULT_TARGET, ClientOptions, RuralpostClient
@@ -257,7 +256,7 @@ def _write_claims(args: argparse.Namespace, results: list[ClaimResult], found: C
             )
             out.write("\n")
         elif args.format == "csv":
-            writer = csv.writer(out)
+            writer = csvsafe.Writer(out)
             writer.writerow(CLAIM_CSV_HEADER)
             for cid, r, problem in results:
                 writer.writerows(claim_rows(r, cid, problem, rows))

@@ -6,7 +6,6 @@ CSV headers are 中文/English; JSON keys are English. The JSON document is writ
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
@@ -15,6 +14,7 @@ from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
+from ruralpost.clients import csvsafe
 from ruralpost.clients.labels import OUTCOME_ZH, SEVERITY_EN, claim_outcome_label
 from ruralpost.clients.layout import column_for_field
 from ruralpost.clients.summary import Item, Summary
@@ -86,7 +86,7 @@ def item_dict(item: Item) -> dict[str, Any]:
 
 class StationCsv:
     def __init__(self, out: TextIO) -> None:
-        self.writer = csv.writer(out)
+        self.writer = csvsafe.Writer(out)
         self.writer.writerow(STATION_CSV_HEADER)
 
     def write(self, item: Item) -> None:

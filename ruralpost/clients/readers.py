@@ -9,6 +9,11 @@ Rows keep the number a person sees: the spreadsheet row (header = row 1) for CSV
 many text lines a quoted cell spans; the line for JSON Lines and JSON. `Rows.count` tallies the rows
 of the file, the blank ones skipped and the ones handed on, so a report can say that nothing was
 lost. Nothing here knows the column layout.
+
+A file costs what its size says, not what it claims: an Excel workbook is refused from its zip
+directory before it is parsed (too many parts, too much unzipped, a part squeezed like a zip bomb),
+its rows are taken by their own numbers (a lone row numbered 20,000,000 is not twenty million
+empty rows), and a row limit counts blank rows too and stops reading where it is reached.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import io
 import itertools
 import json
 import re
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +37,14 @@ _BLOCK = 1 << 20
 # encodings (read as GB18030 its UTF-8 part would come out garbled, so it is refused instead).
 _MIXED_AFTER = 3
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# ---- what a file may cost (the client side's limits, in one place; the console adds its row limit)
+EXCEL_MAX_ROW = 1_048_576  # Excel's own last row: a sheet numbering rows beyond it is not Excel's
+XLSX_MAX_PARTS = 1_000  # zip members of a workbook (Excel writes a dozen or two)
+XLSX_MAX_UNZIPPED = 256 * 1024 * 1024  # all parts unzipped (~145,000 rows of the station layout)
+XLSX_MAX_SHARED_STRINGS = 64 * 1024 * 1024  # openpyxl holds the shared strings in memory at once
+XLSX_MAX_RATIO = 100  # unzipped/zipped of one part over XLSX_RATIO_FROM (a sheet is ~16, a bomb ~1000)
+XLSX_RATIO_FROM = 1024 * 1024
+
 ENCODING_NAMES = {
     "utf-8": "UTF-8",
     "utf-8-sig": "UTF-8（带 BOM）",
@@ -43,6 +57,10 @@ ENCODING_NAMES = {
 
 class ReadError(ValueError):
     """The file cannot be read at all (not a row problem)."""
+
+
+class TooLarge(ReadError):
+    """The file would cost more to read than the limits allow (the console answers 413)."""
 
 
 @dataclass
@@ -79,6 +97,7 @@ class Rows:
     total_hint: int | None  # about how many rows, for the progress bar; None when unknown
     encoding: str = ""  # a key of ENCODING_NAMES for text files, "" for Excel
     count: Count = field(default_factory=Count)
+    stopped: str = ""  # why reading stopped before the end (a row limit), "" when it did not
 
     def peek(self) -> Row | None:
         """The first row with cells (None when there is none); it and any unreadable rows before
@@ -92,20 +111,51 @@ class Rows:
         return seen[-1] if seen and not seen[-1].problem else None
 
 
-def _rows(path: Path, header: list[str] | None, items: Iterator[Row | None], hint: int | None, encoding: str) -> Rows:
-    """Rows whose `count` follows the iteration; a reader yields None for a blank row."""
+@dataclass(frozen=True)
+class Gap:
+    """Rows a sheet leaves out (blank to whoever opens it), before the row numbered `before`."""
+
+    rows: int
+    before: int
+
+
+def _rows(
+    path: Path,
+    header: list[str] | None,
+    items: Iterator[Row | Gap | None],
+    hint: int | None,
+    encoding: str,
+    max_rows: int | None = None,
+) -> Rows:
+    """Rows whose `count` follows the iteration; a reader yields None for a blank row and a Gap for
+    rows a sheet leaves out. Past `max_rows` rows of the file (blank ones count: each costs a read)
+    reading stops, with one last row saying so, and `stopped` says why."""
     count = Count()
+    result = Rows(path, header, iter(()), hint, encoding, count)
 
     def tallied() -> Iterator[Row]:
+        last = 1
         for item in items:
-            count.in_file += 1
-            if item is None:
-                count.blank += 1
+            blank = item.rows if isinstance(item, Gap) else 1
+            if max_rows is not None and count.in_file + blank > max_rows:
+                number = item.before if isinstance(item, Gap) else item.number if item else last + 1
+                result.stopped = (
+                    f"文件超过 {max_rows:,} 行的上限（空行也算），从第 {number:,} 行起没有读取、没有核验 "
+                    f"(more than {max_rows:,} rows, blank ones included: rows from {number:,} on were not read)"
+                )
+                yield Row(number, problem=result.stopped)
+                return
+            count.in_file += blank
+            if not isinstance(item, Row):
+                count.blank += blank
+                last = item.before - 1 if isinstance(item, Gap) else last + 1
                 continue
+            last = item.number
             count.read += 1
             yield item
 
-    return Rows(path, header, tallied(), hint, encoding, count)
+    result.rows = tallied()
+    return result
 
 
 def kind_of(path: Path) -> str:
@@ -269,7 +319,7 @@ def _unclosed(raw: list[str], delimiter: str) -> bool:
     return len(raw) > 1 and sum(1 for _ in csv.reader([*raw, "\n"], delimiter=delimiter)) == 1
 
 
-def _table_rows(path: Path, text: Text) -> Rows:
+def _table_rows(path: Path, text: Text, max_rows: int | None) -> Rows:
     f = path.open(encoding=text.encoding, newline="")
     first = f.readline()
     # Excel's "Unicode text" is tab-separated; a header holds no commas or tabs of its own.
@@ -324,13 +374,13 @@ def _table_rows(path: Path, text: Text) -> Rows:
                     f"(lines from {lines.count + 1} of {text.lines} were not read)",
                 )
 
-    return _rows(path, header, rows(), max(text.lines - 1, 0), text.encoding)
+    return _rows(path, header, rows(), max(text.lines - 1, 0), text.encoding, max_rows)
 
 
 # ---- JSON Lines and JSON
 
 
-def _jsonl_rows(path: Path, text: Text) -> Rows:
+def _jsonl_rows(path: Path, text: Text, max_rows: int | None) -> Rows:
     def rows() -> Iterator[Row | None]:
         with path.open(encoding=text.encoding) as f:
             for number, line in enumerate(f, start=1):
@@ -342,15 +392,19 @@ def _jsonl_rows(path: Path, text: Text) -> Rows:
                 except json.JSONDecodeError as e:
                     yield Row(number, problem=f"不是合法的 JSON：{e.msg}（第{e.colno}个字符）invalid JSON")
                     continue
+                except RecursionError:
+                    yield Row(number, problem=_TOO_DEEP)
+                    continue
                 if not isinstance(data, dict):
                     yield Row(number, problem="应为一个 JSON 对象 expected a JSON object")
                     continue
                 yield Row(number, data)
 
-    return _rows(path, None, rows(), text.lines, text.encoding)
+    return _rows(path, None, rows(), text.lines, text.encoding, max_rows)
 
 
 _SPACE = re.compile(r"[ \t\r\n]*")
+_TOO_DEEP = "JSON 嵌套过深，不是站点或申报的数据 (JSON nested too deeply: not stations or claims)"
 
 
 def _skip(content: str, at: int) -> int:
@@ -401,7 +455,7 @@ def _member_start(content: str, at: int, key: str) -> int:
     return found
 
 
-def _json_rows(path: Path, text: Text, list_key: str) -> Rows:
+def _json_rows(path: Path, text: Text, list_key: str, max_rows: int | None) -> Rows:
     """One object, an array of them, or `{list_key: [...]}`; each row numbered by the line it starts on."""
     content = path.read_text(encoding=text.encoding)
     try:
@@ -410,6 +464,8 @@ def _json_rows(path: Path, text: Text, list_key: str) -> Rows:
         raise ReadError(
             f"{path}: 不是合法的 JSON（第{e.lineno}行第{e.colno}个字符）：{e.msg} (invalid JSON at line {e.lineno})"
         ) from None
+    except RecursionError:
+        raise ReadError(f"{path}: {_TOO_DEEP}") from None
     line_at = _LineAt(content)
     start = _skip(content, 0)
     entries: list[Any]
@@ -435,32 +491,100 @@ def _json_rows(path: Path, text: Text, list_key: str) -> Rows:
             else:
                 yield Row(number, problem="应为一个 JSON 对象 expected a JSON object")
 
-    return _rows(path, None, rows(), len(entries), text.encoding)
+    return _rows(path, None, rows(), len(entries), text.encoding, max_rows)
 
 
 # ---- Excel
 
 
-def _xlsx_rows(path: Path) -> Rows:
+def _check_zip(path: Path) -> None:
+    """Refuses a workbook from its zip directory, before a byte is unzipped. The sizes it declares
+    hold: Python's zipfile stops each part at its declared size (and a part cut short fails its CRC)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError):
+        raise ReadError(
+            f"{path}: 不是 Excel 工作簿（.xlsx 是 zip 文件）：是不是把 CSV 文件改成了 .xlsx 扩展名？"
+            "(not an Excel workbook: an .xlsx is a zip file; a CSV renamed .xlsx?)"
+        ) from None
+    unzipped = sum(p.file_size for p in parts)
+    if len(parts) > XLSX_MAX_PARTS:
+        raise TooLarge(
+            f"{path}: 工作簿含 {len(parts):,} 个部件，上限 {XLSX_MAX_PARTS:,}，不像 Excel 保存的文件 "
+            f"(the workbook holds {len(parts):,} parts, at most {XLSX_MAX_PARTS:,} are read)"
+        )
+    if unzipped > XLSX_MAX_UNZIPPED:
+        raise TooLarge(
+            f"{path}: 工作簿解压后 {unzipped / 2**20:,.0f} MB，上限 {XLSX_MAX_UNZIPPED / 2**20:,.0f} MB；"
+            f"请拆分文件或另存为 CSV (the workbook unzips to {unzipped / 2**20:,.0f} MB, "
+            f"at most {XLSX_MAX_UNZIPPED / 2**20:,.0f} MB: split it or save it as CSV)"
+        )
+    for part in parts:
+        squeezed = part.file_size > XLSX_RATIO_FROM and part.file_size > XLSX_MAX_RATIO * max(part.compress_size, 1)
+        strings = part.filename.endswith("sharedStrings.xml") and part.file_size > XLSX_MAX_SHARED_STRINGS
+        if squeezed or strings:
+            raise TooLarge(
+                f"{path}: 工作簿的部件 {part.filename} 解压后 {part.file_size / 2**20:,.0f} MB"
+                f"（压缩 {part.compress_size:,} 字节），不像 Excel 保存的文件，拒绝读取 "
+                f"(the part {part.filename} unzips to {part.file_size / 2**20:,.0f} MB from "
+                f"{part.compress_size:,} bytes: not a workbook Excel saves, refused)"
+            )
+
+
+def _sheet_rows(sheet: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """(row number, values) of the rows the sheet's XML holds. openpyxl's iter_rows would make an
+    empty row for every number a sheet skips (twenty million for one row numbered 20,000,000) and
+    would drop rows beyond the sheet's declared dimension; its own parser does neither."""
+    from openpyxl.worksheet._reader import WorkSheetParser  # type: ignore[import-untyped, unused-ignore]
+
+    book = sheet.parent
+    with sheet._get_source() as source:
+        parser = WorkSheetParser(
+            source,
+            sheet._shared_strings,
+            data_only=True,
+            epoch=book.epoch,
+            date_formats=book._date_formats,
+            timedelta_formats=book._timedelta_formats,
+        )
+        for number, cells in parser.parse():
+            yield number, sheet._get_row(cells, values_only=True)
+
+
+def _xlsx_rows(path: Path, max_rows: int | None) -> Rows:
     import openpyxl  # type: ignore[import-untyped, unused-ignore]
     from openpyxl.utils.exceptions import InvalidFileException  # type: ignore[import-untyped, unused-ignore]
 
+    _check_zip(path)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as e:
-        raise ReadError(f"{path}: 无法读取 Excel 文件：{e}") from None
-    sheet = book.worksheets[0]
-    it = sheet.iter_rows(values_only=True)
-    first = next(it, None)
+        sheet = book.worksheets[0]
+        it = _sheet_rows(sheet)
+        first = next(it, None)
+    except (InvalidFileException, OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
+        raise ReadError(f"{path}: 无法读取 Excel 文件 (cannot read the workbook)：{e}") from None
     if first is None:
         book.close()
-        raise ReadError(f"{path}: 第一个工作表是空的")
-    header = ["" if v is None else str(v).strip() for v in first]
-    total = sheet.max_row - 1 if sheet.max_row else None
+        raise ReadError(f"{path}: 第一个工作表是空的 (the first sheet is empty)")
+    header_row, values = first
+    header = ["" if v is None else str(v).strip() for v in values]
+    total = sheet.max_row - header_row if sheet.max_row else None
 
-    def rows() -> Iterator[Row | None]:
+    def rows() -> Iterator[Row | Gap | None]:
+        previous = header_row
         try:
-            for number, values in enumerate(it, start=2):
+            for number, values in it:
+                if number > previous + 1:
+                    yield Gap(number - previous - 1, number)
+                if number > EXCEL_MAX_ROW or number <= previous:
+                    yield Row(
+                        number,
+                        problem=f"工作表的行号 {number:,} 不对（Excel 最多 {EXCEL_MAX_ROW:,} 行，且行号递增），"
+                        f"从这里起没有读取 (row number {number:,} is not one Excel writes: the rest was not read)",
+                    )
+                    return
+                previous = number
                 if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
                     yield None
                     continue
@@ -470,25 +594,28 @@ def _xlsx_rows(path: Path) -> Rows:
                     yield Row(number, problem=f"这一行有超出表头的数据（{len(values)}列）")
                     continue
                 yield Row(number, cells)
+        except (zipfile.BadZipFile, OSError, ValueError, KeyError) as e:
+            yield Row(previous + 1, problem=f"工作表从这里起读不下去 (the sheet cannot be read from here on)：{e}")
         finally:
             book.close()
 
-    return _rows(path, header, rows(), total, "")
+    return _rows(path, header, rows(), total, "", max_rows)
 
 
-def open_rows(path: Path, list_key: str = "stations") -> Rows:
-    """The file's rows; `list_key` names the list a `.json` object may hold (`{"stations": [...]}`)."""
+def open_rows(path: Path, list_key: str = "stations", max_rows: int | None = None) -> Rows:
+    """The file's rows; `list_key` names the list a `.json` object may hold (`{"stations": [...]}`);
+    past `max_rows` rows (blank ones included) reading stops (see `Rows.stopped`)."""
     suffix = kind_of(path)
     if not path.is_file():
         raise ReadError(f"{path}: 文件不存在 no such file")
     if suffix == ".xlsx":
-        return _xlsx_rows(path)
+        return _xlsx_rows(path, max_rows)
     text = detect(path)
     if suffix == ".jsonl":
-        return _jsonl_rows(path, text)
+        return _jsonl_rows(path, text, max_rows)
     if suffix == ".json":
-        return _json_rows(path, text, list_key)
-    return _table_rows(path, text)
+        return _json_rows(path, text, list_key, max_rows)
+    return _table_rows(path, text, max_rows)
 
 
 def write_table(

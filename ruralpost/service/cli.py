@@ -88,16 +88,8 @@ def _run(args: argparse.Namespace) -> int:
         http_listen=args.http_listen,
         http_threads=args.http_threads,
         console_dir=Path(args.console_dir),
+        cookie_secure=args.cookie_secure,
     )
-    if args.console_key_file:
-        try:
-            config.session_secret = Path(args.console_key_file).read_bytes()
-        except OSError as e:
-            print(f"ruralpost: --console-key-file: {e}", file=sys.stderr)
-            return 2
-        if len(config.session_secret) < 32:
-            print("ruralpost: --console-key-file: at least 32 bytes of secret expected", file=sys.stderr)
-            return 2
     try:
         if args.workers > 1:
             return serve_workers(config, args.workers)
@@ -161,9 +153,10 @@ def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="where the console keeps uploads and results for download (default %(default)s)",
     )
     s.add_argument(
-        "--console-key-file",
-        help="a secret (32+ bytes) that signs console logins, shared by replicas behind one load balancer "
-        "(default: a new one per start, shared by --workers)",
+        "--cookie-secure",
+        action="store_true",
+        help="mark console cookies Secure although this door speaks plain HTTP (TLS ends at a proxy); "
+        "over TLS they always are",
     )
     s.add_argument(
         "--max-streams-per-caller",

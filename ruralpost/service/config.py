@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,9 +47,8 @@ class Config:
     http_threads: int = 8
     console_dir: Path = Path("var/console")  # uploads and results of the console, a folder per job
     console_job_hours: float = 24.0  # results kept for download this long
-    session_seconds: float = 8 * 3600.0  # a console login lasts a working day
-    # Signs console sessions; made once in the parent, so pre-forked workers accept each other's.
-    session_secret: bytes = field(default_factory=lambda: os.urandom(32), repr=False)
+    session_seconds: float = 8 * 3600.0  # a console login lasts a working day (12 hours at most)
+    cookie_secure: bool = False  # console cookies `Secure` even over plain HTTP: TLS ends at a proxy
     max_upload_bytes: int = 32 * 1024 * 1024
     max_station_rows: int = 20_000  # the console's limit; the CLI streams any number
     # handlers outside the product API (the benchmark's no-op baselines)

@@ -17,6 +17,11 @@ MAX_ID = 128
 MAX_NAME = 256
 MAX_CODE = 32
 MAX_LIST = 32
+# One error's bad fields: the first 100, within 4 KB (a gRPC client takes 8 KB of trailers by
+# default; beyond, it sees the stream cut), the rest counted; its message names the first 10.
+MAX_VIOLATIONS = 100
+MAX_VIOLATION_BYTES = 4096
+MAX_NAMED = 10
 
 
 @dataclass(frozen=True)
@@ -34,11 +39,23 @@ class ServiceError(Exception):
 
 
 class InvalidArgument(ServiceError):
-    """The request cannot be evaluated at all; every bad field is named."""
+    """The request cannot be evaluated at all; the first MAX_VIOLATIONS bad fields are named and
+    the rest counted, so a request of 100,000 bad fields gets an answer of a few kilobytes."""
 
     def __init__(self, violations: list[FieldViolation]) -> None:
-        super().__init__(f"invalid request: {', '.join(v.field for v in violations)}")
-        self.violations = violations
+        size, kept = 0, 0
+        for v in violations[:MAX_VIOLATIONS]:
+            size += len(v.field.encode()) + len(v.description.encode()) + 8
+            if kept and size > MAX_VIOLATION_BYTES:
+                break
+            kept += 1
+        self.violations = violations[:kept]
+        self.omitted = len(violations) - kept
+        named = ", ".join(v.field for v in violations[:MAX_NAMED])
+        if len(violations) > MAX_NAMED:
+            named += ", …"
+        more = f" 另有 {self.omitted:,} 处未列出 (and {self.omitted:,} more)" if self.omitted else ""
+        super().__init__(f"invalid request: {named}{more}")
 
 
 class Unauthenticated(ServiceError):

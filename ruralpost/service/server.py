@@ -17,6 +17,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
+from ruralpost.service import private
 from ruralpost.service.api.auth import Authenticator, load_callers
 from ruralpost.service.api.interceptors import ServiceInterceptor
 from ruralpost.service.api.methods import Methods
@@ -130,6 +131,7 @@ def build(config: Config, options: tuple[tuple[str, Any], ...] = (), reuse_port:
     check_exposure(config)
     authenticator = Authenticator(load_callers(config.auth_file)) if config.auth_file else None
     credentials = _credentials(config)
+    private.database(config.db)
     runtime = Runtime(
         rules=ActiveRules(config.rules_dir), store=open_store(config.db), max_stream_items=config.max_stream_items
     )

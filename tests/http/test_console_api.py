@@ -20,7 +20,7 @@ import pytest
 from ruralpost.clients import template
 from ruralpost.clients.readers import write_table
 from ruralpost.service.config import Config
-from ruralpost.service.console.sessions import SessionError, Sessions
+from ruralpost.service.console.sessions import MAX_SECONDS, SessionError, Sessions
 from ruralpost.service.server import Running, running
 from tests.support import EXAMPLES, TOKENS
 
@@ -220,16 +220,24 @@ def test_an_expired_session_says_so(short_sessions: Running) -> None:
     assert browser.json("GET", "/console/api/me")[1]["error"]["session"] == "invalid"
 
 
-def test_sessions_are_signed_and_end() -> None:
-    sessions = Sessions(b"k" * 32, 60)
-    value, _ = sessions.issue("ab" * 32, now=1000)
-    assert sessions.read(value, now=1059).digest == "ab" * 32
+def test_sessions_end_and_are_shared_by_workers(tmp_path: Path) -> None:
+    """Two Sessions on one folder are two pre-forked workers: a login made by one is good on the
+    other, and its logout ends it on both."""
+    sessions, other_worker = Sessions(tmp_path, 60), Sessions(tmp_path, 60)
+    value, _ = sessions.issue("op", now=1000)
+    assert other_worker.read(value, now=1059).caller == "op"
     with pytest.raises(SessionError) as ended:
         sessions.read(value, now=1061)
     assert ended.value.expired
     with pytest.raises(SessionError) as forged:
-        Sessions(b"x" * 32, 60).read(value, now=1000)  # another server's key (a restart)
+        other_worker.read(value[:-3] + "abc", now=1000)
     assert not forged.value.expired
+    value, _ = sessions.issue("op", now=1000)
+    other_worker.revoke(value)
+    with pytest.raises(SessionError) as logged_out:
+        sessions.read(value, now=1001)
+    assert not logged_out.value.expired
+    assert Sessions(tmp_path, 10**9).seconds == MAX_SECONDS  # no setting makes a login last longer
 
 
 def test_without_an_auth_file_the_console_is_open_on_loopback(http_server: Running) -> None:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from ruralpost.service.errors import PermissionDenied, Unauthenticated
+from ruralpost.service.api.throttle import Throttle
+from ruralpost.service.errors import PermissionDenied, ResourceExhausted, Unauthenticated
 
 PKG = "/ruralpost.v1."
 CHECK_STATION = PKG + "StationService/CheckStation"
@@ -48,6 +49,13 @@ class Caller:
         return method.startswith(OPEN_PREFIXES) or method in ROLES[self.role]
 
 
+class UnknownToken(Unauthenticated):
+    """A token the auth file does not know: a failure the throttle counts."""
+
+    def __init__(self) -> None:
+        super().__init__("unknown token")
+
+
 class AuthFileError(ValueError):
     """The auth file cannot be used; the message says which entry."""
 
@@ -61,6 +69,7 @@ def load_callers(path: Path) -> dict[str, Caller]:
     if not isinstance(entries, list) or not entries:
         raise AuthFileError(f"{path}: a non-empty list of callers is expected")
     callers: dict[str, Caller] = {}
+    names: dict[str, int] = {}
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise AuthFileError(f"{path}: entry {i} is not a mapping")
@@ -73,6 +82,12 @@ def load_callers(path: Path) -> dict[str, Caller]:
             raise AuthFileError(f"{path}: entry {i} ({name}): an operator caller names its operator")
         if digest in callers:
             raise AuthFileError(f"{path}: entry {i} ({name}): the same token as {callers[digest].name}")
+        if str(name) in names:
+            raise AuthFileError(
+                f"{path}: 第 {i} 项与第 {names[str(name)]} 项同名（{name}），调用方的名称必须唯一 "
+                f"(entry {i} has the name of entry {names[str(name)]}, {name!r}: caller names must be unique)"
+            )
+        names[str(name)] = i
         callers[digest] = Caller(str(name), str(role), str(entry.get("operator") or ""))
     return callers
 
@@ -82,34 +97,53 @@ def token_sha256(token: str) -> str:
 
 
 class Authenticator:
-    """Maps `authorization: Bearer <token>` metadata to a caller."""
+    """Maps `authorization: Bearer <token>` metadata (or a console login's token) to a caller,
+    with wrong tokens throttled per client address (throttle.py)."""
 
-    def __init__(self, callers: dict[str, Caller]) -> None:
+    def __init__(self, callers: dict[str, Caller], throttle: Throttle | None = None) -> None:
         self._callers = callers
+        self.throttle = throttle or Throttle()
 
-    def caller(self, metadata: Iterable[tuple[str, str | bytes]]) -> Caller:
+    def caller(self, metadata: Iterable[tuple[str, str | bytes]], peer: str = "") -> Caller:
         for key, value in metadata:
             if key.lower() == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
-                return self.by_token(value.removeprefix("Bearer ").strip())
+                return self.by_token(value.removeprefix("Bearer ").strip(), peer)
         raise Unauthenticated("missing authorization: Bearer <token> metadata")
 
-    def by_token(self, token: str) -> Caller:
-        """The caller holding `token`; Unauthenticated when the auth file does not know it."""
+    def by_token(self, token: str, peer: str = "", door: str = "bearer token") -> Caller:
+        """The caller holding `token`; UnknownToken when the auth file does not know it (counted
+        against the peer's address), ResourceExhausted while that address is throttled. Without a
+        peer (gRPC's interceptor learns it later) the door calls `settle` once it knows it."""
+        if peer:
+            self.throttle.allow(peer, door)
         caller = self.by_digest(token_sha256(token))
         if caller is None:
-            raise Unauthenticated("unknown token")
+            if peer:
+                self.throttle.failed(peer, door)
+            raise UnknownToken()
         return caller
 
+    def settle(self, peer: str, error: BaseException | None, door: str = "bearer token") -> BaseException | None:
+        """The outcome of a token checked before the peer was known: refused while the peer's
+        address is throttled (whatever the token), a wrong token counted against it."""
+        try:
+            self.throttle.allow(peer, door)
+        except ResourceExhausted as e:
+            return e
+        if isinstance(error, UnknownToken):
+            self.throttle.failed(peer, door)
+        return error
+
     def by_digest(self, digest: str) -> Caller | None:
-        """The caller whose token has this sha256 (the console's session names it, never the token)."""
         found = None
         for known, caller in self._callers.items():
             if hmac.compare_digest(known, digest):
                 found = caller
         return found
 
-    def digest_of(self, caller: Caller) -> str:
-        return next(d for d, c in self._callers.items() if c is caller)
+    def by_name(self, name: str) -> Caller | None:
+        """The caller of this name (a console session names its caller; names are unique)."""
+        return next((c for c in self._callers.values() if c.name == name), None)
 
 
 def require_operator(caller: Caller | None, operator: str, what: str) -> None:

@@ -95,7 +95,7 @@ class Gate:
         if self.authenticator is None:
             return call, None
         try:
-            call.caller = caller if caller is not None else self.authenticator.caller(metadata)
+            call.caller = caller if caller is not None else self.authenticator.caller(metadata, peer)
         except ServiceError as e:
             return call, e
         if not call.caller.may_call(path):

@@ -149,8 +149,9 @@ class ServiceInterceptor(_Base):
             context.set_trailing_metadata((("x-request-id", request_id),))
             carrier = Context(context)
             call = Call(method, request_id, carrier.peer(), caller, carrier.is_active)
-            if error is not None:
-                await self.fail(call, context, error)
+            found = self.gate.authenticator.settle(call.peer, error) if self.gate.authenticator else error
+            if found is not None:
+                await self.fail(call, context, found)
             attach(carrier, call)
             return call, carrier
 

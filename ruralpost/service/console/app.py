@@ -27,8 +27,9 @@ from ruralpost.clients.claims import CLAIM_FIELDS, read_claims
 from ruralpost.clients.itemfile import StationCsv, StationJson, claim_dict, item_dict, proto_dict
 from ruralpost.clients.labels import OUTCOME_ZH, townships_not_passing
 from ruralpost.clients.layout import CellError, LayoutError
-from ruralpost.clients.readers import ReadError, Rows, kind_of, open_rows
+from ruralpost.clients.readers import ReadError, Rows, TooLarge, kind_of, open_rows
 from ruralpost.clients.summary import Item, Summary
+from ruralpost.service import private
 from ruralpost.service.api import status
 from ruralpost.service.api.auth import (
     CHECK_STATIONS,
@@ -42,8 +43,8 @@ from ruralpost.service.api.call import Call
 from ruralpost.service.api.gate import Gate
 from ruralpost.service.api.methods import Methods
 from ruralpost.service.config import Config
-from ruralpost.service.console.jobs import JobNotFound, Jobs
-from ruralpost.service.console.sessions import COOKIE, SessionError, Sessions, cookie_value
+from ruralpost.service.console.jobs import Busy, Job, JobNotFound, Jobs
+from ruralpost.service.console.sessions import SessionError, Sessions, cookie, cookie_value
 from ruralpost.service.errors import FieldViolation, InvalidArgument, ResourceExhausted, ServiceError
 from ruralpost.v1 import claim_pb2, progress_pb2, rules_pb2, station_pb2
 
@@ -175,7 +176,7 @@ class Console:
         self.config = config
         self.methods = methods
         self.gate = gate
-        self.sessions = Sessions(config.session_secret, config.session_seconds)
+        self.sessions = Sessions(config.console_dir, config.session_seconds)
         self.jobs = Jobs(config.console_dir, config.console_job_hours)
 
     # ---- WSGI
@@ -221,8 +222,9 @@ class Console:
         if route == "login" and method == "POST":
             return self._login(environ, start_response)
         if route == "logout" and method == "POST":
-            expired = f"{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
-            return _json(start_response, {"ok": True}, headers=[("Set-Cookie", expired)])
+            self.sessions.revoke(cookie_value(environ.get("HTTP_COOKIE", "")))
+            ended = cookie("", self._secure(environ))
+            return _json(start_response, {"ok": True}, headers=[("Set-Cookie", ended)])
         caller = self._caller(environ)
         if route == "me" and method == "GET":
             return _json(start_response, self._me(caller))
@@ -269,7 +271,7 @@ class Console:
                 "the session is no longer valid; log in again",
                 session="invalid",
             ) from None
-        caller = authenticator.by_digest(session.digest)
+        caller = authenticator.by_name(session.caller)
         if caller is None:
             raise ConsoleError("UNAUTHENTICATED", "令牌已不在名单中", "the token is no longer known", session="invalid")
         return caller
@@ -305,16 +307,23 @@ class Console:
         data = self._json_body(environ)
         token = str(data.get("token", "")).strip()
         try:
-            caller = authenticator.by_token(token) if token else None
+            caller = authenticator.by_token(token, environ.get("REMOTE_ADDR", ""), "console login") if token else None
+        except ResourceExhausted as e:
+            raise ConsoleError("RESOURCE_EXHAUSTED", "登录失败次数太多", e.message) from None
         except ServiceError:
             caller = None
         if caller is None:
             raise ConsoleError("UNAUTHENTICATED", "令牌不正确", "unknown token")
-        value, session = self.sessions.issue(authenticator.digest_of(caller))
-        cookie = f"{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict"
+        value, session = self.sessions.issue(caller.name)
         me = {**self._me(caller), "expires": session.expires}
         log.info("console login: %s (%s)", caller.name, caller.role)
-        return _json(start_response, me, headers=[("Set-Cookie", cookie)])
+        headers = [("Set-Cookie", cookie(value, self._secure(environ)))]
+        return _json(start_response, me, headers=headers)
+
+    def _secure(self, environ: Environ) -> bool:
+        """Cookies are `Secure` when the request came over TLS, or always with --cookie-secure (the
+        door behind a proxy that ends TLS)."""
+        return self.config.cookie_secure or environ.get("wsgi.url_scheme") == "https"
 
     def _open(self, environ: Environ, caller: Caller | None, path: str) -> Call:
         """A call of `path` through the gate, refused as over gRPC (and counted and logged alike)."""
@@ -389,12 +398,33 @@ class Console:
             raise ConsoleError("INVALID_ARGUMENT", "文件是空的", "the file is empty")
         job = self.jobs.create(owner, kind, name)
         path = job.path("upload" + suffix)
-        path.write_bytes(data)
+        private.write(path, data)
         return job, path
 
     @staticmethod
     def _owner(caller: Caller | None) -> str:
         return caller.name if caller else ""
+
+    def _take(self, environ: Environ, caller: Caller | None) -> str:
+        """One of the caller's upload slots (by name, or by address without an auth file), refused
+        while the caller's earlier uploads still run; returns whose slot to give back."""
+        who = caller.name if caller else f"@{environ.get('REMOTE_ADDR', '')}"
+        try:
+            self.jobs.take(who)
+        except Busy:
+            n = self.jobs.per_caller
+            raise ConsoleError(
+                "RESOURCE_EXHAUSTED",
+                f"您已有 {n} 个文件正在处理，请等其中一个完成后再上传",
+                f"you already have {n} uploads running: wait for one to finish",
+            ) from None
+        return who
+
+    def _refused(self, job: Job | None, who: str) -> None:
+        """A refused upload keeps nothing: its folder goes, and its slot is given back."""
+        self.jobs.give(who)
+        if job is not None:
+            self.jobs.remove(job)
 
     # ---- 站点核验
 
@@ -403,10 +433,16 @@ class Console:
         as_of = query.get("as_of", "")
         register = query.get("register") == "1"
         call = self._open(environ, caller, CHECK_STATIONS)  # refused before anything is read
+        job: Job | None = None
         try:
-            job, path = self._upload(environ, self._owner(caller), "check")
-            rows, stations = self._station_rows(path)
-            slot = self.gate.take_slot(call)
+            who = self._take(environ, caller)
+            try:
+                job, path = self._upload(environ, self._owner(caller), "check")
+                rows, stations = self._station_rows(job, path)
+                slot = self.gate.take_slot(call)
+            except BaseException:
+                self._refused(job, who)
+                raise
         except ConsoleError as e:
             self.gate.finish(call, _counted(e))
             raise
@@ -424,6 +460,7 @@ class Console:
                 yield self._line({"type": "error", **shown.body()})
             finally:
                 self.gate.give_slot(slot)
+                self.jobs.give(who)
 
         start_response(
             "200 OK",
@@ -436,13 +473,25 @@ class Console:
         )
         return lines()
 
-    def _station_rows(self, path: Path) -> tuple[Rows, StationRows]:
-        try:
-            rows = open_rows(path)
-            stations = StationRows(rows)
-        except (ReadError, LayoutError) as e:
-            raise ConsoleError("INVALID_ARGUMENT", f"无法读取文件：{e}", "the file cannot be read") from None
+    def _station_rows(self, job: Job, path: Path) -> tuple[Rows, StationRows]:
+        """The upload's rows, refused before a row is checked when reading it would cost too much:
+        the readers' limits, the row count a file gives away, the row limit at the first row."""
         limit = self.config.max_station_rows
+        try:
+            rows = open_rows(path, max_rows=limit)
+            stations = StationRows(rows)
+        except TooLarge as e:
+            raise ConsoleError("PAYLOAD_TOO_LARGE", job.shown(str(e)), "the file costs too much to read") from None
+        except (ReadError, LayoutError) as e:
+            shown = job.shown(str(e))
+            raise ConsoleError("INVALID_ARGUMENT", f"无法读取文件：{shown}", "the file cannot be read") from None
+        rows.peek()  # a file whose first row is past the limit (one row at 20,000,000) stops here
+        if rows.stopped and not rows.count.read:
+            raise ConsoleError(
+                "PAYLOAD_TOO_LARGE",
+                f"{rows.stopped}；请分批上传，或用命令行 ruralpost check",
+                "split the file, or use ruralpost check",
+            )
         if rows.total_hint is not None and rows.total_hint > limit:
             raise ConsoleError(
                 "PAYLOAD_TOO_LARGE",
@@ -467,7 +516,6 @@ class Console:
         summary = Summary(source=filename, detail_limit=1000)
         shown: list[dict[str, Any]] = []
         by_row: dict[int, Item] = {}
-        limit = self.config.max_station_rows
         last = time.monotonic()
         started = last
         yield self._line({"type": "progress", "done": 0, "total": rows.total_hint})
@@ -477,13 +525,7 @@ class Console:
         ):
             csv_writer, json_writer = StationCsv(csv_out), StationJson(json_out)
             for item in check_rows(_InProcess(self.methods, call), stations, as_of=as_of, register=register):
-                if summary.total >= limit:
-                    raise ConsoleError(
-                        "PAYLOAD_TOO_LARGE",
-                        f"超过 {limit:,} 行，后面的行没有核验；请分批上传，或用命令行 ruralpost check",
-                        f"more than {limit:,} rows: the rest were not checked; split the file or use ruralpost check",
-                    )
-                summary.add(item)
+                summary.add(item)  # past the row limit the reader stopped, with a last row saying so
                 csv_writer.write(item)
                 json_writer.write(item)
                 by_row[item.row] = item
@@ -502,9 +544,17 @@ class Console:
             "json": f"/console/api/jobs/{job.id}/results.json",
             "report": f"/console/api/jobs/{job.id}/report.html",
         }
+        problems: list[str] = []
         if path.suffix in SPREADSHEETS:
-            annotate(path, job.path("annotated" + path.suffix), by_row)
-            downloads["annotated"] = f"/console/api/jobs/{job.id}/annotated"
+            try:
+                annotate(path, job.path("annotated" + path.suffix), by_row)
+                downloads["annotated"] = f"/console/api/jobs/{job.id}/annotated"
+            except Exception as e:  # the rows are checked (and maybe registered): their results stand
+                log.warning("console: job %s: no annotated file: %s", job.id, e)
+                why = job.shown(str(e)) if isinstance(e, ReadError) else "无法生成带结果列的文件 (no annotated file)"
+                problems.append(why)
+        if rows.stopped:
+            problems.append(rows.stopped)
         self.jobs.update(job, downloads=downloads)
         yield self._line(
             {
@@ -513,6 +563,7 @@ class Console:
                 "summary": {**summary.as_dict(), "file_line": summary.file_line(), "shown": len(shown)},
                 "items": shown,
                 "downloads": downloads,
+                "problems": problems,
             }
         )
 
@@ -599,28 +650,37 @@ class Console:
         query = self._query(environ)
         fields: dict[str, Any] = {name: query[name] for name in CLAIM_FIELDS if query.get(name, "").strip()}
         with self._call(environ, caller, EVALUATE_CLAIM) as call:  # refused before anything is read
-            job, path = self._upload(environ, self._owner(caller), "claim")
+            who = self._take(environ, caller)
+            job: Job | None = None
             try:
-                found = read_claims(path, fields)
-            except (ReadError, LayoutError, CellError, ValueError) as e:
-                raise ConsoleError("INVALID_ARGUMENT", f"无法读取申报：{e}", "the claim cannot be read") from None
-            readable = [c for _, c, _ in found.claims if c is not None]
-            problems = [p for _, c, p in found.claims if c is None]
-            if problems:
-                raise ConsoleError(
-                    "INVALID_ARGUMENT", f"无法读取申报：{'；'.join(problems)}", "the claim cannot be read"
-                )
-            if len(readable) != 1:
-                raise ConsoleError(
-                    "INVALID_ARGUMENT",
-                    f"文件里有 {len(readable)} 个申报，控制台一次评估一个；多个申报请用命令行 ruralpost claim",
-                    f"the file holds {len(readable)} claims; the console takes one at a time (use ruralpost claim)",
-                )
-            claim = readable[0]
-            job.path("claim.pb").write_bytes(claim.SerializeToString())
-            bad_rows = [{"row": b.row, "column": b.column, "problem": b.problem} for b in found.bad_rows]
-            self.jobs.update(job, parcel_rows=found.parcel_rows, bad_rows=bad_rows)
-            decision = self.methods.decide_claim(claim_pb2.EvaluateClaimRequest(claim=claim, commit=False), call)
+                job, path = self._upload(environ, self._owner(caller), "claim")
+                try:
+                    found = read_claims(path, fields)
+                except (ReadError, LayoutError, CellError, ValueError) as e:
+                    raise ConsoleError(
+                        "INVALID_ARGUMENT", f"无法读取申报：{job.shown(str(e))}", "the claim cannot be read"
+                    ) from None
+                readable = [c for _, c, _ in found.claims if c is not None]
+                problems = [p for _, c, p in found.claims if c is None]
+                if problems:
+                    raise ConsoleError(
+                        "INVALID_ARGUMENT", f"无法读取申报：{'；'.join(problems)}", "the claim cannot be read"
+                    )
+                if len(readable) != 1:
+                    raise ConsoleError(
+                        "INVALID_ARGUMENT",
+                        f"文件里有 {len(readable)} 个申报，控制台一次评估一个；多个申报请用命令行 ruralpost claim",
+                        f"the file holds {len(readable)} claims; the console takes one at a time (use ruralpost claim)",
+                    )
+                claim = readable[0]
+                private.write(job.path("claim.pb"), claim.SerializeToString())
+                bad_rows = [{"row": b.row, "column": b.column, "problem": b.problem} for b in found.bad_rows]
+                self.jobs.update(job, parcel_rows=found.parcel_rows, bad_rows=bad_rows)
+                decision = self.methods.decide_claim(claim_pb2.EvaluateClaimRequest(claim=claim, commit=False), call)
+            except BaseException:
+                self._refused(job, who)
+                raise
+            self.jobs.give(who)
         return _json(
             start_response,
             {

@@ -299,6 +299,7 @@ function showCheck(done) {
     summary.append(el("span", { class: "figure", "data-outcome-count": key }, badge(key), " ", el("b", { text: n.toLocaleString() })));
   }
   if (s.file_line) summary.append(el("span", { class: "small", text: s.file_line }));
+  for (const problem of done.problems || []) summary.append(el("span", { class: "small", role: "alert", text: problem }));
   summary.append(el("span", { class: "small", text: `核验日期 as of ${s.as_of || "—"} · 规则集 ruleset ${s.ruleset_version || "—"}` }));
   $("ruleset").textContent = s.ruleset_version || "";
   const links = $("check-downloads");
