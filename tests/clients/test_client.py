@@ -14,7 +14,7 @@ import pytest
 from google.protobuf import json_format
 
 from ruralpost.clients import ClientOptions, RuralpostClient, RuralpostError
-from ruralpost.clients.template import EXAMPLE_STATIONS
+from ruralpost.clients.sheets.template import EXAMPLE_STATIONS
 from ruralpost.service.config import Config
 from ruralpost.service.server import Running, build, stop
 from ruralpost.v1 import common_pb2, rules_pb2, station_pb2

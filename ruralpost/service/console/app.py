@@ -20,15 +20,15 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ruralpost.clients import html
-from ruralpost.clients.annotate import SPREADSHEETS, annotate, annotated_name
-from ruralpost.clients.batch import StationRows, check_rows
-from ruralpost.clients.claims import CLAIM_FIELDS, read_claims
-from ruralpost.clients.itemfile import StationCsv, StationJson, claim_dict, item_dict, proto_dict
-from ruralpost.clients.labels import OUTCOME_ZH, townships_not_passing
-from ruralpost.clients.layout import CellError, LayoutError
-from ruralpost.clients.readers import ReadError, Rows, kind_of, open_rows
-from ruralpost.clients.summary import Item, Summary
+from ruralpost.clients.reports import html
+from ruralpost.clients.reports.labels import OUTCOME_ZH, townships_not_passing
+from ruralpost.clients.reports.summary import Item, Summary
+from ruralpost.clients.sheets.annotate import SPREADSHEETS, annotate, annotated_name
+from ruralpost.clients.sheets.claims import CLAIM_FIELDS, read_claims
+from ruralpost.clients.sheets.itemfile import StationCsv, StationJson, claim_dict, item_dict, proto_dict
+from ruralpost.clients.sheets.layout import CellError, LayoutError
+from ruralpost.clients.sheets.readers import ReadError, Rows, kind_of, open_rows
+from ruralpost.clients.sheets.stations import StationRows, check_rows
 from ruralpost.service.api import status
 from ruralpost.service.api.auth import (
     CHECK_STATIONS,

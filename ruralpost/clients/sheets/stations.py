@@ -15,11 +15,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ruralpost.clients import layout, shapes
-from ruralpost.clients.errors import RuralpostError
-from ruralpost.clients.labels import KIND_ZH, outcome_key
-from ruralpost.clients.readers import Row, Rows
-from ruralpost.clients.summary import Item
+from ruralpost.clients.reports.labels import KIND_ZH, outcome_key
+from ruralpost.clients.reports.summary import Item
+from ruralpost.clients.sdk.errors import RuralpostError
+from ruralpost.clients.sheets import layout, shapes
+from ruralpost.clients.sheets.readers import Row, Rows
 from ruralpost.v1 import station_pb2
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ruralpost.clients.labels import BAD_ROW, OUTCOMES, PASSED
-from ruralpost.clients.readers import ENCODING_NAMES, Count
+from ruralpost.clients.reports.labels import BAD_ROW, OUTCOMES, PASSED
+from ruralpost.clients.sheets.readers import ENCODING_NAMES, Count
 from ruralpost.v1 import common_pb2
 
 ROWS_PER_RULE = 12

@@ -21,17 +21,25 @@ from typing import Any, TextIO, TypeVar
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from ruralpost.clients import html, table, template
-from ruralpost.clients.batch import StationRows, bad_item, check_rows
-from ruralpost.clients.claims import CLAIM_FIELDS, ClaimInput, iter_requests, read_claims
-from ruralpost.clients.client import DEFAULT_TARGET, ClientOptions, RuralpostClient
-from ruralpost.clients.errors import RuralpostError
-from ruralpost.clients.itemfile import CLAIM_CSV_HEADER, StationCsv, StationJson, bad_row_record, claim_dict, claim_rows
-from ruralpost.clients.labels import PASSED, outcome_key
-from ruralpost.clients.layout import CellError, LayoutError
-from ruralpost.clients.progressbar import ProgressBar
-from ruralpost.clients.readers import ReadError, open_rows
-from ruralpost.clients.summary import Item, Summary
+from ruralpost.clients.cli.progressbar import ProgressBar
+from ruralpost.clients.reports import html, table
+from ruralpost.clients.reports.labels import PASSED, outcome_key
+from ruralpost.clients.reports.summary import Item, Summary
+from ruralpost.clients.sdk.client import DEFAULT_TARGET, ClientOptions, RuralpostClient
+from ruralpost.clients.sdk.errors import RuralpostError
+from ruralpost.clients.sheets import template
+from ruralpost.clients.sheets.claims import CLAIM_FIELDS, ClaimInput, iter_requests, read_claims
+from ruralpost.clients.sheets.itemfile import (
+    CLAIM_CSV_HEADER,
+    StationCsv,
+    StationJson,
+    bad_row_record,
+    claim_dict,
+    claim_rows,
+)
+from ruralpost.clients.sheets.layout import CellError, LayoutError
+from ruralpost.clients.sheets.readers import ReadError, open_rows
+from ruralpost.clients.sheets.stations import StationRows, bad_item, check_rows
 from ruralpost.v1 import claim_pb2, progress_pb2
 
 M = TypeVar("M", bound=Message)
