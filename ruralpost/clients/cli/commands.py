@@ -39,7 +39,7 @@ from ruralpost.clients.sheets.itemfile import (
 )
 from ruralpost.clients.sheets.layout import CellError, LayoutError
 from ruralpost.clients.sheets.readers import ReadError, open_rows
-from ruralpost.clients.sheets.stations import StationRows, bad_item, check_rows
+from ruralpost.clients.sheets.stations import StationBatch, StationRows, bad_item
 from ruralpost.v1 import claim_pb2, progress_pb2
 
 M = TypeVar("M", bound=Message)
@@ -162,7 +162,8 @@ def _check(args: argparse.Namespace) -> int:
             StationCsv(out) if args.format == "csv" else StationJson(out) if args.format == "json" else None
         )
         try:
-            for item in check_rows(client, stations, as_of=args.as_of or "", register=args.register):
+            batch = StationBatch(stations, as_of=args.as_of or "", register=args.register)
+            for item in batch.items(client.check_stations(batch.requests())):
                 summary.add(item)
                 if writer is not None:
                     writer.write(item)

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ruralpost.clients.reports.labels import ENCODING_NAMES
+
 SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".xlsx")
 SUFFIX_LIST = ".csv、.tsv/.txt（制表符分隔的文本，如 Excel 的“Unicode 文本”）、.json、.jsonl 或 .xlsx"
 _BLOCK = 1 << 20
@@ -31,14 +33,6 @@ _BLOCK = 1 << 20
 # encodings (read as GB18030 its UTF-8 part would come out garbled, so it is refused instead).
 _MIXED_AFTER = 3
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
-ENCODING_NAMES = {
-    "utf-8": "UTF-8",
-    "utf-8-sig": "UTF-8（带 BOM）",
-    "utf-16": "UTF-16",
-    "utf-16-le": "UTF-16LE",
-    "utf-16-be": "UTF-16BE",
-    "gb18030": "GB18030/GBK",
-}
 
 
 class ReadError(ValueError):
