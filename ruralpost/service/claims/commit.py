@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ruralpost.service.claims.evaluate import StationsWithCodes, evaluate_claim, subsidy_config
 from ruralpost.service.claims.facts import KIND_NAMES
-from ruralpost.service.claims.validate import check_claim_request
+from ruralpost.service.claims.validate import validate_claim_request
 from ruralpost.service.digest import digest
 from ruralpost.service.errors import AlreadyExists, Unavailable
 from ruralpost.service.ruleset import RuleSet
@@ -57,7 +57,7 @@ def decide(
     `stations_with_codes`); with `commit`, records it (or its stored answer)."""
     programme = ruleset.book.programme
     config = subsidy_config(programme)
-    period = check_claim_request(has_claim, claim, programme.id, config.max_parcels)
+    period = validate_claim_request(has_claim, claim, programme.id, config.max_parcels)
     claim_digest = digest(claim)
     as_of = period.last.isoformat()
     for _ in range(MAX_COMMIT_ATTEMPTS):

@@ -394,7 +394,7 @@ _REMEDY = {
 _CAUSE_FIELD = {"NOT_STANDARDISED": "station", "SAME_VILLAGE": "station.village"}
 
 
-def report(
+def progress_report(
     ruleset: RuleSet, members: Sequence[Member], as_of: dt.date, hub: progress_pb2.CountyHub | None
 ) -> progress_pb2.ProgressReport:
     """The progress report of the programme as of a date, from the given set of stations."""
