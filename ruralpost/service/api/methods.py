@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from ruralpost.service.api.auth import require_commit_right, require_operator
 from ruralpost.service.api.call import Call
 from ruralpost.service.api.calls import item_error, record, stream_items
-from ruralpost.service.claims.commit import Decision, decide
+from ruralpost.service.claims.commit import Decision, Reached, decide
 from ruralpost.service.digest import digest
 from ruralpost.service.errors import FailedPrecondition, ServiceError
 from ruralpost.service.progress.report import progress_report, registry_members, request_members
@@ -97,7 +97,7 @@ class Methods:
         record(
             self.runtime,
             "claim",
-            f"{method}:{d.how}" if d.how else method,
+            method if d.how is Reached.DRY_RUN else f"{method}:{d.how}",
             request.claim.claim_id,
             call.who,
             d.digest,

@@ -22,7 +22,7 @@ import datetime as dt
 import math
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,7 +110,7 @@ PENDING = "pending"  # not done yet as of the date (opens later, not filed yet):
 
 
 def township_station_cause(
-    station: station_pb2.Station, verdict: common_pb2.Verdict, as_of: dt.date
+    station: station_pb2.Station, verdict: common_pb2.Verdict, as_of: dt.date, missing_ids: Collection[str]
 ) -> Cause | str | None:
     """None when the township station is done as of the date; PENDING when it opens later; else
     why it is left out: not a verified standard station (服务标准化), for an ERROR or a missing fact."""
@@ -124,7 +124,7 @@ def township_station_cause(
             "the township station fails its check: " + "; ".join(r.message_en for r in errors),
         )
     if _incomplete(verdict):
-        missing = [r for r in verdict.reasons if r.rule_id.endswith("-MISSING")]
+        missing = [r for r in verdict.reasons if r.rule_id in missing_ids]
         return Cause(
             "NOT_STANDARDISED",
             "核查信息不全，不能认定为服务标准化：" + "；".join(r.message for r in missing),
@@ -274,7 +274,7 @@ def township_progress(ruleset: RuleSet, tally: Tally, as_of: dt.date) -> progres
         village_points_filed=tally.points_filed,
         village_points_target=t.village_points,
         village_points_compliant=tally.points_compliant,
-        outcome=verdicts.outcome(reasons, bool(firing.missing)),
+        outcome=verdicts.outcome(reasons, bool(firing.missing), firing.missing_ids),
         reasons=reasons,
     )
 
@@ -421,7 +421,7 @@ def progress_report(
         tally = tallies[township.name]
         tally.registered += 1
         if s.kind == station_pb2.STATION_KIND_TOWNSHIP_STATION:
-            cause = township_station_cause(s, verdict, as_of)
+            cause = township_station_cause(s, verdict, as_of, ruleset.book.missing_ids)
             if cause is None:
                 count_township_station(tally)
             elif isinstance(cause, Cause):
@@ -454,7 +454,7 @@ def progress_report(
         required_fraction=fact["required_fraction"],
         verdict=common_pb2.Verdict(
             subject_id=programme.id,
-            outcome=verdicts.outcome(reasons, False),
+            outcome=verdicts.outcome(reasons, False, ruleset.book.missing_ids),
             reasons=reasons,
             ruleset_version=ruleset.version,
             evaluated_as_of=as_of.isoformat(),

@@ -33,7 +33,7 @@ def _condition(conditions: Sequence[dict[str, Any]]) -> str:
 
 
 def _severity(rule: Rule) -> str:
-    text = rule.severity
+    text = str(rule.severity)
     for when, severity in rule.severity_overrides:
         text += f"; {severity} where `{_condition(when)}`"
     return text
