@@ -167,8 +167,8 @@ def run_progress_case(ruleset: RuleSet, case: Case) -> Result:
     data that Python reads, e.g. goals}}: the outcome and reasons of that part."""
     if case.input.get("programme"):
         book = ruleset.book
-        data = merge(book.programme.data, case.input["programme"])
-        what_if = Programme(data, book.root / "programmes")
+        data = merge(book.programme.model.model_dump(), case.input["programme"])
+        what_if = Programme.read(data, book.root / "programmes")
         ruleset = RuleSet(dataclasses.replace(book, programme=what_if), ruleset.engine)
     programme = ruleset.book.programme
     stations = plans.stations(programme, case.input.get("plan"), case.input.get("extra") or ())

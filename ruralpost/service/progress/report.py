@@ -289,16 +289,16 @@ def county_reasons(
 ) -> tuple[list[common_pb2.Reason], dict[str, Any]]:
     """The county-level reasons (pace, start, the 52/48 note, code gaps) and the county fact."""
     programme = ruleset.book.programme
-    goals = programme.data["goals"]
+    goals = programme.model.goals
     not_started = [t.township.name for t in tallies if t.registered == 0]
     fraction = programme.required_fraction(as_of)
     fact: dict[str, Any] = {
         "as_of_day": day_number(as_of),
         # 要求每乡镇完成1个: a township's second station does not make up for another's missing one
         "stations_done": sum(min(t.stations_done, t.township.township_stations) for t in tallies),
-        "stations_goal": int(goals["township_stations"]),
+        "stations_goal": goals.township_stations,
         "points_filed": sum(t.points_filed for t in tallies),  # 每个乡镇至少4个: extra points count
-        "points_goal": int(goals["village_points"]),
+        "points_goal": goals.village_points,
         "table_points_total": sum(t.village_points for t in programme.townships),
         "required_fraction": fraction,
         "townships_not_started": len(not_started),
@@ -345,7 +345,7 @@ def _key(name: str) -> str:
 def brand_names(programme: Programme) -> dict[str, str]:
     """The names people write for a brand -> the brand (programme data `hub.brands`: 邮政, EMS -> 中国邮政)."""
     names: dict[str, str] = {}
-    for brand, aliases in (programme.data["hub"].get("brands") or {}).items():
+    for brand, aliases in (programme.model.hub.brands or {}).items():
         for name in (brand, *(aliases or ())):
             names[_key(str(name))] = str(brand)
     return names
@@ -367,7 +367,7 @@ def hub_verdict(ruleset: RuleSet, hub: progress_pb2.CountyHub | None, as_of: dt.
     programme = ruleset.book.programme
     fact = hub_fact(hub, as_of, programme)
     firing = ruleset.engine.evaluate(HUB, fact)
-    min_brands = int(programme.data["hub"]["min_brands"])
+    min_brands = programme.model.hub.min_brands
 
     def values() -> dict[str, str]:
         if hub is None:  # only the HUB-MISSING reason, which names no value

@@ -45,7 +45,7 @@ def _cell(text: str) -> str:
 
 def table(book: Rulebook) -> str:
     """The Markdown table of every rule, in catalogue order."""
-    documents = {title: key for key, title in book.programme.data["documents"].items()}
+    documents = {title: key for key, title in book.programme.model.documents.items()}
     lines = [
         "| rule | subject | severity | basis | citation | in force |",
         "|---|---|---|---|---|---|",

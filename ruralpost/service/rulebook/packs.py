@@ -239,12 +239,12 @@ def _load(root: Path, programme_id: str) -> Rulebook:
         raise RulebookError(f"{source}: no programme data (no such file in {root})")
     with _about(source):
         data = _read_yaml(programme_path, source)
-        programme = Programme(data, programme_path.parent, source)
+        programme = Programme.read(data, programme_path.parent, source)
         if programme.id != programme_id:
             raise RulebookError(f"{source}: programme: {programme.id!r} is not the file's name {programme_id!r}")
         if not programme.divisions_path.is_relative_to(root):
-            raise RulebookError(f"{source}: divisions: {data['divisions']!r} is outside the rules folder")
-    documents: dict[str, str] = data["documents"]
+            raise RulebookError(f"{source}: divisions: {programme.model.divisions!r} is outside the rules folder")
+    documents = programme.model.documents
     hashed = [programme_path, programme.divisions_path]
     rules: dict[str, Rule] = {}
     facts: dict[str, dict[str, FactSpec]] = {}

@@ -216,10 +216,10 @@ Requirement = Annotated[Conditions, Field(min_length=1)]
 
 
 class _Strict(BaseModel):
-    """Unknown keys are errors (a misspelt key would otherwise be silently ignored), and values
-    keep the type YAML gave them (a quoted "50" is not a number of fen)."""
+    """Unknown keys are errors (a misspelt key would otherwise be silently ignored), values keep
+    the type YAML gave them (a quoted "50" is not a number of fen), and a loaded model is read only."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 # ---------------------------------------------------------------- rule packs
@@ -347,6 +347,10 @@ class TownshipModel(_Strict):
 class SignText(_Strict):
     TOWNSHIP_STATION: SignTemplate
     VILLAGE_POINT: SignTemplate
+
+    def of(self, kind: str) -> str:
+        """The template of a station kind (its proto enum name)."""
+        return {"TOWNSHIP_STATION": self.TOWNSHIP_STATION, "VILLAGE_POINT": self.VILLAGE_POINT}[kind]
 
 
 class Goals(_Strict):
