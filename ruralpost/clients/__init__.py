@@ -1,4 +1,5 @@
-"""Clients of the ruralpost service: a typed library, the batch CLI, reports, examples.
+"""Clients of the ruralpost service: the SDK (`sdk`), spreadsheets (`sheets`), reports (`reports`),
+the client commands (`cli`) and examples. This package's names are the SDK's.
 
 Talks gRPC only (never imports `service`); both sides share the generated `ruralpost.v1` package.
 """
