@@ -170,7 +170,7 @@ Template = Annotated[str, Field(min_length=1), AfterValidator(_non_blank), After
 OptionalTemplate = Annotated[str, AfterValidator(_template)]
 RuleId = Annotated[str, AfterValidator(_rule_id), WithJsonSchema({"type": "string", "pattern": RULE_ID})]
 MissingId = Annotated[str, AfterValidator(_missing_id), WithJsonSchema({"type": "string", "pattern": MISSING_ID})]
-Severity = Literal["INFO", "WARNING", "ERROR"]
+SeverityName = Literal["INFO", "WARNING", "ERROR"]  # as written; packs.Severity once loaded
 # Where a rule comes from (RULES.md, revision 2): the programme text says it (seed), a national text
 # the programme points to (national), our reading of a programme clause (inferred), or a number,
 # format or list the programme does not give, chosen here and to be confirmed by the county (setting).
@@ -253,7 +253,7 @@ class Citation(_Strict):
 
 class SeverityOverride(_Strict):
     when: Requirement
-    severity: Severity
+    severity: SeverityName
 
 
 class RuleModel(_Strict):
@@ -261,7 +261,7 @@ class RuleModel(_Strict):
 
     id: RuleId
     subject: Subject | None = Field(None, description="defaults to the pack's subject")
-    severity: Severity
+    severity: SeverityName
     basis: Basis = Field(
         description="seed (the programme says it), national (备案规定, 安全规范), inferred (our reading of a "
         "programme clause: the description says which and why), setting (chosen here, to be confirmed: "
