@@ -28,7 +28,7 @@ from typing import Any
 import grpc
 from google.protobuf import json_format
 
-from ruralpost.clients import template
+from ruralpost.clients.sheets import template
 from ruralpost.service.config import DEFAULT_RULES_DIR, Config
 from ruralpost.service.rulebook.packs import load
 from ruralpost.service.server import build

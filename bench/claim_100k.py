@@ -25,7 +25,7 @@ import grpc
 import psycopg
 
 from ruralpost.service.claims import evaluate as claims
-from ruralpost.service.claims.validate import check_claim_request
+from ruralpost.service.claims.validate import validate_claim_request
 from ruralpost.service.config import Config
 from ruralpost.service.digest import digest as claim_digest
 from ruralpost.service.server import running
@@ -121,7 +121,7 @@ def _split(runtime: Any, parcels: int, tag: str) -> dict[str, float]:
     ruleset = runtime.rules.current
     config = claims.subsidy_config(ruleset.book.programme)
     t0 = time.perf_counter()
-    period = check_claim_request(True, claim, ruleset.book.programme.id, config.max_parcels)
+    period = validate_claim_request(True, claim, ruleset.book.programme.id, config.max_parcels)
     t1 = time.perf_counter()
     digest = claim_digest(claim)
     t2 = time.perf_counter()

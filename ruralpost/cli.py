@@ -7,7 +7,7 @@ import argparse
 import logging
 import sys
 
-from ruralpost.clients.cli import add_commands
+from ruralpost.clients.cli.commands import add_commands
 from ruralpost.service.cli import add_serve
 
 

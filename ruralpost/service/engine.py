@@ -22,7 +22,7 @@ import durable_rules_engine as dre
 import orjson
 
 from ruralpost.service.dates import day_number, parse_date
-from ruralpost.service.rulebook.packs import FactSpec, Rule, Rulebook, RulebookError
+from ruralpost.service.rulebook.packs import FactSpec, Rule, Rulebook, RulebookError, Severity
 
 MAX_RULES_PER_RULESET = 50  # more than 64 matches of one fact fail the assert (error 303)
 MAX_SIDS = 1000  # the 1025th live sid breaks a ruleset for good
@@ -68,7 +68,7 @@ def _all(subject: str, conjuncts: Iterable[dict[str, Any]]) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Violation:
     rule: Rule
-    severity: str
+    severity: Severity
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,11 @@ class Firing:
 
     violations: list[Violation]
     missing: list[tuple[FactSpec, Rule]]  # each missing fact with the first rule that needs it
+
+    @property
+    def missing_ids(self) -> frozenset[str]:
+        """The ids of the missing-fact reasons this firing gives."""
+        return frozenset(spec.missing_id for spec, _ in self.missing)
 
 
 _NEGATED_OP = {"$lt": "$gte", "$gte": "$lt", "$lte": "$gt", "$gt": "$lte", "$ex": "$nex", "$nex": "$ex"}

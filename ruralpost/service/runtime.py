@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ruralpost.service.golden.cases import gate
+from ruralpost.service.golden.cases import run_gate
 from ruralpost.service.ruleset import RuleSet, load_ruleset
 from ruralpost.service.store import Store
 
@@ -44,7 +44,7 @@ class ActiveRules:
             return None if candidate.version == self._current.version else self._activate(candidate)
 
     def _activate(self, candidate: RuleSet) -> tuple[RuleSet, int]:
-        passed = gate(candidate, self.rules_dir)
+        passed = run_gate(candidate, self.rules_dir)
         self._current = candidate
         return candidate, passed
 

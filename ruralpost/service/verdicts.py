@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from ruralpost.service.engine import Firing
-from ruralpost.service.rulebook.packs import FactSpec, Rule
+from ruralpost.service.rulebook.packs import FactSpec, Rule, Severity
 from ruralpost.v1 import common_pb2
 
 SEVERITY = {
-    "INFO": common_pb2.SEVERITY_INFO,
-    "WARNING": common_pb2.SEVERITY_WARNING,
-    "ERROR": common_pb2.SEVERITY_ERROR,
+    Severity.INFO: common_pb2.SEVERITY_INFO,
+    Severity.WARNING: common_pb2.SEVERITY_WARNING,
+    Severity.ERROR: common_pb2.SEVERITY_ERROR,
 }
 _RANK: dict[int, int] = {common_pb2.SEVERITY_ERROR: 0, common_pb2.SEVERITY_WARNING: 1, common_pb2.SEVERITY_INFO: 2}
 BASIS = {
@@ -43,7 +43,7 @@ def citation(rule: Rule) -> common_pb2.Citation:
     return common_pb2.Citation(document=rule.citation_document, clause=rule.citation_clause, basis=BASIS[rule.basis])
 
 
-def reason(rule: Rule, severity: str, values: Mapping[str, str]) -> common_pb2.Reason:
+def reason(rule: Rule, severity: Severity, values: Mapping[str, str]) -> common_pb2.Reason:
     setting = rule.basis == "setting"
     return common_pb2.Reason(
         rule_id=rule.id,
@@ -100,14 +100,17 @@ def sort_reasons(reasons: list[common_pb2.Reason], rules: Mapping[str, Rule]) ->
     )
 
 
-def outcome(reasons: list[common_pb2.Reason], incomplete: bool) -> common_pb2.Outcome.ValueType:
-    """FAIL on any ERROR, else INCOMPLETE on a missing fact, else PASS_WITH_WARNINGS, else PASS."""
+def outcome(
+    reasons: list[common_pb2.Reason], incomplete: bool, missing_ids: Collection[str]
+) -> common_pb2.Outcome.ValueType:
+    """FAIL on any ERROR, else INCOMPLETE on a missing fact, else PASS_WITH_WARNINGS on a WARNING
+    that is not a missing fact's (`missing_ids`: the facts' declared ids), else PASS."""
     severities = {r.severity for r in reasons}
     if common_pb2.SEVERITY_ERROR in severities:
         return common_pb2.OUTCOME_FAIL
     if incomplete:
         return common_pb2.OUTCOME_INCOMPLETE
-    if any(r.severity == common_pb2.SEVERITY_WARNING and not r.rule_id.endswith("-MISSING") for r in reasons):
+    if any(r.severity == common_pb2.SEVERITY_WARNING and r.rule_id not in missing_ids for r in reasons):
         return common_pb2.OUTCOME_PASS_WITH_WARNINGS
     return common_pb2.OUTCOME_PASS
 
@@ -118,7 +121,7 @@ def verdict(
     reasons = reasons_for(firing, values)
     return common_pb2.Verdict(
         subject_id=subject_id,
-        outcome=outcome(reasons, bool(firing.missing)),
+        outcome=outcome(reasons, bool(firing.missing), firing.missing_ids),
         reasons=reasons,
         ruleset_version=ruleset_version,
         evaluated_as_of=as_of,

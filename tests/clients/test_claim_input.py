@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ruralpost.clients import template
-from ruralpost.clients.claims import read_claims
+from ruralpost.clients.sheets import template
+from ruralpost.clients.sheets.claims import read_claims
 from ruralpost.v1 import claim_pb2
 
 FIELDS = {

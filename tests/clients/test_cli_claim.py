@@ -14,7 +14,7 @@ import openpyxl  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
 from ruralpost.cli import main
-from ruralpost.clients import template
+from ruralpost.clients.sheets import template
 from ruralpost.service.server import Running
 from tests.support import ROOT, register_examples
 

@@ -15,7 +15,7 @@ import pytest
 from google.protobuf import json_format
 
 from ruralpost.cli import main
-from ruralpost.clients import template
+from ruralpost.clients.sheets import template
 from ruralpost.service.server import Running
 from ruralpost.v1 import claim_pb2, station_pb2
 from tests.support import ROOT

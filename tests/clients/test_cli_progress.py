@@ -13,7 +13,7 @@ import pytest
 from google.protobuf import json_format
 
 from ruralpost.cli import main
-from ruralpost.clients import layout, template
+from ruralpost.clients.sheets import layout, template
 from ruralpost.service.golden import plans
 from ruralpost.service.rulebook.programme import Programme
 from ruralpost.service.server import Running

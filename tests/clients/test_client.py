@@ -14,7 +14,7 @@ import pytest
 from google.protobuf import json_format
 
 from ruralpost.clients import ClientOptions, RuralpostClient, RuralpostError
-from ruralpost.clients.template import EXAMPLE_STATIONS
+from ruralpost.clients.sheets.template import EXAMPLE_STATIONS
 from ruralpost.service.config import Config
 from ruralpost.service.server import Running, build, stop
 from ruralpost.v1 import common_pb2, rules_pb2, station_pb2
@@ -74,7 +74,7 @@ def test_unary_call_waits_for_a_server_that_comes_up(tmp_path: Path) -> None:
     )
     timer.start()
     try:
-        with RuralpostClient(ClientOptions(target=f"127.0.0.1:{port}", attempts=30, timeout=20, **FAST)) as c:
+        with RuralpostClient(ClientOptions(target=f"127.0.0.1:{port}", attempts=300, timeout=20, **FAST)) as c:
             assert c.list_rules().rules
             assert c.retries >= 1
     finally:

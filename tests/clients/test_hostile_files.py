@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from ruralpost.clients import template
-from ruralpost.clients.annotate import annotate
-from ruralpost.clients.csvsafe import neutral
-from ruralpost.clients.itemfile import StationCsv
-from ruralpost.clients.readers import EXCEL_MAX_ROW, XLSX_MAX_PARTS, ReadError, TooLarge, open_rows, write_table
-from ruralpost.clients.summary import Item
+from ruralpost.clients.reports.summary import Item
+from ruralpost.clients.sheets import template
+from ruralpost.clients.sheets.annotate import annotate
+from ruralpost.clients.sheets.csvsafe import neutral
+from ruralpost.clients.sheets.itemfile import StationCsv
+from ruralpost.clients.sheets.readers import EXCEL_MAX_ROW, XLSX_MAX_PARTS, ReadError, TooLarge, open_rows, write_table
 
 SHEET = "xl/worksheets/sheet1.xml"
 

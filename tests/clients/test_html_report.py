@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ruralpost.cli import main
-from ruralpost.clients import template
+from ruralpost.clients.sheets import template
 from ruralpost.service.server import Running
 
 CHROMIUM_FLAGS = [

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from google.protobuf import json_format
 
-from ruralpost.clients import layout, template
+from ruralpost.clients.sheets import layout, template
 from ruralpost.v1 import claim_pb2, station_pb2
 from tests.support import ROOT
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from ruralpost.clients.progressbar import ProgressBar
+from ruralpost.clients.cli.progressbar import ProgressBar
 
 
 class _Terminal(io.StringIO):

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from google.protobuf import json_format
 
-from ruralpost.clients import layout, shapes, template
-from ruralpost.clients.readers import ReadError, Row, Rows, open_rows
+from ruralpost.clients.sheets import layout, shapes, template
+from ruralpost.clients.sheets.readers import ReadError, Row, Rows, open_rows
 from ruralpost.v1 import claim_pb2, station_pb2
 
 

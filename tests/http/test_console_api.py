@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from ruralpost.clients import template
-from ruralpost.clients.readers import write_table
+from ruralpost.clients.sheets import template
+from ruralpost.clients.sheets.readers import write_table
 from ruralpost.service.config import Config
 from ruralpost.service.console.sessions import MAX_SECONDS, SessionError, Sessions
 from ruralpost.service.server import Running, running

@@ -15,8 +15,8 @@ import openpyxl
 import pytest
 from google.protobuf import json_format
 
-from ruralpost.clients import template
-from ruralpost.clients.readers import write_table
+from ruralpost.clients.sheets import template
+from ruralpost.clients.sheets.readers import write_table
 from ruralpost.service.config import Config
 from ruralpost.service.golden import plans
 from ruralpost.service.server import Running, running

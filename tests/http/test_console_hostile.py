@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ruralpost.clients import template
+from ruralpost.clients.sheets import template
 from ruralpost.service.api.auth import token_sha256
 from ruralpost.service.api.throttle import BURST
 from ruralpost.service.config import Config

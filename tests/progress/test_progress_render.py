@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ruralpost.clients import html, table
+from ruralpost.clients.reports import html, table
 from ruralpost.v1 import common_pb2, progress_pb2
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from google.protobuf import json_format
 
 from ruralpost.clients import ClientOptions, RuralpostClient, RuralpostError
-from ruralpost.clients.labels import claim_outcome_label, yuan
+from ruralpost.clients.reports.labels import claim_outcome_label, yuan
 from ruralpost.v1 import claim_pb2
 
 

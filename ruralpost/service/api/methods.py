@@ -10,15 +10,15 @@ from collections.abc import Iterable, Iterator
 from ruralpost.service.api.auth import require_commit_right, require_operator
 from ruralpost.service.api.call import Call
 from ruralpost.service.api.calls import item_error, record, stream_items
-from ruralpost.service.claims.commit import Decision, decide
+from ruralpost.service.claims.commit import Decision, Reached, decide
 from ruralpost.service.digest import digest
 from ruralpost.service.errors import FailedPrecondition, ServiceError
-from ruralpost.service.progress import report as progress
-from ruralpost.service.progress.validate import check_progress_request
+from ruralpost.service.progress.report import progress_report, registry_members, request_members
+from ruralpost.service.progress.validate import validate_progress_request
 from ruralpost.service.rulebook.packs import RulebookError
 from ruralpost.service.runtime import Runtime
 from ruralpost.service.stations.check import CodeIndex, check
-from ruralpost.service.stations.validate import check_station_request
+from ruralpost.service.stations.validate import validate_station_request
 from ruralpost.service.verdicts import BASIS, SEVERITY, citation
 from ruralpost.v1 import claim_pb2, common_pb2, progress_pb2, rules_pb2, station_pb2
 
@@ -35,7 +35,7 @@ class Methods:
     def _check(
         self, request: StationRequest, call: Call, method: str, batch: CodeIndex | None = None
     ) -> common_pb2.Verdict:
-        as_of = check_station_request(request.HasField("station"), request.station, request.as_of, request.register)
+        as_of = validate_station_request(request.HasField("station"), request.station, request.as_of, request.register)
         require_operator(call.caller, request.station.operator, "station")
         ruleset = self.runtime.rules.current
         verdict = check(ruleset, self.runtime.store, request.station, as_of, request.register, batch)
@@ -97,7 +97,7 @@ class Methods:
         record(
             self.runtime,
             "claim",
-            f"{method}:{d.how}" if d.how else method,
+            method if d.how is Reached.DRY_RUN else f"{method}:{d.how}",
             request.claim.claim_id,
             call.who,
             d.digest,
@@ -131,14 +131,12 @@ class Methods:
 
     def get_progress(self, request: progress_pb2.GetProgressRequest, call: Call) -> progress_pb2.GetProgressResponse:
         ruleset = self.runtime.rules.current
-        as_of = check_progress_request(request, ruleset.book.programme.id)
+        as_of = validate_progress_request(request, ruleset.book.programme.id)
         hub = request.hub if request.HasField("hub") else None
         members = (
-            progress.request_members(request.stations)
-            if request.stations
-            else progress.registry_members(self.runtime.store.stations())
+            request_members(request.stations) if request.stations else registry_members(self.runtime.store.stations())
         )
-        report = progress.report(ruleset, members, as_of, hub)
+        report = progress_report(ruleset, members, as_of, hub)
         verdict = report.verdict
         record(
             self.runtime,

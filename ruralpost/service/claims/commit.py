@@ -8,10 +8,11 @@ the claim is evaluated again against the grown ledger and committed again.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from ruralpost.service.claims.evaluate import StationsWithCodes, evaluate_claim, subsidy_config
 from ruralpost.service.claims.facts import KIND_NAMES
-from ruralpost.service.claims.validate import check_claim_request
+from ruralpost.service.claims.validate import validate_claim_request
 from ruralpost.service.digest import digest
 from ruralpost.service.errors import AlreadyExists, Unavailable
 from ruralpost.service.ruleset import RuleSet
@@ -19,6 +20,14 @@ from ruralpost.service.store import ClaimRecord, Commit, Ledger
 from ruralpost.v1 import claim_pb2
 
 MAX_COMMIT_ATTEMPTS = 5  # each lost race re-evaluates against a ledger that has grown
+
+
+class Reached(StrEnum):
+    """How a decision was reached; the decision log and the console show the value."""
+
+    DRY_RUN = ""  # evaluated, nothing recorded
+    COMMITTED = "commit"  # newly committed
+    STORED = "stored"  # the committed answer again
 
 
 @dataclass(frozen=True)
@@ -29,7 +38,7 @@ class Decision:
     digest: str  # of the claim's content
     as_of: str  # the claim period's last day: the date the rules were applied as of
     rule_ids: list[str]
-    how: str  # "" a dry run, "commit" newly committed, "stored" the committed answer again
+    how: Reached
 
 
 def _stored(
@@ -42,7 +51,7 @@ def _stored(
         )
     response = claim_pb2.EvaluateClaimResponse.FromString(response_bytes)
     rule_ids = [r.rule_id for r in response.reasons] + [t.rule_id for t in response.tallies]
-    return Decision(response, claim_digest, as_of, rule_ids, "stored")
+    return Decision(response, claim_digest, as_of, rule_ids, Reached.STORED)
 
 
 def decide(
@@ -57,7 +66,7 @@ def decide(
     `stations_with_codes`); with `commit`, records it (or its stored answer)."""
     programme = ruleset.book.programme
     config = subsidy_config(programme)
-    period = check_claim_request(has_claim, claim, programme.id, config.max_parcels)
+    period = validate_claim_request(has_claim, claim, programme.id, config.max_parcels)
     claim_digest = digest(claim)
     as_of = period.last.isoformat()
     for _ in range(MAX_COMMIT_ATTEMPTS):
@@ -67,7 +76,7 @@ def decide(
         evaluation = evaluate_claim(ruleset, claim, period, ledger.paid_among, stations_with_codes)
         response = evaluation.response
         if not commit:
-            return Decision(response, claim_digest, as_of, evaluation.rule_ids, "")
+            return Decision(response, claim_digest, as_of, evaluation.rule_ids, Reached.DRY_RUN)
         response.committed = True
         result = ledger.commit(
             ClaimRecord(
@@ -87,7 +96,7 @@ def decide(
             )
         )
         if result is Commit.COMMITTED:
-            return Decision(response, claim_digest, as_of, evaluation.rule_ids, "commit")
+            return Decision(response, claim_digest, as_of, evaluation.rule_ids, Reached.COMMITTED)
         # CLAIM_EXISTS: the next round reads the stored claim; WAYBILL_TAKEN: evaluate again.
     raise Unavailable(
         f"申报{claim.claim_id[:128]}入账时连续与其他申报冲突，请重试 "

@@ -29,6 +29,7 @@ from ruralpost.service.claims.period import Period
 from ruralpost.service.dates import day_number
 from ruralpost.service.engine import Firing
 from ruralpost.service.errors import FailedPrecondition
+from ruralpost.service.rulebook.packs import Severity
 from ruralpost.service.rulebook.programme import Programme
 from ruralpost.service.rulebook.subsidy import DOWNBOUND, SubsidyConfig
 from ruralpost.service.ruleset import RuleSet
@@ -114,7 +115,7 @@ def evaluate_claim(
         if not members:
             continue
         firing = engine.evaluate(PARCEL, groups.fact(k, constant))
-        rule_ids = [v.rule.id for v in firing.violations if v.severity == "ERROR"]
+        rule_ids = [v.rule.id for v in firing.violations if v.severity is Severity.ERROR]
         if rule_ids:
             rejected.extend((i, rule_ids) for i in members)
             for rid in rule_ids:
@@ -127,7 +128,7 @@ def evaluate_claim(
     # The claim as a whole.
     fact = claim_fact(claim, period, config, township_code)
     claim_firing = engine.evaluate(CLAIM, fact)
-    claim_errors = sum(1 for v in claim_firing.violations if v.severity == "ERROR")
+    claim_errors = sum(1 for v in claim_firing.violations if v.severity is Severity.ERROR)
     amount_fact: Fact = {
         "requested_amount_fen": int(claim.requested_amount_fen),
         "computed_amount_fen": computed_fen,

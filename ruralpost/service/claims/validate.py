@@ -13,7 +13,7 @@ _PERIOD = re.compile(r"^\d{4}-\d{2}$")
 MAX_REPORTED_PARCELS = 20  # field violations named per claim; the count says how many more
 
 
-def check_claim_request(has_claim: bool, claim: claim_pb2.Claim, programme_id: str, max_parcels: int) -> Period:
+def validate_claim_request(has_claim: bool, claim: claim_pb2.Claim, programme_id: str, max_parcels: int) -> Period:
     """Checks an EvaluateClaim(s) item; returns its period.
 
     Only what makes the claim impossible to evaluate is refused here; a malformed parcel is a

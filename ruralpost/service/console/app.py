@@ -4,8 +4,8 @@ back, keep a dry-run claim for its confirmed commit, print a report).
 
 Every decision goes through the same `Methods` and `Gate` as the gRPC and Connect doors, with the
 caller of the console login (roles, operator binding, stream slots, metrics, decision log alike).
-Files are read and written by the clients' own modules (readers, layout, batch, claims, itemfile,
-html, annotate), so the console reads a spreadsheet exactly as `ruralpost check` does.
+Files are read and written by the clients' spreadsheet and report packages (`clients.sheets`,
+`clients.reports`), so the console reads a spreadsheet exactly as `ruralpost check` does.
 """
 
 from __future__ import annotations
@@ -20,15 +20,15 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ruralpost.clients import html
-from ruralpost.clients.annotate import SPREADSHEETS, annotate, annotated_name
-from ruralpost.clients.batch import StationRows, check_rows
-from ruralpost.clients.claims import CLAIM_FIELDS, read_claims
-from ruralpost.clients.itemfile import StationCsv, StationJson, claim_dict, item_dict, proto_dict
-from ruralpost.clients.labels import OUTCOME_ZH, townships_not_passing
-from ruralpost.clients.layout import CellError, LayoutError
-from ruralpost.clients.readers import ReadError, Rows, TooLarge, kind_of, open_rows
-from ruralpost.clients.summary import Item, Summary
+from ruralpost.clients.reports import html
+from ruralpost.clients.reports.labels import OUTCOME_ZH, townships_not_passing
+from ruralpost.clients.reports.summary import Item, Summary
+from ruralpost.clients.sheets.annotate import SPREADSHEETS, annotate, annotated_name
+from ruralpost.clients.sheets.claims import CLAIM_FIELDS, read_claims
+from ruralpost.clients.sheets.itemfile import StationCsv, StationJson, claim_dict, item_dict, proto_dict
+from ruralpost.clients.sheets.layout import CellError, LayoutError
+from ruralpost.clients.sheets.readers import ReadError, Rows, TooLarge, kind_of, open_rows
+from ruralpost.clients.sheets.stations import StationBatch, StationRows
 from ruralpost.service import private
 from ruralpost.service.api import status
 from ruralpost.service.api.auth import (
@@ -46,7 +46,7 @@ from ruralpost.service.config import Config
 from ruralpost.service.console.jobs import Busy, Job, JobNotFound, Jobs
 from ruralpost.service.console.sessions import SessionError, Sessions, cookie, cookie_value
 from ruralpost.service.errors import FieldViolation, InvalidArgument, ResourceExhausted, ServiceError
-from ruralpost.v1 import claim_pb2, progress_pb2, rules_pb2, station_pb2
+from ruralpost.v1 import claim_pb2, progress_pb2, rules_pb2
 
 log = logging.getLogger(__name__)
 
@@ -122,18 +122,6 @@ def _counted(error: ConsoleError) -> ServiceError:
     if error.code in ("PAYLOAD_TOO_LARGE", "RESOURCE_EXHAUSTED"):
         return ResourceExhausted(error.en)
     return InvalidArgument([FieldViolation("file", error.en)])
-
-
-class _InProcess:
-    """The console's door to `Methods.check_stations`, shaped as check_rows wants a client."""
-
-    def __init__(self, methods: Methods, call: Call) -> None:
-        self.methods, self.call = methods, call
-
-    def check_stations(
-        self, requests: Iterable[station_pb2.CheckStationsRequest]
-    ) -> Iterator[station_pb2.CheckStationsResponse]:
-        return self.methods.check_stations(requests, self.call)
 
 
 def _reason(r: Any) -> dict[str, Any]:
@@ -524,7 +512,8 @@ class Console:
             job.path("results.json").open("w", encoding="utf-8") as json_out,
         ):
             csv_writer, json_writer = StationCsv(csv_out), StationJson(json_out)
-            for item in check_rows(_InProcess(self.methods, call), stations, as_of=as_of, register=register):
+            batch = StationBatch(stations, as_of=as_of, register=register)
+            for item in batch.items(self.methods.check_stations(batch.requests(), call)):
                 summary.add(item)  # past the row limit the reader stopped, with a last row saying so
                 csv_writer.write(item)
                 json_writer.write(item)

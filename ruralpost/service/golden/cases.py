@@ -18,10 +18,10 @@ import yaml
 from google.protobuf import json_format
 
 from ruralpost.service.claims.evaluate import evaluate_claim
-from ruralpost.service.claims.validate import check_claim_request
+from ruralpost.service.claims.validate import validate_claim_request
 from ruralpost.service.dates import parse_date
 from ruralpost.service.golden import merge, plans
-from ruralpost.service.progress import report as progress
+from ruralpost.service.progress.report import hub_verdict, progress_report, request_members
 from ruralpost.service.rulebook.packs import RulebookError
 from ruralpost.service.rulebook.programme import Programme
 from ruralpost.service.ruleset import RuleSet
@@ -167,14 +167,14 @@ def run_progress_case(ruleset: RuleSet, case: Case) -> Result:
     data that Python reads, e.g. goals}}: the outcome and reasons of that part."""
     if case.input.get("programme"):
         book = ruleset.book
-        data = merge(book.programme.data, case.input["programme"])
-        what_if = Programme(data, book.root / "programmes")
+        data = merge(book.programme.model.model_dump(), case.input["programme"])
+        what_if = Programme.read(data, book.root / "programmes")
         ruleset = RuleSet(dataclasses.replace(book, programme=what_if), ruleset.engine)
     programme = ruleset.book.programme
     stations = plans.stations(programme, case.input.get("plan"), case.input.get("extra") or ())
     stations += [json_format.ParseDict(_plain(s), station_pb2.Station()) for s in case.input.get("stations") or ()]
     as_of = _as_of(case)
-    report = progress.report(ruleset, progress.request_members(stations), as_of, _hub(case))
+    report = progress_report(ruleset, request_members(stations), as_of, _hub(case))
     look_at = str(case.input.get("look_at") or "county")
     part: Any = {"county": report.verdict, "hub": report.hub}.get(look_at)
     if part is None:
@@ -187,7 +187,7 @@ def run_progress_case(ruleset: RuleSet, case: Case) -> Result:
 def run_hub_case(ruleset: RuleSet, case: Case) -> Result:
     """input: {as_of, hub: <CountyHub JSON> (absent: no hub given)}"""
     as_of = _as_of(case)
-    verdict = progress.hub_verdict(ruleset, _hub(case), as_of)
+    verdict = hub_verdict(ruleset, _hub(case), as_of)
     return Result(case, common_pb2.Outcome.Name(verdict.outcome), _rule_ids(verdict.reasons), tuple(verdict.reasons))
 
 
@@ -200,7 +200,7 @@ def run_claim_case(ruleset: RuleSet, case: Case) -> Result:
     claim = json_format.ParseDict(case.input.get("claim") or {}, claim_pb2.Claim())
     programme = ruleset.book.programme
     max_parcels = programme.subsidy.max_parcels if programme.subsidy else 0
-    period = check_claim_request(True, claim, programme.id, max_parcels)
+    period = validate_claim_request(True, claim, programme.id, max_parcels)
     paid = {str(w) for w in case.input.get("paid") or ()}
     registry = _CaseRegistry([], _registered(ruleset, list(case.input.get("registry") or ())))
     evaluation = evaluate_claim(
@@ -244,7 +244,7 @@ def coverage_gaps(ruleset: RuleSet, cases: list[Case]) -> list[str]:
     return gaps
 
 
-def gate(ruleset: RuleSet, rules_dir: Path) -> int:
+def run_gate(ruleset: RuleSet, rules_dir: Path) -> int:
     """How many golden cases the rule set passes; RulebookError when one fails or a rule has none."""
     try:
         results = run_all(ruleset, rules_dir)

@@ -22,7 +22,7 @@ import datetime as dt
 import math
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,7 +110,7 @@ PENDING = "pending"  # not done yet as of the date (opens later, not filed yet):
 
 
 def township_station_cause(
-    station: station_pb2.Station, verdict: common_pb2.Verdict, as_of: dt.date
+    station: station_pb2.Station, verdict: common_pb2.Verdict, as_of: dt.date, missing_ids: Collection[str]
 ) -> Cause | str | None:
     """None when the township station is done as of the date; PENDING when it opens later; else
     why it is left out: not a verified standard station (服务标准化), for an ERROR or a missing fact."""
@@ -124,7 +124,7 @@ def township_station_cause(
             "the township station fails its check: " + "; ".join(r.message_en for r in errors),
         )
     if _incomplete(verdict):
-        missing = [r for r in verdict.reasons if r.rule_id.endswith("-MISSING")]
+        missing = [r for r in verdict.reasons if r.rule_id in missing_ids]
         return Cause(
             "NOT_STANDARDISED",
             "核查信息不全，不能认定为服务标准化：" + "；".join(r.message for r in missing),
@@ -274,7 +274,7 @@ def township_progress(ruleset: RuleSet, tally: Tally, as_of: dt.date) -> progres
         village_points_filed=tally.points_filed,
         village_points_target=t.village_points,
         village_points_compliant=tally.points_compliant,
-        outcome=verdicts.outcome(reasons, bool(firing.missing)),
+        outcome=verdicts.outcome(reasons, bool(firing.missing), firing.missing_ids),
         reasons=reasons,
     )
 
@@ -289,16 +289,16 @@ def county_reasons(
 ) -> tuple[list[common_pb2.Reason], dict[str, Any]]:
     """The county-level reasons (pace, start, the 52/48 note, code gaps) and the county fact."""
     programme = ruleset.book.programme
-    goals = programme.data["goals"]
+    goals = programme.model.goals
     not_started = [t.township.name for t in tallies if t.registered == 0]
     fraction = programme.required_fraction(as_of)
     fact: dict[str, Any] = {
         "as_of_day": day_number(as_of),
         # 要求每乡镇完成1个: a township's second station does not make up for another's missing one
         "stations_done": sum(min(t.stations_done, t.township.township_stations) for t in tallies),
-        "stations_goal": int(goals["township_stations"]),
+        "stations_goal": goals.township_stations,
         "points_filed": sum(t.points_filed for t in tallies),  # 每个乡镇至少4个: extra points count
-        "points_goal": int(goals["village_points"]),
+        "points_goal": goals.village_points,
         "table_points_total": sum(t.village_points for t in programme.townships),
         "required_fraction": fraction,
         "townships_not_started": len(not_started),
@@ -345,7 +345,7 @@ def _key(name: str) -> str:
 def brand_names(programme: Programme) -> dict[str, str]:
     """The names people write for a brand -> the brand (programme data `hub.brands`: 邮政, EMS -> 中国邮政)."""
     names: dict[str, str] = {}
-    for brand, aliases in (programme.data["hub"].get("brands") or {}).items():
+    for brand, aliases in (programme.model.hub.brands or {}).items():
         for name in (brand, *(aliases or ())):
             names[_key(str(name))] = str(brand)
     return names
@@ -367,7 +367,7 @@ def hub_verdict(ruleset: RuleSet, hub: progress_pb2.CountyHub | None, as_of: dt.
     programme = ruleset.book.programme
     fact = hub_fact(hub, as_of, programme)
     firing = ruleset.engine.evaluate(HUB, fact)
-    min_brands = int(programme.data["hub"]["min_brands"])
+    min_brands = programme.model.hub.min_brands
 
     def values() -> dict[str, str]:
         if hub is None:  # only the HUB-MISSING reason, which names no value
@@ -394,7 +394,7 @@ _REMEDY = {
 _CAUSE_FIELD = {"NOT_STANDARDISED": "station", "SAME_VILLAGE": "station.village"}
 
 
-def report(
+def progress_report(
     ruleset: RuleSet, members: Sequence[Member], as_of: dt.date, hub: progress_pb2.CountyHub | None
 ) -> progress_pb2.ProgressReport:
     """The progress report of the programme as of a date, from the given set of stations."""
@@ -421,7 +421,7 @@ def report(
         tally = tallies[township.name]
         tally.registered += 1
         if s.kind == station_pb2.STATION_KIND_TOWNSHIP_STATION:
-            cause = township_station_cause(s, verdict, as_of)
+            cause = township_station_cause(s, verdict, as_of, ruleset.book.missing_ids)
             if cause is None:
                 count_township_station(tally)
             elif isinstance(cause, Cause):
@@ -454,7 +454,7 @@ def report(
         required_fraction=fact["required_fraction"],
         verdict=common_pb2.Verdict(
             subject_id=programme.id,
-            outcome=verdicts.outcome(reasons, False),
+            outcome=verdicts.outcome(reasons, False, ruleset.book.missing_ids),
             reasons=reasons,
             ruleset_version=ruleset.version,
             evaluated_as_of=as_of.isoformat(),

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from ruralpost.service.errors import MAX_LIST, MAX_NAME, Violations
-from ruralpost.service.stations.validate import check_station
+from ruralpost.service.stations.validate import validate_station
 from ruralpost.v1 import progress_pb2
 
 MAX_PROGRESS_STATIONS = 20_000  # a county has dozens; more is a mistake, not a county
 
 
-def check_progress_request(request: progress_pb2.GetProgressRequest, programme_id: str) -> dt.date:
+def validate_progress_request(request: progress_pb2.GetProgressRequest, programme_id: str) -> dt.date:
     """Checks a GetProgress request; returns its evaluation date (today when none is given).
 
     Request stations need an id (an excluded one is named by it) and must not repeat: a station
@@ -26,7 +26,7 @@ def check_progress_request(request: progress_pb2.GetProgressRequest, programme_i
     else:
         seen: dict[tuple[str, str], int] = {}
         for i, station in enumerate(request.stations):
-            check_station(station, v, f"stations[{i}]")
+            validate_station(station, v, f"stations[{i}]")
             key = (station.operator.strip(), station.station_id.strip())
             if not key[1]:
                 v.add(f"stations[{i}].station_id", "required in a progress request")

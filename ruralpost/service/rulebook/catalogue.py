@@ -33,7 +33,7 @@ def _condition(conditions: Sequence[dict[str, Any]]) -> str:
 
 
 def _severity(rule: Rule) -> str:
-    text = rule.severity
+    text = str(rule.severity)
     for when, severity in rule.severity_overrides:
         text += f"; {severity} where `{_condition(when)}`"
     return text
@@ -45,7 +45,7 @@ def _cell(text: str) -> str:
 
 def table(book: Rulebook) -> str:
     """The Markdown table of every rule, in catalogue order."""
-    documents = {title: key for key, title in book.programme.data["documents"].items()}
+    documents = {title: key for key, title in book.programme.model.documents.items()}
     lines = [
         "| rule | subject | severity | basis | citation | in force |",
         "|---|---|---|---|---|---|",

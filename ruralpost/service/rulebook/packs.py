@@ -13,6 +13,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,18 @@ import yaml
 from ruralpost.service.rulebook.programme import Programme
 from ruralpost.service.rulebook.schema import PackModel, RulebookError, RuleModel, path_of, validated, yuan
 
-__all__ = ["FactSpec", "Rule", "Rulebook", "RulebookError", "content_hash", "fill_params", "load"]
+__all__ = ["FactSpec", "Rule", "Rulebook", "RulebookError", "Severity", "content_hash", "fill_params", "load"]
 
 # `${path}`, or `${path|yuan}`: an amount in fen shown in yuan (50 -> 0.50), for texts in 元
 _PARAM = re.compile(r"\$\{([A-Za-z0-9_.]+)(\|yuan)?\}")
+
+
+class Severity(StrEnum):
+    """A rule's severity as the packs spell it (schema.py checks the spelling)."""
+
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
 
 
 @dataclass(frozen=True)
@@ -42,13 +51,13 @@ class FactSpec:
 class Rule:
     id: str
     subject: str
-    severity: str
+    severity: Severity
     basis: str  # seed | national | inferred | setting (docs/rules.md)
     description: str
     when: tuple[dict[str, Any], ...]
     require: tuple[dict[str, Any], ...] | None  # None: the rule fires whenever it applies
     reads: tuple[str, ...]  # missable facts the requirement depends on beyond those it names
-    severity_overrides: tuple[tuple[tuple[dict[str, Any], ...], str], ...]
+    severity_overrides: tuple[tuple[tuple[dict[str, Any], ...], Severity], ...]
     field: str
     expected: str
     actual: str
@@ -72,6 +81,8 @@ class Rulebook:
     version: str
     rules: dict[str, Rule] = field(default_factory=dict)
     facts: dict[str, dict[str, FactSpec]] = field(default_factory=dict)  # subject -> specs
+    # The reason ids that say "a fact is missing" (each fact's `missing_id`), never a rule's id.
+    missing_ids: frozenset[str] = frozenset()
 
     def rules_for(self, subject: str) -> list[Rule]:
         return [r for r in self.rules.values() if r.subject == subject]
@@ -179,13 +190,13 @@ def _rule(m: RuleModel, subject: str, order: int, documents: dict[str, str], sou
     return Rule(
         id=m.id,
         subject=m.subject or subject,
-        severity=m.severity,
+        severity=Severity(m.severity),
         basis=m.basis,
         description=m.description,
         when=tuple(m.when),
         require=None if m.require is None else tuple(m.require),
         reads=tuple(m.reads),
-        severity_overrides=tuple((tuple(o.when), o.severity) for o in m.severity_overrides),
+        severity_overrides=tuple((tuple(o.when), Severity(o.severity)) for o in m.severity_overrides),
         field=m.field,
         expected=m.expected,
         actual=m.actual,
@@ -228,12 +239,12 @@ def _load(root: Path, programme_id: str) -> Rulebook:
         raise RulebookError(f"{source}: no programme data (no such file in {root})")
     with _about(source):
         data = _read_yaml(programme_path, source)
-        programme = Programme(data, programme_path.parent, source)
+        programme = Programme.read(data, programme_path.parent, source)
         if programme.id != programme_id:
             raise RulebookError(f"{source}: programme: {programme.id!r} is not the file's name {programme_id!r}")
         if not programme.divisions_path.is_relative_to(root):
-            raise RulebookError(f"{source}: divisions: {data['divisions']!r} is outside the rules folder")
-    documents: dict[str, str] = data["documents"]
+            raise RulebookError(f"{source}: divisions: {programme.model.divisions!r} is outside the rules folder")
+    documents = programme.model.documents
     hashed = [programme_path, programme.divisions_path]
     rules: dict[str, Rule] = {}
     facts: dict[str, dict[str, FactSpec]] = {}
@@ -262,4 +273,4 @@ def _load(root: Path, programme_id: str) -> Rulebook:
             raise RulebookError(
                 f"{where}: {missing_id} is both a missing-fact id and a rule id (at {rules[missing_id].source})"
             )
-    return Rulebook(root, programme, content_hash(hashed, root.parent), rules, facts)
+    return Rulebook(root, programme, content_hash(hashed, root.parent), rules, facts, frozenset(missing_ids))

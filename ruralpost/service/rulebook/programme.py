@@ -53,13 +53,13 @@ def village_own_name(official: str) -> str:
 class Programme:
     """One programme's facts: county, townships and targets, operator, divisions, parameters.
 
-    `data` stays the raw mapping (rules read it as `${…}` parameters, a few modules by key);
-    `schema.ProgrammeModel` has checked every key read, so those reads cannot fail.
+    `model` is the programme data as checked (`schema.ProgrammeModel`, read only): goals, hub,
+    zones and the other settings are read from it by attribute. The rule packs' `${…}` parameters
+    are filled from the file at load (packs.py).
     """
 
-    def __init__(self, data: dict[str, Any], base_dir: Path, source: str = "programme data") -> None:
-        self.data = data
-        m = validated(ProgrammeModel, data, source)
+    def __init__(self, m: ProgrammeModel, base_dir: Path, source: str = "programme data") -> None:
+        self.model = m
         self.id: str = m.programme
         self.county_name: str = m.county.name
         self.county_code: str = m.county.code
@@ -92,6 +92,11 @@ class Programme:
         self._longer: dict[tuple[str, str], list[str]] = {}  # (kind, words) -> markings ending in them
         self.divisions_path = (base_dir / m.divisions).resolve()
         self._read_divisions(m.divisions, source)
+
+    @classmethod
+    def read(cls, data: Any, base_dir: Path, source: str = "programme data") -> Programme:
+        """The programme of a file's data, checked (RulebookError names every problem)."""
+        return cls(validated(ProgrammeModel, data, source), base_dir, source)
 
     def _read_divisions(self, written: str, source: str) -> None:
         """The division list; a mistake in it names the CSV file and line (or the programme's key)."""
@@ -166,7 +171,7 @@ class Programme:
 
     def expected_sign_text(self, kind: str, township: str, village: str) -> str:
         """The words a partnered station's marking shows (附件3 二(2)): 杜家村镇快递综合服务站, 杜家村快递便民服务点."""
-        template: str = self.data["sign_text"][kind]
+        template = self.model.sign_text.of(kind)
         return template.format(township=township, village=village)
 
     def shows(self, text: str, words: str, kind: str) -> bool:

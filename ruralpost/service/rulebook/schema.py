@@ -170,7 +170,7 @@ Template = Annotated[str, Field(min_length=1), AfterValidator(_non_blank), After
 OptionalTemplate = Annotated[str, AfterValidator(_template)]
 RuleId = Annotated[str, AfterValidator(_rule_id), WithJsonSchema({"type": "string", "pattern": RULE_ID})]
 MissingId = Annotated[str, AfterValidator(_missing_id), WithJsonSchema({"type": "string", "pattern": MISSING_ID})]
-Severity = Literal["INFO", "WARNING", "ERROR"]
+SeverityName = Literal["INFO", "WARNING", "ERROR"]  # as written; packs.Severity once loaded
 # Where a rule comes from (docs/rules.md, revision 2): the programme text says it (seed), a national text
 # the programme points to (national), our reading of a programme clause (inferred), or a number,
 # format or list the programme does not give, chosen here and to be confirmed by the county (setting).
@@ -216,10 +216,10 @@ Requirement = Annotated[Conditions, Field(min_length=1)]
 
 
 class _Strict(BaseModel):
-    """Unknown keys are errors (a misspelt key would otherwise be silently ignored), and values
-    keep the type YAML gave them (a quoted "50" is not a number of fen)."""
+    """Unknown keys are errors (a misspelt key would otherwise be silently ignored), values keep
+    the type YAML gave them (a quoted "50" is not a number of fen), and a loaded model is read only."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 # ---------------------------------------------------------------- rule packs
@@ -253,7 +253,7 @@ class Citation(_Strict):
 
 class SeverityOverride(_Strict):
     when: Requirement
-    severity: Severity
+    severity: SeverityName
 
 
 class RuleModel(_Strict):
@@ -261,7 +261,7 @@ class RuleModel(_Strict):
 
     id: RuleId
     subject: Subject | None = Field(None, description="defaults to the pack's subject")
-    severity: Severity
+    severity: SeverityName
     basis: Basis = Field(
         description="seed (the programme says it), national (备案规定, 安全规范), inferred (our reading of a "
         "programme clause: the description says which and why), setting (chosen here, to be confirmed: "
@@ -347,6 +347,10 @@ class TownshipModel(_Strict):
 class SignText(_Strict):
     TOWNSHIP_STATION: SignTemplate
     VILLAGE_POINT: SignTemplate
+
+    def of(self, kind: str) -> str:
+        """The template of a station kind (its proto enum name)."""
+        return {"TOWNSHIP_STATION": self.TOWNSHIP_STATION, "VILLAGE_POINT": self.VILLAGE_POINT}[kind]
 
 
 class Goals(_Strict):

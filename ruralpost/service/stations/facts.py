@@ -198,7 +198,7 @@ def station_display(
     """Values for message templates: every fact shown as text, plus a few derived ones."""
     shown = {k: _show(v) for k, v in fact.items()}
     hours_zh, hours_en = _hours_finding(station.business_hours)
-    zones_min = int(programme.data["zones"]["min_count"])
+    zones_min = programme.model.zones.min_count
     status = fact["status"]
     filing = station.filing
     shown.update(
@@ -208,7 +208,7 @@ def station_display(
         hours_finding=hours_zh,
         hours_finding_en=hours_en,
         township_hint=programme.township_hint(station.township),
-        expected_code_format=programme.data["sign_code_formats"].get(fact.get("kind", ""), "XZ0001/C0001"),
+        expected_code_format=programme.model.sign_code_formats.get(fact.get("kind", ""), "XZ0001/C0001"),
         sign_code_taken_by=taken_by,
         filed_on=filing.filed_on or "（无）",
         opened_on=station.opened_on or "（无）",
@@ -228,12 +228,12 @@ def station_display(
         refiled_on_en=filing.refiled_on or "not yet",
     )
     if "opened_day" in fact:
-        deadline = parse_date(station.opened_on) + dt.timedelta(days=programme.data["filing_days"])
+        deadline = parse_date(station.opened_on) + dt.timedelta(days=programme.model.filing_days)
         shown["filing_deadline"] = deadline.isoformat()
     if filing.changed_on:
-        refile_by = parse_date(filing.changed_on) + dt.timedelta(days=programme.data["refile_days"])
+        refile_by = parse_date(filing.changed_on) + dt.timedelta(days=programme.model.refile_days)
         shown["refile_deadline"] = refile_by.isoformat()
     if "daily_parcels" in fact:
-        needed = fact["daily_parcels"] * float(programme.data["area_volume"]["m2_per_daily_parcel"])
+        needed = fact["daily_parcels"] * programme.model.area_volume.m2_per_daily_parcel
         shown["area_needed_m2"] = f"{needed:g}"
     return shown

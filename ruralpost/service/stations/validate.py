@@ -17,7 +17,7 @@ MAX_RETENTION_DAYS = 3_650
 MAX_DAILY_PARCELS = 100_000  # a county's whole downbound volume is a few thousand a day
 
 
-def check_station(station: station_pb2.Station, v: Violations, prefix: str = "station") -> None:
+def validate_station(station: station_pb2.Station, v: Violations, prefix: str = "station") -> None:
     """Adds the station's malformed fields to `v`."""
     p = prefix
     v.string(f"{p}.station_id", station.station_id, MAX_ID)
@@ -66,13 +66,13 @@ def check_station(station: station_pb2.Station, v: Violations, prefix: str = "st
     v.date(f"{p}.status_since", station.status_since)
 
 
-def check_station_request(has_station: bool, station: station_pb2.Station, as_of: str, register: bool) -> dt.date:
+def validate_station_request(has_station: bool, station: station_pb2.Station, as_of: str, register: bool) -> dt.date:
     """Checks a CheckStation(s) item; returns its evaluation date."""
     v = Violations()
     if not has_station:
         v.add("station", "required")
     else:
-        check_station(station, v)
+        validate_station(station, v)
         if register and not station.station_id.strip():
             v.add("station.station_id", "required to register a station")
     date = v.date("as_of", as_of)

@@ -14,10 +14,10 @@ from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-from ruralpost.clients import csvsafe
-from ruralpost.clients.labels import OUTCOME_ZH, SEVERITY_EN, claim_outcome_label
-from ruralpost.clients.layout import column_for_field
-from ruralpost.clients.summary import Item, Summary
+from ruralpost.clients.reports.labels import OUTCOME_ZH, SEVERITY_EN, claim_outcome_label
+from ruralpost.clients.reports.summary import Item, Summary
+from ruralpost.clients.sheets import csvsafe
+from ruralpost.clients.sheets.layout import column_for_field
 from ruralpost.v1 import claim_pb2, common_pb2
 
 STATION_CSV_HEADER = [

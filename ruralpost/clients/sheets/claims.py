@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruralpost.clients import layout, shapes
-from ruralpost.clients.readers import Count, Rows, open_rows
-from ruralpost.clients.summary import Item
+from ruralpost.clients.reports.summary import Item
+from ruralpost.clients.sheets import layout, shapes
+from ruralpost.clients.sheets.readers import Count, Rows, open_rows
 from ruralpost.v1 import claim_pb2
 
 CLAIM_FIELDS = (

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from ruralpost.clients import layout
+from ruralpost.clients.sheets import layout
 from ruralpost.v1 import claim_pb2, station_pb2
 
 M = TypeVar("M", bound=Message)

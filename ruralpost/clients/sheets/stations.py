@@ -1,6 +1,8 @@
 """A station list through CheckStations: rows in, one `Item` per row out, in the file's order.
 
-Rows are read lazily on gRPC's sending thread; what the main thread needs to report an answer
+`StationBatch` makes the requests and reads the answers; who carries them between is the caller's
+business (the CLI's gRPC client, or the console's in-process `Methods`). Rows are read lazily on the
+sending thread; what the main thread needs to report an answer
 (row number, station id, township, kind) waits in a queue as long as the request is in flight, so
 memory is bounded by flow control, not by the file. A row that cannot be read never reaches the
 server: it becomes a BAD_ROW item in its place and the batch goes on. A row the server refuses
@@ -13,23 +15,13 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
 
-from ruralpost.clients import layout, shapes
-from ruralpost.clients.errors import RuralpostError
-from ruralpost.clients.labels import KIND_ZH, outcome_key
-from ruralpost.clients.readers import Row, Rows
-from ruralpost.clients.summary import Item
+from ruralpost.clients.badrequest import violations_of
+from ruralpost.clients.reports.labels import KIND_ZH, outcome_key
+from ruralpost.clients.reports.summary import Item
+from ruralpost.clients.sheets import layout, shapes
+from ruralpost.clients.sheets.readers import Row, Rows
 from ruralpost.v1 import station_pb2
-
-
-class StationChecker(Protocol):
-    """What `check_rows` needs of a client: RuralpostClient over gRPC, or the web console's
-    in-process door to the same per-call code."""
-
-    def check_stations(
-        self, requests: Iterable[station_pb2.CheckStationsRequest]
-    ) -> Iterator[station_pb2.CheckStationsResponse]: ...
 
 
 @dataclass
@@ -89,59 +81,66 @@ def bad_item(row: Row, error: Exception, stations: StationRows | None = None) ->
     return Item(row=row.number, station_id=station_id, township=township, column=column, problem=f"{error}{row.where}")
 
 
-def check_rows(
-    client: StationChecker, stations: StationRows, as_of: str = "", register: bool = False
-) -> Iterator[Item]:
-    """Every row's Item, in file order, as the answers arrive. `as_of` (the command line's) wins
-    over a request's own date in the file."""
-    sent: deque[_Sent] = deque()
-    waiting: list[Item] = []  # bad rows not yet followed by a sent row
-    lock = threading.Lock()  # guards `waiting` between the two threads
+class StationBatch:
+    """One pass over a file's stations: `requests()` to send, `items(answers)` for every row's Item
+    in file order as the answers arrive. `as_of` (the command line's) wins over a request's own
+    date in the file. The two may run on different threads (gRPC sends on its own)."""
 
-    def requests() -> Iterator[station_pb2.CheckStationsRequest]:
-        for row in stations.rows.rows:
+    def __init__(self, stations: StationRows, as_of: str = "", register: bool = False) -> None:
+        self.stations, self.as_of, self.register = stations, as_of, register
+        self._sent: deque[_Sent] = deque()
+        self._waiting: list[Item] = []  # bad rows not yet followed by a sent row
+        self._lock = threading.Lock()  # guards `_waiting` between the two threads
+
+    def requests(self) -> Iterator[station_pb2.CheckStationsRequest]:
+        for row in self.stations.rows.rows:
             try:
                 if row.problem:
                     raise ValueError(row.problem)
-                request = stations.request(row)
+                request = self.stations.request(row)
             except ValueError as e:
-                with lock:
-                    waiting.append(bad_item(row, e, stations))
+                with self._lock:
+                    self._waiting.append(bad_item(row, e, self.stations))
                 continue
-            with lock:
-                before = waiting[:]
-                waiting.clear()
+            with self._lock:
+                before = self._waiting[:]
+                self._waiting.clear()
             station = request.station
-            sent.append(_Sent(row.number, station.station_id, station.township, KIND_ZH.get(station.kind, ""), before))
-            yield station_pb2.CheckStationsRequest(station=station, as_of=as_of or request.as_of, register=register)
+            self._sent.append(
+                _Sent(row.number, station.station_id, station.township, KIND_ZH.get(station.kind, ""), before)
+            )
+            yield station_pb2.CheckStationsRequest(
+                station=station, as_of=self.as_of or request.as_of, register=self.register
+            )
 
-    for response in client.check_stations(requests()):
-        meta = sent.popleft()
-        yield from meta.before
-        if response.HasField("verdict"):
-            v = response.verdict
-            yield Item(
-                row=meta.row,
-                station_id=meta.station_id,
-                township=meta.township,
-                kind=meta.kind,
-                outcome=outcome_key(v.outcome),
-                reasons=list(v.reasons),
-                ruleset_version=v.ruleset_version,
-                as_of=v.evaluated_as_of,
-            )
-        else:
-            error = RuralpostError.from_status(response.error)
-            fields = [layout.column_for_field(v.field) for v in error.violations]
-            problem = "；".join(f"{v.field}: {v.description}" for v in error.violations) or error.message
-            yield Item(
-                row=meta.row,
-                station_id=meta.station_id,
-                township=meta.township,
-                kind=meta.kind,
-                column="、".join(fields),
-                problem=f"服务端拒绝：{problem}",
-            )
-    with lock:
-        rest = waiting[:]
-    yield from rest
+    def items(self, answers: Iterable[station_pb2.CheckStationsResponse]) -> Iterator[Item]:
+        for response in answers:
+            meta = self._sent.popleft()
+            yield from meta.before
+            if response.HasField("verdict"):
+                v = response.verdict
+                yield Item(
+                    row=meta.row,
+                    station_id=meta.station_id,
+                    township=meta.township,
+                    kind=meta.kind,
+                    outcome=outcome_key(v.outcome),
+                    reasons=list(v.reasons),
+                    ruleset_version=v.ruleset_version,
+                    as_of=v.evaluated_as_of,
+                )
+            else:
+                violations = violations_of(response.error)
+                fields = [layout.column_for_field(v.field) for v in violations]
+                problem = "；".join(f"{v.field}: {v.description}" for v in violations) or response.error.message
+                yield Item(
+                    row=meta.row,
+                    station_id=meta.station_id,
+                    township=meta.township,
+                    kind=meta.kind,
+                    column="、".join(fields),
+                    problem=f"服务端拒绝：{problem}",
+                )
+        with self._lock:
+            rest = self._waiting[:]
+        yield from rest

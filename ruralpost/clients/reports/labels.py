@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from ruralpost.v1 import claim_pb2, common_pb2, progress_pb2, station_pb2
 
+# The text encodings a file is read in, as the reports and the read errors name them.
+ENCODING_NAMES = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8（带 BOM）",
+    "utf-16": "UTF-16",
+    "utf-16-le": "UTF-16LE",
+    "utf-16-be": "UTF-16BE",
+    "gb18030": "GB18030/GBK",
+}
+
 # Outcome keys of a batch item: the verdict's outcome, or BAD_ROW when the row got no verdict.
 PASS = "PASS"
 PASS_WITH_WARNINGS = "PASS_WITH_WARNINGS"

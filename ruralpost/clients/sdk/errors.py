@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from google.rpc import error_details_pb2  # type: ignore[import-untyped, unused-ignore]
 from grpc_status import rpc_status
+
+from ruralpost.clients.badrequest import Violation, violations_of
 
 # Codes that say "the service could not be reached or would not serve" rather than "your data".
 CONNECTION_CODES = frozenset(
@@ -25,26 +25,7 @@ CONNECTION_CODES = frozenset(
 )
 _BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
 
-
-@dataclass(frozen=True)
-class Violation:
-    """One bad field of a request, as the server's google.rpc.BadRequest names it."""
-
-    field: str
-    description: str
-
-
-def violations_of(status: Any) -> list[Violation]:
-    """The BadRequest field violations in a google.rpc.Status (none when it carries none)."""
-    found: list[Violation] = []
-    if status is None:
-        return found
-    for detail in status.details:
-        bad = error_details_pb2.BadRequest()
-        if detail.Is(bad.DESCRIPTOR):
-            detail.Unpack(bad)
-            found += [Violation(v.field, v.description) for v in bad.field_violations]
-    return found
+__all__ = ["CONNECTION_CODES", "RuralpostError", "Violation", "violations_of"]
 
 
 class RuralpostError(Exception):

@@ -14,10 +14,10 @@ import csv
 from collections.abc import Mapping
 from pathlib import Path
 
-from ruralpost.clients import csvsafe
-from ruralpost.clients.labels import OUTCOME_COLOR, OUTCOME_ZH
-from ruralpost.clients.readers import EXCEL_MAX_ROW, ReadError, detect, kind_of
-from ruralpost.clients.summary import Item
+from ruralpost.clients.reports.labels import OUTCOME_COLOR, OUTCOME_ZH
+from ruralpost.clients.reports.summary import Item
+from ruralpost.clients.sheets import csvsafe
+from ruralpost.clients.sheets.readers import EXCEL_MAX_ROW, ReadError, detect, kind_of
 
 VERDICT_HEADER = [
     "核验结果/outcome",

@@ -12,8 +12,8 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from ruralpost.clients import layout
-from ruralpost.clients.readers import write_table
+from ruralpost.clients.sheets import layout
+from ruralpost.clients.sheets.readers import write_table
 from ruralpost.v1 import claim_pb2, station_pb2
 
 EXAMPLE_STATIONS: list[dict[str, Any]] = [

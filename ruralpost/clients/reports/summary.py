@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ruralpost.clients.labels import BAD_ROW, OUTCOMES, PASSED
-from ruralpost.clients.readers import ENCODING_NAMES, Count
+from ruralpost.clients.reports.labels import BAD_ROW, ENCODING_NAMES, OUTCOMES, PASSED
 from ruralpost.v1 import common_pb2
+
+if TYPE_CHECKING:  # the reports read no files: the spreadsheets package counts the rows
+    from ruralpost.clients.sheets.readers import Count
 
 ROWS_PER_RULE = 12
 BAD_ROWS_KEPT = 200

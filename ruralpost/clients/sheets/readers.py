@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ruralpost.clients.reports.labels import ENCODING_NAMES
+
 SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".xlsx")
 SUFFIX_LIST = ".csv、.tsv/.txt（制表符分隔的文本，如 Excel 的“Unicode 文本”）、.json、.jsonl 或 .xlsx"
 _BLOCK = 1 << 20
@@ -44,15 +46,6 @@ XLSX_MAX_UNZIPPED = 256 * 1024 * 1024  # all parts unzipped (~145,000 rows of th
 XLSX_MAX_SHARED_STRINGS = 64 * 1024 * 1024  # openpyxl holds the shared strings in memory at once
 XLSX_MAX_RATIO = 100  # unzipped/zipped of one part over XLSX_RATIO_FROM (a sheet is ~16, a bomb ~1000)
 XLSX_RATIO_FROM = 1024 * 1024
-
-ENCODING_NAMES = {
-    "utf-8": "UTF-8",
-    "utf-8-sig": "UTF-8（带 BOM）",
-    "utf-16": "UTF-16",
-    "utf-16-le": "UTF-16LE",
-    "utf-16-be": "UTF-16BE",
-    "gb18030": "GB18030/GBK",
-}
 
 
 class ReadError(ValueError):

@@ -20,17 +20,25 @@ from typing import Any, TextIO, TypeVar
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from ruralpost.clients import csvsafe, html, table, template
-from ruralpost.clients.batch import StationRows, bad_item, check_rows
-from ruralpost.clients.claims import CLAIM_FIELDS, ClaimInput, iter_requests, read_claims
-from ruralpost.clients.client import DEFAULT_TARGET, ClientOptions, RuralpostClient
-from ruralpost.clients.errors import RuralpostError
-from ruralpost.clients.itemfile import CLAIM_CSV_HEADER, StationCsv, StationJson, bad_row_record, claim_dict, claim_rows
-from ruralpost.clients.labels import PASSED, outcome_key
-from ruralpost.clients.layout import CellError, LayoutError
-from ruralpost.clients.progressbar import ProgressBar
-from ruralpost.clients.readers import ReadError, open_rows
-from ruralpost.clients.summary import Item, Summary
+from ruralpost.clients.cli.progressbar import ProgressBar
+from ruralpost.clients.reports import html, table
+from ruralpost.clients.reports.labels import PASSED, outcome_key
+from ruralpost.clients.reports.summary import Item, Summary
+from ruralpost.clients.sdk.client import DEFAULT_TARGET, ClientOptions, RuralpostClient
+from ruralpost.clients.sdk.errors import RuralpostError
+from ruralpost.clients.sheets import csvsafe, template
+from ruralpost.clients.sheets.claims import CLAIM_FIELDS, ClaimInput, iter_requests, read_claims
+from ruralpost.clients.sheets.itemfile import (
+    CLAIM_CSV_HEADER,
+    StationCsv,
+    StationJson,
+    bad_row_record,
+    claim_dict,
+    claim_rows,
+)
+from ruralpost.clients.sheets.layout import CellError, LayoutError
+from ruralpost.clients.sheets.readers import ReadError, open_rows
+from ruralpost.clients.sheets.stations import StationBatch, StationRows, bad_item
 from ruralpost.v1 import claim_pb2, progress_pb2
 
 M = TypeVar("M", bound=Message)
@@ -153,7 +161,8 @@ def _check(args: argparse.Namespace) -> int:
             StationCsv(out) if args.format == "csv" else StationJson(out) if args.format == "json" else None
         )
         try:
-            for item in check_rows(client, stations, as_of=args.as_of or "", register=args.register):
+            batch = StationBatch(stations, as_of=args.as_of or "", register=args.register)
+            for item in batch.items(client.check_stations(batch.requests())):
                 summary.add(item)
                 if writer is not None:
                     writer.write(item)

@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Sequence
 from html import escape
 
-from ruralpost.clients.labels import (
+from ruralpost.clients.reports.labels import (
     BAD_ROW,
     OUTCOME_COLOR,
     OUTCOME_EN,
@@ -18,7 +18,7 @@ from ruralpost.clients.labels import (
     severity_label,
     townships_not_passing,
 )
-from ruralpost.clients.summary import Item, Summary
+from ruralpost.clients.reports.summary import Item, Summary
 from ruralpost.v1 import common_pb2, progress_pb2
 
 CSS = """

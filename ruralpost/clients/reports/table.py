@@ -8,7 +8,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
-from ruralpost.clients.labels import (
+from ruralpost.clients.reports.labels import (
     BAD_ROW,
     OUTCOME_ZH,
     PASSED,
@@ -20,7 +20,7 @@ from ruralpost.clients.labels import (
     townships_not_passing,
     yuan,
 )
-from ruralpost.clients.summary import Summary
+from ruralpost.clients.reports.summary import Summary
 from ruralpost.v1 import claim_pb2, common_pb2, progress_pb2, rules_pb2
 
 MAX_CELL = 64

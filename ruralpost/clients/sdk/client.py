@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 import grpc
 
-from ruralpost.clients.errors import RuralpostError
+from ruralpost.clients.sdk.errors import RuralpostError
 from ruralpost.v1 import (
     claim_pb2,
     claim_pb2_grpc,

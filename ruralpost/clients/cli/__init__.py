@@ -1,0 +1,1 @@
+"""The client commands of `ruralpost` (check, claim, progress, rules, template)."""
