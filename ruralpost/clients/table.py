@@ -196,11 +196,16 @@ def claim_report(result: claim_pb2.EvaluateClaimResponse, parcel_rows: Sequence[
 
         out.append(
             render(
-                ["位置 Where", "运单号 Waybill", "规则 Rules"],
-                [[where(j.index), j.waybill, ", ".join(j.rule_ids)] for j in shown],
+                ["位置 Where", "运单号 Waybill", "规则 Rules", "原因 Reason"],
+                [[where(j.index), j.waybill, ", ".join(j.rule_ids), rejection_text(j)] for j in shown],
             )
         )
     return "\n".join(out) + "\n"
+
+
+def rejection_text(j: claim_pb2.ParcelRejection) -> str:
+    """Each rule's Chinese message; an older server sends only the ids."""
+    return "；".join(r.message for r in j.reasons) or ", ".join(j.rule_ids)
 
 
 def progress_report(report: progress_pb2.ProgressReport) -> str:

@@ -200,11 +200,11 @@ def test_downbound_parcels_with_bad_rows_as_csv_records(
     # The file has the records; the terminal gets the table, rejections by row.
     assert "部分符合 PARTIALLY_ELIGIBLE（试算 dry run，未提交）" in out
     assert "核定金额 approved ¥0.80" in out
-    table_rows = [line.split() for line in out.splitlines() if line.startswith("第")]
+    table_rows = [line.split()[:4] for line in out.splitlines() if line.startswith("第")]
     assert table_rows == [
-        ["第5行", "ZTO780000200004", "SUB-DOWN-ADDRESS"],
-        ["第6行", "ZTO780000200005", "SUB-DOWN-FEE"],
-        ["第8行", "ZTO780000200007", "SUB-DOWN-ADDRESS"],
+        ["第5行", "ZTO780000200004", "SUB-DOWN-ADDRESS", "快件未按址投递或未报投递结果"],
+        ["第6行", "ZTO780000200005", "SUB-DOWN-FEE", "向收件人额外收费2.00元"],
+        ["第8行", "ZTO780000200007", "SUB-DOWN-ADDRESS", "快件未按址投递或未报投递结果"],
     ]
     assert "■ 被排除的行 Rows left out — 2" in out
 
@@ -258,8 +258,8 @@ def test_json_claim_file_and_overrides(server: Running, capsys: pytest.CaptureFi
     assert "符合 eligible 3 件，剔除 rejected 2 件，核定金额 approved ¥3.00" in out
     assert "SUB-AMOUNT" in out and "申报金额5.00元与按件核算金额3.00元不一致" in out
     assert [line.split() for line in out.splitlines() if line.startswith("第")] == [
-        ["第4件", "ZTO780260000004", "SUB-UP-AGRI"],
-        ["第5件", "SF1402600000001", "SUB-DUP-CLAIM"],
+        ["第4件", "ZTO780260000004", "SUB-UP-AGRI", "品类“手机壳”不在本系统配置的农副产品品类清单内"],
+        ["第5件", "SF1402600000001", "SUB-DUP-CLAIM", "运单号“SF1402600000001”在本申报中重复出现"],
     ]
 
     code, data = claim_json(server, capsys, str(example), "--requested-amount-fen", "300")

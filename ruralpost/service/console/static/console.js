@@ -430,7 +430,8 @@ function showClaim(data, afterCommit) {
   $("claim-tallies").replaceChildren(r.tallies && r.tallies.length ? tallies : el("span", { class: "small", text: "—" }));
   const rejections = el("ul", {});
   for (const j of (r.rejections || []).slice(0, 500)) {
-    rejections.append(el("li", { text: `${j.row ? "第" + j.row + "行 row " + j.row + " · " : ""}${j.waybill}：${(j.rule_ids || []).join("、")}` }));
+    const why = (j.reasons || []).map((x) => `${x.message}（${x.rule_id}）`).join("；") || (j.rule_ids || []).join("、");
+    rejections.append(el("li", { text: `${j.row ? "第" + j.row + "行 row " + j.row + " · " : ""}${j.waybill}：${why}` }));
   }
   if ((r.rejections || []).length > 500) rejections.append(el("li", { text: `…共 ${r.rejections.length} 件 (in all)` }));
   $("claim-rejections").replaceChildren(r.rejections && r.rejections.length ? rejections : el("span", { class: "small", text: "—" }));
