@@ -90,7 +90,7 @@ def _claims(rows: Rows) -> ClaimInput:
 
 def _parcel_list(rows: Rows) -> ClaimInput:
     """One claim of the file's parcels, their row numbers, and the rows left out."""
-    parser = shapes.RowParser(claim_pb2.Parcel, layout.PARCEL_COLUMNS, "快件", rows.header)
+    parser = shapes.parser_for(claim_pb2.Parcel, layout.PARCEL_COLUMNS, "快件", rows)
     parcels: list[claim_pb2.Parcel] = []
     numbers: list[int] = []
     bad: list[Item] = []

@@ -150,6 +150,10 @@ def connection_failure(server: str, error: RuralpostError) -> str:
     return f"调用 {server} 失败 call to {server} failed: {error.code.name}: {error.message}"
 
 
+def no_rows(path: Path) -> str:
+    return f"{path}: 文件里没有数据行（只有表头或空行），没有可核验的 the file has no data rows (a header only)"
+
+
 def file_error(error: OSError) -> str:
     """A file that cannot be read or written, in Chinese and English, naming it."""
     name = error.filename if error.filename is not None else ""
@@ -203,6 +207,8 @@ def _check(args: argparse.Namespace) -> int:
     stations = StationRows(rows)
     warned = _warn_unknown(stations.unknown_columns, [])
     summary = Summary(source=str(path), detail_limit=args.detail_limit)
+    if stations.missing_columns:  # once, at the top of the report (and in the JSON summary)
+        summary.notes.append(stations.missing_columns)
     bar = ProgressBar(rows.total_hint, enabled=bar_wanted)
     started = time.monotonic()
     with (
@@ -221,6 +227,8 @@ def _check(args: argparse.Namespace) -> int:
         finally:
             bar.finish()
         summary.seconds = time.monotonic() - started
+        if not rows.count.read:
+            raise UsageError(no_rows(path))
         summary.file_read(rows.count, rows.encoding)
         if writer is not None:
             writer.close(summary)
@@ -374,6 +382,8 @@ def _progress(args: argparse.Namespace) -> int:
                 bad.append(bad_item(row, e, source))
         for b in bad:
             _warn(f"第{b.row}行被排除 row {b.row} left out: {b.problem}")
+        if not source.rows.count.read:
+            raise UsageError(no_rows(args.stations))
     hub = None
     if args.hub is not None:
         try:

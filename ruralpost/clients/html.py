@@ -157,7 +157,8 @@ def check_report(summary: Summary) -> str:
     body = [
         f'<p class="meta">文件 File：{escape(s.source)} · 核验日期 As of：{escape(s.as_of or "—")} · '
         f"规则集 Ruleset：{escape(s.ruleset_version or '—')}<br>共 {s.total:,} 行，通过 {s.passed:,} 行，"
-        f"未通过 {s.total - s.passed:,} 行。" + (f"<br>{escape(s.file_line())}" if s.file_line() else "") + "</p>"
+        f"未通过 {s.total - s.passed:,} 行。" + (f"<br>{escape(s.file_line())}" if s.file_line() else "") + "</p>",
+        *(f'<p class="behind">{escape(note)}</p>' for note in s.notes),
     ]
     body.append(_h2("核验结果", "Outcomes"))
     body.append(

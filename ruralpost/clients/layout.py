@@ -505,6 +505,17 @@ PARCEL_COLUMNS: tuple[Column, ...] = (
 )
 
 
+# The columns a file must have (rows are still checked without them, but every row then lacks the
+# same facts): a station's identity, place, operator and area; a parcel's waybill and date.
+STATION_REQUIRED = ("station_id", "kind", "county", "township", "operator", "area_m2")
+PARCEL_REQUIRED = ("waybill", "shipped_on")
+REQUIRED: dict[tuple[Column, ...], tuple[str, ...]] = {
+    STATION_COLUMNS: STATION_REQUIRED,
+    PARCEL_COLUMNS: PARCEL_REQUIRED,
+}
+WHAT_EN = {"站点": "station", "快件": "parcel"}
+
+
 def _norm(name: str) -> str:
     return re.sub(r"\s+", "", name).lower().replace("（", "(").replace("）", ")")
 
@@ -515,6 +526,17 @@ class Header:
 
     columns: dict[str, Column]  # header as written -> column
     unknown: list[str]
+    missing: list[Column]  # required columns the header lacks
+
+    def missing_line(self) -> str:
+        """The file-level note on the required columns the header lacks ("" when none)."""
+        if not self.missing:
+            return ""
+        names = "、".join(c.header for c in self.missing)
+        return (
+            f"缺少必需的列 missing required columns: {names}"
+            " — 各行仍然核验，但都会缺这些项 (the rows are still checked, each lacking these)"
+        )
 
 
 def resolve_header(names: Iterable[str], columns: tuple[Column, ...], what: str) -> Header:
@@ -535,12 +557,21 @@ def resolve_header(names: Iterable[str], columns: tuple[Column, ...], what: str)
         if column is None:
             unknown.append(str(name))
         elif column in found.values():
-            raise LayoutError(f"列“{column.header}”出现了两次（“{name}”）")
+            raise LayoutError(
+                f"列“{column.header}”出现了两次（“{name}”）the column {column.header} appears twice ({name!r})"
+            )
         else:
             found[str(name)] = column
     if not found:
-        raise LayoutError(f"表头里没有可识别的{what}列（{', '.join(map(str, names))[:200]}）")
-    return Header(found, unknown)
+        shown = "、".join(str(n).strip() for n in names if str(n).strip())[:200]
+        raise LayoutError(
+            f"表头里没有可识别的{what}列（{shown or '表头是空的'}）"
+            f"(no known {WHAT_EN.get(what, what)} column in the header: {shown or 'it is empty'})"
+        )
+    present = {c.key for c in found.values()}
+    required = REQUIRED.get(columns, ())
+    missing = [c for c in columns if c.key in required and c.key not in present]
+    return Header(found, unknown, missing)
 
 
 def blank(value: object) -> bool:

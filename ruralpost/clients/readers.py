@@ -19,7 +19,7 @@ import io
 import itertools
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,14 @@ class Count:
     in_file: int = 0  # data rows of the file (header excluded), blank ones included
     blank: int = 0  # blank rows, skipped
     read: int = 0  # rows handed on: with cells, or with the problem that kept them unread
+    # column number (1-based) with an empty header cell -> the first row with data in it: that
+    # data has no column to go to and is not checked (a header cell merged over two columns)
+    unnamed: dict[int, int] = field(default_factory=dict)
+
+    def note_unnamed(self, header: list[str], values: Sequence[object], number: int) -> None:
+        for i, (name, value) in enumerate(zip(header, values, strict=False)):
+            if not name and value is not None and str(value).strip():
+                self.unnamed.setdefault(i + 1, number)
 
 
 @dataclass
@@ -92,9 +100,16 @@ class Rows:
         return seen[-1] if seen and not seen[-1].problem else None
 
 
-def _rows(path: Path, header: list[str] | None, items: Iterator[Row | None], hint: int | None, encoding: str) -> Rows:
+def _rows(
+    path: Path,
+    header: list[str] | None,
+    items: Iterator[Row | None],
+    hint: int | None,
+    encoding: str,
+    count: Count | None = None,
+) -> Rows:
     """Rows whose `count` follows the iteration; a reader yields None for a blank row."""
-    count = Count()
+    count = count or Count()
 
     def tallied() -> Iterator[Row]:
         for item in items:
@@ -285,6 +300,8 @@ def _table_rows(path: Path, text: Text) -> Rows:
         f.close()
         raise ReadError(f"{path}: 文件是空的 the file is empty")
     lines.take()
+    count = Count()
+    unnamed = not all(h.strip() for h in header)
 
     def rows() -> Iterator[Row | None]:
         with f:
@@ -313,8 +330,15 @@ def _table_rows(path: Path, text: Text) -> Rows:
                     yield None
                     continue
                 if len(values) > len(header) and any(v.strip() for v in values[len(header) :]):
-                    yield Row(number, problem=f"这一行有{len(values)}列，表头只有{len(header)}列", line=start)
+                    yield Row(
+                        number,
+                        problem=f"这一行有{len(values)}列，表头只有{len(header)}列"
+                        f"（this row has {len(values)} columns, the header {len(header)}）",
+                        line=start,
+                    )
                     continue
+                if unnamed:
+                    count.note_unnamed(header, values, number)
                 yield Row(number, dict(zip(header, values, strict=False)), line=start)
             if lines.count != text.lines:  # the file changed under us: say so, never stop quietly
                 yield Row(
@@ -324,7 +348,7 @@ def _table_rows(path: Path, text: Text) -> Rows:
                     f"(lines from {lines.count + 1} of {text.lines} were not read)",
                 )
 
-    return _rows(path, header, rows(), max(text.lines - 1, 0), text.encoding)
+    return _rows(path, header, rows(), max(text.lines - 1, 0), text.encoding, count)
 
 
 # ---- JSON Lines and JSON
@@ -448,15 +472,17 @@ def _xlsx_rows(path: Path) -> Rows:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, OSError, KeyError, ValueError) as e:
-        raise ReadError(f"{path}: 无法读取 Excel 文件：{e}") from None
+        raise ReadError(f"{path}: 无法读取 Excel 文件 cannot read the Excel file: {e}") from None
     sheet = book.worksheets[0]
     it = sheet.iter_rows(values_only=True)
     first = next(it, None)
     if first is None:
         book.close()
-        raise ReadError(f"{path}: 第一个工作表是空的")
+        raise ReadError(f"{path}: 第一个工作表是空的 the first sheet is empty")
     header = ["" if v is None else str(v).strip() for v in first]
     total = sheet.max_row - 1 if sheet.max_row else None
+    count = Count()
+    unnamed = not all(header)
 
     def rows() -> Iterator[Row | None]:
         try:
@@ -467,18 +493,24 @@ def _xlsx_rows(path: Path) -> Rows:
                 cells = {h: v for h, v in zip(header, values, strict=False) if h and v is not None}
                 extra = [v for v in values[len(header) :] if v is not None]
                 if extra:
-                    yield Row(number, problem=f"这一行有超出表头的数据（{len(values)}列）")
+                    yield Row(
+                        number, problem=f"这一行有超出表头的数据（{len(values)}列）data beyond the header's columns"
+                    )
                     continue
+                if unnamed:
+                    count.note_unnamed(header, values, number)
                 yield Row(number, cells)
         finally:
             book.close()
 
-    return _rows(path, header, rows(), total, "")
+    return _rows(path, header, rows(), total, "", count)
 
 
 def open_rows(path: Path, list_key: str = "stations") -> Rows:
     """The file's rows; `list_key` names the list a `.json` object may hold (`{"stations": [...]}`)."""
     suffix = kind_of(path)
+    if path.is_dir():
+        raise ReadError(f"{path}: 这是文件夹，不是文件 a folder, not a file")
     if not path.is_file():
         raise ReadError(f"{path}: 文件不存在 no such file")
     if suffix == ".xlsx":

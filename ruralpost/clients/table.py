@@ -70,6 +70,7 @@ def stations_report(summary: Summary) -> str:
     s = summary
     out = [
         f"站点核验结果 Station check — {s.source}",
+        *(f"！{note}" for note in s.notes),
         f"共 {s.total:,} 行 rows，通过 {s.passed:,}，未通过 {s.total - s.passed:,}；"
         f"核验日期 as of {s.as_of or '—'}，规则集 ruleset {s.ruleset_version or '—'}"
         + (f"，用时 {s.seconds:.1f} 秒（{s.rate:,.0f} 行/秒）" if s.seconds else ""),

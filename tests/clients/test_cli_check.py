@@ -203,4 +203,6 @@ def test_console_script_and_connection_error_exit_2(tmp_path: Path) -> None:
     argv = [str(script), "check", str(form), "--server", f"127.0.0.1:{port}", "--attempts", "2"]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr
-    assert "UNAVAILABLE" in done.stderr and done.stdout == ""
+    # one line, no retry WARNINGs from the client's log (they need -v)
+    assert done.stderr.startswith(f"ruralpost: 无法连接 127.0.0.1:{port}：") and done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1 and "WARNING" not in done.stderr, done.stderr

@@ -391,4 +391,4 @@ def test_claim_usage_and_connection_errors_exit_2(
         "--timeout",
         "5",
     )
-    assert code == 2 and out == "" and "UNAVAILABLE" in err
+    assert code == 2 and out == "" and err.startswith(f"ruralpost: 无法连接 127.0.0.1:{port}：请确认服务已启动")
