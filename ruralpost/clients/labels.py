@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from ruralpost.clients import layout
 from ruralpost.v1 import claim_pb2, common_pb2, progress_pb2, station_pb2
 
 # Outcome keys of a batch item: the verdict's outcome, or BAD_ROW when the row got no verdict.
@@ -64,6 +67,18 @@ BASIS_EN: dict[int, str] = {
     common_pb2.RULE_BASIS_UNSPECIFIED: "",
 }
 
+# What a rule judges (ListRules' `subject`), in words.
+SUBJECT_ZH: dict[str, str] = {
+    "station": "站点",
+    "station_reason": "站点（进度汇总）",
+    "township": "乡镇",
+    "county": "全县",
+    "county_hub": "县级共配中心",
+    "claim": "补贴申报",
+    "claim_amount": "申报金额",
+    "parcel": "快件",
+}
+
 KIND_ZH: dict[int, str] = {
     station_pb2.STATION_KIND_TOWNSHIP_STATION: "乡镇站",
     station_pb2.STATION_KIND_VILLAGE_POINT: "村级点",
@@ -109,3 +124,72 @@ def yuan(fen: int) -> str:
 def townships_not_passing(report: progress_pb2.ProgressReport) -> list[str]:
     """The county verdict holds only the county rules: a township behind fails on its own."""
     return [t.township for t in report.townships if outcome_key(t.outcome) not in PASSED]
+
+
+def subject_label(subject: str) -> str:
+    return SUBJECT_ZH.get(subject, subject)
+
+
+# ---- values in reasons (actual, expected, messages) in the words people typed
+
+# enum value name (no prefix) -> (the template's Chinese word, the number that orders a list)
+_ENUMS = (
+    layout.KIND,
+    layout.MODE,
+    layout.PLACEMENT,
+    layout.SERVICE,
+    layout.EQUIPMENT,
+    layout.STATUS,
+    layout.CLAIM_KIND,
+)
+ENUM_WORDS: dict[str, tuple[str, int]] = {
+    name: (spec.zh.get(number, name), number) for spec in _ENUMS for name, number in spec.names.items()
+}
+_PREFIXES = tuple(spec.prefix for spec in _ENUMS)
+_TOKEN = r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*"
+_PAREN = re.compile(rf"[（(]({_TOKEN}(?:\s*[/、,]\s*{_TOKEN})*)[）)]")
+_LIST = re.compile(rf"\b{_TOKEN}(?:\s*[,;]\s*{_TOKEN})*\b")
+_OPERATORS = ((">=", "≥"), ("<=", "≤"), ("!=", "≠"), ("==", "="))
+_BOOLEAN = {"true": "是", "false": "否"}
+
+
+def _word(token: str) -> tuple[str, int] | None:
+    if token.endswith("_UNSPECIFIED"):
+        return ("未填", 0)
+    for prefix in _PREFIXES:
+        if token.startswith(prefix):
+            token = token.removeprefix(prefix)
+            break
+    return ENUM_WORDS.get(token)
+
+
+def _words(tokens: str) -> list[str] | None:
+    """The Chinese words of a list of enum names (in the enum's order), None if one is not an enum."""
+    found = [_word(t) for t in re.split(r"\s*[,;/、]\s*", tokens.strip())]
+    known = [w for w in found if w is not None]
+    if len(known) < len(found):
+        return None
+    return [word for word, _ in sorted(known, key=lambda w: w[1])]
+
+
+def shown(text: str) -> str:
+    """A reason's value as an inspector reads it: enum names as the template's Chinese words
+    (DELIVER,RECEIVE -> 收件、投递; 含寄件（SEND） -> 含寄件), true/false as 是/否, >= as ≥."""
+    if text in _BOOLEAN:
+        return _BOOLEAN[text]
+
+    def paren(match: re.Match[str]) -> str:
+        words = _words(match[1])
+        if words is None:
+            return match[0]
+        said = "、".join(words)
+        return "" if match.string[: match.start()].endswith(said) else f"（{said}）"
+
+    def listed(match: re.Match[str]) -> str:
+        words = _words(match[0])
+        return match[0] if words is None else "、".join(words)
+
+    text = _LIST.sub(listed, _PAREN.sub(paren, text))
+    for operator, sign in _OPERATORS:
+        text = text.replace(f"{operator} ", f"{sign} ").replace(operator, f"{sign} ")
+    return text

@@ -14,7 +14,7 @@ import openpyxl  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
 from ruralpost.cli import main
-from ruralpost.clients import template
+from ruralpost.clients import table, template
 from ruralpost.service.server import Running
 from tests.support import ROOT
 
@@ -188,6 +188,10 @@ def test_rules_table_and_json(server: Running, capsys: pytest.CaptureFixture[str
     code, out, _ = run(capsys, "rules", "--server", f"127.0.0.1:{server.port}", "--subject", "station")
     assert code == 0
     assert "STN-AREA-TOWNSHIP" in out and "错误 ERROR" in out and "附件3" in out
+    code, out, _ = run(capsys, "rules", "--server", f"127.0.0.1:{server.port}")
+    assert max(table.width(line) for line in out.splitlines()) <= 120  # an ordinary terminal
+    assert "county_hub" not in out and "SEED" not in out and "INFERRED" not in out
+    assert "县级共配中心" in out and "据方案推定" in out
     code, out, _ = run(capsys, "rules", "--server", f"127.0.0.1:{server.port}", "--format", "json")
     assert code == 0 and any(r["rule_id"] == "STN-ZONES" for r in json.loads(out)["rules"])
 
