@@ -98,7 +98,8 @@ def outcome_key(outcome: int) -> str:
 
 
 def outcome_label(key: str) -> str:
-    return f"{OUTCOME_ZH.get(key, key)} {key}"
+    """通过（有提醒） PASS WITH WARNINGS: the Chinese, then the name in words, not an identifier."""
+    return f"{OUTCOME_ZH.get(key, key)} {key.replace('_', ' ')}"
 
 
 def severity_label(severity: int) -> str:
@@ -111,7 +112,7 @@ def basis_label(basis: int) -> str:
 
 def claim_outcome_label(outcome: int) -> str:
     name = claim_pb2.ClaimOutcome.Name(outcome).removeprefix("CLAIM_OUTCOME_")  # type: ignore[arg-type, unused-ignore]
-    return f"{CLAIM_OUTCOME_ZH.get(outcome, '')} {name}"
+    return f"{CLAIM_OUTCOME_ZH.get(outcome, '')} {name.replace('_', ' ')}"
 
 
 def yuan(fen: int) -> str:
@@ -193,3 +194,13 @@ def shown(text: str) -> str:
     for operator, sign in _OPERATORS:
         text = text.replace(f"{operator} ", f"{sign} ").replace(operator, f"{sign} ")
     return text
+
+
+def console_labels() -> dict[str, object]:
+    """The same words for the web console's script (it renders reasons, subjects and bases)."""
+    return {
+        "enum_words": {name: list(word) for name, word in ENUM_WORDS.items()},
+        "prefixes": list(_PREFIXES),
+        "subjects": SUBJECT_ZH,
+        "bases": {common_pb2.RuleBasis.Name(n): zh for n, zh in BASIS_ZH.items() if zh},  # type: ignore[arg-type, unused-ignore]
+    }
