@@ -13,7 +13,7 @@ import csv
 from collections.abc import Mapping
 from pathlib import Path
 
-from ruralpost.clients.labels import OUTCOME_COLOR, OUTCOME_ZH
+from ruralpost.clients.labels import OUTCOME_COLOR, outcome_label, shown
 from ruralpost.clients.readers import ReadError, detect, kind_of
 from ruralpost.clients.summary import Item
 
@@ -31,10 +31,10 @@ SPREADSHEETS = (".csv", ".tsv", ".txt", ".xlsx")
 def verdict_cells(item: Item) -> list[str]:
     """The verdict columns of one row."""
     return [
-        f"{OUTCOME_ZH[item.outcome]} {item.outcome}",
+        outcome_label(item.outcome),
         ";".join(r.rule_id for r in item.reasons),
-        "；".join(r.message for r in item.reasons),
-        "；".join(dict.fromkeys(r.remedy for r in item.reasons if r.remedy)),
+        "；".join(shown(r.message) for r in item.reasons),
+        "；".join(dict.fromkeys(shown(r.remedy) for r in item.reasons if r.remedy)),
         "；".join(
             dict.fromkeys(
                 f"{r.citation.document} {r.citation.clause}".strip() for r in item.reasons if r.citation.document

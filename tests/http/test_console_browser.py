@@ -94,6 +94,21 @@ def test_an_xlsx_with_a_failing_row_shows_fail_and_comes_back_with_verdict_colum
     assert "站点核验报告" in report.title() and "STN-AREA-TOWNSHIP" in report.content()
 
 
+def test_registering_says_how_many_stations_were_registered(
+    http_secured: Running, browser_context: Any, tmp_path: Path
+) -> None:
+    page = open_console(browser_context, http_secured, "admin")
+    page.set_input_files("#check-file", str(stations_xlsx(tmp_path / "登记.xlsx")))
+    page.fill("#check-as-of", "2023-07-15")
+    page.check("#check-register")
+    page.click("#check-go")
+    page.wait_for_selector("#check-result:not([hidden])")
+    assert "已登记到站点名册" in page.inner_text("#check-registered")
+    assert page.inner_text("#check-registered b") == "2"
+    assert len(http_secured.runtime.store.stations()) == 2
+    assert "登记.xlsx" in page.inner_text("#check-file-name")
+
+
 def test_the_july_progress_page_shows_the_townships_behind(http_secured: Running, browser_context: Any) -> None:
     programme = http_secured.runtime.rules.current.book.programme
     plan = {"杜家村镇": {"station": None, "points": 0}, "丰润镇": {"points": 1}}
@@ -180,6 +195,8 @@ def test_the_rule_catalogue_is_searchable(http_secured: Running, browser_context
     assert "错误 ERROR" in row and "四(1)" in row and "方案附件3" in row
     assert "系统设定" in page.inner_text("#rules-body tr[data-rule='STN-AREA-VOLUME']")  # the basis column
     assert "站点" in row and "— ~ —" not in row and "station" not in row.split()
+    assert f"3 / {every}" in page.inner_text("#rules-count")
+    page.fill("#rules-search", "")
     hub = page.inner_text("#rules-body tr[data-rule='HUB-BRANDS']")
     assert "县级共配中心" in hub and "county_hub" not in hub
     assert (
