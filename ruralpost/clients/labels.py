@@ -59,13 +59,6 @@ BASIS_ZH: dict[int, str] = {
     common_pb2.RULE_BASIS_SETTING: "系统设定（待确认）",
     common_pb2.RULE_BASIS_UNSPECIFIED: "",
 }
-BASIS_EN: dict[int, str] = {
-    common_pb2.RULE_BASIS_SEED: "seed",
-    common_pb2.RULE_BASIS_NATIONAL: "national",
-    common_pb2.RULE_BASIS_INFERRED: "inferred",
-    common_pb2.RULE_BASIS_SETTING: "setting",
-    common_pb2.RULE_BASIS_UNSPECIFIED: "",
-}
 
 # What a rule judges (ListRules' `subject`), in words.
 SUBJECT_ZH: dict[str, str] = {
@@ -104,10 +97,6 @@ def outcome_label(key: str) -> str:
 
 def severity_label(severity: int) -> str:
     return f"{SEVERITY_ZH.get(severity, '')} {SEVERITY_EN.get(severity, '')}".strip()
-
-
-def basis_label(basis: int) -> str:
-    return f"{BASIS_ZH.get(basis, '')} {BASIS_EN.get(basis, '')}".strip()
 
 
 def claim_outcome_label(outcome: int) -> str:
