@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ruralpost.clients import layout, shapes
-from ruralpost.clients.readers import Count, Rows, open_rows
+from ruralpost.clients.readers import Count, NoRows, Rows, open_rows
 from ruralpost.clients.summary import Item
 from ruralpost.v1 import claim_pb2
 
@@ -122,6 +122,8 @@ def read_claims(path: Path, fields: Mapping[str, Any]) -> ClaimInput:
         found = _claims(rows)
     else:
         found = _parcel_list(rows)
+    if not rows.count.read:
+        raise NoRows(path)
     if fields.get("claim_id") is not None and len(found.claims) > 1:
         raise ValueError(
             f"--claim-id 只能用于一个申报，{path.name} 有 {len(found.claims)} 个 "

@@ -32,7 +32,7 @@ from ruralpost.clients.itemfile import CLAIM_CSV_HEADER, StationCsv, StationJson
 from ruralpost.clients.labels import PASSED, outcome_key
 from ruralpost.clients.layout import CellError, LayoutError
 from ruralpost.clients.progressbar import ProgressBar
-from ruralpost.clients.readers import ReadError, open_rows
+from ruralpost.clients.readers import NoRows, ReadError, open_rows
 from ruralpost.clients.summary import Item, Summary
 from ruralpost.v1 import claim_pb2, progress_pb2
 
@@ -150,10 +150,6 @@ def connection_failure(server: str, error: RuralpostError) -> str:
     return f"调用 {server} 失败 call to {server} failed: {error.code.name}: {error.message}"
 
 
-def no_rows(path: Path) -> str:
-    return f"{path}: 文件里没有数据行（只有表头或空行），没有可核验的 the file has no data rows (a header only)"
-
-
 def file_error(error: OSError) -> str:
     """A file that cannot be read or written, in Chinese and English, naming it."""
     name = error.filename if error.filename is not None else ""
@@ -228,7 +224,7 @@ def _check(args: argparse.Namespace) -> int:
             bar.finish()
         summary.seconds = time.monotonic() - started
         if not rows.count.read:
-            raise UsageError(no_rows(path))
+            raise NoRows(path)
         summary.file_read(rows.count, rows.encoding)
         if writer is not None:
             writer.close(summary)
@@ -383,7 +379,7 @@ def _progress(args: argparse.Namespace) -> int:
         for b in bad:
             _warn(f"第{b.row}行被排除 row {b.row} left out: {b.problem}")
         if not source.rows.count.read:
-            raise UsageError(no_rows(args.stations))
+            raise NoRows(args.stations)
     hub = None
     if args.hub is not None:
         try:

@@ -45,6 +45,15 @@ class ReadError(ValueError):
     """The file cannot be read at all (not a row problem)."""
 
 
+class NoRows(ReadError):
+    """A file with a header (or nothing) and no data rows: there is nothing to check."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"{path}: 文件里没有数据行（只有表头或空行），没有可核验的 the file has no data rows (a header only)"
+        )
+
+
 @dataclass
 class Row:
     number: int

@@ -143,6 +143,17 @@ def test_a_header_only_file_exits_2_saying_so(
     )
     code, out, err = main_progress(server, capsys, path)
     assert code == 2 and "the file has no data rows" in err
+    parcels = tmp_path / f"parcels{suffix}"
+    header = [c.header for c in layout.PARCEL_COLUMNS]
+    if suffix == ".csv":
+        write_csv(parcels, [header])
+    else:
+        book = openpyxl.Workbook()
+        book.active.append(header)
+        book.save(parcels)
+    code = main(["claim", str(parcels), "--claim-id", "X", "--server", f"127.0.0.1:{server.port}"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and "the file has no data rows" in err
 
 
 def main_progress(server: Running, capsys: pytest.CaptureFixture[str], path: Path) -> tuple[int, str, str]:
