@@ -43,13 +43,22 @@ def citation(rule: Rule) -> common_pb2.Citation:
     return common_pb2.Citation(document=rule.citation_document, clause=rule.citation_clause, basis=BASIS[rule.basis])
 
 
-def reason(rule: Rule, severity: Severity, values: Mapping[str, str]) -> common_pb2.Reason:
+def messages(rule: Rule, values: Mapping[str, str]) -> tuple[str, str]:
+    """The rule's Chinese and English message with the values, marked when it is a setting."""
     setting = rule.basis == "setting"
+    return (
+        fill(rule.message_zh, values) + (SETTING_MARK_ZH if setting else ""),
+        fill(rule.message_en, values) + (SETTING_MARK_EN if setting else ""),
+    )
+
+
+def reason(rule: Rule, severity: Severity, values: Mapping[str, str]) -> common_pb2.Reason:
+    message, message_en = messages(rule, values)
     return common_pb2.Reason(
         rule_id=rule.id,
         severity=SEVERITY[severity],
-        message=fill(rule.message_zh, values) + (SETTING_MARK_ZH if setting else ""),
-        message_en=fill(rule.message_en, values) + (SETTING_MARK_EN if setting else ""),
+        message=message,
+        message_en=message_en,
         field=fill(rule.field, values),
         expected=fill(rule.expected, values),
         actual=fill(rule.actual, values),

@@ -67,6 +67,14 @@ def test_upbound_example_partially_eligible(stub: claim_pb2_grpc.SubsidyServiceS
         (3, "ZTO780260000004", ["SUB-UP-AGRI"]),
         (4, "SF1402600000001", ["SUB-DUP-CLAIM"]),
     ]
+    # each rejection carries its rules' messages, with the parcel's own values
+    assert [[(x.rule_id, x.severity) for x in j.reasons] for j in r.rejections] == [
+        [("SUB-UP-AGRI", common_pb2.SEVERITY_ERROR)],
+        [("SUB-DUP-CLAIM", common_pb2.SEVERITY_ERROR)],
+    ]
+    agri = r.rejections[0].reasons[0]
+    assert agri.message.startswith("品类“手机壳”不在") and "'手机壳'" in agri.message_en
+    assert "“SF1402600000001”在本申报中重复出现" in r.rejections[1].reasons[0].message
     assert [(t.rule_id, t.count) for t in r.tallies] == [("SUB-UP-AGRI", 1), ("SUB-DUP-CLAIM", 1)]
     # requested 500 fen, computed 300: a warning, and the computed amount is approved
     [amount] = r.reasons

@@ -14,6 +14,7 @@ import openpyxl  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
 from ruralpost.cli import main
+from ruralpost.clients.reports import table
 from ruralpost.clients.sheets import template
 from ruralpost.service.server import Running
 from tests.support import ROOT
@@ -56,7 +57,7 @@ def test_template_then_check_passes(server: Running, capsys: pytest.CaptureFixtu
     assert run(capsys, "template", "stations", "--out", str(form))[0] == 0
     code, out, err = check(server, capsys, str(form))
     assert code == 0, err
-    assert "通过 PASS " in out and "通过（有提醒） PASS_WITH_WARNINGS" in out
+    assert "通过 PASS " in out and "通过（有提醒） PASS WITH WARNINGS" in out
     assert "STN-AREA-VILLAGE" in out  # grouped by rule under its outcome
     assert err == ""
 
@@ -88,7 +89,7 @@ def test_csv_with_bad_rows_goes_on_and_reports_row_numbers(
     assert items[7]["outcome"] == "PASS_WITH_WARNINGS"  # the batch went on after the bad rows
     assert data["summary"]["outcomes"] == {"FAIL": 1, "BAD_ROW": 3, "PASS_WITH_WARNINGS": 1, "PASS": 1}
     # The file has the items; the terminal got the summary table.
-    assert "无法核验（坏行） BAD_ROW" in out and "STN-AREA-TOWNSHIP" in out
+    assert "无法核验（坏行） BAD ROW" in out and "STN-AREA-TOWNSHIP" in out
 
 
 def test_jsonl_flat_rows_whole_requests_and_a_broken_line(
@@ -188,6 +189,10 @@ def test_rules_table_and_json(server: Running, capsys: pytest.CaptureFixture[str
     code, out, _ = run(capsys, "rules", "--server", f"127.0.0.1:{server.port}", "--subject", "station")
     assert code == 0
     assert "STN-AREA-TOWNSHIP" in out and "错误 ERROR" in out and "附件3" in out
+    code, out, _ = run(capsys, "rules", "--server", f"127.0.0.1:{server.port}")
+    assert max(table.width(line) for line in out.splitlines()) <= 120  # an ordinary terminal
+    assert "county_hub" not in out and "SEED" not in out and "INFERRED" not in out
+    assert "县级共配中心" in out and "据方案推定" in out
     code, out, _ = run(capsys, "rules", "--server", f"127.0.0.1:{server.port}", "--format", "json")
     assert code == 0 and any(r["rule_id"] == "STN-ZONES" for r in json.loads(out)["rules"])
 
@@ -203,4 +208,6 @@ def test_console_script_and_connection_error_exit_2(tmp_path: Path) -> None:
     argv = [str(script), "check", str(form), "--server", f"127.0.0.1:{port}", "--attempts", "2"]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr
-    assert "UNAVAILABLE" in done.stderr and done.stdout == ""
+    # one line, no retry WARNINGs from the client's log (they need -v)
+    assert done.stderr.startswith(f"ruralpost: 无法连接 127.0.0.1:{port}：") and done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1 and "WARNING" not in done.stderr, done.stderr

@@ -179,7 +179,7 @@ def test_downbound_parcels_with_bad_rows_as_csv_records(
         summary["核定金额（分）/approved_amount_fen"],
         summary["已提交/committed"],
         summary["规则/rule_ids"],
-    ) == ("部分符合 PARTIALLY_ELIGIBLE", "2", "3", "80", "false", "")
+    ) == ("部分符合 PARTIALLY ELIGIBLE", "2", "3", "80", "false", "")
     assert [(t["规则/rule_ids"], t["件数/count"]) for t in by_kind["tally"]] == [
         ("SUB-DOWN-ADDRESS", "2"),
         ("SUB-DOWN-FEE", "1"),
@@ -198,13 +198,13 @@ def test_downbound_parcels_with_bad_rows_as_csv_records(
     assert "1元=100分" in by_kind["bad_row"][0]["问题/problem"]
     assert all(r["申报编号/claim_id"] == "DN-2023-08-KJH" for r in records)
     # The file has the records; the terminal gets the table, rejections by row.
-    assert "部分符合 PARTIALLY_ELIGIBLE（试算 dry run，未提交）" in out
+    assert "部分符合 PARTIALLY ELIGIBLE（试算 dry run，未提交）" in out
     assert "核定金额 approved ¥0.80" in out
-    table_rows = [line.split() for line in out.splitlines() if line.startswith("第")]
+    table_rows = [line.split()[:4] for line in out.splitlines() if line.startswith("第")]
     assert table_rows == [
-        ["第5行", "ZTO780000200004", "SUB-DOWN-ADDRESS"],
-        ["第6行", "ZTO780000200005", "SUB-DOWN-FEE"],
-        ["第8行", "ZTO780000200007", "SUB-DOWN-ADDRESS"],
+        ["第5行", "ZTO780000200004", "SUB-DOWN-ADDRESS", "快件未按址投递或未报投递结果"],
+        ["第6行", "ZTO780000200005", "SUB-DOWN-FEE", "向收件人额外收费2.00元"],
+        ["第8行", "ZTO780000200007", "SUB-DOWN-ADDRESS", "快件未按址投递或未报投递结果"],
     ]
     assert "■ 被排除的行 Rows left out — 2" in out
 
@@ -254,12 +254,12 @@ def test_json_claim_file_and_overrides(server: Running, capsys: pytest.CaptureFi
     example = ROOT / "examples" / "claim-upbound.json"
     code, out, err = claim(server, capsys, str(example))
     assert code == 1 and err == ""
-    assert "补贴申报 Claim SXYGL-UP-2023-07-0001：部分符合 PARTIALLY_ELIGIBLE（试算 dry run，未提交）" in out
+    assert "补贴申报 Claim SXYGL-UP-2023-07-0001：部分符合 PARTIALLY ELIGIBLE（试算 dry run，未提交）" in out
     assert "符合 eligible 3 件，剔除 rejected 2 件，核定金额 approved ¥3.00" in out
     assert "SUB-AMOUNT" in out and "申报金额5.00元与按件核算金额3.00元不一致" in out
     assert [line.split() for line in out.splitlines() if line.startswith("第")] == [
-        ["第4件", "ZTO780260000004", "SUB-UP-AGRI"],
-        ["第5件", "SF1402600000001", "SUB-DUP-CLAIM"],
+        ["第4件", "ZTO780260000004", "SUB-UP-AGRI", "品类“手机壳”不在本系统配置的农副产品品类清单内"],
+        ["第5件", "SF1402600000001", "SUB-DUP-CLAIM", "运单号“SF1402600000001”在本申报中重复出现"],
     ]
 
     code, data = claim_json(server, capsys, str(example), "--requested-amount-fen", "300")
@@ -345,7 +345,7 @@ def test_json_lines_of_claims_through_evaluate_claims(
         if r["记录/record"] == "claim"
     ]
     assert claims == [
-        ("SXYGL-UP-2023-07-0001", "部分符合 PARTIALLY_ELIGIBLE", "300", "true"),
+        ("SXYGL-UP-2023-07-0001", "部分符合 PARTIALLY ELIGIBLE", "300", "true"),
         ("UP-ELIGIBLE", "不符合 INELIGIBLE", "0", "true"),
     ]
     assert [
@@ -391,4 +391,4 @@ def test_claim_usage_and_connection_errors_exit_2(
         "--timeout",
         "5",
     )
-    assert code == 2 and out == "" and "UNAVAILABLE" in err
+    assert code == 2 and out == "" and err.startswith(f"ruralpost: 无法连接 127.0.0.1:{port}：请确认服务已启动")

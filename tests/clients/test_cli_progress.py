@@ -234,6 +234,7 @@ def test_progress_usage_and_connection_errors_exit_2(
     with pytest.raises(SystemExit) as caught:
         main(["progress", "--as-of", "30/11/2023", "--server", f"127.0.0.1:{server.port}"])
     assert caught.value.code == 2
+    capsys.readouterr()
     with __import__("socket").socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -249,4 +250,14 @@ def test_progress_usage_and_connection_errors_exit_2(
         "--timeout",
         "5",
     )
-    assert code == 2 and out == "" and "UNAVAILABLE" in err
+    assert (
+        code == 2
+        and out == ""
+        and err
+        == (
+            f"ruralpost: 无法连接 127.0.0.1:{port}：请确认服务已启动，"
+            "且这是 gRPC 端口（不是 HTTP 端口 --http-listen），地址不带 http://"
+            f" — cannot connect to 127.0.0.1:{port}: is the server running, is this its gRPC port "
+            "(not the HTTP one), and no http:// prefix?\n"
+        )
+    )

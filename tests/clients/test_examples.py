@@ -84,7 +84,7 @@ def test_subsidy_workflow_program(server: Running, tmp_path: Path) -> None:
     done = program("subsidy_workflow", str(upbound), *target)
     assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines() == [
-        "SXYGL-UP-2023-07-0001: 部分符合 PARTIALLY_ELIGIBLE; eligible 3, rejected 2, approved ¥3.00 (dry run)",
+        "SXYGL-UP-2023-07-0001: 部分符合 PARTIALLY ELIGIBLE; eligible 3, rejected 2, approved ¥3.00 (dry run)",
         "  [SUB-AMOUNT] 申报金额5.00元与按件核算金额3.00元不一致，按核算金额3.00元核定（补贴标准：占位标准，非官方）",
         "  SUB-UP-AGRI: 1 parcels rejected",
         "  SUB-DUP-CLAIM: 1 parcels rejected",

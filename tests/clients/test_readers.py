@@ -164,7 +164,7 @@ def test_quoted_line_breaks_keep_spreadsheet_row_numbers(tmp_path: Path) -> None
     rows, got = read(path)
     assert [(r.number, r.line) for r in got] == [(2, 2), (3, 5), (4, 6)]
     assert got[0].cells["zones"] == "a\r\nb\r\nc" and got[1].cells == {"station_id": "Q2", "zones": "x"}
-    assert got[2].problem == "这一行有3列，表头只有2列"
+    assert got[2].problem == "这一行有3列，表头只有2列（this row has 3 columns, the header 2）"
     assert got[2].where == "（文本第6行 text line 6）" and got[0].where == ""
     assert_nothing_lost(rows, got)
 

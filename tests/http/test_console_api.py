@@ -269,3 +269,21 @@ def test_progress_lines_arrive_while_the_check_runs(http_server: Running) -> Non
     assert done["type"] == "done" and done["summary"]["total"] == 1500
     assert len(progress) >= 2 and progress[0][1]["total"] == 1500
     assert done_at - progress[0][0] > 0.1  # the first count came well before the end
+
+
+def test_the_console_gets_its_words_and_the_provisional_rates(http_server: Running) -> None:
+    browser = Browser(http_server.http_port)
+    status, me = browser.json("GET", "/console/api/me")
+    assert status == 200
+    labels = me["labels"]
+    assert labels["enum_words"]["RECEIVE"] == ["收件", 2] and labels["enum_words"]["BARCODE_SCANNER"][0] == "巴枪"
+    assert labels["subjects"]["county_hub"] == "县级共配中心"
+    assert labels["bases"]["RULE_BASIS_INFERRED"] == "据方案推定"
+    status, raw = browser.upload(
+        "/console/api/claim", "claim-upbound.json", (EXAMPLES / "claim-upbound.json").read_bytes()
+    )
+    assert status == 200, raw
+    answer = json.loads(raw)
+    assert answer["claim"]["rates_note"].startswith("补贴标准为占位值")  # the commit confirmation says so
+    rejected = answer["result"]["rejections"][0]
+    assert rejected["reasons"][0]["message"].startswith("品类“手机壳”不在")

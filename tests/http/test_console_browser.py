@@ -62,7 +62,9 @@ def test_an_xlsx_with_a_failing_row_shows_fail_and_comes_back_with_verdict_colum
     reason = failing.locator(".reason[data-rule='STN-AREA-TOWNSHIP']")
     text = reason.inner_text()
     assert "乡镇快递综合服务站面积8平方米" in text  # the message with the actual value
-    assert "四(1)" in text and ">= 10" in text and "8" in text  # clause, expected, actual
+    assert "四(1)" in text and "≥ 10" in text and "8" in text  # clause, expected (in words), actual
+    assert ">=" not in text
+    assert "我的站点.xlsx" in page.inner_text("#check-file-name")  # results name their file
     assert "将营业面积扩大到10平方米以上" in text  # remedy
     assert page.locator("#check-items tr[data-row='3']").get_attribute("data-outcome") == "PASS_WITH_WARNINGS"
 
@@ -78,7 +80,7 @@ def test_an_xlsx_with_a_failing_row_shows_fail_and_comes_back_with_verdict_colum
     rules = header.index("规则/rule_ids")
     assert sheet.cell(row=2, column=outcome + 1).value == "不通过 FAIL"
     assert "STN-AREA-TOWNSHIP" in sheet.cell(row=2, column=rules + 1).value
-    assert sheet.cell(row=3, column=outcome + 1).value == "通过（有提醒） PASS_WITH_WARNINGS"
+    assert sheet.cell(row=3, column=outcome + 1).value == "通过（有提醒） PASS WITH WARNINGS"
 
     with page.expect_download() as download:
         page.click("#download-csv")
@@ -90,6 +92,21 @@ def test_an_xlsx_with_a_failing_row_shows_fail_and_comes_back_with_verdict_colum
     report = report_page.value
     report.wait_for_load_state()
     assert "站点核验报告" in report.title() and "STN-AREA-TOWNSHIP" in report.content()
+
+
+def test_registering_says_how_many_stations_were_registered(
+    http_secured: Running, browser_context: Any, tmp_path: Path
+) -> None:
+    page = open_console(browser_context, http_secured, "admin")
+    page.set_input_files("#check-file", str(stations_xlsx(tmp_path / "登记.xlsx")))
+    page.fill("#check-as-of", "2023-07-15")
+    page.check("#check-register")
+    page.click("#check-go")
+    page.wait_for_selector("#check-result:not([hidden])")
+    assert "已登记到站点名册" in page.inner_text("#check-registered")
+    assert page.inner_text("#check-registered b") == "2"
+    assert len(http_secured.runtime.store.stations()) == 2
+    assert "登记.xlsx" in page.inner_text("#check-file-name")
 
 
 def test_the_july_progress_page_shows_the_townships_behind(http_secured: Running, browser_context: Any) -> None:
@@ -110,6 +127,9 @@ def test_the_july_progress_page_shows_the_townships_behind(http_secured: Running
     assert page.locator("#progress-townships tr[data-township='杜家村镇']").get_attribute("data-outcome") == "FAIL"
     assert page.locator("#progress-townships tr[data-township='康家会镇']").get_attribute("data-outcome") == "PASS"
     assert page.locator("#progress-chart svg#township-chart").count() == 1
+    # each township's reasons are folded: the page starts short
+    assert page.locator("#progress-townships details.fold").count() >= 2
+    assert page.locator("#progress-townships details.fold[open]").count() == 0
     assert "QTA-NOTE-52" in page.inner_text("#progress-notes")  # the 52-against-48 note
     county = page.inner_text("#progress-county")
     assert "11/12" in county and "45/48" in county and "要求比例" in county
@@ -130,7 +150,7 @@ def test_a_claim_dry_run_then_a_confirmed_commit_by_an_approver(http_secured: Ru
     operator.set_input_files("#claim-file", str(EXAMPLES / "claim-upbound.json"))
     operator.click("#claim-form button[type=submit]")
     operator.wait_for_selector("#claim-result:not([hidden])")
-    assert "PARTIALLY_ELIGIBLE" in operator.inner_text("#claim-outcome")
+    assert "部分符合 PARTIALLY ELIGIBLE" in operator.inner_text("#claim-outcome")
     assert operator.is_hidden("#claim-commit-area")  # an operator dry-runs only
     operator.click("#logout")
     operator.wait_for_selector("#login:not([hidden])")
@@ -142,10 +162,11 @@ def test_a_claim_dry_run_then_a_confirmed_commit_by_an_approver(http_secured: Ru
     page.click("#claim-form button[type=submit]")
     page.wait_for_selector("#claim-result:not([hidden])")
     assert "¥3.00" in page.inner_text("#claim-summary") and "试算" in page.inner_text("#claim-summary")
-    assert "SUB-UP-AGRI" in page.inner_text("#claim-rejections")
+    assert "品类“手机壳”不在本系统配置的农副产品品类清单内（SUB-UP-AGRI）" in page.inner_text("#claim-rejections")
     page.click("#claim-commit")
     confirm = page.inner_text("#claim-confirm")
     assert "SXYGL-UP-2023-07-0001" in confirm and "¥3.00" in confirm and "不可撤销" in confirm
+    assert "暂定标准" in confirm and "补贴标准为占位值" in confirm  # the programme's rates are placeholders
     assert not any(row.method.endswith(":commit") for row in http_secured.runtime.store.decisions())  # not yet
     page.click("#claim-confirm-yes")
     page.wait_for_selector("#claim-banner:not([hidden])")
@@ -172,7 +193,18 @@ def test_the_rule_catalogue_is_searchable(http_secured: Running, browser_context
     assert shown == ["STN-AREA-TOWNSHIP", "STN-AREA-VILLAGE", "STN-AREA-VOLUME"]  # rev. 2 added the last
     row = page.inner_text("#rules-body tr[data-rule='STN-AREA-TOWNSHIP']")
     assert "错误 ERROR" in row and "四(1)" in row and "方案附件3" in row
-    assert "SETTING" in page.inner_text("#rules-body tr[data-rule='STN-AREA-VOLUME']")  # the basis column
+    assert "系统设定" in page.inner_text("#rules-body tr[data-rule='STN-AREA-VOLUME']")  # the basis column
+    assert "站点" in row and "— ~ —" not in row and "station" not in row.split()
+    assert f"3 / {every}" in page.inner_text("#rules-count")
+    page.fill("#rules-search", "")
+    hub = page.inner_text("#rules-body tr[data-rule='HUB-BRANDS']")
+    assert "县级共配中心" in hub and "county_hub" not in hub
+    assert (
+        page.locator("#rules-body tr[data-rule='STN-SIGN-CODE-DUPLICATE'] td").first.evaluate(
+            "td => getComputedStyle(td).whiteSpace"
+        )
+        == "nowrap"
+    )  # rule ids do not break at hyphens
     assert f"3 / {every}" in page.inner_text("#rules-count")
 
 
@@ -209,6 +241,7 @@ def test_bad_files_get_a_clear_message_and_nothing_else_is_lost(
     )
     page.click("#check-go")
     page.wait_for_selector("#check-error:has-text('无法读取')")
+    assert page.is_hidden("#check-result")  # the refused file does not show the last file's results
 
 
 @pytest.fixture

@@ -195,6 +195,9 @@ def test_registry_duplicates_and_re_registering_the_same_station(channel: grpc.C
     other = station_request(station_id="KJH-XZ-99")
     v = s.CheckStation(other).verdict
     assert [r.rule_id for r in v.reasons] == ["STN-SIGN-CODE-DUPLICATE"]
+    # a station without an id may be the registered one itself: no duplicate is claimed
+    anonymous = station_request(station_id="")
+    assert s.CheckStation(anonymous).verdict.outcome == pb.OUTCOME_PASS
     elsewhere = station_request(station_id="KJH-XZ-99", county="岢岚县")
     assert [r.rule_id for r in s.CheckStation(elsewhere).verdict.reasons] == ["STN-COUNTY"]
     registered = server.runtime.store.stations()

@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import sys
 import time
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
+import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
@@ -37,7 +39,7 @@ from ruralpost.clients.sheets.itemfile import (
     claim_rows,
 )
 from ruralpost.clients.sheets.layout import CellError, LayoutError
-from ruralpost.clients.sheets.readers import ReadError, open_rows
+from ruralpost.clients.sheets.readers import NoRows, ReadError, open_rows
 from ruralpost.clients.sheets.stations import StationBatch, StationRows, bad_item
 from ruralpost.v1 import claim_pb2, progress_pb2
 
@@ -74,6 +76,7 @@ def _connection(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--token", default=os.environ.get("RURALPOST_TOKEN"), help="bearer token (default: env RURALPOST_TOKEN)"
     )
+    g.add_argument("-v", "--verbose", action="store_true", help="log each retry and show gRPC's own text of a failure")
 
 
 def _client(args: argparse.Namespace) -> RuralpostClient:
@@ -93,23 +96,79 @@ def _guarded(handler: Handler) -> Handler:
     """Maps what went wrong to the exit code, with one line on stderr saying what."""
 
     def run(args: argparse.Namespace) -> int:
+        verbose = bool(getattr(args, "verbose", False))
+        # The client's retry log is for -v: by default a failure is the one line below.
+        logging.getLogger("ruralpost.clients").setLevel(logging.INFO if verbose else logging.ERROR)
         try:
             return handler(args)
         except RuralpostError as e:
             if e.is_connection:
-                print(
-                    f"ruralpost: 无法完成调用 call failed ({args.server}): {e.code.name}: {e.message}", file=sys.stderr
-                )
+                print(f"ruralpost: {connection_failure(args.server, e)}", file=sys.stderr)
+                if verbose:
+                    print(f"  {e.code.name}: {e.message}", file=sys.stderr)
                 return USAGE
             print(f"ruralpost: 服务拒绝了请求 request refused: {e.code.name}: {e.message}", file=sys.stderr)
             for v in e.violations:
                 print(f"  {v.field}: {v.description}", file=sys.stderr)
             return FAILED
-        except (UsageError, ReadError, LayoutError, OSError) as e:
+        except (UsageError, ReadError, LayoutError) as e:
             print(f"ruralpost: {e}", file=sys.stderr)
+            return USAGE
+        except OSError as e:
+            print(f"ruralpost: {file_error(e)}", file=sys.stderr)
             return USAGE
 
     return run
+
+
+def connection_failure(server: str, error: RuralpostError) -> str:
+    """One line in Chinese and English: the address, and what to check."""
+    if error.code == grpc.StatusCode.UNAVAILABLE:
+        if "://" in server:
+            return (
+                f"无法连接 {server}：地址只写 主机:端口，不带 http:// 或 https://"
+                f" — cannot connect to {server}: give HOST:PORT, without http:// or https://"
+            )
+        if "http1.x server" in error.message or "Failed parsing HTTP/2" in error.message:
+            return (
+                f"无法连接 {server}：这是 HTTP 端口（网页控制台、curl 用），命令行要用服务的 gRPC 端口（--listen）"
+                f" — cannot connect to {server}: this is an HTTP port (console, curl); use the gRPC port (--listen)"
+            )
+        if "resolv" in error.message or "lookup" in error.message:
+            return (
+                f"无法连接 {server}：找不到这个主机名，请检查 --server 的拼写"
+                f" — cannot connect to {server}: the host name is not found, check --server"
+            )
+        return (
+            f"无法连接 {server}：请确认服务已启动，且这是 gRPC 端口（不是 HTTP 端口 --http-listen），地址不带 http://"
+            f" — cannot connect to {server}: is the server running, is this its gRPC port (not the HTTP one),"
+            " and no http:// prefix?"
+        )
+    if error.code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return (
+            f"{server} 没有在时限内应答，请确认服务已启动并且是 gRPC 端口，或加大 --timeout"
+            f" — {server} did not answer in time: is the server running on this gRPC port? or raise --timeout"
+        )
+    if error.code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+        return (
+            f"{server} 拒绝了调用者（{error.code.name}）：请检查 --token 或 RURALPOST_TOKEN 及其角色"
+            f" — {server} refused the caller: check --token / RURALPOST_TOKEN and its role: {error.message}"
+        )
+    return f"调用 {server} 失败 call to {server} failed: {error.code.name}: {error.message}"
+
+
+def file_error(error: OSError) -> str:
+    """A file that cannot be read or written, in Chinese and English, naming it."""
+    name = error.filename if error.filename is not None else ""
+    if isinstance(error, FileNotFoundError):
+        return f"{name}: 文件不存在 no such file"
+    if isinstance(error, IsADirectoryError):
+        return f"{name}: 这是文件夹，不是文件 a folder, not a file"
+    if isinstance(error, NotADirectoryError):
+        return f"{name}: 路径中有一段不是文件夹 a part of the path is not a folder"
+    if isinstance(error, PermissionError):
+        return f"{name}: 没有读写权限 permission denied"
+    return f"{name}: 无法读写这个文件 cannot read or write the file: {error.strerror or error}"
 
 
 @contextlib.contextmanager
@@ -151,6 +210,8 @@ def _check(args: argparse.Namespace) -> int:
     stations = StationRows(rows)
     warned = _warn_unknown(stations.unknown_columns, [])
     summary = Summary(source=str(path), detail_limit=args.detail_limit)
+    if stations.missing_columns:  # once, at the top of the report (and in the JSON summary)
+        summary.notes.append(stations.missing_columns)
     bar = ProgressBar(rows.total_hint, enabled=bar_wanted)
     started = time.monotonic()
     with (
@@ -170,6 +231,8 @@ def _check(args: argparse.Namespace) -> int:
         finally:
             bar.finish()
         summary.seconds = time.monotonic() - started
+        if not rows.count.read:
+            raise NoRows(path)
         summary.file_read(rows.count, rows.encoding)
         if writer is not None:
             writer.close(summary)
@@ -323,12 +386,14 @@ def _progress(args: argparse.Namespace) -> int:
                 bad.append(bad_item(row, e, source))
         for b in bad:
             _warn(f"第{b.row}行被排除 row {b.row} left out: {b.problem}")
+        if not source.rows.count.read:
+            raise NoRows(args.stations)
     hub = None
     if args.hub is not None:
         try:
             hub = json_format.Parse(args.hub.read_text(encoding="utf-8"), progress_pb2.CountyHub())
-        except json_format.ParseError as e:
-            raise UsageError(f"{args.hub}: 不是县级共配中心的 JSON：{e}") from None
+        except (json_format.ParseError, UnicodeDecodeError) as e:
+            raise UsageError(f"{args.hub}: 不是县级共配中心的 JSON not a county hub JSON: {e}") from None
     with _client(args) as client:
         report = client.get_progress(as_of=args.as_of, stations=stations, programme=args.programme, hub=hub)
     _emit(args, report, table.progress_report)

@@ -16,6 +16,7 @@ from ruralpost.clients.reports.labels import (
     OUTCOME_ZH,
     outcome_key,
     severity_label,
+    shown,
     townships_not_passing,
 )
 from ruralpost.clients.reports.summary import Item, Summary
@@ -87,8 +88,13 @@ def _table(headers: Sequence[tuple[str, str]], rows: Sequence[Sequence[str]], nu
 def _reasons(reasons: Sequence[common_pb2.Reason]) -> str:
     return "".join(
         f'<p class="reason"><b>{escape(r.rule_id)}</b>（{escape(severity_label(r.severity))}）'
-        f"{escape(r.message)}"
-        + (f'<br><span class="remedy">整改：{escape(r.remedy)}</span>' if r.remedy else "")
+        f"{escape(shown(r.message))}"
+        + (
+            f'<br><span class="small">实际：{escape(shown(r.actual))}　要求：{escape(shown(r.expected))}</span>'
+            if r.actual or r.expected
+            else ""
+        )
+        + (f'<br><span class="remedy">整改：{escape(shown(r.remedy))}</span>' if r.remedy else "")
         + (
             f'<br><span class="small">依据：{escape(r.citation.document)} {escape(r.citation.clause)}</span>'
             if r.citation.document
@@ -157,7 +163,8 @@ def check_report(summary: Summary) -> str:
     body = [
         f'<p class="meta">文件 File：{escape(s.source)} · 核验日期 As of：{escape(s.as_of or "—")} · '
         f"规则集 Ruleset：{escape(s.ruleset_version or '—')}<br>共 {s.total:,} 行，通过 {s.passed:,} 行，"
-        f"未通过 {s.total - s.passed:,} 行。" + (f"<br>{escape(s.file_line())}" if s.file_line() else "") + "</p>"
+        f"未通过 {s.total - s.passed:,} 行。" + (f"<br>{escape(s.file_line())}" if s.file_line() else "") + "</p>",
+        *(f'<p class="behind">{escape(note)}</p>' for note in s.notes),
     ]
     body.append(_h2("核验结果", "Outcomes"))
     body.append(

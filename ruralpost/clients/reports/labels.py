@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from ruralpost.clients.reports import words
 from ruralpost.v1 import claim_pb2, common_pb2, progress_pb2, station_pb2
 
 # The text encodings a file is read in, as the reports and the read errors name them.
@@ -66,12 +69,17 @@ BASIS_ZH: dict[int, str] = {
     common_pb2.RULE_BASIS_SETTING: "系统设定（待确认）",
     common_pb2.RULE_BASIS_UNSPECIFIED: "",
 }
-BASIS_EN: dict[int, str] = {
-    common_pb2.RULE_BASIS_SEED: "seed",
-    common_pb2.RULE_BASIS_NATIONAL: "national",
-    common_pb2.RULE_BASIS_INFERRED: "inferred",
-    common_pb2.RULE_BASIS_SETTING: "setting",
-    common_pb2.RULE_BASIS_UNSPECIFIED: "",
+
+# What a rule judges (ListRules' `subject`), in words.
+SUBJECT_ZH: dict[str, str] = {
+    "station": "站点",
+    "station_reason": "站点（进度汇总）",
+    "township": "乡镇",
+    "county": "全县",
+    "county_hub": "县级共配中心",
+    "claim": "补贴申报",
+    "claim_amount": "申报金额",
+    "parcel": "快件",
 }
 
 KIND_ZH: dict[int, str] = {
@@ -93,20 +101,17 @@ def outcome_key(outcome: int) -> str:
 
 
 def outcome_label(key: str) -> str:
-    return f"{OUTCOME_ZH.get(key, key)} {key}"
+    """通过（有提醒） PASS WITH WARNINGS: the Chinese, then the name in words, not an identifier."""
+    return f"{OUTCOME_ZH.get(key, key)} {key.replace('_', ' ')}"
 
 
 def severity_label(severity: int) -> str:
     return f"{SEVERITY_ZH.get(severity, '')} {SEVERITY_EN.get(severity, '')}".strip()
 
 
-def basis_label(basis: int) -> str:
-    return f"{BASIS_ZH.get(basis, '')} {BASIS_EN.get(basis, '')}".strip()
-
-
 def claim_outcome_label(outcome: int) -> str:
     name = claim_pb2.ClaimOutcome.Name(outcome).removeprefix("CLAIM_OUTCOME_")  # type: ignore[arg-type, unused-ignore]
-    return f"{CLAIM_OUTCOME_ZH.get(outcome, '')} {name}"
+    return f"{CLAIM_OUTCOME_ZH.get(outcome, '')} {name.replace('_', ' ')}"
 
 
 def yuan(fen: int) -> str:
@@ -119,3 +124,82 @@ def yuan(fen: int) -> str:
 def townships_not_passing(report: progress_pb2.ProgressReport) -> list[str]:
     """The county verdict holds only the county rules: a township behind fails on its own."""
     return [t.township for t in report.townships if outcome_key(t.outcome) not in PASSED]
+
+
+def subject_label(subject: str) -> str:
+    return SUBJECT_ZH.get(subject, subject)
+
+
+# ---- values in reasons (actual, expected, messages) in the words people typed
+
+# enum value name (no prefix) -> (the template's Chinese word, the number that orders a list)
+_ENUMS = (
+    words.KIND,
+    words.MODE,
+    words.PLACEMENT,
+    words.SERVICE,
+    words.EQUIPMENT,
+    words.STATUS,
+    words.CLAIM_KIND,
+)
+ENUM_WORDS: dict[str, tuple[str, int]] = {
+    name: (spec.zh.get(number, name), number) for spec in _ENUMS for name, number in spec.names.items()
+}
+_PREFIXES = tuple(spec.prefix for spec in _ENUMS)
+_TOKEN = r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*"
+_PAREN = re.compile(rf"[（(]({_TOKEN}(?:\s*[/、,]\s*{_TOKEN})*)[）)]")
+_LIST = re.compile(rf"\b{_TOKEN}(?:\s*[,;]\s*{_TOKEN})*\b")
+_OPERATORS = ((">=", "≥"), ("<=", "≤"), ("!=", "≠"), ("==", "="))
+_BOOLEAN = {"true": "是", "false": "否"}
+
+
+def _word(token: str) -> tuple[str, int] | None:
+    if token.endswith("_UNSPECIFIED"):
+        return ("未填", 0)
+    for prefix in _PREFIXES:
+        if token.startswith(prefix):
+            token = token.removeprefix(prefix)
+            break
+    return ENUM_WORDS.get(token)
+
+
+def _words(tokens: str) -> list[str] | None:
+    """The Chinese words of a list of enum names (in the enum's order), None if one is not an enum."""
+    found = [_word(t) for t in re.split(r"\s*[,;/、]\s*", tokens.strip())]
+    known = [w for w in found if w is not None]
+    if len(known) < len(found):
+        return None
+    return [word for word, _ in sorted(known, key=lambda w: w[1])]
+
+
+def shown(text: str) -> str:
+    """A reason's value as an inspector reads it: enum names as the template's Chinese words
+    (DELIVER,RECEIVE -> 收件、投递; 含寄件（SEND） -> 含寄件), true/false as 是/否, >= as ≥."""
+    if text in _BOOLEAN:
+        return _BOOLEAN[text]
+
+    def paren(match: re.Match[str]) -> str:
+        words = _words(match[1])
+        if words is None:
+            return match[0]
+        said = "、".join(words)
+        return "" if match.string[: match.start()].endswith(said) else f"（{said}）"
+
+    def listed(match: re.Match[str]) -> str:
+        words = _words(match[0])
+        return match[0] if words is None else "、".join(words)
+
+    text = _LIST.sub(listed, _PAREN.sub(paren, text))
+    for operator, sign in _OPERATORS:
+        text = text.replace(f"{operator} ", f"{sign} ").replace(operator, f"{sign} ")
+    return text
+
+
+def console_labels() -> dict[str, object]:
+    """The same words for the web console's script (it renders reasons, subjects and bases)."""
+    return {
+        "enum_words": {name: list(word) for name, word in ENUM_WORDS.items()},
+        "prefixes": list(_PREFIXES),
+        "subjects": SUBJECT_ZH,
+        "bases": {common_pb2.RuleBasis.Name(n): zh for n, zh in BASIS_ZH.items() if zh},  # type: ignore[arg-type, unused-ignore]
+    }

@@ -68,9 +68,16 @@ class Summary:
     rows_in_file: int | None = None
     blank_rows: int = 0
     encoding: str = ""
+    # About the file as a whole (missing columns, data without a header), shown above everything.
+    notes: list[str] = field(default_factory=list)
 
     def file_read(self, count: Count, encoding: str) -> None:
         self.rows_in_file, self.blank_rows, self.encoding = count.in_file, count.blank, encoding
+        for column, row in sorted(count.unnamed.items()):
+            self.notes.append(
+                f"第{column}列没有表头，但有数据（第{row}行起），这些数据没有核验"
+                f" (column {column} has data from row {row} but no header: not checked)"
+            )
 
     @property
     def rows_not_reported(self) -> int:
@@ -159,6 +166,7 @@ class Summary:
             "rows_in_file": self.rows_in_file,
             "blank_rows": self.blank_rows,
             "encoding": self.encoding,
+            "notes": self.notes,
             "outcomes": {o: n for o, n in self.ordered_outcomes()},
             "rules": {o: {c.rule_id: c.count for c in self.ordered_rules(o)} for o in OUTCOMES if self.rules.get(o)},
             "townships": {t: dict(c) for t, c in self.ordered_townships()},

@@ -10,13 +10,15 @@ from collections.abc import Sequence
 
 from ruralpost.clients.reports.labels import (
     BAD_ROW,
+    BASIS_ZH,
     OUTCOME_ZH,
     PASSED,
-    basis_label,
     claim_outcome_label,
     outcome_key,
     outcome_label,
     severity_label,
+    shown,
+    subject_label,
     townships_not_passing,
     yuan,
 )
@@ -70,6 +72,7 @@ def stations_report(summary: Summary) -> str:
     s = summary
     out = [
         f"站点核验结果 Station check — {s.source}",
+        *(f"！{note}" for note in s.notes),
         f"共 {s.total:,} 行 rows，通过 {s.passed:,}，未通过 {s.total - s.passed:,}；"
         f"核验日期 as of {s.as_of or '—'}，规则集 ruleset {s.ruleset_version or '—'}"
         + (f"，用时 {s.seconds:.1f} 秒（{s.rate:,.0f} 行/秒）" if s.seconds else ""),
@@ -100,7 +103,7 @@ def stations_report(summary: Summary) -> str:
                         c.rule_id,
                         severity_label(c.severity),
                         f"{c.count:,}",
-                        c.example.message,
+                        shown(c.example.message),
                         _rows_list(c.rows, c.count),
                     ]
                     for c in s.ordered_rules(outcome)
@@ -131,43 +134,36 @@ def stations_report(summary: Summary) -> str:
     return "\n".join(out) + "\n"
 
 
+TERMINAL = 120  # columns of an ordinary terminal: the rules table fits in it
+
+
 def rules_table(response: rules_pb2.ListRulesResponse) -> str:
+    """The active rules in an ordinary terminal (TERMINAL columns): one line of short columns per
+    rule, its description on the line below (the full text: `--format json`, the console)."""
+    headers = ["规则 Rule", "对象 Subject", "级别 Severity", "依据 Basis", "条款 Citation", "有效期 Effective"]
     rows = [
         [
             r.rule_id,
-            r.subject,
+            subject_label(r.subject),
             severity_label(r.severity),
-            basis_label(r.basis),
-            r.description,
-            f"{r.citation.document} {r.citation.clause}".strip(),
+            BASIS_ZH.get(r.basis, "").split("（")[0],
+            clip(f"{r.citation.clause} {r.citation.document}".strip(), 24),
             f"{r.effective_from or '…'} ~ {r.effective_to or '…'}" if r.effective_from or r.effective_to else "",
         ]
         for r in response.rules
     ]
+    lines = render(headers, rows).split("\n")
+    out = lines[:2]
+    for line, r in zip(lines[2:], response.rules, strict=True):
+        out += [line, "    " + clip(shown(r.description), TERMINAL - 4)]
     head = f"规则 Rules — {len(rows)} 条，规则集 ruleset {response.ruleset_version}"
-    return (
-        head
-        + "\n\n"
-        + render(
-            [
-                "规则 Rule",
-                "对象 Subject",
-                "级别 Severity",
-                "来源 Basis",
-                "说明 Description",
-                "依据 Citation",
-                "有效期 Effective",
-            ],
-            rows,
-        )
-        + "\n"
-    )
+    return head + "\n\n" + "\n".join(out) + "\n"
 
 
 def reasons_table(reasons: Sequence[common_pb2.Reason]) -> str:
     return render(
         ["规则 Rule", "级别 Severity", "原因 Reason", "整改 Remedy"],
-        [[r.rule_id, severity_label(r.severity), r.message, r.remedy] for r in reasons],
+        [[r.rule_id, severity_label(r.severity), shown(r.message), shown(r.remedy)] for r in reasons],
     )
 
 
@@ -196,11 +192,16 @@ def claim_report(result: claim_pb2.EvaluateClaimResponse, parcel_rows: Sequence[
 
         out.append(
             render(
-                ["位置 Where", "运单号 Waybill", "规则 Rules"],
-                [[where(j.index), j.waybill, ", ".join(j.rule_ids)] for j in shown],
+                ["位置 Where", "运单号 Waybill", "规则 Rules", "原因 Reason"],
+                [[where(j.index), j.waybill, ", ".join(j.rule_ids), rejection_text(j)] for j in shown],
             )
         )
     return "\n".join(out) + "\n"
+
+
+def rejection_text(j: claim_pb2.ParcelRejection) -> str:
+    """Each rule's Chinese message; an older server sends only the ids."""
+    return "；".join(shown(r.message) for r in j.reasons) or ", ".join(j.rule_ids)
 
 
 def progress_report(report: progress_pb2.ProgressReport) -> str:
@@ -233,7 +234,7 @@ def progress_report(report: progress_pb2.ProgressReport) -> str:
                     f"{t.village_points_filed}/{t.village_points_target}",
                     t.village_points_compliant,
                     OUTCOME_ZH.get(outcome_key(t.outcome), ""),
-                    "；".join(r.message for r in t.reasons),
+                    "；".join(shown(r.message) for r in t.reasons),
                 ]
                 for t in p.townships
             ],

@@ -14,7 +14,7 @@ import csv
 from collections.abc import Mapping
 from pathlib import Path
 
-from ruralpost.clients.reports.labels import OUTCOME_COLOR, OUTCOME_ZH
+from ruralpost.clients.reports.labels import OUTCOME_COLOR, outcome_label, shown
 from ruralpost.clients.reports.summary import Item
 from ruralpost.clients.sheets import csvsafe
 from ruralpost.clients.sheets.readers import EXCEL_MAX_ROW, ReadError, detect, kind_of
@@ -33,10 +33,10 @@ SPREADSHEETS = (".csv", ".tsv", ".txt", ".xlsx")
 def verdict_cells(item: Item) -> list[str]:
     """The verdict columns of one row."""
     return [
-        f"{OUTCOME_ZH[item.outcome]} {item.outcome}",
+        outcome_label(item.outcome),
         ";".join(r.rule_id for r in item.reasons),
-        "；".join(r.message for r in item.reasons),
-        "；".join(dict.fromkeys(r.remedy for r in item.reasons if r.remedy)),
+        "；".join(shown(r.message) for r in item.reasons),
+        "；".join(dict.fromkeys(shown(r.remedy) for r in item.reasons if r.remedy)),
         "；".join(
             dict.fromkeys(
                 f"{r.citation.document} {r.citation.clause}".strip() for r in item.reasons if r.citation.document

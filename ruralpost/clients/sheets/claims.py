@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ruralpost.clients.reports import words
 from ruralpost.clients.reports.summary import Item
 from ruralpost.clients.sheets import layout, shapes
-from ruralpost.clients.sheets.readers import Count, Rows, open_rows
+from ruralpost.clients.sheets.readers import Count, NoRows, Rows, open_rows
 from ruralpost.v1 import claim_pb2
 
 CLAIM_FIELDS = (
@@ -55,7 +56,7 @@ def apply_fields(claim: claim_pb2.Claim, fields: Mapping[str, Any]) -> None:
         if value is None:
             continue
         if name == "kind":
-            claim.kind = layout.parse_enum(layout.CLAIM_KIND, str(value))  # type: ignore[assignment]
+            claim.kind = layout.parse_enum(words.CLAIM_KIND, str(value))  # type: ignore[assignment]
         elif name == "period":
             claim.period = layout.parse_period(value)
         elif name in ("declared_pieces", "requested_amount_fen"):
@@ -90,7 +91,7 @@ def _claims(rows: Rows) -> ClaimInput:
 
 def _parcel_list(rows: Rows) -> ClaimInput:
     """One claim of the file's parcels, their row numbers, and the rows left out."""
-    parser = shapes.RowParser(claim_pb2.Parcel, layout.PARCEL_COLUMNS, "快件", rows.header)
+    parser = shapes.parser_for(claim_pb2.Parcel, layout.PARCEL_COLUMNS, "快件", rows)
     parcels: list[claim_pb2.Parcel] = []
     numbers: list[int] = []
     bad: list[Item] = []
@@ -122,6 +123,8 @@ def read_claims(path: Path, fields: Mapping[str, Any]) -> ClaimInput:
         found = _claims(rows)
     else:
         found = _parcel_list(rows)
+    if not rows.count.read:
+        raise NoRows(path)
     if fields.get("claim_id") is not None and len(found.claims) > 1:
         raise ValueError(
             f"--claim-id 只能用于一个申报，{path.name} 有 {len(found.claims)} 个 "

@@ -167,7 +167,7 @@ def claim_rows(
             parcel_row(j.index, parcel_rows) or "",
             j.index,
             j.waybill,
-            "",
+            "；".join(r.message for r in j.reasons),
             "",
             "",
         ]

@@ -13,10 +13,10 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from google.protobuf.message import Message
 
+from ruralpost.clients.reports.words import EQUIPMENT, KIND, MODE, PLACEMENT, SERVICE, STATUS, EnumSpec
 from ruralpost.v1 import claim_pb2, station_pb2
 
 
@@ -45,93 +45,6 @@ class LayoutError(ValueError):
 
 
 # ---- enum cells: short name, full proto name, or a Chinese word people write
-
-
-@dataclass(frozen=True)
-class EnumSpec:
-    prefix: str  # "STATION_KIND_"
-    words: Mapping[str, int]  # extra spellings (Chinese) -> number
-    names: Mapping[str, int]  # short name ("TOWNSHIP_STATION") -> number
-    zh: Mapping[int, str]  # number -> the Chinese word a template writes
-
-
-def _enum(enum_type: Any, prefix: str, zh: Mapping[str, Iterable[str]]) -> EnumSpec:
-    names: dict[str, int] = {}
-    for full, number in enum_type.items():
-        if number:
-            names[full.removeprefix(prefix)] = number
-    words: dict[str, int] = {}
-    first: dict[int, str] = {}
-    for short, spellings in zh.items():
-        for word in spellings:
-            words[word] = names[short]
-            first.setdefault(names[short], word)
-    return EnumSpec(prefix, words, names, first)
-
-
-KIND = _enum(
-    station_pb2.StationKind,
-    "STATION_KIND_",
-    {
-        "TOWNSHIP_STATION": ["乡镇快递综合服务站", "乡镇站", "乡镇综合服务站"],
-        "VILLAGE_POINT": ["村级快递便民服务点", "村级点", "村点", "便民服务点"],
-    },
-)
-MODE = _enum(
-    station_pb2.OperationMode,
-    "OPERATION_MODE_",
-    {
-        "SELF_OPERATED": ["自营"],
-        "PARTNERED": ["合作开办", "合作"],
-    },
-)
-PLACEMENT = _enum(
-    station_pb2.SignPlacement,
-    "SIGN_PLACEMENT_",
-    {
-        "ABOVE_DOOR": ["门外上方", "门上方"],
-        "BESIDE_DOOR": ["门侧", "门旁"],
-        "OUTER_WALL": ["门外墙面", "外墙", "墙面"],
-        "NONE": ["无"],
-    },
-)
-SERVICE = _enum(
-    station_pb2.ServiceType,
-    "SERVICE_TYPE_",
-    {
-        "SEND": ["寄件", "收寄"],
-        "RECEIVE": ["收件", "取件"],
-        "DELIVER": ["投递", "派送"],
-    },
-)
-EQUIPMENT = _enum(
-    station_pb2.Equipment,
-    "EQUIPMENT_",
-    {
-        "RECEPTION_DESK": ["接待台席", "接待台"],
-        "SHELVES": ["货架"],
-        "BARCODE_SCANNER": ["巴枪", "扫描设备", "扫码枪"],
-        "VIDEO_SURVEILLANCE": ["视频监控", "监控"],
-        "FIRE_EXTINGUISHER": ["灭火器"],
-    },
-)
-STATUS = _enum(
-    station_pb2.StationStatus,
-    "STATION_STATUS_",
-    {
-        "OPEN": ["营业", "正常营业", "营业中"],
-        "SUSPENDED": ["暂停营业", "暂停", "停业"],
-        "CLOSED": ["已关闭", "关闭", "撤销"],
-    },
-)
-CLAIM_KIND = _enum(
-    claim_pb2.ClaimKind,
-    "CLAIM_KIND_",
-    {
-        "UPBOUND_AGRICULTURAL": ["农产品上行", "上行"],
-        "DOWNBOUND_PARCEL": ["快件下行", "下行"],
-    },
-)
 
 
 def parse_enum(spec: EnumSpec, text: str) -> int:
@@ -505,6 +418,17 @@ PARCEL_COLUMNS: tuple[Column, ...] = (
 )
 
 
+# The columns a file must have (rows are still checked without them, but every row then lacks the
+# same facts): a station's identity, place, operator and area; a parcel's waybill and date.
+STATION_REQUIRED = ("station_id", "kind", "county", "township", "operator", "area_m2")
+PARCEL_REQUIRED = ("waybill", "shipped_on")
+REQUIRED: dict[tuple[Column, ...], tuple[str, ...]] = {
+    STATION_COLUMNS: STATION_REQUIRED,
+    PARCEL_COLUMNS: PARCEL_REQUIRED,
+}
+WHAT_EN = {"站点": "station", "快件": "parcel"}
+
+
 def _norm(name: str) -> str:
     return re.sub(r"\s+", "", name).lower().replace("（", "(").replace("）", ")")
 
@@ -515,6 +439,17 @@ class Header:
 
     columns: dict[str, Column]  # header as written -> column
     unknown: list[str]
+    missing: list[Column]  # required columns the header lacks
+
+    def missing_line(self) -> str:
+        """The file-level note on the required columns the header lacks ("" when none)."""
+        if not self.missing:
+            return ""
+        names = "、".join(c.header for c in self.missing)
+        return (
+            f"缺少必需的列 missing required columns: {names}"
+            " — 各行仍然核验，但都会缺这些项 (the rows are still checked, each lacking these)"
+        )
 
 
 def resolve_header(names: Iterable[str], columns: tuple[Column, ...], what: str) -> Header:
@@ -535,12 +470,21 @@ def resolve_header(names: Iterable[str], columns: tuple[Column, ...], what: str)
         if column is None:
             unknown.append(str(name))
         elif column in found.values():
-            raise LayoutError(f"列“{column.header}”出现了两次（“{name}”）")
+            raise LayoutError(
+                f"列“{column.header}”出现了两次（“{name}”）the column {column.header} appears twice ({name!r})"
+            )
         else:
             found[str(name)] = column
     if not found:
-        raise LayoutError(f"表头里没有可识别的{what}列（{', '.join(map(str, names))[:200]}）")
-    return Header(found, unknown)
+        shown = "、".join(str(n).strip() for n in names if str(n).strip())[:200]
+        raise LayoutError(
+            f"表头里没有可识别的{what}列（{shown or '表头是空的'}）"
+            f"(no known {WHAT_EN.get(what, what)} column in the header: {shown or 'it is empty'})"
+        )
+    present = {c.key for c in found.values()}
+    required = REQUIRED.get(columns, ())
+    missing = [c for c in columns if c.key in required and c.key not in present]
+    return Header(found, unknown, missing)
 
 
 def blank(value: object) -> bool:

@@ -25,7 +25,7 @@ import itertools
 import json
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,15 @@ class TooLarge(ReadError):
     """The file would cost more to read than the limits allow (the console answers 413)."""
 
 
+class NoRows(ReadError):
+    """A file with a header (or nothing) and no data rows: there is nothing to check."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"{path}: 文件里没有数据行（只有表头或空行），没有可核验的 the file has no data rows (a header only)"
+        )
+
+
 @dataclass
 class Row:
     number: int
@@ -78,6 +87,14 @@ class Count:
     in_file: int = 0  # data rows of the file (header excluded), blank ones included
     blank: int = 0  # blank rows, skipped
     read: int = 0  # rows handed on: with cells, or with the problem that kept them unread
+    # column number (1-based) with an empty header cell -> the first row with data in it: that
+    # data has no column to go to and is not checked (a header cell merged over two columns)
+    unnamed: dict[int, int] = field(default_factory=dict)
+
+    def note_unnamed(self, header: list[str], values: Sequence[object], number: int) -> None:
+        for i, (name, value) in enumerate(zip(header, values, strict=False)):
+            if not name and value is not None and str(value).strip():
+                self.unnamed.setdefault(i + 1, number)
 
 
 @dataclass
@@ -119,11 +136,12 @@ def _rows(
     hint: int | None,
     encoding: str,
     max_rows: int | None = None,
+    count: Count | None = None,
 ) -> Rows:
     """Rows whose `count` follows the iteration; a reader yields None for a blank row and a Gap for
     rows a sheet leaves out. Past `max_rows` rows of the file (blank ones count: each costs a read)
     reading stops, with one last row saying so, and `stopped` says why."""
-    count = Count()
+    count = count or Count()
     result = Rows(path, header, iter(()), hint, encoding, count)
 
     def tallied() -> Iterator[Row]:
@@ -328,6 +346,8 @@ def _table_rows(path: Path, text: Text, max_rows: int | None) -> Rows:
         f.close()
         raise ReadError(f"{path}: 文件是空的 the file is empty")
     lines.take()
+    count = Count()
+    unnamed = not all(h.strip() for h in header)
 
     def rows() -> Iterator[Row | None]:
         with f:
@@ -356,8 +376,15 @@ def _table_rows(path: Path, text: Text, max_rows: int | None) -> Rows:
                     yield None
                     continue
                 if len(values) > len(header) and any(v.strip() for v in values[len(header) :]):
-                    yield Row(number, problem=f"这一行有{len(values)}列，表头只有{len(header)}列", line=start)
+                    yield Row(
+                        number,
+                        problem=f"这一行有{len(values)}列，表头只有{len(header)}列"
+                        f"（this row has {len(values)} columns, the header {len(header)}）",
+                        line=start,
+                    )
                     continue
+                if unnamed:
+                    count.note_unnamed(header, values, number)
                 yield Row(number, dict(zip(header, values, strict=False)), line=start)
             if lines.count != text.lines:  # the file changed under us: say so, never stop quietly
                 yield Row(
@@ -367,7 +394,7 @@ def _table_rows(path: Path, text: Text, max_rows: int | None) -> Rows:
                     f"(lines from {lines.count + 1} of {text.lines} were not read)",
                 )
 
-    return _rows(path, header, rows(), max(text.lines - 1, 0), text.encoding, max_rows)
+    return _rows(path, header, rows(), max(text.lines - 1, 0), text.encoding, max_rows, count)
 
 
 # ---- JSON Lines and JSON
@@ -562,7 +589,11 @@ def _xlsx_rows(path: Path, max_rows: int | None) -> Rows:
         raise ReadError(f"{path}: 第一个工作表是空的 (the first sheet is empty)")
     header_row, values = first
     header = ["" if v is None else str(v).strip() for v in values]
+    # a header whose last cells are empty (merged group titles) is as wide as the sheet says
+    header += [""] * ((sheet.max_column or 0) - len(header))
     total = sheet.max_row - header_row if sheet.max_row else None
+    count = Count()
+    unnamed = not all(header)
 
     def rows() -> Iterator[Row | Gap | None]:
         previous = header_row
@@ -584,21 +615,27 @@ def _xlsx_rows(path: Path, max_rows: int | None) -> Rows:
                 cells = {h: v for h, v in zip(header, values, strict=False) if h and v is not None}
                 extra = [v for v in values[len(header) :] if v is not None]
                 if extra:
-                    yield Row(number, problem=f"这一行有超出表头的数据（{len(values)}列）")
+                    yield Row(
+                        number, problem=f"这一行有超出表头的数据（{len(values)}列）data beyond the header's columns"
+                    )
                     continue
+                if unnamed:
+                    count.note_unnamed(header, values, number)
                 yield Row(number, cells)
         except (zipfile.BadZipFile, OSError, ValueError, KeyError) as e:
             yield Row(previous + 1, problem=f"工作表从这里起读不下去 (the sheet cannot be read from here on)：{e}")
         finally:
             book.close()
 
-    return _rows(path, header, rows(), total, "", max_rows)
+    return _rows(path, header, rows(), total, "", max_rows, count)
 
 
 def open_rows(path: Path, list_key: str = "stations", max_rows: int | None = None) -> Rows:
     """The file's rows; `list_key` names the list a `.json` object may hold (`{"stations": [...]}`);
     past `max_rows` rows (blank ones included) reading stops (see `Rows.stopped`)."""
     suffix = kind_of(path)
+    if path.is_dir():
+        raise ReadError(f"{path}: 这是文件夹，不是文件 a folder, not a file")
     if not path.is_file():
         raise ReadError(f"{path}: 文件不存在 no such file")
     if suffix == ".xlsx":

@@ -17,21 +17,23 @@ from typing import Any, Generic, TypeVar
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from ruralpost.clients.reports import words
 from ruralpost.clients.sheets import layout
+from ruralpost.clients.sheets.readers import Row, Rows
 from ruralpost.v1 import claim_pb2, station_pb2
 
 M = TypeVar("M", bound=Message)
 _AT = re.compile(r" at ([\w.\[\]]+?)\.?$")
 
-# enum type -> the spellings layout.py accepts for it
-ENUMS: dict[str, layout.EnumSpec] = {
-    station_pb2.StationKind.DESCRIPTOR.full_name: layout.KIND,
-    station_pb2.OperationMode.DESCRIPTOR.full_name: layout.MODE,
-    station_pb2.SignPlacement.DESCRIPTOR.full_name: layout.PLACEMENT,
-    station_pb2.ServiceType.DESCRIPTOR.full_name: layout.SERVICE,
-    station_pb2.Equipment.DESCRIPTOR.full_name: layout.EQUIPMENT,
-    station_pb2.StationStatus.DESCRIPTOR.full_name: layout.STATUS,
-    claim_pb2.ClaimKind.DESCRIPTOR.full_name: layout.CLAIM_KIND,
+# enum type -> the spellings the forms accept for it
+ENUMS: dict[str, words.EnumSpec] = {
+    station_pb2.StationKind.DESCRIPTOR.full_name: words.KIND,
+    station_pb2.OperationMode.DESCRIPTOR.full_name: words.MODE,
+    station_pb2.SignPlacement.DESCRIPTOR.full_name: words.PLACEMENT,
+    station_pb2.ServiceType.DESCRIPTOR.full_name: words.SERVICE,
+    station_pb2.Equipment.DESCRIPTOR.full_name: words.EQUIPMENT,
+    station_pb2.StationStatus.DESCRIPTOR.full_name: words.STATUS,
+    claim_pb2.ClaimKind.DESCRIPTOR.full_name: words.CLAIM_KIND,
 }
 
 
@@ -134,3 +136,41 @@ class RowParser(Generic[M]):
         message = self.message_type()
         layout.fill(message, cells, self.fixed or self.header(tuple(cells)))
         return message
+
+
+def _names_columns(row: Row | None, columns: tuple[layout.Column, ...]) -> bool:
+    """True when most of the row's values are column names: the real header is below the first row."""
+    if row is None:
+        return False
+    values = [str(v).strip() for v in row.cells.values() if v is not None and str(v).strip()]
+    if not values:
+        return False
+    try:
+        named = len(layout.resolve_header(values, columns, "").columns)
+    except layout.LayoutError:
+        return False
+    return named * 2 >= len(values)
+
+
+def parser_for(message_type: type[M], columns: tuple[layout.Column, ...], what: str, rows: Rows) -> RowParser[M]:
+    """The parser of a file's rows. A spreadsheet whose column names are in its second row (group
+    titles in merged cells above them) is refused as a whole, not read as rows of column names."""
+    try:
+        parser = RowParser(message_type, columns, what, rows.header)
+    except layout.LayoutError:
+        if rows.header is not None and _names_columns(rows.peek(), columns):
+            raise layout.LayoutError(header_not_first(rows)) from None
+        raise
+    if rows.header is not None and _names_columns(rows.peek(), columns):
+        raise layout.LayoutError(header_not_first(rows))
+    return parser
+
+
+def header_not_first(rows: Rows) -> str:
+    first = rows.peek()
+    number = first.number if first else 2
+    return (
+        f"{rows.path.name}: 表头须在第一行：第{number}行是列名，上面的行像是分组标题（合并单元格），"
+        f"请删去上面的行后再提交 (the header must be the first row: row {number} holds the column names "
+        "below group titles in merged cells; delete the rows above it)"
+    )

@@ -40,12 +40,17 @@ class StationRows:
 
     def __init__(self, rows: Rows) -> None:
         self.rows = rows
-        self.parser = shapes.RowParser(station_pb2.Station, layout.STATION_COLUMNS, "站点", rows.header)
+        self.parser = shapes.parser_for(station_pb2.Station, layout.STATION_COLUMNS, "站点", rows)
         self.register_asked = False  # a request in the file said `register`: only --register does
 
     @property
     def unknown_columns(self) -> list[str]:
         return self.parser.unknown_columns
+
+    @property
+    def missing_columns(self) -> str:
+        """The note on required columns the spreadsheet's header lacks ("" when none, or JSON)."""
+        return self.parser.fixed.missing_line() if self.parser.fixed else ""
 
     def request(self, row: Row) -> station_pb2.CheckStationRequest:
         """The row as a request; raises FieldError / LayoutError / ValueError for a bad row."""

@@ -23,19 +23,21 @@ from ruralpost.service.claims.facts import (
     claim_fact,
     clip,
     group_parcels,
+    parcel_display,
     station_codes,
 )
 from ruralpost.service.claims.period import Period
 from ruralpost.service.dates import day_number
 from ruralpost.service.engine import Firing
 from ruralpost.service.errors import FailedPrecondition
-from ruralpost.service.rulebook.packs import Severity
+from ruralpost.service.rulebook.packs import Rule, Severity
 from ruralpost.service.rulebook.programme import Programme
 from ruralpost.service.rulebook.subsidy import DOWNBOUND, SubsidyConfig
 from ruralpost.service.ruleset import RuleSet
 from ruralpost.v1 import claim_pb2
 
 CLAIM, PARCEL, CLAIM_AMOUNT = "claim", "parcel", "claim_amount"
+ERROR = verdicts.SEVERITY[Severity.ERROR]
 
 PaidAmong = Callable[[Collection[str]], set[str]]
 # (county code, sign codes) -> the county's stations whose current registration shows each code
@@ -86,6 +88,21 @@ def township_code_resolver(programme: Programme) -> Callable[[str], str]:
     return resolve
 
 
+def rejection(index: int, parcel: claim_pb2.Parcel, rules: list[Rule], claim_period: str) -> claim_pb2.ParcelRejection:
+    """One rejected parcel: its rule ids, and each rule's message with the parcel's own values."""
+    shown = parcel_display(parcel, claim_period)
+    return claim_pb2.ParcelRejection(
+        waybill=clip(parcel.waybill),
+        rule_ids=[rule.id for rule in rules],
+        index=index,
+        reasons=[
+            claim_pb2.RejectionReason(rule_id=rule.id, severity=ERROR, message=zh, message_en=en)
+            for rule in rules
+            for zh, en in [verdicts.messages(rule, shown)]
+        ],
+    )
+
+
 def evaluate_claim(
     ruleset: RuleSet,
     claim: claim_pb2.Claim,
@@ -106,7 +123,7 @@ def evaluate_claim(
     # Parcels: one engine evaluation per distinct combination of facts.
     groups = group_parcels(claim, config, county_code_resolver(programme), township_code, paid_among, stations)
     constant: Fact = {"kind": kind, "claim_period": period.text, "as_of_day": day_number(period.last)}
-    rejected: list[tuple[int, list[str]]] = []  # (parcel index, rule ids)
+    rejected: list[tuple[int, list[Rule]]] = []  # (parcel index, the ERROR rules that fired)
     tally: Counter[str] = Counter()
     eligible: list[int] = []
     computed_fen = 0
@@ -115,11 +132,11 @@ def evaluate_claim(
         if not members:
             continue
         firing = engine.evaluate(PARCEL, groups.fact(k, constant))
-        rule_ids = [v.rule.id for v in firing.violations if v.severity is Severity.ERROR]
-        if rule_ids:
-            rejected.extend((i, rule_ids) for i in members)
-            for rid in rule_ids:
-                tally[rid] += len(members)
+        rules = [v.rule for v in firing.violations if v.severity is Severity.ERROR]
+        if rules:
+            rejected.extend((i, rules) for i in members)
+            for rule in rules:
+                tally[rule.id] += len(members)
         else:
             eligible.extend(members)
             tier = groups.keys[k][tier_at] if tier_at >= 0 else ""
@@ -157,10 +174,7 @@ def evaluate_claim(
         rejected_pieces=len(rejected),
         approved_amount_fen=computed_fen,
         reasons=reasons,
-        rejections=[
-            claim_pb2.ParcelRejection(waybill=clip(parcels[i].waybill), rule_ids=rule_ids, index=i)
-            for i, rule_ids in rejected
-        ],
+        rejections=[rejection(i, parcels[i], rules, period.text) for i, rules in rejected],
         tallies=[claim_pb2.RuleTally(rule_id=rid, count=n) for rid, n in tallies],
         ruleset_version=ruleset.version,
         committed=False,

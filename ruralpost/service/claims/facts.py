@@ -113,6 +113,22 @@ def claim_display(claim: claim_pb2.Claim, fact: Fact, config: SubsidyConfig) -> 
     return shown
 
 
+def parcel_display(parcel: claim_pb2.Parcel, claim_period: str) -> dict[str, str]:
+    """Values for parcel message templates: the parcel's own words, clipped."""
+    return {
+        "waybill": clip(parcel.waybill.strip()),
+        "shipped_on": clip(parcel.shipped_on.strip()),
+        "product_category": clip(parcel.product_category.strip()),
+        "platform": clip(parcel.platform.strip()),
+        "origin_county": clip(parcel.origin_county.strip()),
+        "destination_county": clip(parcel.destination_county.strip()),
+        "destination_township": clip(parcel.destination_township.strip()),
+        "station_code": clip(parcel.station_code.strip()),
+        "fee_charged_yuan": f"{parcel.fee_charged_fen / 100:.2f}",
+        "claim_period": claim_period,
+    }
+
+
 def waybill_chars(waybill: str) -> str:
     """The classes of characters a waybill uses, sorted: 9 ASCII digit, A ASCII letter, ? other."""
     if waybill.isascii() and waybill.isalnum():

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ruralpost.clients.reports import html
-from ruralpost.clients.reports.labels import OUTCOME_ZH, townships_not_passing
+from ruralpost.clients.reports.labels import OUTCOME_ZH, console_labels, townships_not_passing
 from ruralpost.clients.reports.summary import Item, Summary
 from ruralpost.clients.sheets.annotate import SPREADSHEETS, annotate, annotated_name
 from ruralpost.clients.sheets.claims import CLAIM_FIELDS, read_claims
@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
 STATIC_FILES = frozenset({"console.css", "console.js"})
+LABELS = console_labels()  # the words the page shows for codes, sent with /console/api/me
 PROGRESS_EVERY = 0.2  # seconds between progress lines of a check
 ITEMS_SHOWN = 2000  # items sent to the page; every row is in the downloads
 PAGE_CSP = (
@@ -266,7 +267,14 @@ class Console:
 
     def _me(self, caller: Caller | None) -> dict[str, Any]:
         if self.gate.authenticator is None:
-            return {"auth": False, "name": "", "role": "admin", "operator": "", "may": self._may(None)}
+            return {
+                "auth": False,
+                "name": "",
+                "role": "admin",
+                "operator": "",
+                "may": self._may(None),
+                "labels": LABELS,
+            }
         assert caller is not None
         return {
             "auth": True,
@@ -274,6 +282,7 @@ class Console:
             "role": caller.role,
             "operator": caller.operator,
             "may": self._may(caller),
+            "labels": LABELS,
         }
 
     @staticmethod
@@ -681,10 +690,16 @@ class Console:
                     "operator": claim.operator,
                     "period": claim.period,
                     "parcels": len(claim.parcels),
+                    "rates_note": self._rates_note(),
                 },
                 "bad_rows": bad_rows,
             },
         )
+
+    def _rates_note(self) -> str:
+        """The programme's word that its rates are provisional ("" when they are official)."""
+        subsidy = self.methods.runtime.rules.current.book.programme.subsidy
+        return subsidy.rates_note if subsidy is not None and subsidy.rates_are_placeholders else ""
 
     def _commit(
         self, environ: Environ, start_response: StartResponse, caller: Caller | None, job_id: str

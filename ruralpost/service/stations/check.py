@@ -69,9 +69,11 @@ def code_holders(
 ) -> list[str]:
     """Ids of the other stations showing the station's sign code: registered ones, then the batch's."""
     code = facts.sign_code_of(station)
-    if not code:
-        return []
     me = identity(station)
+    if not code or not me[1]:
+        # Without a station id the station cannot be told apart from the one holding the code
+        # (it may be that very station): no duplicate is claimed.
+        return []
     holders = (
         []
         if registry is None

@@ -35,7 +35,41 @@ function outcomeKey(outcome) {
 }
 function badge(outcome) {
   const key = outcomeKey(outcome);
-  return el("span", { class: `badge o-${key}`, "data-outcome": key }, `${OUTCOME_ZH[key] || key} ${key}`);
+  return el("span", { class: `badge o-${key}`, "data-outcome": key }, `${OUTCOME_ZH[key] || key} `,
+    el("span", { class: "en", text: key.replace(/_/g, " ") }));
+}
+
+// ---- codes in words: the server sends the words (/console/api/me `labels`, clients/labels.py)
+
+let LABELS = { enum_words: {}, prefixes: [], subjects: {}, bases: {} };
+const TOKEN = "[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*";
+const PAREN = new RegExp(`[（(](${TOKEN}(?:\\s*[/、,]\\s*${TOKEN})*)[）)]`, "g");
+const LIST = new RegExp(`\\b${TOKEN}(?:\\s*[,;]\\s*${TOKEN})*\\b`, "g");
+
+function enumWord(token) {
+  if (/_UNSPECIFIED$/.test(token)) return ["未填", 0];
+  const prefix = LABELS.prefixes.find((p) => token.startsWith(p));
+  return LABELS.enum_words[prefix ? token.slice(prefix.length) : token] || null;
+}
+function enumWords(tokens) {
+  const found = tokens.trim().split(/\s*[,;/、]\s*/).map(enumWord);
+  if (found.some((w) => !w)) return null;
+  return found.sort((a, b) => a[1] - b[1]).map((w) => w[0]);
+}
+// A reason's value as an inspector reads it (the same as clients/labels.py `shown`):
+// DELIVER,RECEIVE -> 收件、投递; 含寄件（SEND） -> 含寄件; >= 10 -> ≥ 10; true -> 是.
+function shown(value) {
+  let text = String(value === undefined || value === null ? "" : value);
+  if (text === "true") return "是";
+  if (text === "false") return "否";
+  text = text.replace(PAREN, (match, inner, offset, whole) => {
+    const words = enumWords(inner);
+    if (!words) return match;
+    const said = words.join("、");
+    return whole.slice(0, offset).endsWith(said) ? "" : `（${said}）`;
+  });
+  text = text.replace(LIST, (match) => { const words = enumWords(match); return words ? words.join("、") : match; });
+  return text.replace(/>= ?/g, "≥ ").replace(/<= ?/g, "≤ ").replace(/!= ?/g, "≠ ");
 }
 function yuan(fen) {
   const n = Number(fen || 0);
@@ -175,6 +209,7 @@ async function start() {
 
 function applyMe(me) {
   state.me = me;
+  if (me.labels) LABELS = me.labels;
   state.loggedIn = me.auth;
   $("login").hidden = true;
   $("login-error").hidden = true;
@@ -230,12 +265,19 @@ function reasonBlock(r) {
   const details = el("dl", {});
   const add = (zh, en, value) => { if (value) details.append(el("dt", {}, bi(zh, en)), el("dd", { text: value })); };
   add("条款", "clause", [doc, clause].filter(Boolean).join(" "));
-  add("实际", "actual", r.actual);
-  add("要求", "expected", r.expected);
-  add("整改", "remedy", r.remedy);
+  add("实际", "actual", shown(r.actual));
+  add("要求", "expected", shown(r.expected));
+  add("整改", "remedy", shown(r.remedy));
   return el("div", { class: "reason", "data-rule": ruleId },
     el("span", { class: "rule" }, ruleId), `（${SEVERITY_ZH[severity] || ""} ${String(severity).replace("SEVERITY_", "")}）`,
-    r.message || "", messageEn ? el("span", { class: "en" }, " " + messageEn) : null, details);
+    shown(r.message), messageEn ? el("span", { class: "en" }, " " + messageEn) : null, details);
+}
+// A township's reasons folded under one line (进度 starts short; open what you need).
+function folded(list) {
+  if (!list || !list.length) return reasons(list);
+  const errors = list.filter((r) => r.severity === "SEVERITY_ERROR").length;
+  return el("details", { class: "fold" },
+    el("summary", {}, `${list.length} 条原因 reasons${errors ? `（${errors} 条错误 errors）` : ""}`), reasons(list));
 }
 function reasons(list) {
   const box = el("div", {});
@@ -254,9 +296,14 @@ async function runCheck(event) {
   const file = $("check-file").files[0];
   const bad = checkFile(file, SUFFIXES);
   if (bad) { showError("check-error", bad); return; }
+  // the last file's results go as soon as another is sent: nothing on the page under the wrong name
+  $("check-result").hidden = true;
+  $("check-summary").replaceChildren();
+  checkItems = [];
   const params = new URLSearchParams();
   if ($("check-as-of").value) params.set("as_of", $("check-as-of").value);
-  if ($("check-register").checked) params.set("register", "1");
+  const register = $("check-register").checked;
+  if (register) params.set("register", "1");
   const started = Date.now();
   const seconds = () => ((Date.now() - started) / 1000).toFixed(0);
   busy("check-progress", true, "上传中… (uploading)", 0);
@@ -283,20 +330,27 @@ async function runCheck(event) {
     $("check-go").disabled = false;
   }
   if (failed) { showError("check-error", failed); return; }
-  if (done) showCheck(done);
+  if (done) showCheck(done, file.name, register);
 }
 
-function showCheck(done) {
+function showCheck(done, fileName, register) {
   const s = done.summary;
   checkItems = done.items;
   const summary = $("check-summary");
   summary.replaceChildren(
+    el("span", { class: "figure", id: "check-file-name" }, bi("文件", "file"), " ", el("b", { text: fileName })),
     el("span", { class: "figure" }, bi("共", "rows"), el("b", { text: s.total.toLocaleString() })),
     el("span", { class: "figure" }, bi("通过", "passed"), el("b", { text: s.passed.toLocaleString() })),
     el("span", { class: "figure" }, bi("未通过", "not passing"), el("b", { text: (s.total - s.passed).toLocaleString() })),
   );
   for (const [key, n] of Object.entries(s.outcomes)) {
     summary.append(el("span", { class: "figure", "data-outcome-count": key }, badge(key), " ", el("b", { text: n.toLocaleString() })));
+  }
+  if (register) {
+    // every row with a verdict is registered (a bad row has none)
+    const registered = s.total - (s.outcomes.BAD_ROW || 0);
+    summary.append(el("span", { class: "figure", id: "check-registered" },
+      bi("已登记到站点名册", "registered"), " ", el("b", { text: registered.toLocaleString() }), " 个站点 stations"));
   }
   if (s.file_line) summary.append(el("span", { class: "small", text: s.file_line }));
   for (const problem of done.problems || []) summary.append(el("span", { class: "small", role: "alert", text: problem }));
@@ -368,7 +422,7 @@ function showProgress(data, asOf) {
       el("td", { class: "n", text: `${t.township_stations_done}/${t.township_stations_target}` }),
       el("td", { class: "n", text: `${t.village_points_filed}/${t.village_points_target}` }),
       el("td", { class: "n", text: t.village_points_compliant }),
-      el("td", {}, badge(t.outcome)), el("td", {}, reasons(t.reasons))));
+      el("td", {}, badge(t.outcome)), el("td", {}, folded(t.reasons))));
   }
   const county = verdict.reasons || [];
   $("progress-county-reasons").replaceChildren(reasons(county.filter((r) => r.severity !== "SEVERITY_INFO" && r.rule_id !== "QTA-EXCLUDED")));
@@ -389,6 +443,10 @@ async function runClaim(event) {
   const file = $("claim-file").files[0];
   const bad = checkFile(file, SUFFIXES);
   if (bad) { showError("claim-error", bad); return; }
+  $("claim-result").hidden = true;
+  $("claim-confirm").hidden = true;
+  state.pending = null;
+  claimJob = null;
   const params = new URLSearchParams();
   for (const input of $("claim-form").querySelectorAll("fieldset [name]")) {
     if (input.value.trim()) params.set(input.name, input.value.trim());
@@ -401,6 +459,8 @@ async function runClaim(event) {
       busy("claim-progress", true, sent < total ? `上传中 ${Math.round((100 * sent) / total)}% (uploading)` : "读取与评估中… (reading and evaluating)", sent < total ? sent / total : null);
     });
     claimJob = data.job;
+    state.claimFile = file.name;
+    state.ratesNote = (data.claim && data.claim.rates_note) || "";
     showClaim(data, false);
   } catch (e) {
     showError("claim-error", e);
@@ -418,6 +478,7 @@ function showClaim(data, afterCommit) {
   else if (data.how === "stored") banner.textContent = "该申报此前已入账，以下是存档的结果，未重复入账 (committed before: this is the stored answer; nothing was paid twice)";
   else banner.textContent = "";
   $("claim-summary").replaceChildren(
+    el("span", { class: "figure", id: "claim-file-name" }, bi("文件", "file"), " ", el("b", { text: state.claimFile || "" })),
     el("span", { class: "figure" }, bi("申报编号", "claim"), el("b", { text: r.claim_id })),
     el("span", { class: "figure", id: "claim-outcome" }, badge(r.outcome)),
     el("span", { class: "figure" }, bi("符合件数", "eligible"), el("b", { text: r.eligible_pieces })),
@@ -431,7 +492,8 @@ function showClaim(data, afterCommit) {
   $("claim-tallies").replaceChildren(r.tallies && r.tallies.length ? tallies : el("span", { class: "small", text: "—" }));
   const rejections = el("ul", {});
   for (const j of (r.rejections || []).slice(0, 500)) {
-    rejections.append(el("li", { text: `${j.row ? "第" + j.row + "行 row " + j.row + " · " : ""}${j.waybill}：${(j.rule_ids || []).join("、")}` }));
+    const why = (j.reasons || []).map((x) => `${shown(x.message)}（${x.rule_id}）`).join("；") || (j.rule_ids || []).join("、");
+    rejections.append(el("li", { text: `${j.row ? "第" + j.row + "行 row " + j.row + " · " : ""}${j.waybill}：${why}` }));
   }
   if ((r.rejections || []).length > 500) rejections.append(el("li", { text: `…共 ${r.rejections.length} 件 (in all)` }));
   $("claim-rejections").replaceChildren(r.rejections && r.rejections.length ? rejections : el("span", { class: "small", text: "—" }));
@@ -448,7 +510,8 @@ function askCommit() {
   const r = state.pending;
   $("claim-confirm-text").textContent =
     `确认将申报 ${r.claim_id} 入账？核定金额 ${yuan(r.approved_amount_fen)}，${r.eligible_pieces} 件运单将记为已付，不可撤销。` +
-    `(Commit claim ${r.claim_id}? ${yuan(r.approved_amount_fen)} approved; ${r.eligible_pieces} waybills will be recorded as paid. This cannot be undone.)`;
+    `(Commit claim ${r.claim_id}? ${yuan(r.approved_amount_fen)} approved; ${r.eligible_pieces} waybills will be recorded as paid. This cannot be undone.)` +
+    (state.ratesNote ? `\n注意：金额按暂定标准计算。${state.ratesNote} (the amount rests on provisional rates, not official ones)` : "");
   $("claim-confirm").hidden = false;
   $("claim-confirm-yes").focus();
 }
@@ -488,24 +551,26 @@ function renderRules() {
   const words = $("rules-search").value.trim().toLowerCase().split(/\s+/).filter(Boolean);
   const body = $("rules-body");
   body.replaceChildren();
-  let shown = 0;
+  let count = 0;
   for (const r of rules) {
     const citation = r.citation || {};
-    const cells = [r.rule_id, r.subject, r.severity, r.description, `${citation.document || ""} ${citation.clause || ""}`,
-      `${r.effective_from || "—"} ~ ${r.effective_to || "—"}`];
+    const subject = LABELS.subjects[r.subject] || r.subject;
+    const effective = r.effective_from || r.effective_to ? `${r.effective_from || "…"} ~ ${r.effective_to || "…"}` : "—";
+    const cells = [r.rule_id, subject, r.subject, r.severity, r.description, `${citation.document || ""} ${citation.clause || ""}`,
+      effective];
     const text = cells.join(" ").toLowerCase();
     if (!words.every((w) => text.includes(w))) continue;
-    shown += 1;
+    count += 1;
     const row = el("tr", { "data-rule": r.rule_id },
-      el("td", { text: r.rule_id }), el("td", { text: r.subject }),
+      el("td", { class: "rule", text: r.rule_id }), el("td", { text: subject }),
       el("td", { text: `${SEVERITY_ZH[r.severity] || ""} ${String(r.severity).replace("SEVERITY_", "")}` }),
-      el("td", { text: r.description }),
+      el("td", { text: shown(r.description) }),
       el("td", {}, citation.document || "", el("br"), el("b", { text: citation.clause || "" })),
-      el("td", { text: cells[5] }));
-    if ("basis" in r) row.append(el("td", { text: String(r.basis).replace("RULE_BASIS_", "") }));
+      el("td", { text: effective }));
+    if ("basis" in r) row.append(el("td", { text: LABELS.bases[r.basis] || String(r.basis) }));
     body.append(row);
   }
-  $("rules-count").textContent = `${shown} / ${rules.length} 条规则 rules`;
+  $("rules-count").textContent = `${count} / ${rules.length} 条规则 rules`;
 }
 
 // ---- wiring
