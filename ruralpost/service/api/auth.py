@@ -89,8 +89,10 @@ class Authenticator:
 
     def caller(self, metadata: Iterable[tuple[str, str | bytes]]) -> Caller:
         for key, value in metadata:
-            if key.lower() == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
-                return self.by_token(value.removeprefix("Bearer ").strip())
+            if key.lower() == "authorization" and isinstance(value, str):
+                scheme, _, token = value.strip().partition(" ")
+                if scheme.lower() == "bearer":  # the scheme is case-insensitive (RFC 9110)
+                    return self.by_token(token.strip())
         raise Unauthenticated("missing authorization: Bearer <token> metadata")
 
     def by_token(self, token: str) -> Caller:

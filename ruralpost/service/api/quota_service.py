@@ -12,7 +12,7 @@ class QuotaServicer(progress_pb2_grpc.QuotaServiceServicer):
     def __init__(self, methods: Methods) -> None:
         self.methods = methods
 
-    async def GetProgress(  # type: ignore[override]
+    async def GetProgress(
         self, request: progress_pb2.GetProgressRequest, context: Any
     ) -> progress_pb2.GetProgressResponse:
         return await self.methods.get_progress(request)

@@ -12,12 +12,8 @@ class RulesServicer(rules_pb2_grpc.RulesServiceServicer):
     def __init__(self, methods: Methods) -> None:
         self.methods = methods
 
-    async def ListRules(  # type: ignore[override]
-        self, request: rules_pb2.ListRulesRequest, context: Any
-    ) -> rules_pb2.ListRulesResponse:
+    async def ListRules(self, request: rules_pb2.ListRulesRequest, context: Any) -> rules_pb2.ListRulesResponse:
         return await self.methods.list_rules(request)
 
-    async def ReloadRules(  # type: ignore[override]
-        self, request: rules_pb2.ReloadRulesRequest, context: Any
-    ) -> rules_pb2.ReloadRulesResponse:
+    async def ReloadRules(self, request: rules_pb2.ReloadRulesRequest, context: Any) -> rules_pb2.ReloadRulesResponse:
         return await self.methods.reload_rules(request)

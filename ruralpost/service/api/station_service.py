@@ -13,12 +13,12 @@ class StationServicer(station_pb2_grpc.StationServiceServicer):
     def __init__(self, methods: Methods) -> None:
         self.methods = methods
 
-    async def CheckStation(  # type: ignore[override]
+    async def CheckStation(
         self, request: station_pb2.CheckStationRequest, context: Any
     ) -> station_pb2.CheckStationResponse:
         return await self.methods.check_station(request)
 
-    async def CheckStations(  # type: ignore[override]
+    async def CheckStations(
         self, request_iterator: AsyncIterator[station_pb2.CheckStationsRequest], context: Any
     ) -> AsyncIterator[station_pb2.CheckStationsResponse]:
         async for response in self.methods.check_stations(request_iterator):

@@ -13,12 +13,12 @@ class SubsidyServicer(claim_pb2_grpc.SubsidyServiceServicer):
     def __init__(self, methods: Methods) -> None:
         self.methods = methods
 
-    async def EvaluateClaim(  # type: ignore[override]
+    async def EvaluateClaim(
         self, request: claim_pb2.EvaluateClaimRequest, context: Any
     ) -> claim_pb2.EvaluateClaimResponse:
         return await self.methods.evaluate_claim(request)
 
-    async def EvaluateClaims(  # type: ignore[override]
+    async def EvaluateClaims(
         self, request_iterator: AsyncIterator[claim_pb2.EvaluateClaimsRequest], context: Any
     ) -> AsyncIterator[claim_pb2.EvaluateClaimsResponse]:
         async for response in self.methods.evaluate_claims(request_iterator):

@@ -114,6 +114,13 @@ class Request:
     headers: dict[str, str]  # names in lower case
     peer: str
     receive: Receive
+    read: bool = False  # the whole body has been read
+
+    @property
+    def unread(self) -> bool:
+        """A body is left unread: the connection cannot carry another request."""
+        has_body = self.headers.get("content-length", "0") != "0" or "transfer-encoding" in self.headers
+        return has_body and not self.read
 
 
 @dataclass
@@ -276,6 +283,8 @@ class Console:
             answer = _json(error.body(), HTTP_STATUS["INTERNAL"])
         if answer is None:
             return  # streamed already
+        if request.unread:
+            answer.headers.append(("Connection", "close"))
         await send(_start(answer.status, answer.headers))
         await send({"type": "http.response.body", "body": answer.body, "more_body": False})
 
@@ -319,7 +328,8 @@ class Console:
         if route == "me" and method == "GET":
             return _json(self._me(caller))
         if route == "check" and method == "POST":
-            return await self._check(request, send, caller)
+            await self._check(request, send, caller)
+            return None
         if route == "progress" and method == "POST":
             return await self._progress(request, caller)
         if route == "progress/report" and method == "GET":
@@ -426,11 +436,13 @@ class Console:
 
     async def _body(self, request: Request, limit: int | None = None) -> bytes:
         """The body, refused from its Content-Length before a byte is read when it is over `limit`
-        (the upload limit unless less is given); a client that stalls is cut off."""
+        (the upload limit unless less is given: then, a logged-in caller's body is read to the end
+        and dropped, so that the client hears why); a client that stalls is cut off."""
+        upload = limit is None
         limit = self.config.max_upload_bytes if limit is None else limit
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            if int(declared) <= DRAIN_BYTES:  # read to the end (and dropped), so the client hears why
+            if upload and int(declared) <= DRAIN_BYTES:
                 async for _ in self._chunks(request):
                     pass
             raise self._too_large(int(declared), limit)
@@ -455,6 +467,7 @@ class Console:
                 raise ConsoleError("INVALID_ARGUMENT", "上传中断", "the client went away during the upload")
             yield message.get("body", b"")
             if not message.get("more_body", False):
+                request.read = True
                 return
 
     async def _json_body(self, request: Request, limit: int | None = None) -> dict[str, Any]:
