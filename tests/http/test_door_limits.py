@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import pytest
 
 from ruralpost.service import web
 from ruralpost.service.config import Config
-from ruralpost.service.server import Running, running
+from ruralpost.service.server import Running, build, running, stop
 from ruralpost.v1 import rules_pb2, rules_pb2_grpc
 from tests.http.jsondoor import unary
 from tests.support import TOKENS, example
@@ -146,3 +147,36 @@ def test_bearer_in_any_case(http_secured: Running) -> None:
                 rules_pb2.ListRulesRequest(), metadata=(("authorization", f"{scheme} {token}"),)
             )
     assert json.loads(json.dumps(unary(http_secured.http_port, RULES, {}).body))["code"] == "unauthenticated"
+
+
+def test_stop_lets_a_call_in_flight_finish_then_closes(tmp_path: Path) -> None:
+    config = Config(
+        listen="127.0.0.1:0",
+        http_listen="127.0.0.1:0",
+        db=str(tmp_path / "g.db"),
+        console_dir=tmp_path / "console",
+        grace_seconds=5,
+    )
+    r = build(config)
+    port = r.http_port
+    body = b"{}"
+    head = (
+        f"POST /ruralpost.v1.{RULES} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(head.encode() + body[:1])  # the call is in flight: its body half sent
+        time.sleep(0.3)
+        stopping = threading.Thread(target=stop, args=(r, config.grace_seconds))
+        stopping.start()
+        time.sleep(0.5)
+        with pytest.raises(OSError):  # no new connections
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        s.sendall(body[1:])
+        answer = b""
+        while chunk := s.recv(65536):  # the answer, then the server closes the connection
+            answer += chunk
+        stopping.join(timeout=20)
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+    assert b"rulesetVersion" in answer
+    assert not stopping.is_alive()
