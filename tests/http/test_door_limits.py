@@ -16,9 +16,9 @@ import grpc
 import pytest
 
 from ruralpost.service import web
-from ruralpost.service.config import Config
 from ruralpost.service.server import Running, build, running, stop
 from ruralpost.v1 import rules_pb2, rules_pb2_grpc
+from tests.http.conftest import http_config
 from tests.http.jsondoor import unary
 from tests.support import TOKENS, example
 
@@ -79,14 +79,7 @@ def test_the_console_login_reads_a_few_kilobytes_at_most(http_secured: Running) 
 def impatient(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Running]:
     monkeypatch.setattr(web, "HEAD_SECONDS", 1.0)
     monkeypatch.setattr(web, "BODY_IDLE_SECONDS", 1.0)
-    config = Config(
-        listen="127.0.0.1:0",
-        http_listen="127.0.0.1:0",
-        db=str(tmp_path / "i.db"),
-        console_dir=tmp_path / "console",
-        grace_seconds=1,
-    )
-    with running(config) as r:
+    with running(http_config(tmp_path, "i.db")) as r:
         yield r
 
 
@@ -150,13 +143,7 @@ def test_bearer_in_any_case(http_secured: Running) -> None:
 
 
 def test_stop_lets_a_call_in_flight_finish_then_closes(tmp_path: Path) -> None:
-    config = Config(
-        listen="127.0.0.1:0",
-        http_listen="127.0.0.1:0",
-        db=str(tmp_path / "g.db"),
-        console_dir=tmp_path / "console",
-        grace_seconds=5,
-    )
+    config = http_config(tmp_path, "g.db", grace_seconds=5)
     r = build(config)
     port = r.http_port
     body = b"{}"

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from google.protobuf.message import Message
+
 from ruralpost.service.api.auth import require_commit_right, require_operator
 from ruralpost.service.api.call import Call, current
 from ruralpost.service.api.decisions import record
@@ -56,19 +58,36 @@ class Methods:
         require_operator(call.caller, request.station.operator, "station")
         ruleset = self.runtime.rules.current
         verdict = check(ruleset, self.runtime.store, request.station, as_of, request.register, batch)
+        station_id = request.station.station_id
+        self._record_verdict(
+            call, "station", method, station_id, request, verdict, ruleset.version, verdict.evaluated_as_of
+        )
+        return verdict
+
+    def _record_verdict(
+        self,
+        call: Call,
+        subject: str,
+        method: str,
+        subject_id: str,
+        request: Message,
+        verdict: common_pb2.Verdict,
+        ruleset_version: str,
+        as_of: str,
+    ) -> None:
+        """The decision-log row of a station's or the programme's verdict."""
         record(
             self.runtime,
-            subject="station",
+            subject=subject,
             method=method,
-            subject_id=request.station.station_id,
+            subject_id=subject_id,
             who=call.who,
             input_digest=digest(request),
             outcome=common_pb2.Outcome.Name(verdict.outcome),
             rule_ids=[r.rule_id for r in verdict.reasons],
-            ruleset_version=ruleset.version,
-            as_of=verdict.evaluated_as_of,
+            ruleset_version=ruleset_version,
+            as_of=as_of,
         )
-        return verdict
 
     async def check_station(self, request: station_pb2.CheckStationRequest) -> station_pb2.CheckStationResponse:
         call = current()
@@ -170,17 +189,8 @@ class Methods:
         )
         report = progress.report(ruleset, members, as_of, hub)
         verdict = report.verdict
-        record(
-            self.runtime,
-            subject="progress",
-            method="GetProgress",
-            subject_id=report.programme,
-            who=call.who,
-            input_digest=digest(request),
-            outcome=common_pb2.Outcome.Name(verdict.outcome),
-            rule_ids=[r.rule_id for r in verdict.reasons],
-            ruleset_version=ruleset.version,
-            as_of=report.as_of,
+        self._record_verdict(
+            call, "progress", "GetProgress", report.programme, request, verdict, ruleset.version, report.as_of
         )
         return progress_pb2.GetProgressResponse(report=report)
 
