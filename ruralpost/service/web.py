@@ -171,6 +171,8 @@ def start(
     config: Config, methods: Methods, gate: Gate, loop: asyncio.AbstractEventLoop, reuse_port: bool = False
 ) -> HttpDoor:
     assert config.http_listen is not None
+    # uvicorn's own start and stop lines would duplicate ours; its warnings (a full door) stay.
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     sock = bind(config.http_listen, reuse_port)
     services = applications(methods, gate, MAX_MESSAGE_BYTES)
     connect = Door(services, gate, MAX_BODY_BYTES, BODY_IDLE_SECONDS)
