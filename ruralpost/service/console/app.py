@@ -197,7 +197,15 @@ class _InProcess:
                 except StopAsyncIteration:
                     return
         finally:
-            asyncio.run_coroutine_threadsafe(close(), self.loop).result()
+            closing = asyncio.run_coroutine_threadsafe(close(), self.loop)
+            if not self._on_loop():  # a check given up is collected on the loop: it must not wait there
+                closing.result()
+
+    def _on_loop(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            return False
 
 
 def _reason(r: Any) -> dict[str, Any]:
