@@ -132,7 +132,10 @@ def on_loop(name: str, seconds: float, clients: int) -> dict[str, Any]:
         if name == "uvicorn":
             import uvicorn
 
-            server = uvicorn.Server(uvicorn.Config(application, lifespan="off", log_config=None, access_log=False))
+            from ruralpost.service.web import _Protocol
+
+            config = uvicorn.Config(application, http=_Protocol, lifespan="off", log_config=None, access_log=False)
+            server = uvicorn.Server(config)
             done = asyncio.run_coroutine_threadsafe(server.serve(sockets=[sock]), loop)
             while not server.started:
                 time.sleep(0.05)
