@@ -44,7 +44,7 @@ def generate(out: Path = ROOT) -> None:
     target.mkdir(parents=True)
     wkt = Path(grpc_tools.__file__).resolve().parent / "_proto"
     # Typed stubs (.pyi) for messages and services come from mypy-protobuf's protoc plugins; the
-    # Connect services and WSGI applications of the HTTP door (`*_connect.py`) from connectrpc's.
+    # Connect services and ASGI applications of the HTTP door (`*_connect.py`) from connectrpc's.
     files = sorted(str(p.relative_to(PROTOS)) for p in PROTOS.glob("ruralpost/v1/*.proto"))
     args = [
         "protoc",

@@ -68,7 +68,7 @@ def test_client_commands_do_not_load_the_server() -> None:
         "parser().parse_args(['rules', '--server', '127.0.0.1:1'])\n"
         "loaded = [m for m in sys.modules if m.startswith(('ruralpost.service.server', 'ruralpost.service.api',"
         " 'ruralpost.service.engine', 'ruralpost.service.web', 'ruralpost.service.console', 'durable_rules_engine',"
-        " 'sqlalchemy', 'connectrpc', 'waitress'))]\n"
+        " 'sqlalchemy', 'connectrpc', 'uvicorn'))]\n"
         "print(loaded)\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)

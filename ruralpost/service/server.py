@@ -78,7 +78,7 @@ class Running:
     port: int
     runtime: Runtime
     health: HealthServicer
-    loop: asyncio.AbstractEventLoop  # the gRPC door's event loop, in a thread of its own
+    loop: asyncio.AbstractEventLoop  # both doors' event loop, in a thread of its own
     pool: ThreadPoolExecutor  # the work that may wait (see api/offload.py)
     http: HttpDoor | None = None  # the HTTP door and console, when --http-listen is given
 
@@ -126,8 +126,9 @@ def build(config: Config, options: tuple[tuple[str, Any], ...] = (), reuse_port:
     """A started server with every service registered, and the HTTP door when configured; the
     caller stops it (see `running`). `reuse_port`: pre-forked workers share the HTTP port.
 
-    The gRPC door is a grpc.aio server on an event loop in a thread of its own (see api/offload.py
-    for what runs on the loop and what on the pool of `config.threads` threads)."""
+    Both doors run on one event loop in a thread of its own: the gRPC door is a grpc.aio server,
+    the HTTP door an ASGI application under uvicorn (see api/methods.py for what runs on the loop
+    and what on the pool of `config.threads` threads)."""
     check_exposure(config)
     authenticator = Authenticator(load_callers(config.auth_file)) if config.auth_file else None
     credentials = _credentials(config)
@@ -137,9 +138,9 @@ def build(config: Config, options: tuple[tuple[str, Any], ...] = (), reuse_port:
     )
     interceptor = ServiceInterceptor(authenticator, config.max_streams_per_caller)
     loop = asyncio.new_event_loop()
-    threading.Thread(target=loop.run_forever, name="grpc-loop", daemon=True).start()
+    threading.Thread(target=loop.run_forever, name="doors-loop", daemon=True).start()
     pool = ThreadPoolExecutor(max_workers=config.threads, thread_name_prefix="rpc")
-    offload = Offload(pool)
+    methods = Methods(runtime, Offload(pool))
 
     async def bind() -> tuple[grpc.aio.Server, int, HealthServicer]:
         server = grpc.aio.server(
@@ -151,10 +152,10 @@ def build(config: Config, options: tuple[tuple[str, Any], ...] = (), reuse_port:
             ],
         )
         services: list[tuple[Callable[[Any, Any], None], Any]] = [
-            (station_pb2_grpc.add_StationServiceServicer_to_server, StationServicer(runtime, offload)),
-            (rules_pb2_grpc.add_RulesServiceServicer_to_server, RulesServicer(runtime, offload)),
-            (progress_pb2_grpc.add_QuotaServiceServicer_to_server, QuotaServicer(runtime, offload)),
-            (claim_pb2_grpc.add_SubsidyServiceServicer_to_server, SubsidyServicer(runtime, offload)),
+            (station_pb2_grpc.add_StationServiceServicer_to_server, StationServicer(methods)),
+            (rules_pb2_grpc.add_RulesServiceServicer_to_server, RulesServicer(methods)),
+            (progress_pb2_grpc.add_QuotaServiceServicer_to_server, QuotaServicer(methods)),
+            (claim_pb2_grpc.add_SubsidyServiceServicer_to_server, SubsidyServicer(methods)),
         ]
         for add, servicer in services:
             collected = _Collected()
@@ -184,7 +185,7 @@ def build(config: Config, options: tuple[tuple[str, Any], ...] = (), reuse_port:
             raise OSError(f"cannot listen on {config.listen}")
         r = Running(server, port, runtime, health_servicer, loop, pool)
         if config.http_listen:
-            r.http = start_http(config, Methods(runtime), interceptor.gate, reuse_port)
+            r.http = start_http(config, methods, interceptor.gate, loop, reuse_port)
     except BaseException:
         abandon()
         raise

@@ -1,25 +1,24 @@
-"""The HTTP listener (`serve --http-listen`): the Connect door and the web console in one WSGI
-application, served by waitress threads inside the serving process, beside the gRPC server.
+"""The HTTP listener (`serve --http-listen`): the Connect door and the web console as one ASGI
+application, served by uvicorn on the gRPC door's own event loop.
 
-In the same process, both doors share one rule set (a SIGHUP or ReloadRules reloads both), one
-store and decision-log writer, one metrics registry and the callers' stream slots. With
-`--workers N` each worker listens on the HTTP port too (SO_REUSEPORT), as it does on the gRPC one.
+One loop for both doors: one rule set (a SIGHUP or ReloadRules reloads both), one store and
+decision-log writer, one metrics registry, the callers' stream slots, and one pool for the work
+that may wait. With `--workers N` each worker listens on the HTTP port too (SO_REUSEPORT), as it
+does on the gRPC one. The limits below are ours, not the server's defaults (docs/http.md).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
-import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from waitress import wasyncore
-from waitress.channel import HTTPChannel
-from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from ruralpost.service.api.connect import applications
+from ruralpost.service.api.connect import Door, applications
 from ruralpost.service.api.gate import Gate
 from ruralpost.service.api.methods import Methods
 from ruralpost.service.config import Config, ConfigError
@@ -30,8 +29,20 @@ log = logging.getLogger(__name__)
 # A 200,000-parcel claim as JSON is larger than as protobuf; the body limit leaves room for it.
 MAX_BODY_BYTES = 128 * 1024 * 1024
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # one message, as on the gRPC door
+MAX_HEADER_BYTES = 16 * 1024  # the request line and headers together
+MAX_CONNECTIONS = 256  # open connections (and calls in flight); beyond, 503 at once
+KEEP_ALIVE_SECONDS = 5  # an idle keep-alive connection closes after this
+HEAD_SECONDS = 10.0  # a client has this long to send its request line and headers
+BODY_IDLE_SECONDS = 30.0  # and at most this long between two pieces of a body
 
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# Every answer, whichever part of the door writes it.
+SECURITY_HEADERS = ((b"referrer-policy", b"no-referrer"), (b"x-content-type-options", b"nosniff"))
 
 
 def split_host_port(listen: str) -> tuple[str, int]:
@@ -59,72 +70,120 @@ def bind(listen: str, reuse_port: bool) -> socket.socket:
 
 
 class Router:
-    """Connect paths to their service's application; everything else to the console."""
+    """Connect paths to the Connect door; everything else to the console. Every answer carries
+    the security headers."""
 
-    def __init__(self, services: dict[str, WSGIApp], console: WSGIApp) -> None:
-        self.services = services
+    def __init__(self, connect: ASGIApp, prefixes: tuple[str, ...], console: ASGIApp) -> None:
+        self.connect = connect
+        self.prefixes = prefixes
         self.console = console
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        path: str = environ.get("PATH_INFO") or "/"
-        for prefix, app in self.services.items():
-            if path.startswith(prefix):
-                return app(environ, start_response)
-        return self.console(environ, start_response)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return  # no lifespan, no websockets
+
+        async def secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", ())}
+                extra = [h for h in SECURITY_HEADERS if h[0] not in names]
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        path: str = scope.get("path") or "/"
+        app = self.connect if path.startswith(self.prefixes) else self.console
+        await app(scope, receive, secured)
+
+
+class _Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline for the request head: a client that trickles
+    its headers (or sends none) is closed after HEAD_SECONDS instead of holding a connection.
+
+    And with TCP_NODELAY on every connection: asyncio sets it only on sockets made with
+    proto=IPPROTO_TCP, which a bound socket handed in need not be; without it an answer written
+    as headers then body waits for the client's delayed ACK (40 ms a call on Linux)."""
+
+    head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self._arm()
+
+    def _arm(self) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+        self.head_timer = self.loop.call_later(HEAD_SECONDS, self._head_late)
+
+    def _head_late(self) -> None:
+        waiting = self.cycle is None or self.cycle.response_complete
+        if waiting and not self.transport.is_closing():
+            self.transport.close()
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.cycle is not None and not self.cycle.response_complete and self.head_timer is not None:
+            self.head_timer.cancel()  # a request has begun: BODY_IDLE_SECONDS applies now
+            self.head_timer = None
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+        super().connection_lost(exc)
 
 
 class HttpDoor:
-    """waitress on its own loop thread. Every socket is opened and closed on that thread (closing
-    one from another thread while the loop polls it is a race), so stopping is a request the loop
-    carries out: no new connections, calls in flight get the grace period, then all closes."""
+    """uvicorn serving the bound socket on the gRPC door's loop. Stopping: no new connections,
+    calls in flight get the grace period, then every connection closes."""
 
-    def __init__(self, server: BaseWSGIServer | MultiSocketServer, port: int, grace: float) -> None:
-        self.server: Any = server
-        self.port = port
-        self._grace = grace
-        self._stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="http", daemon=True)
-        self.thread.start()
-
-    def _busy(self) -> bool:
-        dispatcher = self.server.task_dispatcher
-        channels = (c for c in self.server._map.values() if isinstance(c, HTTPChannel))
-        return bool(
-            dispatcher.active_count or dispatcher.queue or any(c.requests or c.total_outbufs_len for c in channels)
+    def __init__(self, app: ASGIApp, sock: socket.socket, loop: asyncio.AbstractEventLoop, grace: float) -> None:
+        self.port = int(sock.getsockname()[1])
+        self.config = uvicorn.Config(
+            app,
+            http=_Protocol,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            limit_concurrency=MAX_CONNECTIONS,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+            timeout_graceful_shutdown=max(1, round(grace)),
         )
+        self.server = uvicorn.Server(self.config)
+        self.loop = loop
+        self.serving = asyncio.run_coroutine_threadsafe(self.server.serve(sockets=[sock]), loop)
+        asyncio.run_coroutine_threadsafe(self._started(), loop).result(timeout=30)
 
-    def _run(self) -> None:
-        server, map_ = self.server, self.server._map
-        while not self._stopping.is_set():
-            wasyncore.loop(timeout=0.2, map=map_, use_poll=True, count=1)
-        server.close()  # the listening socket
-        deadline = time.monotonic() + self._grace
-        while self._busy() and time.monotonic() < deadline:
-            wasyncore.loop(timeout=0.1, map=map_, use_poll=True, count=1)
-        server.task_dispatcher.shutdown(timeout=1)
-        wasyncore.close_all(map_)
+    async def _started(self) -> None:
+        while not self.server.started:
+            if self.serving.done():
+                self.serving.result()  # raises what stopped it
+            await asyncio.sleep(0.01)
 
     def stop(self, grace: float) -> None:
-        """No new connections; calls in flight get `grace` seconds; then every channel closes."""
-        self._grace = grace
-        self._stopping.set()
-        self.thread.join(timeout=grace + 5)
+        """No new connections; calls in flight get `grace` seconds; then every connection closes."""
+        self.config.timeout_graceful_shutdown = max(1, round(grace))
+        self.loop.call_soon_threadsafe(setattr, self.server, "should_exit", True)
+        self.serving.result(timeout=grace + 10)
 
 
-def start(config: Config, methods: Methods, gate: Gate, reuse_port: bool = False) -> HttpDoor:
+def start(
+    config: Config, methods: Methods, gate: Gate, loop: asyncio.AbstractEventLoop, reuse_port: bool = False
+) -> HttpDoor:
     assert config.http_listen is not None
+    # uvicorn's own start and stop lines would duplicate ours; its warnings (a full door) stay.
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     sock = bind(config.http_listen, reuse_port)
     services = applications(methods, gate, MAX_MESSAGE_BYTES)
-    console = Console(config, methods, gate)
-    server = create_server(
-        Router(services, console),
-        sockets=[sock],
-        threads=config.http_threads,
-        max_request_body_size=MAX_BODY_BYTES,
-        ident="ruralpost",
-        clear_untrusted_proxy_headers=True,
-        channel_timeout=300,
-    )
-    port = int(sock.getsockname()[1])
-    log.info("HTTP (Connect, gRPC-Web, console) on %s (port %d)", config.http_listen, port)
-    return HttpDoor(server, port, config.grace_seconds)
+    connect = Door(services, gate, MAX_BODY_BYTES, BODY_IDLE_SECONDS)
+    console = Console(config, methods, gate, BODY_IDLE_SECONDS)
+    door = HttpDoor(Router(connect, tuple(services), console), sock, loop, config.grace_seconds)
+    log.info("HTTP (Connect, gRPC-Web, console) on %s (port %d)", config.http_listen, door.port)
+    return door

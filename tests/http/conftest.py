@@ -14,16 +14,21 @@ from ruralpost.service.server import Running, running
 from tests.http.browser import ARTIFACTS, chromium_path, sync_playwright
 
 
-@pytest.fixture
-def http_server(tmp_path: Path) -> Iterator[Running]:
-    config = Config(
+def http_config(tmp_path: Path, db: str = "h.db", **settings: Any) -> Config:
+    """Both doors on free loopback ports, a SQLite file and a console folder of the test's own."""
+    defaults: dict[str, Any] = {"grace_seconds": 1}
+    return Config(
         listen="127.0.0.1:0",
         http_listen="127.0.0.1:0",
-        db=str(tmp_path / "h.db"),
+        db=str(tmp_path / db),
         console_dir=tmp_path / "console",
-        grace_seconds=1,
+        **{**defaults, **settings},
     )
-    with running(config) as r:
+
+
+@pytest.fixture
+def http_server(tmp_path: Path) -> Iterator[Running]:
+    with running(http_config(tmp_path)) as r:
         yield r
 
 

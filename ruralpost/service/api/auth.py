@@ -106,8 +106,10 @@ class Authenticator:
 
     def caller(self, metadata: Iterable[tuple[str, str | bytes]], peer: str = "") -> Caller:
         for key, value in metadata:
-            if key.lower() == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
-                return self.by_token(value.removeprefix("Bearer ").strip(), peer)
+            if key.lower() == "authorization" and isinstance(value, str):
+                scheme, _, token = value.strip().partition(" ")
+                if scheme.lower() == "bearer":  # the scheme is case-insensitive (RFC 9110)
+                    return self.by_token(token.strip(), peer)
         raise Unauthenticated("missing authorization: Bearer <token> metadata")
 
     def by_token(self, token: str, peer: str = "", door: str = "bearer token") -> Caller:

@@ -2,11 +2,14 @@
 
 The doors differ in how a caller, a request id and "is the client still there?" arrive; past the
 door a `Call` carries them, so the code that validates, decides and records never sees a
-`grpc.ServicerContext` or an HTTP request.
+`grpc.ServicerContext` or an HTTP request. The call being served is the `current()` one: the gate
+sets it when the call opens (a context variable, so every task and every piece of work handed to
+the pool sees its own call).
 """
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,14 +36,19 @@ class Call:
         return self.caller.name if self.caller else self.peer
 
 
-# The door attaches the call to its own per-call object (a grpc context, a Connect RequestContext).
-_ATTR = "_ruralpost_call"
+_CURRENT: contextvars.ContextVar[Call] = contextvars.ContextVar("ruralpost_call")
 
 
-def attach(carrier: object, call: Call) -> None:
-    setattr(carrier, _ATTR, call)
+def current() -> Call:
+    """The call being served; code run without a gate (a benchmark, a test) gets a bare one."""
+    found = _CURRENT.get(None)
+    return found if found is not None else Call("", "", "")
 
 
-def call_of(carrier: object) -> Call | None:
-    found: Call | None = getattr(carrier, _ATTR, None)
-    return found
+def enter(call: Call) -> contextvars.Token[Call]:
+    """Makes `call` the current one (the gate does, when the call opens)."""
+    return _CURRENT.set(call)
+
+
+def leave(token: contextvars.Token[Call]) -> None:
+    _CURRENT.reset(token)

@@ -1,16 +1,22 @@
 """The HTTP door: the four services over the Connect protocol (and gRPC-Web), JSON or binary.
 
-connectrpc's generated WSGI applications (`ruralpost/v1/*_connect.py`) do the protocol: paths,
-the proto JSON mapping, envelopes, Connect error bodies. This module adds only what the gRPC door's
-interceptor adds, through the same `Gate` (request id, bearer token, role, stream slot, metrics,
-log) and the same `status.py` (every exception becomes a Connect error with gRPC's code, message
-and google.rpc details), then hands the `Call` to the shared `Methods`.
+connectrpc's generated ASGI applications (`ruralpost/v1/*_connect.py`) do the protocol: paths,
+the proto JSON mapping, envelopes, Connect error bodies. This module adds what the gRPC door's
+interceptor adds, through the same `gate.call` (request id, bearer token, role, stream slot,
+metrics, log, and the one exception mapping of `status.py`), then awaits the shared `Methods`.
+
+`Door` stands in front of them and looks at the headers before any body is read: a call whose
+token or role does not hold never has its body read (the gate refuses it on a stand-in body, so
+it is answered, counted and logged as any refusal), and a body longer than the limit is refused
+from its Content-Length. A client that stalls in the middle of a body is cut off.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any, NoReturn, TypeVar
+import asyncio
+import struct
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Any, TypeVar
 
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
@@ -19,8 +25,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from ruralpost.service.api import status
-from ruralpost.service.api.call import Call, attach, call_of
-from ruralpost.service.api.gate import Gate
+from ruralpost.service.api.gate import Gate, Refused, request_id_of
 from ruralpost.service.api.methods import Methods
 from ruralpost.service.errors import ServiceError
 from ruralpost.v1 import (
@@ -37,7 +42,10 @@ from ruralpost.v1 import (
 REQ = TypeVar("REQ")
 RES = TypeVar("RES")
 M = TypeVar("M", bound=Message)
-WSGIApp = Callable[..., Any]
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class JsonCodec:
@@ -51,7 +59,10 @@ class JsonCodec:
         return json_format.MessageToJson(message, ensure_ascii=False).encode()
 
     def decode(self, data: bytes | bytearray, message: M) -> M:
-        json_format.Parse(bytes(data), message)
+        try:
+            json_format.Parse(bytes(data), message)
+        except Exception as e:
+            raise _undecodable(e) from None
         return message
 
 
@@ -63,8 +74,17 @@ class BinaryCodec:
         return message.SerializeToString()
 
     def decode(self, data: bytes | bytearray, message: M) -> M:
-        message.ParseFromString(bytes(data))
+        try:
+            message.ParseFromString(bytes(data))
+        except Exception as e:
+            raise _undecodable(e) from None
         return message
+
+
+def _undecodable(error: Exception) -> ConnectError:
+    """A body that is not the message: INVALID_ARGUMENT with the parser's words (the ASGI
+    application would answer INTERNAL)."""
+    return ConnectError(Code.INVALID_ARGUMENT, f"Failed to decode request body: {error!s}")
 
 
 def _path(ctx: RequestContext[Any, Any]) -> str:
@@ -86,150 +106,174 @@ class GateInterceptor:
     def __init__(self, gate: Gate) -> None:
         self.gate = gate
 
-    def _open(self, ctx: RequestContext[Any, Any]) -> Call:
-        headers = ctx.request_headers()
-        call, error = self.gate.open(
-            _path(ctx), ctx.client_address() or "unknown", headers.items(), is_active=_deadline(ctx)
-        )
-        ctx.response_headers()["x-request-id"] = call.request_id
-        if error is not None:
-            self._fail(call, error)
-        attach(ctx, call)
-        return call
+    def _call(self, ctx: RequestContext[Any, Any], stream: bool) -> Any:
+        headers = list(ctx.request_headers().items())
+        request_id = request_id_of(headers)
+        ctx.response_headers()["x-request-id"] = request_id
+        peer = ctx.client_address() or "unknown"
+        return self.gate.call(_path(ctx), peer, headers, is_active=_deadline(ctx), stream=stream, request_id=request_id)
 
-    def _fail(self, call: Call, error: BaseException) -> NoReturn:
-        self.gate.finish(call, error)
-        raise status.connect_error(error, call.request_id) from None
+    async def _single(self, call_next: Callable[[Any, Any], Awaitable[RES]], request: Any, ctx: Any) -> RES:
+        try:
+            async with self._call(ctx, stream=False):
+                return await call_next(request, ctx)
+        except Refused as e:
+            raise status.connect_error(e.status) from None
 
-    def _single(self, call_next: Callable[[Any, Any], RES], request: Any, ctx: RequestContext[Any, Any]) -> RES:
-        call = self._open(ctx)
+    async def _stream(
+        self, call_next: Callable[[Any, Any], AsyncIterator[RES]], request: Any, ctx: Any
+    ) -> AsyncIterator[RES]:
         try:
-            response = call_next(request, ctx)
-        except Exception as e:
-            self._fail(call, e)
-        self.gate.finish(call, None)
-        return response
-
-    def _stream(
-        self, call_next: Callable[[Any, Any], Iterator[RES]], request: Any, ctx: RequestContext[Any, Any]
-    ) -> Iterator[RES]:
-        call = self._open(ctx)
-        try:
-            slot = self.gate.take_slot(call)
-        except ServiceError as e:
-            self._fail(call, e)
-        try:
-            yield from call_next(request, ctx)
-        except Exception as e:
-            self._fail(call, e)
-        finally:
-            self.gate.give_slot(slot)
-        self.gate.finish(call, None)
+            async with self._call(ctx, stream=True):
+                async for response in call_next(request, ctx):
+                    yield response
+        except Refused as e:
+            raise status.connect_error(e.status) from None
 
     # Every kind of method goes through the gate, so a method added later cannot skip it.
-    def intercept_unary_sync(
-        self, call_next: Callable[[REQ, RequestContext[Any, Any]], RES], request: REQ, ctx: RequestContext[Any, Any]
-    ) -> RES:
-        return self._single(call_next, request, ctx)
+    async def intercept_unary(self, call_next: Any, request: Any, ctx: Any) -> Any:
+        return await self._single(call_next, request, ctx)
 
-    def intercept_client_stream_sync(
-        self,
-        call_next: Callable[[Iterator[REQ], RequestContext[Any, Any]], RES],
-        request: Iterator[REQ],
-        ctx: RequestContext[Any, Any],
-    ) -> RES:
-        return self._single(call_next, request, ctx)
+    async def intercept_client_stream(self, call_next: Any, request: Any, ctx: Any) -> Any:
+        return await self._single(call_next, request, ctx)
 
-    def intercept_server_stream_sync(
-        self,
-        call_next: Callable[[REQ, RequestContext[Any, Any]], Iterator[RES]],
-        request: REQ,
-        ctx: RequestContext[Any, Any],
-    ) -> Iterator[RES]:
+    def intercept_server_stream(self, call_next: Any, request: Any, ctx: Any) -> AsyncIterator[Any]:
         return self._stream(call_next, request, ctx)
 
-    def intercept_bidi_stream_sync(
-        self,
-        call_next: Callable[[Iterator[REQ], RequestContext[Any, Any]], Iterator[RES]],
-        request: Iterator[REQ],
-        ctx: RequestContext[Any, Any],
-    ) -> Iterator[RES]:
+    def intercept_bidi_stream(self, call_next: Any, request: Any, ctx: Any) -> AsyncIterator[Any]:
         return self._stream(call_next, request, ctx)
 
 
-def _call(ctx: RequestContext[Any, Any]) -> Call:
-    found = call_of(ctx)
-    if found is None:  # the interceptor always attaches one; without it nothing is authorised
-        raise ConnectError(Code.INTERNAL, "no call context")
-    return found
+def _stand_in(content_type: str) -> bytes:
+    """A body holding one empty message in the request's own encoding: a refused call goes through
+    the Connect application to the gate, which refuses it, without its real body being read."""
+    message = b"{}" if "json" in content_type else b""
+    if content_type.startswith(("application/connect+", "application/grpc")):
+        return struct.pack(">BI", 0, len(message)) + message
+    return message
+
+
+class Door:
+    """The Connect applications behind what is checked from the headers alone."""
+
+    def __init__(self, services: dict[str, ASGIApp], gate: Gate, max_body: int, idle_seconds: float) -> None:
+        self.services = services
+        self.gate = gate
+        self.max_body = max_body
+        self.idle_seconds = idle_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        app = next(a for prefix, a in self.services.items() if path.startswith(prefix))
+        headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope.get("headers", ())]
+        try:
+            self.gate.admit(path, headers)
+        except ServiceError:
+            content_type = next((v for k, v in headers if k == "content-type"), "")
+            body = _stand_in(content_type)
+            sent = False
+
+            async def stand_in() -> MutableMapping[str, Any]:
+                nonlocal sent
+                if sent:
+                    return {"type": "http.disconnect"}
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            async def closing(message: MutableMapping[str, Any]) -> None:
+                if message["type"] == "http.response.start":  # the body was never read: no keep-alive
+                    message["headers"] = [*message.get("headers", ()), (b"connection", b"close")]
+                await send(message)
+
+            await app(scope, stand_in, closing)
+            return
+        await app(scope, self._limited(headers, receive), send)
+
+    def _limited(self, headers: list[tuple[str, str]], receive: Receive) -> Receive:
+        """`receive` with the body limit (told by Content-Length before anything is read, else
+        counted) and the idle limit between two pieces of a body."""
+        declared = next((v for k, v in headers if k == "content-length"), "")
+        read = 0
+
+        async def limited() -> MutableMapping[str, Any]:
+            nonlocal read
+            if declared.isdigit() and int(declared) > self.max_body:
+                raise ConnectError(Code.RESOURCE_EXHAUSTED, f"the body is larger than {self.max_body} bytes")
+            try:
+                async with asyncio.timeout(self.idle_seconds):
+                    message = await receive()
+            except TimeoutError:
+                raise ConnectError(Code.DEADLINE_EXCEEDED, "the client stopped sending its request") from None
+            read += len(message.get("body", b""))
+            if read > self.max_body:
+                raise ConnectError(Code.RESOURCE_EXHAUSTED, f"the body is larger than {self.max_body} bytes")
+            return message
+
+        return limited
 
 
 class StationConnect:
     def __init__(self, methods: Methods) -> None:
         self.methods = methods
 
-    def check_station(
-        self, request: station_pb2.CheckStationRequest, ctx: RequestContext[Any, Any]
+    async def check_station(
+        self, request: station_pb2.CheckStationRequest, ctx: Any
     ) -> station_pb2.CheckStationResponse:
-        return self.methods.check_station(request, _call(ctx))
+        return await self.methods.check_station(request)
 
     def check_stations(
-        self, request: Iterator[station_pb2.CheckStationsRequest], ctx: RequestContext[Any, Any]
-    ) -> Iterator[station_pb2.CheckStationsResponse]:
-        return self.methods.check_stations(request, _call(ctx))
+        self, request: AsyncIterator[station_pb2.CheckStationsRequest], ctx: Any
+    ) -> AsyncIterator[station_pb2.CheckStationsResponse]:
+        return self.methods.check_stations(request)
 
 
 class SubsidyConnect:
     def __init__(self, methods: Methods) -> None:
         self.methods = methods
 
-    def evaluate_claim(
-        self, request: claim_pb2.EvaluateClaimRequest, ctx: RequestContext[Any, Any]
+    async def evaluate_claim(
+        self, request: claim_pb2.EvaluateClaimRequest, ctx: Any
     ) -> claim_pb2.EvaluateClaimResponse:
-        return self.methods.evaluate_claim(request, _call(ctx))
+        return await self.methods.evaluate_claim(request)
 
     def evaluate_claims(
-        self, request: Iterator[claim_pb2.EvaluateClaimsRequest], ctx: RequestContext[Any, Any]
-    ) -> Iterator[claim_pb2.EvaluateClaimsResponse]:
-        return self.methods.evaluate_claims(request, _call(ctx))
+        self, request: AsyncIterator[claim_pb2.EvaluateClaimsRequest], ctx: Any
+    ) -> AsyncIterator[claim_pb2.EvaluateClaimsResponse]:
+        return self.methods.evaluate_claims(request)
 
 
 class QuotaConnect:
     def __init__(self, methods: Methods) -> None:
         self.methods = methods
 
-    def get_progress(
-        self, request: progress_pb2.GetProgressRequest, ctx: RequestContext[Any, Any]
+    async def get_progress(
+        self, request: progress_pb2.GetProgressRequest, ctx: Any
     ) -> progress_pb2.GetProgressResponse:
-        return self.methods.get_progress(request, _call(ctx))
+        return await self.methods.get_progress(request)
 
 
 class RulesConnect:
     def __init__(self, methods: Methods) -> None:
         self.methods = methods
 
-    def list_rules(
-        self, request: rules_pb2.ListRulesRequest, ctx: RequestContext[Any, Any]
-    ) -> rules_pb2.ListRulesResponse:
-        return self.methods.list_rules(request, _call(ctx))
+    async def list_rules(self, request: rules_pb2.ListRulesRequest, ctx: Any) -> rules_pb2.ListRulesResponse:
+        return await self.methods.list_rules(request)
 
-    def reload_rules(
-        self, request: rules_pb2.ReloadRulesRequest, ctx: RequestContext[Any, Any]
-    ) -> rules_pb2.ReloadRulesResponse:
-        return self.methods.reload_rules(request, _call(ctx))
+    async def reload_rules(self, request: rules_pb2.ReloadRulesRequest, ctx: Any) -> rules_pb2.ReloadRulesResponse:
+        return await self.methods.reload_rules(request)
 
 
-def applications(methods: Methods, gate: Gate, read_max_bytes: int) -> dict[str, WSGIApp]:
-    """The WSGI application of each service, by its path prefix ("/ruralpost.v1.StationService/")."""
+def applications(methods: Methods, gate: Gate, read_max_bytes: int) -> dict[str, ASGIApp]:
+    """The ASGI application of each service, by its path prefix ("/ruralpost.v1.StationService/")."""
     options: dict[str, Any] = {
         "interceptors": [GateInterceptor(gate)],
         "read_max_bytes": read_max_bytes,
         "codecs": [BinaryCodec(), JsonCodec()],
     }
     apps: list[Any] = [
-        station_connect.StationServiceWSGIApplication(StationConnect(methods), **options),
-        claim_connect.SubsidyServiceWSGIApplication(SubsidyConnect(methods), **options),
-        progress_connect.QuotaServiceWSGIApplication(QuotaConnect(methods), **options),
-        rules_connect.RulesServiceWSGIApplication(RulesConnect(methods), **options),
+        station_connect.StationServiceASGIApplication(StationConnect(methods), **options),
+        claim_connect.SubsidyServiceASGIApplication(SubsidyConnect(methods), **options),
+        progress_connect.QuotaServiceASGIApplication(QuotaConnect(methods), **options),
+        rules_connect.RulesServiceASGIApplication(RulesConnect(methods), **options),
     ]
     return {app.path + "/": app for app in apps}

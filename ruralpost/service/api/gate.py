@@ -1,25 +1,33 @@
 """What every call needs before and after the shared code, whichever door it came through: a request
 id, the caller and its role, a stream slot, and at the end the metrics and the log line.
 
-The gRPC interceptor and the HTTP door's Connect interceptor both go through one `Gate`, so a
-token, a role, a stream limit and a metric mean the same on both doors.
+Every door (the gRPC interceptor, the HTTP door's Connect interceptor, the console) serves a call
+the same way: `async with gate.call(path, peer, metadata) as call:` opens it (request id, token,
+role, stream slot; the current `Call`), and on the way out records the metrics and the log line
+and maps an exception, once, to the status the caller gets (`Refused`). The door only writes that
+status in its own protocol, so a token, a role, a stream limit and a metric mean the same on all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 
+from google.rpc import status_pb2
+
+from ruralpost.service.api import call as calls
 from ruralpost.service.api import metrics, status
 from ruralpost.service.api.auth import Authenticator, Caller
 from ruralpost.service.api.call import Call, _always
-from ruralpost.service.errors import PermissionDenied, ResourceExhausted, ServiceError
+from ruralpost.service.errors import PermissionDenied, ResourceExhausted
 
 log = logging.getLogger("ruralpost.calls")
 
@@ -68,9 +76,25 @@ class _RequestIds:
 _IDS = _RequestIds()
 
 
+# A client's request id is kept when it is short and plain (it goes into our log lines and headers).
+_CLIENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
 def request_id_of(metadata: Metadata) -> str:
-    """The client's `x-request-id`, or a new one."""
-    return next((str(v) for k, v in metadata if k.lower() == "x-request-id"), "") or _IDS.new()
+    """The client's `x-request-id` when it is at most 64 of [A-Za-z0-9._-], else a new one."""
+    given = next((v for k, v in metadata if k.lower() == "x-request-id"), "")
+    if isinstance(given, str) and _CLIENT_ID.fullmatch(given):
+        return given
+    return _IDS.new()
+
+
+class Refused(Exception):
+    """A call ended by an error, already counted and logged: the status its caller gets (the one
+    mapping of `status.py`), for the door to write in its own protocol."""
+
+    def __init__(self, call: Call, error: BaseException, found: status_pb2.Status, code: str) -> None:
+        super().__init__(found.message)
+        self.call, self.error, self.status, self.code = call, error, found, code
 
 
 class Gate:
@@ -78,38 +102,67 @@ class Gate:
         self.authenticator = authenticator
         self.slots = _StreamSlots(max_streams_per_caller)
 
-    def open(
+    @contextlib.asynccontextmanager
+    async def call(
         self,
         path: str,
         peer: str,
         metadata: Metadata = (),
+        *,
         caller: Caller | None = None,
         is_active: Callable[[], bool] = _always,
-    ) -> tuple[Call, ServiceError | None]:
-        """The call of `path` ("/ruralpost.v1.StationService/CheckStation"), and the error that
-        refuses it (no or unknown token, a role that may not call it), for the door to answer
-        after `finish`. A caller the door authenticated already (the console's session) is
-        checked for its role only."""
+        stream: bool = False,
+        counted: Callable[[Exception], Exception] | None = None,
+        request_id: str = "",
+    ) -> AsyncIterator[Call]:
+        """The call of `path` ("/ruralpost.v1.StationService/CheckStation") for the `async with`
+        block, the current one meanwhile. Opening it checks the token (a caller the door
+        authenticated already, the console's session, for its role only) and, for a `stream`,
+        takes one of the caller's stream slots. Whatever error ends the call or refuses it
+        leaves as `Refused`, after the metrics and the log line; `counted` says what a door's own
+        error counts as. `request_id`: the one the door has already written (`request_id_of`)."""
         metadata = tuple(metadata)
-        call = Call(path.rsplit("/", 1)[-1], request_id_of(metadata), peer, is_active=is_active)
-        if self.authenticator is None:
-            return call, None
+        found = Call(path.rsplit("/", 1)[-1], request_id or request_id_of(metadata), peer, is_active=is_active)
+        token = calls.enter(found)
+        slot: str | None = None
         try:
-            call.caller = caller if caller is not None else self.authenticator.caller(metadata, peer)
-        except ServiceError as e:
-            return call, e
-        if not call.caller.may_call(path):
-            return call, PermissionDenied(f"{call.caller.name} ({call.caller.role}) may not call {path}")
-        return call, None
+            try:
+                self._admit(found, path, metadata, caller)
+                if stream:
+                    slot = found.who
+                    self.slots.take(slot)
+                yield found
+            except Exception as e:
+                raise self._refused(found, e, counted(e) if counted else e) from None
+            finally:
+                if slot is not None:
+                    self.slots.give(slot)
+            self.finish(found, None)
+        finally:
+            calls.leave(token)
 
-    def take_slot(self, call: Call) -> str:
-        """One of the caller's stream slots (RESOURCE_EXHAUSTED when all are taken); give it back."""
-        slot = call.caller.name if call.caller else call.peer
-        self.slots.take(slot)
-        return slot
+    def _admit(self, found: Call, path: str, metadata: Metadata, caller: Caller | None) -> None:
+        if caller is not None:
+            if not caller.may_call(path):
+                raise PermissionDenied(f"{caller.name} ({caller.role}) may not call {path}")
+            found.caller = caller
+        else:
+            found.caller = self.admit(path, metadata, found.peer)
 
-    def give_slot(self, slot: str) -> None:
-        self.slots.give(slot)
+    def admit(self, path: str, metadata: Metadata, peer: str = "") -> Caller | None:
+        """The caller of `path` from its metadata alone (None without an auth file); raises
+        UNAUTHENTICATED (no or unknown token) or PERMISSION_DENIED (a role that may not call it).
+        Cheap and without a trace: a door asks it before reading a body."""
+        if self.authenticator is None:
+            return None
+        caller = self.authenticator.caller(metadata, peer)
+        if not caller.may_call(path):
+            raise PermissionDenied(f"{caller.name} ({caller.role}) may not call {path}")
+        return caller
+
+    def _refused(self, found: Call, error: Exception, seen: Exception) -> Refused:
+        self.finish(found, seen)
+        return Refused(found, error, status.status_of(seen, found.request_id), status.code_of(seen).name)
 
     @staticmethod
     def finish(call: Call, error: BaseException | None) -> None:

@@ -1,8 +1,8 @@
-"""The gRPC door's interceptor: what every call needs (auth, request id, limits, statuses, logs,
-metrics) through the `Gate` the HTTP door shares, and the `Call` the servicers hand on.
+"""The gRPC door's interceptor: every call through `gate.call` (auth, request id, limits, statuses,
+logs, metrics), as on the HTTP door and the console.
 
-The door is a grpc.aio server: the servicers' methods are coroutines (see `api/offload.py` for
-where their work runs). Every exception a servicer raises ends here and becomes a status through
+The door is a grpc.aio server: the servicers' methods are coroutines (`Methods` decides where
+their work runs). Every exception a servicer raises ends in the gate and becomes a status through
 `status.py`, so a call never answers UNKNOWN, and the metrics record the code the caller saw.
 """
 
@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import grpc
 
 from ruralpost.service.api import status
-from ruralpost.service.api.auth import Authenticator, Caller
-from ruralpost.service.api.call import Call, attach, call_of
-from ruralpost.service.api.gate import Gate
-from ruralpost.service.errors import FieldViolation, InvalidArgument, ServiceError
+from ruralpost.service.api.auth import Authenticator
+from ruralpost.service.api.gate import Gate, Refused, request_id_of
+from ruralpost.service.errors import FieldViolation, InvalidArgument
 
 # (request_streaming, response_streaming) -> the handler attribute holding the behaviour
 KINDS = {
@@ -88,31 +87,16 @@ else:
     _Base = grpc.aio.ServerInterceptor
 
 
-class Context:
-    """The grpc.aio context as a servicer sees it, carrying the `Call` (the aio context takes no
-    attributes of its own)."""
-
-    def __init__(self, context: grpc.aio.ServicerContext[Any, Any]) -> None:
-        self.grpc = context
-
-    def peer(self) -> str:
-        return str(self.grpc.peer() or "unknown")
-
-    def is_active(self) -> bool:
+def _is_active(context: grpc.aio.ServicerContext[Any, Any]) -> Callable[[], bool]:
+    def active() -> bool:
         """False once the call has ended (cancelled, aborted) or its deadline has passed; safe to
         ask from a pool thread."""
-        if self.grpc.done():
+        if context.done():
             return False
-        left = self.grpc.time_remaining()
+        left = context.time_remaining()
         return left is None or left > 0
 
-
-def call_from(context: Context) -> Call:
-    """The call the interceptor attached; a servicer run without it (a benchmark) gets a bare one."""
-    found = call_of(context)
-    if found is not None:
-        return found
-    return Call("", "", context.peer(), is_active=context.is_active)
+    return active
 
 
 class ServiceInterceptor(_Base):
@@ -137,66 +121,56 @@ class ServiceInterceptor(_Base):
         method: str = details.method
         if handler is None or not method.startswith("/ruralpost."):
             return handler  # health and reflection stay open
-        call, error = self.gate.open(method, "", tuple(details.invocation_metadata or ()))
-        return self._wrap(handler, call.method, call.request_id, call.caller, error)
+        return self._wrap(handler, method, tuple(details.invocation_metadata or ()))
 
-    def _wrap(
-        self, handler: Any, method: str, request_id: str, caller: Caller | None, error: ServiceError | None
-    ) -> Any:
-        """The same handler (a grpc RpcMethodHandler namedtuple) with its behaviour wrapped."""
+    def _wrap(self, handler: Any, path: str, metadata: tuple[tuple[str, str | bytes], ...]) -> Any:
+        """The same handler (a grpc RpcMethodHandler namedtuple) with its behaviour run inside
+        `gate.call`."""
+        request_id = request_id_of(metadata)
+        streaming = bool(handler.response_streaming)
 
-        async def begin(context: grpc.aio.ServicerContext[Any, Any]) -> tuple[Call, Context]:
+        def gated(context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             context.set_trailing_metadata((("x-request-id", request_id),))
-            carrier = Context(context)
-            call = Call(method, request_id, carrier.peer(), caller, carrier.is_active)
-            found = self.gate.authenticator.settle(call.peer, error) if self.gate.authenticator else error
-            if found is not None:
-                await self.fail(call, context, found)
-            attach(carrier, call)
-            return call, carrier
+            peer = str(context.peer() or "unknown")
+            return self.gate.call(
+                path, peer, metadata, is_active=_is_active(context), stream=streaming, request_id=request_id
+            )
 
         def single(behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
             async def run(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-                call, carrier = await begin(context)
                 try:
-                    _undecodable(request)
-                    response = await behavior(_decoded(request) if handler.request_streaming else request, carrier)
-                except Exception as e:
-                    await self.fail(call, context, e)
-                self.gate.finish(call, None)
-                return response
+                    async with gated(context):
+                        _undecodable(request)
+                        return await behavior(_decoded(request) if handler.request_streaming else request, context)
+                except Refused as e:
+                    await self.abort(context, e)
 
             return run
 
         def stream(behavior: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIterator[Any]]:
             async def run(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
-                call, carrier = await begin(context)
                 try:
-                    slot = self.gate.take_slot(call)
-                except ServiceError as e:
-                    await self.fail(call, context, e)
-                try:
-                    _undecodable(request)
-                    requests = _decoded(request) if handler.request_streaming else request
-                    async for response in behavior(requests, carrier):
-                        yield response
-                except Exception as e:
-                    await self.fail(call, context, e)
-                finally:
-                    self.gate.give_slot(slot)
-                self.gate.finish(call, None)
+                    async with gated(context):
+                        _undecodable(request)
+                        requests = _decoded(request) if handler.request_streaming else request
+                        async for response in behavior(requests, context):
+                            yield response
+                except Refused as e:
+                    await self.abort(context, e)
 
             return run
 
         kind = kind_of(handler)
-        wrap = stream if handler.response_streaming else single
+        wrap = stream if streaming else single
         return handler._replace(
             request_deserializer=_decoding(handler.request_deserializer), **{kind: wrap(getattr(handler, kind))}
         )
 
-    async def fail(self, call: Call, context: grpc.aio.ServicerContext[Any, Any], error: BaseException) -> NoReturn:
-        """Ends the call with the error's status (raises), after metrics and the log line."""
-        self.gate.finish(call, error)
-        found = status.grpc_status(error, call.request_id)
-        await context.abort(found.code, found.details, (("x-request-id", call.request_id), *found.trailing_metadata))
+    @staticmethod
+    async def abort(context: grpc.aio.ServicerContext[Any, Any], refused: Refused) -> NoReturn:
+        """Ends the call with the gate's status (raises): code, message, and the google.rpc.Status
+        in the trailing metadata."""
+        found = status.grpc_status(refused.status)
+        request_id = (("x-request-id", refused.call.request_id),)
+        await context.abort(found.code, found.details, (*request_id, *found.trailing_metadata))
         raise AssertionError("abort returns only by raising")  # pragma: no cover

@@ -1,15 +1,28 @@
 """The per-call logic of the four services, shared by every door: validate -> scope -> domain ->
-record. The gRPC servicers, the HTTP door's Connect services and the web console call these with a
-`Call`; none of them decides anything itself, so no rule or check exists twice.
+record. The gRPC servicers, the HTTP door's Connect services and the web console await these
+within the gate's call (`call.current()`); none of them decides anything itself, so no rule or
+check exists twice, and each stream method has one loop.
+
+Where the work runs is decided here, by whether it can wait. All doors share one event loop: work
+that only computes (a station check against a SQLite registry reads a local file, and WAL readers
+never wait for a writer; ListRules reads memory) runs right on it, with no hand-off to a pool
+thread and back, which under load cost more than the check itself. Work that may wait (a
+PostgreSQL round trip, registering a station, a claim and its commit, a progress report over the
+whole registry, a rule reload running the golden cases) runs on the pool (`offload.py`), so the
+loop keeps serving while it waits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator
+
+from google.protobuf.message import Message
 
 from ruralpost.service.api.auth import require_commit_right, require_operator
-from ruralpost.service.api.call import Call
-from ruralpost.service.api.calls import item_error, record, stream_items
+from ruralpost.service.api.call import Call, current
+from ruralpost.service.api.decisions import record
+from ruralpost.service.api.offload import Offload
+from ruralpost.service.api.streams import item_error, stream_items
 from ruralpost.service.claims.commit import Decision, Reached, decide
 from ruralpost.service.digest import digest
 from ruralpost.service.errors import FailedPrecondition, ServiceError
@@ -27,10 +40,16 @@ ClaimRequest = claim_pb2.EvaluateClaimRequest | claim_pb2.EvaluateClaimsRequest
 
 
 class Methods:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, offload: Offload) -> None:
         self.runtime = runtime
+        self.offload = offload
+        # A registry read from PostgreSQL is a network round trip; from SQLite a local file read.
+        self.registry_waits = not runtime.store.is_sqlite
 
     # ---- StationService
+
+    def _check_waits(self, request: StationRequest) -> bool:
+        return self.registry_waits or request.register
 
     def _check(
         self, request: StationRequest, call: Call, method: str, batch: CodeIndex | None = None
@@ -39,48 +58,70 @@ class Methods:
         require_operator(call.caller, request.station.operator, "station")
         ruleset = self.runtime.rules.current
         verdict = check(ruleset, self.runtime.store, request.station, as_of, request.register, batch)
-        record(
-            self.runtime,
-            "station",
-            method,
-            request.station.station_id,
-            call.who,
-            digest(request),
-            common_pb2.Outcome.Name(verdict.outcome),
-            [r.rule_id for r in verdict.reasons],
-            ruleset.version,
-            verdict.evaluated_as_of,
+        station_id = request.station.station_id
+        self._record_verdict(
+            call, "station", method, station_id, request, verdict, ruleset.version, verdict.evaluated_as_of
         )
         return verdict
 
-    def check_station(self, request: station_pb2.CheckStationRequest, call: Call) -> station_pb2.CheckStationResponse:
-        return station_pb2.CheckStationResponse(verdict=self._check(request, call, "CheckStation"))
+    def _record_verdict(
+        self,
+        call: Call,
+        subject: str,
+        method: str,
+        subject_id: str,
+        request: Message,
+        verdict: common_pb2.Verdict,
+        ruleset_version: str,
+        as_of: str,
+    ) -> None:
+        """The decision-log row of a station's or the programme's verdict."""
+        record(
+            self.runtime,
+            subject=subject,
+            method=method,
+            subject_id=subject_id,
+            who=call.who,
+            input_digest=digest(request),
+            outcome=common_pb2.Outcome.Name(verdict.outcome),
+            rule_ids=[r.rule_id for r in verdict.reasons],
+            ruleset_version=ruleset_version,
+            as_of=as_of,
+        )
 
-    def check_stations(
-        self, requests: Iterable[station_pb2.CheckStationsRequest], call: Call
-    ) -> Iterator[station_pb2.CheckStationsResponse]:
-        batch = self.station_batch()
-        for index, request in stream_items(call, iter(requests), self.runtime.max_stream_items):
-            yield self.check_stations_item(batch, index, request, call)
+    async def check_station(self, request: station_pb2.CheckStationRequest) -> station_pb2.CheckStationResponse:
+        call = current()
+        if self._check_waits(request):
+            verdict = await self.offload(self._check, request, call, "CheckStation")
+        else:
+            verdict = self._check(request, call, "CheckStation")
+        return station_pb2.CheckStationResponse(verdict=verdict)
 
-    def station_batch(self) -> CodeIndex:
-        """The codes of a stream's earlier items: 一县一编号 within the batch."""
-        return CodeIndex(self.runtime.rules.current)
+    async def check_stations(
+        self, requests: AsyncIterator[station_pb2.CheckStationsRequest]
+    ) -> AsyncIterator[station_pb2.CheckStationsResponse]:
+        """Each item's verdict, or its own error and the stream goes on; the codes of the
+        stream's earlier items count too (一县一编号 within the batch)."""
+        call = current()
+        batch = CodeIndex(self.runtime.rules.current)
+        async for index, request in stream_items(call, requests, self.runtime.max_stream_items):
+            if self._check_waits(request):
+                yield await self.offload(self._check_stations_item, batch, index, request, call)
+            else:
+                yield self._check_stations_item(batch, index, request, call)
 
-    def check_stations_item(
+    def _check_stations_item(
         self, batch: CodeIndex, index: int, request: station_pb2.CheckStationsRequest, call: Call
     ) -> station_pb2.CheckStationsResponse:
-        """One item of a CheckStations stream: its verdict, or its own error and the stream goes on."""
         try:
             verdict = self._check(request, call, "CheckStations", batch)
             return station_pb2.CheckStationsResponse(index=index, verdict=verdict)
         except ServiceError as e:
             return station_pb2.CheckStationsResponse(index=index, error=item_error(e))
 
-    # ---- SubsidyService
+    # ---- SubsidyService (a claim reads the ledger and may commit to it: always on the pool)
 
-    def decide_claim(self, request: ClaimRequest, call: Call, method: str = "EvaluateClaim") -> Decision:
-        """The claim's decision, with `how` it was reached (dry run, committed now, stored answer)."""
+    def _decide(self, request: ClaimRequest, call: Call, method: str) -> Decision:
         # Operators dry-run their own claims; approvers and admins commit.
         require_operator(call.caller, request.claim.operator, "claim")
         if request.commit:
@@ -96,40 +137,48 @@ class Methods:
         response = d.response
         record(
             self.runtime,
-            "claim",
-            method if d.how is Reached.DRY_RUN else f"{method}:{d.how}",
-            request.claim.claim_id,
-            call.who,
-            d.digest,
-            claim_pb2.ClaimOutcome.Name(response.outcome),
-            d.rule_ids,
-            response.ruleset_version,
-            d.as_of,
+            subject="claim",
+            method=method if d.how is Reached.DRY_RUN else f"{method}:{d.how}",
+            subject_id=request.claim.claim_id,
+            who=call.who,
+            input_digest=d.digest,
+            outcome=claim_pb2.ClaimOutcome.Name(response.outcome),
+            rule_ids=d.rule_ids,
+            ruleset_version=response.ruleset_version,
+            as_of=d.as_of,
         )
         return d
 
-    def evaluate_claim(self, request: claim_pb2.EvaluateClaimRequest, call: Call) -> claim_pb2.EvaluateClaimResponse:
-        return self.decide_claim(request, call).response
+    async def decide_claim(self, request: ClaimRequest) -> Decision:
+        """The claim's decision, with `how` it was reached (dry run, committed now, stored answer)."""
+        return await self.offload(self._decide, request, current(), "EvaluateClaim")
 
-    def evaluate_claims(
-        self, requests: Iterable[claim_pb2.EvaluateClaimsRequest], call: Call
-    ) -> Iterator[claim_pb2.EvaluateClaimsResponse]:
-        for index, request in stream_items(call, iter(requests), self.runtime.max_stream_items):
-            yield self.evaluate_claims_item(index, request, call)
+    async def evaluate_claim(self, request: claim_pb2.EvaluateClaimRequest) -> claim_pb2.EvaluateClaimResponse:
+        return (await self.decide_claim(request)).response
 
-    def evaluate_claims_item(
+    async def evaluate_claims(
+        self, requests: AsyncIterator[claim_pb2.EvaluateClaimsRequest]
+    ) -> AsyncIterator[claim_pb2.EvaluateClaimsResponse]:
+        """Each item's result, or its own error and the stream goes on."""
+        call = current()
+        async for index, request in stream_items(call, requests, self.runtime.max_stream_items):
+            yield await self.offload(self._evaluate_claims_item, index, request, call)
+
+    def _evaluate_claims_item(
         self, index: int, request: claim_pb2.EvaluateClaimsRequest, call: Call
     ) -> claim_pb2.EvaluateClaimsResponse:
-        """One item of an EvaluateClaims stream: its result, or its own error and the stream goes on."""
         try:
-            result = self.decide_claim(request, call, "EvaluateClaims").response
+            result = self._decide(request, call, "EvaluateClaims").response
             return claim_pb2.EvaluateClaimsResponse(index=index, result=result)
         except ServiceError as e:
             return claim_pb2.EvaluateClaimsResponse(index=index, error=item_error(e))
 
-    # ---- QuotaService
+    # ---- QuotaService (the report reads the whole registry: on the pool)
 
-    def get_progress(self, request: progress_pb2.GetProgressRequest, call: Call) -> progress_pb2.GetProgressResponse:
+    async def get_progress(self, request: progress_pb2.GetProgressRequest) -> progress_pb2.GetProgressResponse:
+        return await self.offload(self._get_progress, request, current())
+
+    def _get_progress(self, request: progress_pb2.GetProgressRequest, call: Call) -> progress_pb2.GetProgressResponse:
         ruleset = self.runtime.rules.current
         as_of = validate_progress_request(request, ruleset.book.programme.id)
         hub = request.hub if request.HasField("hub") else None
@@ -138,23 +187,15 @@ class Methods:
         )
         report = progress_report(ruleset, members, as_of, hub)
         verdict = report.verdict
-        record(
-            self.runtime,
-            "progress",
-            "GetProgress",
-            report.programme,
-            call.who,
-            digest(request),
-            common_pb2.Outcome.Name(verdict.outcome),
-            [r.rule_id for r in verdict.reasons],
-            ruleset.version,
-            report.as_of,
+        self._record_verdict(
+            call, "progress", "GetProgress", report.programme, request, verdict, ruleset.version, report.as_of
         )
         return progress_pb2.GetProgressResponse(report=report)
 
     # ---- RulesService
 
-    def list_rules(self, request: rules_pb2.ListRulesRequest, call: Call) -> rules_pb2.ListRulesResponse:
+    async def list_rules(self, request: rules_pb2.ListRulesRequest) -> rules_pb2.ListRulesResponse:
+        """The active rule set (memory only: on the loop)."""
         book = self.runtime.rules.current.book
         subject = request.subject.strip()
         return rules_pb2.ListRulesResponse(
@@ -175,7 +216,11 @@ class Methods:
             ruleset_version=book.version,
         )
 
-    def reload_rules(self, request: rules_pb2.ReloadRulesRequest, call: Call) -> rules_pb2.ReloadRulesResponse:
+    async def reload_rules(self, request: rules_pb2.ReloadRulesRequest) -> rules_pb2.ReloadRulesResponse:
+        """The rule folder again, if it loads and passes its golden cases (seconds: on the pool)."""
+        return await self.offload(self._reload_rules)
+
+    def _reload_rules(self) -> rules_pb2.ReloadRulesResponse:
         previous = self.runtime.rules.current.version
         try:
             ruleset, passed = self.runtime.rules.reload()

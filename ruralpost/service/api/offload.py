@@ -1,16 +1,10 @@
-"""Where a gRPC call's work runs: on the event loop when it only computes, on the pool when it may wait.
-
-The gRPC door is a grpc.aio server: one event-loop thread receives every call. Work that only
-computes (a station check against SQLite reads a local file, and WAL readers never wait for a
-writer) runs right there: no hand-off to a pool thread and back, which under load cost more than
-the check itself (docs/performance.md). Work that may wait (a PostgreSQL round trip, a write, a claim
-commit, a rule reload, a progress report over the whole registry) runs on the pool, so the loop
-keeps serving while it waits.
-"""
+"""The pool for work that may wait (a database round trip, a commit, a reload), awaited from the
+one event loop every door runs on; `Methods` decides what goes there."""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import ParamSpec, TypeVar
@@ -24,6 +18,7 @@ class Offload:
         self.pool = pool
 
     async def __call__(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """`fn(*args)` on the pool, awaited on the loop."""
+        """`fn(*args)` on the pool, in the caller's context (its current call), awaited on the loop."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, lambda: fn(*args, **kwargs))
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(self.pool, lambda: context.run(fn, *args, **kwargs))

@@ -72,14 +72,13 @@ def status_of(error: BaseException, request_id: str) -> status_pb2.Status:
     return status_pb2.Status(code=getattr(code_pb2, code.name), message=message, details=_details(error))
 
 
-def grpc_status(error: BaseException, request_id: str) -> grpc.Status:
-    """The status a gRPC call ends with for the exception: code, message and the google.rpc.Status
-    in the trailing metadata."""
-    return rpc_status.to_status(status_of(error, request_id))
+def grpc_status(found: status_pb2.Status) -> grpc.Status:
+    """The status a gRPC call ends with: code, message and the google.rpc.Status in the trailing
+    metadata."""
+    return rpc_status.to_status(found)
 
 
-def connect_error(error: BaseException, request_id: str) -> ConnectError:
-    """The Connect error the HTTP door answers for the exception: the code, message and details
-    gRPC would give (an INVALID_ARGUMENT carries its google.rpc.BadRequest)."""
-    found = status_of(error, request_id)
-    return ConnectError(ConnectCode[code_of(error).name], found.message, details=list(found.details))
+def connect_error(found: status_pb2.Status) -> ConnectError:
+    """The Connect error the HTTP door answers: the code, message and details gRPC would give (an
+    INVALID_ARGUMENT carries its google.rpc.BadRequest)."""
+    return ConnectError(ConnectCode[code_pb2.Code.Name(found.code)], found.message, details=list(found.details))

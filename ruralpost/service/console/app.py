@@ -2,23 +2,34 @@
 browser cannot do through the Connect door alone (read a spreadsheet, write the user's own file
 back, keep a dry-run claim for its confirmed commit, print a report).
 
-Every decision goes through the same `Methods` and `Gate` as the gRPC and Connect doors, with the
-caller of the console login (roles, operator binding, stream slots, metrics, decision log alike).
-Files are read and written by the clients' spreadsheet and report packages (`clients.sheets`,
-`clients.reports`), so the console reads a spreadsheet exactly as `ruralpost check` does.
+Every decision goes through the same `Methods` and `gate.call` as the gRPC and Connect doors, with
+the caller of the console login (roles, operator binding, stream slots, metrics, decision log
+alike). Files are read and written by the clients' spreadsheet and report packages
+(`clients.sheets`, `clients.reports`), so the console reads a spreadsheet exactly as `ruralpost
+check` does.
+
+The console is an ASGI application on the doors' event loop. Who calls is known from the cookie
+before a body is read; reading and writing files runs on threads of the console's own (the loop
+never waits on a disk or a spreadsheet parser).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import mimetypes
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, ParamSpec, TypeVar
+
+from google.rpc import error_details_pb2
 
 from ruralpost.clients.reports import html
 from ruralpost.clients.reports.labels import OUTCOME_ZH, console_labels, townships_not_passing
@@ -30,7 +41,6 @@ from ruralpost.clients.sheets.layout import CellError, LayoutError
 from ruralpost.clients.sheets.readers import ReadError, Rows, TooLarge, kind_of, open_rows
 from ruralpost.clients.sheets.stations import StationBatch, StationRows
 from ruralpost.service import private
-from ruralpost.service.api import status
 from ruralpost.service.api.auth import (
     CHECK_STATIONS,
     EVALUATE_CLAIM,
@@ -39,14 +49,14 @@ from ruralpost.service.api.auth import (
     ROLES,
     Caller,
 )
-from ruralpost.service.api.call import Call
-from ruralpost.service.api.gate import Gate
+from ruralpost.service.api.gate import Gate, Refused
 from ruralpost.service.api.methods import Methods
+from ruralpost.service.api.throttle import address
 from ruralpost.service.config import Config
 from ruralpost.service.console.jobs import Busy, Job, JobNotFound, Jobs
 from ruralpost.service.console.sessions import SessionError, Sessions, cookie, cookie_value
 from ruralpost.service.errors import FieldViolation, InvalidArgument, ResourceExhausted, ServiceError
-from ruralpost.v1 import claim_pb2, progress_pb2, rules_pb2
+from ruralpost.v1 import claim_pb2, progress_pb2, rules_pb2, station_pb2
 
 log = logging.getLogger(__name__)
 
@@ -61,20 +71,25 @@ PAGE_CSP = (
 )
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
 # The console's POSTs carry this header: a page elsewhere cannot send it without CORS allowing it.
-CSRF_HEADER = "HTTP_X_RURALPOST_CONSOLE"
+CSRF_HEADER = "x-ruralpost-console"
+LOGIN_BODY_BYTES = 4096  # a login is a token in a small JSON object; nothing larger is read
+# A logged-in caller's upload over the limit is read and dropped up to this size before the 413,
+# so that a client still sending hears the reason rather than a reset connection.
+DRAIN_BYTES = 128 * 1024 * 1024
 
 HTTP_STATUS = {
-    "INVALID_ARGUMENT": "400 Bad Request",
-    "FAILED_PRECONDITION": "400 Bad Request",
-    "UNAUTHENTICATED": "401 Unauthorized",
-    "PERMISSION_DENIED": "403 Forbidden",
-    "NOT_FOUND": "404 Not Found",
-    "ALREADY_EXISTS": "409 Conflict",
-    "PAYLOAD_TOO_LARGE": "413 Payload Too Large",
-    "UNSUPPORTED_MEDIA_TYPE": "415 Unsupported Media Type",
-    "RESOURCE_EXHAUSTED": "429 Too Many Requests",
-    "UNAVAILABLE": "503 Service Unavailable",
-    "INTERNAL": "500 Internal Server Error",
+    "INVALID_ARGUMENT": 400,
+    "FAILED_PRECONDITION": 400,
+    "UNAUTHENTICATED": 401,
+    "PERMISSION_DENIED": 403,
+    "NOT_FOUND": 404,
+    "REQUEST_TIMEOUT": 408,
+    "ALREADY_EXISTS": 409,
+    "PAYLOAD_TOO_LARGE": 413,
+    "UNSUPPORTED_MEDIA_TYPE": 415,
+    "RESOURCE_EXHAUSTED": 429,
+    "UNAVAILABLE": 503,
+    "INTERNAL": 500,
 }
 CODE_WORDS = {
     "INVALID_ARGUMENT": "请求有误",
@@ -87,8 +102,38 @@ CODE_WORDS = {
     "INTERNAL": "内部错误",
 }
 
-Environ = dict[str, Any]
-StartResponse = Callable[..., Any]
+P = ParamSpec("P")
+T = TypeVar("T")
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+@dataclass
+class Request:
+    """What the console reads of an HTTP request before its body."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]  # names in lower case
+    peer: str
+    receive: Receive
+    scheme: str = "http"
+    read: bool = False  # the whole body has been read
+
+    @property
+    def unread(self) -> bool:
+        """A body is left unread: the connection cannot carry another request."""
+        has_body = self.headers.get("content-length", "0") != "0" or "transfer-encoding" in self.headers
+        return has_body and not self.read
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
 
 
 class ConsoleError(Exception):
@@ -102,27 +147,71 @@ class ConsoleError(Exception):
         return {"error": {"code": self.code.lower(), "message": f"{self.zh} ({self.en})", **self.extra}}
 
 
-def _service_error(error: BaseException, request_id: str) -> ConsoleError:
+def _service_error(refused: Refused) -> ConsoleError:
     """A refusal of the shared code, as the console shows it: the code in words, the message, and
     every bad field."""
-    found = status.status_of(error, request_id)
-    code = status.code_of(error).name
+    if isinstance(refused.error, ConsoleError):
+        return refused.error
     violations: list[dict[str, str]] = []
-    for detail in found.details:
-        from google.rpc import error_details_pb2
-
+    for detail in refused.status.details:
         bad = error_details_pb2.BadRequest()
         if detail.Unpack(bad):
             violations += [{"field": v.field, "description": v.description} for v in bad.field_violations]
-    return ConsoleError(code, CODE_WORDS.get(code, code), found.message, violations=violations)
+    code = refused.code
+    return ConsoleError(code, CODE_WORDS.get(code, code), refused.status.message, violations=violations)
 
 
-def _counted(error: ConsoleError) -> ServiceError:
+def _counted(error: Exception) -> Exception:
     """What the metrics count for a console refusal: too much is RESOURCE_EXHAUSTED, a file that
-    cannot be read INVALID_ARGUMENT."""
+    cannot be read INVALID_ARGUMENT (any other error counts as itself)."""
+    if not isinstance(error, ConsoleError):
+        return error
     if error.code in ("PAYLOAD_TOO_LARGE", "RESOURCE_EXHAUSTED"):
         return ResourceExhausted(error.en)
     return InvalidArgument([FieldViolation("file", error.en)])
+
+
+class _InProcess:
+    """The console's door to `Methods.check_stations`, as a `StationBatch` reads its answers: called
+    from a console thread, it runs the one stream loop on the event loop, the rows read on a
+    thread as the loop asks for them."""
+
+    def __init__(self, methods: Methods, loop: asyncio.AbstractEventLoop) -> None:
+        self.methods, self.loop = methods, loop
+
+    def check_stations(
+        self, requests: Iterable[station_pb2.CheckStationsRequest]
+    ) -> Iterator[station_pb2.CheckStationsResponse]:
+        rows = iter(requests)
+
+        async def feed() -> AsyncIterator[station_pb2.CheckStationsRequest]:
+            while (request := await asyncio.to_thread(next, rows, None)) is not None:
+                yield request
+
+        answers = self.methods.check_stations(feed())
+
+        async def step() -> station_pb2.CheckStationsResponse:
+            return await anext(answers)
+
+        async def close() -> None:
+            await answers.aclose()  # type: ignore[attr-defined]
+
+        try:
+            while True:
+                try:
+                    yield asyncio.run_coroutine_threadsafe(step(), self.loop).result()
+                except StopAsyncIteration:
+                    return
+        finally:
+            closing = asyncio.run_coroutine_threadsafe(close(), self.loop)
+            if not self._on_loop():  # a check given up is collected on the loop: it must not wait there
+                closing.result()
+
+    def _on_loop(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            return False
 
 
 def _reason(r: Any) -> dict[str, Any]:
@@ -139,12 +228,10 @@ def _item(item: Item) -> dict[str, Any]:
     return data
 
 
-def _json(
-    start_response: StartResponse, body: Any, status_line: str = "200 OK", headers: Iterable[Any] = ()
-) -> list[bytes]:
+def _json(body: Any, status: int = 200, headers: Iterable[tuple[str, str]] = ()) -> Answer:
     data = json.dumps(body, ensure_ascii=False).encode()
-    start_response(
-        status_line,
+    return Answer(
+        status,
         [
             ("Content-Type", "application/json; charset=utf-8"),
             ("Content-Length", str(len(data))),
@@ -152,8 +239,16 @@ def _json(
             ("X-Content-Type-Options", "nosniff"),
             *headers,
         ],
+        data,
     )
-    return [data]
+
+
+def _start(status: int, headers: Iterable[tuple[str, str]]) -> Message:
+    return {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+    }
 
 
 def _download_name(name: str) -> str:
@@ -161,40 +256,70 @@ def _download_name(name: str) -> str:
 
 
 class Console:
-    def __init__(self, config: Config, methods: Methods, gate: Gate) -> None:
+    def __init__(self, config: Config, methods: Methods, gate: Gate, idle_seconds: float = 30.0) -> None:
         self.config = config
         self.methods = methods
         self.gate = gate
+        self.idle_seconds = idle_seconds
         self.sessions = Sessions(config.console_dir, config.session_seconds)
         self.jobs = Jobs(config.console_dir, config.console_job_hours)
+        # Files (uploads, spreadsheets, reports) are read and written here, never on the loop.
+        self.files = ThreadPoolExecutor(max_workers=config.http_threads, thread_name_prefix="console")
 
-    # ---- WSGI
+    async def _work(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`fn(*args)` on a console thread, in the caller's context (its current call)."""
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(self.files, lambda: context.run(fn, *args, **kwargs))
 
-    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        path: str = environ.get("PATH_INFO") or "/"
-        method: str = environ.get("REQUEST_METHOD", "GET")
+    # ---- ASGI
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+        client = scope.get("client") or ("", "")
+        request = Request(
+            method=scope["method"],
+            path=scope.get("path") or "/",
+            query=scope.get("query_string", b"").decode("latin-1"),
+            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())},
+            peer=f"{client[0]}:{client[1]}",
+            receive=receive,
+            scheme=scope.get("scheme", "http"),
+        )
         try:
-            if path in ("/", "/index.html") and method in ("GET", "HEAD"):
-                return self._static(start_response, "index.html")
-            if path.startswith("/console/static/") and method in ("GET", "HEAD"):
-                return self._static(start_response, path.removeprefix("/console/static/"))
-            if path.startswith("/console/api/"):
-                return self._api(environ, start_response, method, path.removeprefix("/console/api/"))
-            raise ConsoleError("NOT_FOUND", "没有这个页面", "no such page")
+            answer = await self._route(request, send)
         except ConsoleError as e:
-            return _json(start_response, e.body(), HTTP_STATUS.get(e.code, "400 Bad Request"))
+            answer = _json(e.body(), HTTP_STATUS.get(e.code, 400))
+        except Refused as e:
+            error = _service_error(e)
+            answer = _json(error.body(), HTTP_STATUS.get(error.code, 400))
         except Exception:  # never a traceback to the page; the log has it
-            log.exception("console: %s %s failed", method, path)
+            log.exception("console: %s %s failed", request.method, request.path)
             error = ConsoleError("INTERNAL", "内部错误，请稍后重试或联系管理员", "internal error; see the service log")
-            return _json(start_response, error.body(), HTTP_STATUS["INTERNAL"])
+            answer = _json(error.body(), HTTP_STATUS["INTERNAL"])
+        if answer is None:
+            return  # streamed already
+        if request.unread:
+            answer.headers.append(("Connection", "close"))
+        await send(_start(answer.status, answer.headers))
+        await send({"type": "http.response.body", "body": answer.body, "more_body": False})
 
-    def _static(self, start_response: StartResponse, name: str) -> list[bytes]:
+    async def _route(self, request: Request, send: Send) -> Answer | None:
+        path, method = request.path, request.method
+        if path in ("/", "/index.html") and method in ("GET", "HEAD"):
+            return self._static("index.html")
+        if path.startswith("/console/static/") and method in ("GET", "HEAD"):
+            return self._static(path.removeprefix("/console/static/"))
+        if path.startswith("/console/api/"):
+            return await self._api(request, send, path.removeprefix("/console/api/"))
+        raise ConsoleError("NOT_FOUND", "没有这个页面", "no such page")
+
+    def _static(self, name: str) -> Answer:
         if name != "index.html" and name not in STATIC_FILES:
             raise ConsoleError("NOT_FOUND", "没有这个文件", "no such file")
         data = (STATIC / name).read_bytes()
         kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        start_response(
-            "200 OK",
+        return Answer(
+            200,
             [
                 ("Content-Type", f"{kind}; charset=utf-8"),
                 ("Content-Length", str(len(data))),
@@ -202,46 +327,47 @@ class Console:
                 ("X-Content-Type-Options", "nosniff"),
                 ("Cache-Control", "no-cache"),
             ],
+            data,
         )
-        return [data]
 
-    def _api(self, environ: Environ, start_response: StartResponse, method: str, route: str) -> Iterable[bytes]:
-        if method == "POST" and environ.get(CSRF_HEADER) != "1":
+    async def _api(self, request: Request, send: Send, route: str) -> Answer | None:
+        method = request.method
+        if method == "POST" and request.headers.get(CSRF_HEADER) != "1":
             raise ConsoleError("PERMISSION_DENIED", "请从控制台页面操作", "requests come from the console page only")
         if route == "login" and method == "POST":
-            return self._login(environ, start_response)
+            return await self._login(request)
         if route == "logout" and method == "POST":
-            self.sessions.revoke(cookie_value(environ.get("HTTP_COOKIE", "")))
-            ended = cookie("", self._secure(environ))
-            return _json(start_response, {"ok": True}, headers=[("Set-Cookie", ended)])
-        caller = self._caller(environ)
+            self.sessions.revoke(cookie_value(request.headers.get("cookie", "")))
+            return _json({"ok": True}, headers=[("Set-Cookie", cookie("", self._secure(request)))])
+        caller = self._caller(request)  # before any body is read
         if route == "me" and method == "GET":
-            return _json(start_response, self._me(caller))
+            return _json(self._me(caller))
         if route == "check" and method == "POST":
-            return self._check(environ, start_response, caller)
+            await self._check(request, send, caller)
+            return None
         if route == "progress" and method == "POST":
-            return self._progress(environ, start_response, caller)
+            return await self._progress(request, caller)
         if route == "progress/report" and method == "GET":
-            return self._progress_report(environ, start_response, caller)
+            return await self._progress_report(request, caller)
         if route == "rules" and method == "GET":
-            return self._rules(environ, start_response, caller)
+            return await self._rules(request, caller)
         if route == "claim" and method == "POST":
-            return self._claim(environ, start_response, caller)
+            return await self._claim(request, caller)
         parts = route.split("/")
         if len(parts) == 3 and parts[0] == "claim" and parts[2] == "commit" and method == "POST":
-            return self._commit(environ, start_response, caller, parts[1])
+            return await self._commit(request, caller, parts[1])
         if len(parts) == 3 and parts[0] == "jobs" and method == "GET":
-            return self._download(start_response, caller, parts[1], parts[2])
+            return await self._work(self._download, caller, parts[1], parts[2])
         raise ConsoleError("NOT_FOUND", "没有这个接口", "no such console call")
 
     # ---- who is calling
 
-    def _caller(self, environ: Environ) -> Caller | None:
+    def _caller(self, request: Request) -> Caller | None:
         """The logged-in caller (None when the server runs without an auth file: open access)."""
         authenticator = self.gate.authenticator
         if authenticator is None:
             return None
-        value = cookie_value(environ.get("HTTP_COOKIE", ""))
+        value = cookie_value(request.headers.get("cookie", ""))
         if not value:
             raise ConsoleError("UNAUTHENTICATED", "请先登录", "please log in", session="missing")
         try:
@@ -297,14 +423,14 @@ class Console:
             "rules": LIST_RULES in allowed,
         }
 
-    def _login(self, environ: Environ, start_response: StartResponse) -> list[bytes]:
+    async def _login(self, request: Request) -> Answer:
         authenticator = self.gate.authenticator
         if authenticator is None:
-            return _json(start_response, self._me(None))
-        data = self._json_body(environ)
+            return _json(self._me(None))
+        data = await self._json_body(request, LOGIN_BODY_BYTES)
         token = str(data.get("token", "")).strip()
         try:
-            caller = authenticator.by_token(token, environ.get("REMOTE_ADDR", ""), "console login") if token else None
+            caller = authenticator.by_token(token, request.peer, "console login") if token else None
         except ResourceExhausted as e:
             raise ConsoleError("RESOURCE_EXHAUSTED", "登录失败次数太多", e.message) from None
         except ServiceError:
@@ -314,59 +440,68 @@ class Console:
         value, session = self.sessions.issue(caller.name)
         me = {**self._me(caller), "expires": session.expires}
         log.info("console login: %s (%s)", caller.name, caller.role)
-        headers = [("Set-Cookie", cookie(value, self._secure(environ)))]
-        return _json(start_response, me, headers=headers)
+        return _json(me, headers=[("Set-Cookie", cookie(value, self._secure(request)))])
 
-    def _secure(self, environ: Environ) -> bool:
+    def _secure(self, request: Request) -> bool:
         """Cookies are `Secure` when the request came over TLS, or always with --cookie-secure (the
         door behind a proxy that ends TLS)."""
-        return self.config.cookie_secure or environ.get("wsgi.url_scheme") == "https"
+        return self.config.cookie_secure or request.scheme == "https"
 
-    def _open(self, environ: Environ, caller: Caller | None, path: str) -> Call:
-        """A call of `path` through the gate, refused as over gRPC (and counted and logged alike)."""
-        peer = f"{environ.get('REMOTE_ADDR', '')}:{environ.get('REMOTE_PORT', '')}"
-        call, error = self.gate.open(path, peer, caller=caller)
-        if error is not None:
-            self._fail(call, error)
-        return call
-
-    def _fail(self, call: Call, error: BaseException) -> NoReturn:
-        self.gate.finish(call, error)
-        raise _service_error(error, call.request_id) from None
-
-    @contextlib.contextmanager
-    def _call(self, environ: Environ, caller: Caller | None, path: str) -> Iterator[Call]:
-        """The call around a console request: the role is checked before anything is read, and
-        whatever ends it is counted (a file that cannot be read as INVALID_ARGUMENT)."""
-        call = self._open(environ, caller, path)
-        try:
-            yield call
-        except ConsoleError as e:
-            self.gate.finish(call, _counted(e))
-            raise
-        except Exception as e:
-            self._fail(call, e)
-        self.gate.finish(call, None)
+    def _call(self, request: Request, caller: Caller | None, path: str, stream: bool = False) -> Any:
+        """The call around a console request (`gate.call`): the role is checked before anything is
+        read, and whatever ends it is counted (a file that cannot be read as INVALID_ARGUMENT)."""
+        return self.gate.call(path, request.peer, caller=caller, stream=stream, counted=_counted)
 
     # ---- request bodies
 
-    def _body(self, environ: Environ) -> bytes:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        limit = self.config.max_upload_bytes
-        if length > limit:
-            raise ConsoleError(
-                "PAYLOAD_TOO_LARGE",
-                f"文件太大（{length / 2**20:.1f} MB），控制台一次最多接收 {limit / 2**20:.0f} MB；请拆分文件，"
-                "或用命令行 ruralpost check / claim",
-                f"the file is too large ({length / 2**20:.1f} MB); the console takes at most {limit / 2**20:.0f} MB: "
-                "split it, or use the ruralpost command line",
-            )
-        data: bytes = environ["wsgi.input"].read(length) if length else b""
-        return data
+    def _too_large(self, length: int, limit: int) -> ConsoleError:
+        return ConsoleError(
+            "PAYLOAD_TOO_LARGE",
+            f"文件太大（{length / 2**20:.1f} MB），控制台一次最多接收 {limit / 2**20:.0f} MB；请拆分文件，"
+            "或用命令行 ruralpost check / claim",
+            f"the file is too large ({length / 2**20:.1f} MB); the console takes at most {limit / 2**20:.0f} MB: "
+            "split it, or use the ruralpost command line",
+        )
 
-    def _json_body(self, environ: Environ) -> dict[str, Any]:
+    async def _body(self, request: Request, limit: int | None = None) -> bytes:
+        """The body, refused from its Content-Length before a byte is read when it is over `limit`
+        (the upload limit unless less is given: then, a logged-in caller's body is read to the end
+        and dropped, so that the client hears why); a client that stalls is cut off."""
+        upload = limit is None
+        limit = self.config.max_upload_bytes if limit is None else limit
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            if upload and int(declared) <= DRAIN_BYTES:
+                async for _ in self._chunks(request):
+                    pass
+            raise self._too_large(int(declared), limit)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in self._chunks(request):
+            size += len(chunk)
+            if size > limit:
+                raise self._too_large(size, limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _chunks(self, request: Request) -> AsyncIterator[bytes]:
+        """The pieces of the body as they arrive; a client that stalls is cut off."""
+        while True:
+            try:
+                async with asyncio.timeout(self.idle_seconds):
+                    message = await request.receive()
+            except TimeoutError:
+                raise ConsoleError("REQUEST_TIMEOUT", "上传中断", "the upload stopped; try again") from None
+            if message["type"] != "http.request":
+                raise ConsoleError("INVALID_ARGUMENT", "上传中断", "the client went away during the upload")
+            yield message.get("body", b"")
+            if not message.get("more_body", False):
+                request.read = True
+                return
+
+    async def _json_body(self, request: Request, limit: int | None = None) -> dict[str, Any]:
         try:
-            data = json.loads(self._body(environ) or b"{}")
+            data = json.loads(await self._body(request, limit) or b"{}")
         except ValueError:
             raise ConsoleError("INVALID_ARGUMENT", "请求不是 JSON", "the request is not JSON") from None
         if not isinstance(data, dict):
@@ -374,13 +509,13 @@ class Console:
         return data
 
     @staticmethod
-    def _query(environ: Environ) -> dict[str, str]:
-        return {k: v[0] for k, v in urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).items()}
+    def _query(request: Request) -> dict[str, str]:
+        return {k: v[0] for k, v in urllib.parse.parse_qs(request.query).items()}
 
-    def _upload(self, environ: Environ, owner: str, kind: str) -> tuple[Any, Path]:
+    async def _upload(self, request: Request, owner: str, kind: str) -> tuple[Job, Path]:
         """The uploaded file saved into a new job folder, refused first when its type is not one
         the readers know or it is too large."""
-        name = urllib.parse.unquote(environ.get("HTTP_X_FILENAME", "")).strip() or "upload"
+        name = urllib.parse.unquote(request.headers.get("x-filename", "")).strip() or "upload"
         name = Path(name.replace("\\", "/")).name
         try:
             suffix = kind_of(Path(name))
@@ -390,22 +525,23 @@ class Console:
                 f"不支持的文件类型：{name}。请上传 .csv、.xlsx、.json、.jsonl（或制表符分隔的 .tsv/.txt）",
                 f"unsupported file type: {name}; upload .csv, .xlsx, .json, .jsonl (or tab-separated .tsv/.txt)",
             ) from None
-        data = self._body(environ)
+        data = await self._body(request)
         if not data:
             raise ConsoleError("INVALID_ARGUMENT", "文件是空的", "the file is empty")
+        return await self._work(self._save, data, owner, kind, name, suffix)
+
+    def _save(self, data: bytes, owner: str, kind: str, name: str, suffix: str) -> tuple[Job, Path]:
         job = self.jobs.create(owner, kind, name)
         path = job.path("upload" + suffix)
         private.write(path, data)
         return job, path
 
-    @staticmethod
-    def _owner(caller: Caller | None) -> str:
-        return caller.name if caller else ""
-
-    def _take(self, environ: Environ, caller: Caller | None) -> str:
-        """One of the caller's upload slots (by name, or by address without an auth file), refused
-        while the caller's earlier uploads still run; returns whose slot to give back."""
-        who = caller.name if caller else f"@{environ.get('REMOTE_ADDR', '')}"
+    @contextlib.asynccontextmanager
+    async def _uploading(self, request: Request, caller: Caller | None, kind: str) -> AsyncIterator[tuple[Job, Path]]:
+        """The uploaded file in its job folder while one of the caller's upload slots is held (by
+        name, or by address without an auth file): one caller cannot hold every console thread. An
+        upload refused before its results exist keeps nothing: its folder goes."""
+        who = caller.name if caller else f"@{address(request.peer)}"
         try:
             self.jobs.take(who)
         except Busy:
@@ -415,60 +551,61 @@ class Console:
                 f"您已有 {n} 个文件正在处理，请等其中一个完成后再上传",
                 f"you already have {n} uploads running: wait for one to finish",
             ) from None
-        return who
+        job: Job | None = None
+        try:
+            job, path = await self._upload(request, self._owner(caller), kind)
+            yield job, path
+        except BaseException:
+            if job is not None:
+                await self._work(self.jobs.remove, job)
+            raise
+        finally:
+            self.jobs.give(who)
 
-    def _refused(self, job: Job | None, who: str) -> None:
-        """A refused upload keeps nothing: its folder goes, and its slot is given back."""
-        self.jobs.give(who)
-        if job is not None:
-            self.jobs.remove(job)
+    @staticmethod
+    def _owner(caller: Caller | None) -> str:
+        return caller.name if caller else ""
 
     # ---- 站点核验
 
-    def _check(self, environ: Environ, start_response: StartResponse, caller: Caller | None) -> Iterable[bytes]:
-        query = self._query(environ)
+    async def _check(self, request: Request, send: Send, caller: Caller | None) -> None:
+        query = self._query(request)
         as_of = query.get("as_of", "")
         register = query.get("register") == "1"
-        call = self._open(environ, caller, CHECK_STATIONS)  # refused before anything is read
-        job: Job | None = None
+        started = False
         try:
-            who = self._take(environ, caller)
-            try:
-                job, path = self._upload(environ, self._owner(caller), "check")
-                rows, stations = self._station_rows(job, path)
-                slot = self.gate.take_slot(call)
-            except BaseException:
-                self._refused(job, who)
+            async with (
+                self._call(request, caller, CHECK_STATIONS, stream=True) as call,  # before anything is read
+                self._uploading(request, caller, "check") as (job, path),
+            ):
+                rows, stations = await self._work(self._station_rows, job, path)
+                filename: str = job.meta["filename"]
+                headers = [
+                    ("Content-Type", "application/x-ndjson; charset=utf-8"),
+                    ("Cache-Control", "no-store"),
+                    ("X-Content-Type-Options", "nosniff"),
+                    ("X-Request-Id", call.request_id),
+                ]
+                await send(_start(200, headers))
+                started = True
+                loop = asyncio.get_running_loop()
+                work = self._run_check(job, path, filename, rows, stations, as_of, register, loop)
+                while (line := await self._work(next, work, None)) is not None:
+                    await send({"type": "http.response.body", "body": line, "more_body": True})
+        except Refused as e:
+            if not started:
                 raise
-        except ConsoleError as e:
-            self.gate.finish(call, _counted(e))
-            raise
-        except ServiceError as e:
-            self._fail(call, e)
-        filename: str = job.meta["filename"]
-
-        def lines() -> Iterator[bytes]:
-            try:
-                yield from self._run_check(job, path, filename, rows, stations, call, as_of, register)
-                self.gate.finish(call, None)
-            except Exception as e:  # the answer has begun: the error is its last line
-                self.gate.finish(call, _counted(e) if isinstance(e, ConsoleError) else e)
-                shown = e if isinstance(e, ConsoleError) else _service_error(e, call.request_id)
-                yield self._line({"type": "error", **shown.body()})
-            finally:
-                self.gate.give_slot(slot)
-                self.jobs.give(who)
-
-        start_response(
-            "200 OK",
-            [
-                ("Content-Type", "application/x-ndjson; charset=utf-8"),
-                ("Cache-Control", "no-store"),
-                ("X-Content-Type-Options", "nosniff"),
-                ("X-Request-Id", call.request_id),
-            ],
-        )
-        return lines()
+            # the answer has begun: the error is its last line
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": self._line({"type": "error", **_service_error(e).body()}),
+                    "more_body": True,
+                }
+            )
+        finally:
+            if started:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     def _station_rows(self, job: Job, path: Path) -> tuple[Rows, StationRows]:
         """The upload's rows, refused before a row is checked when reading it would cost too much:
@@ -501,14 +638,14 @@ class Console:
 
     def _run_check(
         self,
-        job: Any,
+        job: Job,
         path: Path,
         filename: str,
         rows: Rows,
         stations: StationRows,
-        call: Call,
         as_of: str,
         register: bool,
+        loop: asyncio.AbstractEventLoop,
     ) -> Iterator[bytes]:
         summary = Summary(source=filename, detail_limit=1000)
         shown: list[dict[str, Any]] = []
@@ -522,7 +659,7 @@ class Console:
         ):
             csv_writer, json_writer = StationCsv(csv_out), StationJson(json_out)
             batch = StationBatch(stations, as_of=as_of, register=register)
-            for item in batch.items(self.methods.check_stations(batch.requests(), call)):
+            for item in batch.items(_InProcess(self.methods, loop).check_stations(batch.requests())):
                 summary.add(item)  # past the row limit the reader stopped, with a last row saying so
                 csv_writer.write(item)
                 json_writer.write(item)
@@ -569,7 +706,7 @@ class Console:
     def _line(data: dict[str, Any]) -> bytes:
         return (json.dumps(data, ensure_ascii=False) + "\n").encode()
 
-    def _download(self, start_response: StartResponse, caller: Caller | None, job_id: str, name: str) -> list[bytes]:
+    def _download(self, caller: Caller | None, job_id: str, name: str) -> Answer:
         owner = self._owner(caller)
         try:
             job = self.jobs.open(job_id, owner, "check")
@@ -600,20 +737,18 @@ class Console:
             headers.append(("Content-Disposition", _download_name(shown_name)))
         else:
             headers.append(("Content-Security-Policy", REPORT_CSP))
-        start_response("200 OK", headers)
-        return [data]
+        return Answer(200, headers, data)
 
     # ---- 进度
 
-    def _progress_of(self, environ: Environ, caller: Caller | None, as_of: str) -> progress_pb2.ProgressReport:
-        with self._call(environ, caller, GET_PROGRESS) as call:
-            return self.methods.get_progress(progress_pb2.GetProgressRequest(as_of=as_of), call).report
+    async def _progress_of(self, request: Request, caller: Caller | None, as_of: str) -> progress_pb2.ProgressReport:
+        async with self._call(request, caller, GET_PROGRESS):
+            return (await self.methods.get_progress(progress_pb2.GetProgressRequest(as_of=as_of))).report
 
-    def _progress(self, environ: Environ, start_response: StartResponse, caller: Caller | None) -> list[bytes]:
-        data = self._json_body(environ)
-        report = self._progress_of(environ, caller, str(data.get("as_of", "")))
+    async def _progress(self, request: Request, caller: Caller | None) -> Answer:
+        data = await self._json_body(request)
+        report = await self._progress_of(request, caller, str(data.get("as_of", "")))
         return _json(
-            start_response,
             {
                 "report": proto_dict(report),
                 "chart": html.progress_chart(report),
@@ -621,66 +756,39 @@ class Console:
             },
         )
 
-    def _progress_report(self, environ: Environ, start_response: StartResponse, caller: Caller | None) -> list[bytes]:
-        report = self._progress_of(environ, caller, self._query(environ).get("as_of", ""))
+    async def _progress_report(self, request: Request, caller: Caller | None) -> Answer:
+        report = await self._progress_of(request, caller, self._query(request).get("as_of", ""))
         data = html.progress_report(report).encode()
-        start_response(
-            "200 OK",
+        return Answer(
+            200,
             [
                 ("Content-Type", "text/html; charset=utf-8"),
                 ("Content-Length", str(len(data))),
                 ("Content-Security-Policy", REPORT_CSP),
                 ("Cache-Control", "no-store"),
             ],
+            data,
         )
-        return [data]
 
     # ---- 规则
 
-    def _rules(self, environ: Environ, start_response: StartResponse, caller: Caller | None) -> list[bytes]:
-        with self._call(environ, caller, LIST_RULES) as call:
-            response = self.methods.list_rules(rules_pb2.ListRulesRequest(), call)
-        return _json(start_response, proto_dict(response))
+    async def _rules(self, request: Request, caller: Caller | None) -> Answer:
+        async with self._call(request, caller, LIST_RULES):
+            response = await self.methods.list_rules(rules_pb2.ListRulesRequest())
+        return _json(proto_dict(response))
 
     # ---- 补贴
 
-    def _claim(self, environ: Environ, start_response: StartResponse, caller: Caller | None) -> list[bytes]:
-        query = self._query(environ)
+    async def _claim(self, request: Request, caller: Caller | None) -> Answer:
+        query = self._query(request)
         fields: dict[str, Any] = {name: query[name] for name in CLAIM_FIELDS if query.get(name, "").strip()}
-        with self._call(environ, caller, EVALUATE_CLAIM) as call:  # refused before anything is read
-            who = self._take(environ, caller)
-            job: Job | None = None
-            try:
-                job, path = self._upload(environ, self._owner(caller), "claim")
-                try:
-                    found = read_claims(path, fields)
-                except (ReadError, LayoutError, CellError, ValueError) as e:
-                    raise ConsoleError(
-                        "INVALID_ARGUMENT", f"无法读取申报：{job.shown(str(e))}", "the claim cannot be read"
-                    ) from None
-                readable = [c for _, c, _ in found.claims if c is not None]
-                problems = [p for _, c, p in found.claims if c is None]
-                if problems:
-                    raise ConsoleError(
-                        "INVALID_ARGUMENT", f"无法读取申报：{'；'.join(problems)}", "the claim cannot be read"
-                    )
-                if len(readable) != 1:
-                    raise ConsoleError(
-                        "INVALID_ARGUMENT",
-                        f"文件里有 {len(readable)} 个申报，控制台一次评估一个；多个申报请用命令行 ruralpost claim",
-                        f"the file holds {len(readable)} claims; the console takes one at a time (use ruralpost claim)",
-                    )
-                claim = readable[0]
-                private.write(job.path("claim.pb"), claim.SerializeToString())
-                bad_rows = [{"row": b.row, "column": b.column, "problem": b.problem} for b in found.bad_rows]
-                self.jobs.update(job, parcel_rows=found.parcel_rows, bad_rows=bad_rows)
-                decision = self.methods.decide_claim(claim_pb2.EvaluateClaimRequest(claim=claim, commit=False), call)
-            except BaseException:
-                self._refused(job, who)
-                raise
-            self.jobs.give(who)
+        async with (
+            self._call(request, caller, EVALUATE_CLAIM),  # refused before anything is read
+            self._uploading(request, caller, "claim") as (job, path),
+        ):
+            claim, found, bad_rows = await self._work(self._read_claim, job, path, fields)
+            decision = await self.methods.decide_claim(claim_pb2.EvaluateClaimRequest(claim=claim, commit=False))
         return _json(
-            start_response,
             {
                 "job": job.id,
                 "how": decision.how,
@@ -701,25 +809,51 @@ class Console:
         subsidy = self.methods.runtime.rules.current.book.programme.subsidy
         return subsidy.rates_note if subsidy is not None and subsidy.rates_are_placeholders else ""
 
-    def _commit(
-        self, environ: Environ, start_response: StartResponse, caller: Caller | None, job_id: str
-    ) -> list[bytes]:
+    def _read_claim(
+        self, job: Job, path: Path, fields: dict[str, Any]
+    ) -> tuple[claim_pb2.Claim, Any, list[dict[str, Any]]]:
+        """The one claim of the uploaded file (kept for its commit), the file's rows, and its bad rows."""
         try:
-            job = self.jobs.open(job_id, self._owner(caller), "claim")
-            claim = claim_pb2.Claim.FromString(job.path("claim.pb").read_bytes())
-        except (JobNotFound, OSError):
+            found = read_claims(path, fields)
+        except (ReadError, LayoutError, CellError, ValueError) as e:
+            shown = job.shown(str(e))
+            raise ConsoleError("INVALID_ARGUMENT", f"无法读取申报：{shown}", "the claim cannot be read") from None
+        readable = [c for _, c, _ in found.claims if c is not None]
+        problems = [p for _, c, p in found.claims if c is None]
+        if problems:
+            raise ConsoleError("INVALID_ARGUMENT", f"无法读取申报：{'；'.join(problems)}", "the claim cannot be read")
+        if len(readable) != 1:
             raise ConsoleError(
-                "NOT_FOUND",
-                "试算已过期或不存在，请重新上传申报",
-                "the dry run has expired or does not exist; upload the claim again",
-            ) from None
-        with self._call(environ, caller, EVALUATE_CLAIM) as call:
-            decision = self.methods.decide_claim(claim_pb2.EvaluateClaimRequest(claim=claim, commit=True), call)
+                "INVALID_ARGUMENT",
+                f"文件里有 {len(readable)} 个申报，控制台一次评估一个；多个申报请用命令行 ruralpost claim",
+                f"the file holds {len(readable)} claims; the console takes one at a time (use ruralpost claim)",
+            )
+        claim = readable[0]
+        private.write(job.path("claim.pb"), claim.SerializeToString())
+        bad_rows = [{"row": b.row, "column": b.column, "problem": b.problem} for b in found.bad_rows]
+        self.jobs.update(job, parcel_rows=found.parcel_rows, bad_rows=bad_rows)
+        return claim, found, bad_rows
+
+    async def _commit(self, request: Request, caller: Caller | None, job_id: str) -> Answer:
+        job, claim = await self._work(self._dry_run, caller, job_id)
+        async with self._call(request, caller, EVALUATE_CLAIM):
+            decision = await self.methods.decide_claim(claim_pb2.EvaluateClaimRequest(claim=claim, commit=True))
         return _json(
-            start_response,
             {
                 "job": job.id,
                 "how": decision.how,
                 "result": claim_dict(decision.response, job.meta.get("parcel_rows", [])),
             },
         )
+
+    def _dry_run(self, caller: Caller | None, job_id: str) -> tuple[Any, claim_pb2.Claim]:
+        """The job of a claim's dry run and the claim it kept."""
+        try:
+            job = self.jobs.open(job_id, self._owner(caller), "claim")
+            return job, claim_pb2.Claim.FromString(job.path("claim.pb").read_bytes())
+        except (JobNotFound, OSError):
+            raise ConsoleError(
+                "NOT_FOUND",
+                "试算已过期或不存在，请重新上传申报",
+                "the dry run has expired or does not exist; upload the claim again",
+            ) from None

@@ -1,68 +1,26 @@
-"""What every method shares: the decision-log entry, and stream items (no door's types here)."""
+"""What the stream methods share, whichever door: the loop over a stream's items and an item's own error."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TypeVar
 
 from google.rpc import status_pb2
 
 from ruralpost.service.api.call import Call
-from ruralpost.service.api.metrics import observe_verdict
 from ruralpost.service.api.status import status_of
 from ruralpost.service.errors import ResourceExhausted, ServiceError, Unavailable
-from ruralpost.service.runtime import Runtime
-from ruralpost.service.store import DecisionRow
 
 T = TypeVar("T")
 
 
-def record(
-    runtime: Runtime,
-    subject: str,
-    method: str,
-    subject_id: str,
-    who: str,
-    input_digest: str,
-    outcome: str,
-    rule_ids: list[str],
-    ruleset_version: str,
-    as_of: str,
-) -> None:
-    """Every evaluation: a decision-log row (what, when, who, input digest, verdict, version) and
-    the verdict metrics."""
-    runtime.store.log_decision(
-        DecisionRow(
-            method=method,
-            subject_id=subject_id[:256],
-            caller=who[:256],
-            input_digest=input_digest,
-            outcome=outcome,
-            rule_ids=",".join(rule_ids),
-            ruleset_version=ruleset_version,
-            as_of=as_of,
-            at=dt.datetime.now(dt.UTC),
-        )
-    )
-    observe_verdict(subject, outcome, rule_ids)
-
-
-def stream_items(call: Call, requests: Iterator[T], limit: int) -> Iterator[tuple[int, T]]:
+async def stream_items(call: Call, requests: AsyncIterator[T], limit: int) -> AsyncIterator[tuple[int, T]]:
     """(index, request) of a stream, until the client is gone or its deadline has passed (work
-    stops with it); past `limit` items the stream ends with RESOURCE_EXHAUSTED."""
-    for index, request in enumerate(requests):
-        if not admit(call, index, limit):
-            return
-        yield index, request
-
-
-async def stream_items_async(call: Call, requests: AsyncIterator[T], limit: int) -> AsyncIterator[tuple[int, T]]:
-    """`stream_items` for the gRPC door's event loop. The next message is read while an item is
-    answered, so reading it costs no extra turn of the loop (a stream of CheckStations answers
-    10-20% more items a second)."""
+    stops with it); past `limit` items the stream ends with RESOURCE_EXHAUSTED. The next message
+    is read while an item is answered, so reading it costs no extra turn of the loop (a stream of
+    CheckStations answers 10-20% more items a second)."""
     async with contextlib.aclosing(_read_ahead(requests)) as ahead:
         index = 0
         async for request in ahead:
