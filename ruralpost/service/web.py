@@ -9,7 +9,6 @@ store and decision-log writer, one metrics registry and the callers' stream slot
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -22,7 +21,8 @@ from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 from ruralpost.service.api.connect import applications
 from ruralpost.service.api.gate import Gate
 from ruralpost.service.api.methods import Methods
-from ruralpost.service.config import Config, ConfigError
+from ruralpost.service.binding import bind
+from ruralpost.service.config import Config
 from ruralpost.service.console.app import Console
 
 log = logging.getLogger(__name__)
@@ -32,30 +32,6 @@ MAX_BODY_BYTES = 128 * 1024 * 1024
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # one message, as on the gRPC door
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-
-def split_host_port(listen: str) -> tuple[str, int]:
-    """ "127.0.0.1:8080", "[::1]:8080", ":8080" (all interfaces) -> (host, port)."""
-    host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ConfigError(f"--http-listen {listen!r}: HOST:PORT expected")
-    return host.strip("[]") or "0.0.0.0", int(port)
-
-
-def bind(listen: str, reuse_port: bool) -> socket.socket:
-    host, port = split_host_port(listen)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if reuse_port:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as e:
-        sock.close()
-        raise OSError(f"cannot listen on {listen} (HTTP): {e.strerror}") from None
-    sock.listen(256)
-    return sock
 
 
 class Router:
@@ -113,7 +89,8 @@ class HttpDoor:
 
 def start(config: Config, methods: Methods, gate: Gate, reuse_port: bool = False) -> HttpDoor:
     assert config.http_listen is not None
-    sock = bind(config.http_listen, reuse_port)
+    sock = bind(config.http_listen, "HTTP", join=reuse_port)
+    sock.listen(256)
     services = applications(methods, gate, MAX_MESSAGE_BYTES)
     console = Console(config, methods, gate)
     server = create_server(
