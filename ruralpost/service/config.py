@@ -210,6 +210,7 @@ def invalid(error: ValidationError) -> ConfigError:
     """A settings value pydantic refused, as one line naming the flag and its variable."""
     first = error.errors()[0]
     name = str(first["loc"][0]) if first["loc"] else ""
+    name = next((n for n in settings() if env_name(n) == name), name)  # read under its variable's name
     where = f"{flag(name)} / {env_name(name)}" if name in settings() else name or "settings"
     msg = str(first["msg"]).removeprefix("Value error, ")
     got = first.get("input")

@@ -162,8 +162,9 @@ def load_rules(config: Config) -> ActiveRules:
     """The rule folder's rule set, or one line saying why it does not load."""
     if not config.rules_dir.is_dir():
         raise StartupError(
-            f"规则文件夹不存在：{config.rules_dir}；请检查 --rules 的路径（不给则用自带的规则）",
-            f"the rule folder does not exist: {config.rules_dir}; check --rules (without it the bundled rules serve)",
+            f"规则文件夹不存在或不是文件夹：{config.rules_dir}；请检查 --rules 的路径（不给则用自带的规则）",
+            f"the rule folder does not exist or is not a folder: {config.rules_dir}; check --rules "
+            "(without it the bundled rules serve)",
         )
     try:
         return ActiveRules(config.rules_dir)
@@ -214,8 +215,10 @@ def build(config: Config, options: tuple[tuple[str, Any], ...] = (), reuse_port:
     check_exposure(config)
     authenticator = _callers(config)
     credentials = _credentials(config)
-    if not reuse_port:  # alone on the port: refuse one another process holds (grpcio would share it)
+    if not reuse_port:  # alone on the ports: refuse one another process holds (grpcio would share it)
         check_free(config.listen, "gRPC")
+        if config.http_listen:
+            check_free(config.http_listen, "HTTP")
     rules = load_rules(config)
     runtime = Runtime(rules=rules, store=open_database(config.db), max_stream_items=config.max_stream_items)
     interceptor = ServiceInterceptor(authenticator, config.max_streams_per_caller)
