@@ -11,10 +11,8 @@ from dataclasses import dataclass, field
 
 from ruralpost.clients.labels import BAD_ROW, OUTCOMES, PASSED
 from ruralpost.clients.readers import ENCODING_NAMES, Count
+from ruralpost.limits import BAD_ROWS_KEPT, ROWS_PER_RULE
 from ruralpost.v1 import common_pb2
-
-ROWS_PER_RULE = 12
-BAD_ROWS_KEPT = 200
 
 
 @dataclass

@@ -13,10 +13,6 @@ from ruralpost.service import dates
 
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Lengths no real value reaches: longer is a mistake or an attack, refused with the field named.
-MAX_ID = 128
-MAX_NAME = 256
-MAX_CODE = 32
-MAX_LIST = 32
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
+from ruralpost.limits import MAX_BODY_BYTES, MAX_MESSAGE_BYTES
 from ruralpost.service.api.connect import applications
 from ruralpost.service.api.gate import Gate
 from ruralpost.service.api.methods import Methods
@@ -27,9 +28,6 @@ from ruralpost.service.console.app import Console
 
 log = logging.getLogger(__name__)
 
-# A 200,000-parcel claim as JSON is larger than as protobuf; the body limit leaves room for it.
-MAX_BODY_BYTES = 128 * 1024 * 1024
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # one message, as on the gRPC door
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
