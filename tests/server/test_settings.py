@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import grpc
 import pytest
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from ruralpost.cli import parser
 from ruralpost.service import settings_docs
 from ruralpost.service.config import Config, host_port, settings, usable_cores
+from ruralpost.service.server import running
 
 
 def test_the_settings_table_in_the_docs_is_current() -> None:
@@ -57,3 +61,18 @@ def test_flags_win_over_the_environment_and_the_environment_over_defaults(monkey
 def test_one_host_port_parser_for_every_address(listen: str, host: str, port: int) -> None:
     assert host_port(listen) == (host, port)
     assert _config(["--listen", listen, "--http-listen", listen]).http_listen == listen
+
+
+def test_no_reflection_turns_server_reflection_off(tmp_path: Path) -> None:
+    """Reflection (grpcurl without protos) is on by default; --no-reflection leaves it unregistered."""
+    for on in (True, False):
+        config = Config(listen="127.0.0.1:0", db=str(tmp_path / f"{on}.db"), reflection=on, grace_seconds=0)
+        with running(config) as r, grpc.insecure_channel(f"127.0.0.1:{r.port}") as ch:
+            stub = reflection_pb2_grpc.ServerReflectionStub(ch)
+            ask = iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+            if on:
+                assert next(stub.ServerReflectionInfo(ask)).list_services_response.service
+            else:
+                with pytest.raises(grpc.RpcError) as e:
+                    next(stub.ServerReflectionInfo(ask))
+                assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED

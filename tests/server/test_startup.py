@@ -50,6 +50,9 @@ def test_a_second_server_on_a_port_in_use_exits_2_naming_it(tmp_path: Path) -> N
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
             grpc.channel_ready_future(ch).result(timeout=60)
+        cores = len(os.sched_getaffinity(0))  # the default: a worker per usable core (one: no children)
+        children = subprocess.run(["pgrep", "-P", str(first.pid)], capture_output=True, text=True).stdout.split()
+        assert len(children) == (cores if cores > 1 else 0)
         other = str(tmp_path / "b.db")
         for args, taken in [
             (["--workers", "1", "--listen", f"127.0.0.1:{port}"], port),
