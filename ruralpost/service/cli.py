@@ -13,7 +13,10 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+if TYPE_CHECKING:
+    from ruralpost.service.config import Config
 
 # `pip install ruralpost` is the client; the server's dependencies come with the `server` extra.
 NO_SERVER = (
@@ -32,19 +35,14 @@ def _no_server(name: str) -> int:
 def _serve(args: argparse.Namespace) -> int:
     """Under --workers with metrics, the workers count in files that the parent sums: their folder
     is set before prometheus_client is imported (it chooses memory or files then), removed at the end."""
-    from ruralpost.service.config import Config, StartupError, invalid
+    from pydantic import ValidationError
+
+    from ruralpost.service.config import Config, invalid
 
     given = {name: value for name, value in vars(args).items() if name in Config.model_fields and value is not None}
     try:
-        config = Config(**given)
-    except StartupError as e:
-        print(e.line(), file=sys.stderr)
-        return 2
-    except ValueError as e:  # pydantic's ValidationError: a value from the environment
-        from pydantic import ValidationError
-
-        if not isinstance(e, ValidationError):
-            raise
+        config = Config(**given)  # the flags given, then RURALPOST_* variables, then the defaults
+    except ValidationError as e:  # a value from the environment (flags were checked when read)
         print(invalid(e).line(), file=sys.stderr)
         return 2
     summed = config.workers > 1 and config.metrics_listen
@@ -58,7 +56,7 @@ def _serve(args: argparse.Namespace) -> int:
             shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
-def _run(config: Any) -> int:
+def _run(config: Config) -> int:
     from ruralpost.service.config import StartupError
 
     try:
@@ -116,8 +114,8 @@ def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         from ruralpost.service.config import env_name, flag, settings, shown_default
     except ModuleNotFoundError as e:  # the client alone: `serve` says what to install
         name = e.name or "pydantic_settings"
-        s = sub.add_parser("serve", help=SUMMARY, add_help=False)
-        s.add_argument("rest", nargs=argparse.REMAINDER)
+        s = sub.add_parser("serve", help=SUMMARY, add_help=False, prefix_chars="\0")  # any flags: all words
+        s.add_argument("rest", nargs="*")
         s.set_defaults(run=lambda _args: _no_server(name))
         return
     s = sub.add_parser(
