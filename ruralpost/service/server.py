@@ -125,14 +125,18 @@ def _credentials(config: Config) -> grpc.ServerCredentials | None:
     )
 
 
+def _unreadable(flag: str, path: object, e: OSError) -> StartupError:
+    return StartupError(
+        f"{flag} 读不了：{path}（{e.strerror}）；请检查路径和权限",
+        f"{flag}: cannot read {path} ({e.strerror}); check the path and its permissions",
+    )
+
+
 def _read_pem(flag: str, path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as e:
-        raise StartupError(
-            f"{flag} 文件读不了：{path}（{e.strerror}）；请检查路径和权限",
-            f"{flag}: cannot read {path} ({e.strerror}); check the path and its permissions",
-        ) from None
+        raise _unreadable(flag, path, e) from None
 
 
 def _check_tls(config: Config) -> None:
@@ -174,10 +178,7 @@ def load_rules(config: Config) -> ActiveRules:
             f"the rule set does not load: {e}",
         ) from None
     except OSError as e:
-        raise StartupError(
-            f"规则文件夹读不了：{e.filename or config.rules_dir}（{e.strerror}）；请检查 --rules 的路径和权限",
-            f"the rule folder cannot be read: {e.filename or config.rules_dir} ({e.strerror}); check --rules",
-        ) from None
+        raise _unreadable("--rules", e.filename or config.rules_dir, e) from None
 
 
 def open_database(db: str) -> Store:

@@ -35,18 +35,22 @@ def _refused(args: list[str], env: dict[str, str] | None = None) -> str:
     return lines[0]
 
 
+def _serving(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    """`serve` in a session of its own (its workers stop with it), its output in `log`."""
+    with open(log, "w", encoding="utf-8") as out:
+        return subprocess.Popen(
+            [str(CLI), "serve", *args], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
 def test_a_second_server_on_a_port_in_use_exits_2_naming_it(tmp_path: Path) -> None:
     """The first server runs with the default workers (they share their ports among themselves);
     a second one, alone or with workers, on its gRPC or its HTTP port, is refused."""
     port, http_port = free_port(), free_port()
-    with open(tmp_path / "first.log", "w", encoding="utf-8") as log:
-        first = subprocess.Popen(
-            [str(CLI), "serve", "--listen", f"127.0.0.1:{port}", "--http-listen", f"127.0.0.1:{http_port}",
-             "--db", str(tmp_path / "a.db")],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+    first = _serving(
+        ["--listen", f"127.0.0.1:{port}", "--http-listen", f"127.0.0.1:{http_port}", "--db", str(tmp_path / "a.db")],
+        tmp_path / "first.log",
+    )
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
             grpc.channel_ready_future(ch).result(timeout=60)
@@ -160,14 +164,8 @@ def test_listen_port_0_with_workers_serves_on_the_port_the_parent_learnt(tmp_pat
     """PORT 0 under workers: the parent binds and learns the port, the workers share it, and the
     ready line says the real port."""
     log = tmp_path / "serve.log"
-    with open(log, "w", encoding="utf-8") as out:
-        proc = subprocess.Popen(
-            [str(CLI), "serve", "--workers", "2", "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
-             "--db", str(tmp_path / "z.db")],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+    args = ["--workers", "2", "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--db", str(tmp_path / "z.db")]
+    proc = _serving(args, log)
     try:
         deadline = time.monotonic() + 60
         while "workers on" not in log.read_text(encoding="utf-8") and time.monotonic() < deadline:
