@@ -37,7 +37,7 @@ def main() -> None:
     port, db = sys.argv[1], sys.argv[2]
     threads = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     workers = int(sys.argv[4]) if len(sys.argv) > 4 else 1
-    config = Config(listen=f"127.0.0.1:{port}", db=db, extra_handlers=[handler()], grace_seconds=1)
+    config = Config(listen=f"127.0.0.1:{port}", db=db, extra_handlers=[handler()], grace_seconds=1, workers=workers)
     if threads:  # the thread count under test (A/B), else the server's default
         config.threads = threads
     if workers > 1:
@@ -48,7 +48,7 @@ def main() -> None:
             target=_ready_when_listening, args=(int(config.listen.rsplit(":", 1)[1]),), daemon=True
         ).start()
         threading.Thread(target=lambda: (sys.stdin.read(), os.kill(os.getpid(), signal.SIGTERM)), daemon=True).start()
-        serve_workers(config, workers)
+        serve_workers(config)
         return
     running = build(config)
     print(f"ready {running.port}", flush=True)

@@ -35,7 +35,8 @@ pytestmark = pytest.mark.wheel
 
 AS_OF = "2023-07-15"
 SERVER_ONLY = [
-    *("durable-rules", "psycopg", "psycopg-binary", "sqlalchemy", "pydantic", "pyyaml", "prometheus-client"),
+    *("durable-rules", "psycopg", "psycopg-binary", "sqlalchemy", "pydantic", "pydantic-settings", "pyyaml"),
+    "prometheus-client",
     *("orjson", "connectrpc", "uvicorn", "h11"),  # the engine's JSON, the HTTP door
 ]
 EXPECTED = [

@@ -1,4 +1,4 @@
-"""`ruralpost serve`: its options (defaults from `Config`, the only place they are set) and running it.
+"""`ruralpost serve`: its flags, generated from the settings model (service/config.py), and running it.
 
 Only the option parsing is imported by the `ruralpost` command; the server is imported when
 `serve` runs, so the client commands never load it.
@@ -12,16 +12,11 @@ import os
 import shutil
 import sys
 import tempfile
-from pathlib import Path
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-from ruralpost.service.config import Config, ConfigError, host_port
-
-_DEFAULT = Config()
-
-
-def _path(value: str | None) -> Path | None:
-    return Path(value) if value else None
-
+if TYPE_CHECKING:
+    from ruralpost.service.config import Config
 
 # `pip install ruralpost` is the client; the server's dependencies come with the `server` extra.
 NO_SERVER = (
@@ -29,151 +24,131 @@ NO_SERVER = (
     "ruralpost serve needs the server's dependencies ({name} is missing): pip install 'ruralpost[server]'\n"
     "(Python 3.13: durable_rules from the wheelhouse of scripts/build-durable-rules.sh, see README)"
 )
+SUMMARY = "run the gRPC service (and, with --http-listen, the HTTP door and console)"
 
 
-def _host_port(value: str) -> str:
-    """--metrics-listen is checked when the command line is read, not when the server starts."""
-    try:
-        host_port(value)
-    except ConfigError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    return value
-
-
-def _loopback_port(value: str) -> str:
-    """--metrics-port P, the older option, is --metrics-listen on loopback."""
-    return _host_port(f"127.0.0.1:{value}")
+def _no_server(name: str) -> int:
+    print(NO_SERVER.format(name=name), file=sys.stderr)
+    return 2
 
 
 def _serve(args: argparse.Namespace) -> int:
     """Under --workers with metrics, the workers count in files that the parent sums: their folder
     is set before prometheus_client is imported (it chooses memory or files then), removed at the end."""
-    metrics_dir = tempfile.mkdtemp(prefix="ruralpost-metrics-") if args.workers > 1 and args.metrics_listen else None
+    from pydantic import ValidationError
+
+    from ruralpost.service.config import Config, invalid
+
+    given = {name: value for name, value in vars(args).items() if name in Config.model_fields and value is not None}
+    try:
+        config = Config(**given)  # the flags given, then RURALPOST_* variables, then the defaults
+    except ValidationError as e:  # a value from the environment (flags were checked when read)
+        print(invalid(e).line(), file=sys.stderr)
+        return 2
+    summed = config.workers > 1 and config.metrics_listen
+    metrics_dir = tempfile.mkdtemp(prefix="ruralpost-metrics-") if summed else None
     if metrics_dir:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
-        return _run(args)
+        return _run(config)
     finally:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(config: Config) -> int:
+    from ruralpost.service.config import StartupError
+
     try:
-        from ruralpost.service.api.auth import AuthFileError
-        from ruralpost.service.rulebook.packs import RulebookError
         from ruralpost.service.server import serve
         from ruralpost.service.workers import serve_workers
     except ModuleNotFoundError as e:
         if e.name is None or e.name.split(".")[0] == "ruralpost":
             raise
-        print(NO_SERVER.format(name=e.name), file=sys.stderr)
+        return _no_server(e.name)
+
+    logging.getLogger().setLevel(config.log_level.upper())
+    try:
+        if config.workers > 1:
+            return serve_workers(config)
+        serve(config)
+        return 0
+    except StartupError as e:
+        print(e.line(), file=sys.stderr)
         return 2
 
-    logging.getLogger().setLevel(args.log_level.upper())
-    config = Config(
-        listen=args.listen,
-        db=args.db,
-        rules_dir=Path(args.rules),
-        threads=args.threads,
-        grace_seconds=args.grace,
-        auth_file=_path(args.auth_file),
-        insecure=args.insecure,
-        tls_cert=_path(args.tls_cert),
-        tls_key=_path(args.tls_key),
-        client_ca=_path(args.client_ca),
-        max_streams_per_caller=args.max_streams_per_caller,
-        max_stream_items=args.max_stream_items,
-        metrics_listen=args.metrics_listen,
-        http_listen=args.http_listen,
-        http_threads=args.http_threads,
-        console_dir=Path(args.console_dir),
-        cookie_secure=args.cookie_secure,
-    )
-    try:
-        if args.workers > 1:
-            return serve_workers(config, args.workers)
-        serve(config)
-    except RulebookError as e:
-        print(f"ruralpost: the rule set does not load: {e}", file=sys.stderr)
-        return 2
-    except (ConfigError, AuthFileError, OSError) as e:
-        print(f"ruralpost: {e}", file=sys.stderr)
-        return 2
-    return 0
+
+def _one_line_error(message: str) -> NoReturn:
+    """A refused flag in one line (no usage block), like every other start-up failure."""
+    print(f"ruralpost serve: 参数有误，见 ruralpost serve --help | {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _typed(name: str, field: Any) -> Any:
+    """The flag's value checked as the model checks it (type, range, HOST:PORT) when it is read."""
+    from pydantic import TypeAdapter, ValidationError
+
+    kind: Any = Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+    adapter: TypeAdapter[Any] = TypeAdapter(kind)
+
+    def check(value: str) -> Any:
+        try:
+            return adapter.validate_python(value) if value != "" else None
+        except ValidationError as e:
+            msg = str(e.errors()[0]["msg"]).removeprefix("Value error, ")
+            raise argparse.ArgumentTypeError(msg) from None
+
+    check.__name__ = name
+    return check
+
+
+def _on_loopback(check: Callable[[str], Any]) -> Callable[[str], Any]:
+    """--metrics-port P, the older option, is --metrics-listen on loopback."""
+    return lambda port: check(f"127.0.0.1:{port}")
 
 
 def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Registers `serve` on `ruralpost`'s parser."""
-    d = _DEFAULT
-    s = sub.add_parser("serve", help="run the gRPC service (and, with --http-listen, the HTTP door and console)")
-    s.add_argument("--listen", default=d.listen, help="HOST:PORT (default %(default)s)")
-    s.add_argument("--db", default=d.db, help="SQLite file path or postgresql:// URL (default %(default)s)")
-    s.add_argument("--rules", default=str(d.rules_dir), help="rule pack folder (default: bundled)")
-    s.add_argument(
-        "--threads",
-        type=int,
-        default=d.threads,
-        help="threads for gRPC work that may wait: claims, registering, PostgreSQL, reloads (default %(default)s)",
+    """Registers `serve` on `ruralpost`'s parser: one flag per setting, default from the model,
+    None unless given (so the environment fills what the command line leaves out)."""
+    try:
+        from ruralpost.service.config import env_name, flag, settings, shown_default
+    except ModuleNotFoundError as e:  # the client alone: `serve` says what to install
+        name = e.name or "pydantic_settings"
+        s = sub.add_parser("serve", help=SUMMARY, add_help=False, prefix_chars="\0")  # any flags: all words
+        s.add_argument("rest", nargs="*")
+        s.set_defaults(run=lambda _args: _no_server(name))
+        return
+    s = sub.add_parser(
+        "serve",
+        help=SUMMARY,
+        description=SUMMARY + ". Every flag can be set in the environment as RURALPOST_<FLAG> "
+        "(for example RURALPOST_DB); flags win over the environment.",
     )
-    s.add_argument("--grace", type=float, default=d.grace_seconds, help="seconds to finish calls on stop")
-    s.add_argument("--workers", type=int, default=1, help="pre-forked processes sharing the port (one core each)")
-    s.add_argument("--auth-file", help="YAML list of callers {name, token_sha256, role, operator?}")
-    s.add_argument(
-        "--insecure",
-        action="store_true",
-        help="allow listening beyond loopback without --auth-file (trusted networks only)",
-    )
-    s.add_argument("--tls-cert", help="PEM certificate chain: serve TLS")
-    s.add_argument("--tls-key", help="PEM private key for --tls-cert")
-    s.add_argument("--client-ca", help="PEM CA: require client certificates signed by it (mTLS)")
-    m = s.add_mutually_exclusive_group()
-    m.add_argument(
-        "--metrics-listen",
-        type=_host_port,
-        metavar="HOST:PORT",
-        help="serve Prometheus metrics over HTTP there (under --workers: the sum of all workers)",
-    )
-    m.add_argument(
-        "--metrics-port",
-        dest="metrics_listen",
-        type=_loopback_port,
-        metavar="PORT",
-        help="the same as --metrics-listen 127.0.0.1:PORT",
-    )
-    s.add_argument(
-        "--http-listen",
-        help="HOST:PORT: also serve the API over HTTP (Connect protocol: JSON or protobuf; gRPC-Web) and "
-        "the web console at / (off unless given)",
-    )
-    s.add_argument("--http-threads", type=int, default=d.http_threads, help="HTTP worker threads (default %(default)s)")
-    s.add_argument(
-        "--console-dir",
-        default=str(d.console_dir),
-        help="where the console keeps uploads and results for download (default %(default)s)",
-    )
-    s.add_argument(
-        "--cookie-secure",
-        action="store_true",
-        help="mark console cookies Secure although this door speaks plain HTTP (TLS ends at a proxy); "
-        "over TLS they always are",
-    )
-    s.add_argument(
-        "--max-streams-per-caller",
-        type=int,
-        default=d.max_streams_per_caller,
-        help="concurrent streams one caller may hold (default %(default)s)",
-    )
-    s.add_argument(
-        "--max-stream-items",
-        type=int,
-        default=d.max_stream_items,
-        help="items one stream may carry (default %(default)s)",
-    )
-    s.add_argument(
-        "--log-level",
-        default="info",
-        choices=["debug", "info", "warning", "error"],
-        help="debug logs every call as a JSON line with its request id",
-    )
+    setattr(s, "error", _one_line_error)  # noqa: B010 - this parser only, not the client commands'
+    for name, field in settings().items():
+        default = shown_default(name)
+        help = (field.description or "") + (f" (default {default}; " if default else " (") + env_name(name) + ")"
+        common: dict[str, Any] = {"dest": name, "default": None, "help": help.replace("%", "%%")}
+        if field.annotation is bool:  # a switch: --insecure sets it, --no-reflection clears it
+            on = field.get_default() is True
+            s.add_argument(("--no-" if on else "--") + flag(name).removeprefix("--"), action="store_const",
+                           const=not on, **common)  # fmt: skip
+            continue
+        target = s if name != "metrics_listen" else s.add_mutually_exclusive_group()
+        check = _typed(name, field)
+        target.add_argument(
+            flag(name),
+            type=check,
+            choices=getattr(field.annotation, "__args__", None) if name == "log_level" else None,
+            metavar="HOST:PORT" if name.endswith("listen") else flag(name).removeprefix("--").upper().replace("-", "_"),
+            **common,
+        )
+        if name == "metrics_listen":  # the older spelling, kept for existing scripts
+            target.add_argument(
+                "--metrics-port",
+                dest=name,
+                type=_on_loopback(check),
+                metavar="PORT",
+                help="the same as --metrics-listen 127.0.0.1:PORT",
+            )
     s.set_defaults(run=_serve)

@@ -21,14 +21,9 @@ from typing import Any
 import durable_rules_engine as dre
 import orjson
 
+from ruralpost.limits import MAX_ABS_NUMBER, MAX_FACT_FIELDS, MAX_RULES_PER_RULESET, MAX_SIDS, MAX_STRING_BYTES
 from ruralpost.service.dates import day_number, parse_date
 from ruralpost.service.rulebook.packs import FactSpec, Rule, Rulebook, RulebookError, Severity
-
-MAX_RULES_PER_RULESET = 50  # more than 64 matches of one fact fail the assert (error 303)
-MAX_SIDS = 1000  # the 1025th live sid breaks a ruleset for good
-MAX_FACT_FIELDS = 250
-MAX_STRING_BYTES = 60_000
-MAX_ABS_NUMBER = 1e300
 
 _names = itertools.count()
 

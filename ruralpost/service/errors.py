@@ -9,19 +9,11 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from ruralpost.limits import MAX_NAMED, MAX_VIOLATION_BYTES, MAX_VIOLATIONS
 from ruralpost.service import dates
 
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Lengths no real value reaches: longer is a mistake or an attack, refused with the field named.
-MAX_ID = 128
-MAX_NAME = 256
-MAX_CODE = 32
-MAX_LIST = 32
-# One error's bad fields: the first 100, within 4 KB (a gRPC client takes 8 KB of trailers by
-# default; beyond, it sees the stream cut), the rest counted; its message names the first 10.
-MAX_VIOLATIONS = 100
-MAX_VIOLATION_BYTES = 4096
-MAX_NAMED = 10
 
 
 @dataclass(frozen=True)

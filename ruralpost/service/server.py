@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import logging
 import signal
+import ssl
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
@@ -17,8 +19,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
+from ruralpost.limits import MAX_MESSAGE_BYTES
 from ruralpost.service import private
-from ruralpost.service.api.auth import Authenticator, load_callers
+from ruralpost.service.api.auth import Authenticator, AuthFileError, load_callers
 from ruralpost.service.api.interceptors import ServiceInterceptor
 from ruralpost.service.api.methods import Methods
 from ruralpost.service.api.metrics import serve_metrics
@@ -27,10 +30,12 @@ from ruralpost.service.api.quota_service import QuotaServicer
 from ruralpost.service.api.rules_service import RulesServicer
 from ruralpost.service.api.station_service import StationServicer
 from ruralpost.service.api.subsidy_service import SubsidyServicer
-from ruralpost.service.config import Config, ConfigError
+from ruralpost.service.binding import PortInUse, address, check_free
+from ruralpost.service.config import Config, ConfigError, StartupError, host_port
 from ruralpost.service.rulebook.packs import RulebookError
 from ruralpost.service.runtime import ActiveRules, Runtime
-from ruralpost.service.store import open_store
+from ruralpost.service.store import Store, StoreUnavailable, open_store
+from ruralpost.service.store.outage import available
 from ruralpost.service.web import HttpDoor
 from ruralpost.service.web import start as start_http
 from ruralpost.v1 import (
@@ -47,7 +52,6 @@ from ruralpost.v1 import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a 200,000-parcel claim fits
 SERVICE_NAMES = (
     station_pb2.DESCRIPTOR.services_by_name["StationService"].full_name,
     progress_pb2.DESCRIPTOR.services_by_name["QuotaService"].full_name,
@@ -56,7 +60,7 @@ SERVICE_NAMES = (
 )
 
 
-LOOPBACK_HOSTS = ("127.", "localhost", "[::1]", "::1")
+LOOPBACK_HOSTS = ("127.", "localhost", "::1")
 
 
 class _Collected:
@@ -93,8 +97,7 @@ class Running:
 
 
 def is_loopback(listen: str) -> bool:
-    host = listen.rsplit(":", 1)[0]
-    return host.startswith(LOOPBACK_HOSTS)
+    return host_port(listen)[0].startswith(LOOPBACK_HOSTS)
 
 
 def check_exposure(config: Config) -> None:
@@ -110,32 +113,118 @@ def check_exposure(config: Config) -> None:
 def _credentials(config: Config) -> grpc.ServerCredentials | None:
     if not config.tls_cert and not config.tls_key:
         if config.client_ca:
-            raise ConfigError("--client-ca needs --tls-cert and --tls-key")
+            raise ConfigError("--client-ca needs --tls-cert and --tls-key", "--client-ca 须与 TLS 证书和私钥同给")
         return None
     if not (config.tls_cert and config.tls_key):
-        raise ConfigError("TLS needs both --tls-cert and --tls-key")
-    ca = config.client_ca.read_bytes() if config.client_ca else None
+        raise ConfigError("TLS needs both --tls-cert and --tls-key", "TLS 须同时给出 --tls-cert 和 --tls-key")
+    files = {"--tls-cert": config.tls_cert, "--tls-key": config.tls_key, "--client-ca": config.client_ca}
+    pems = {flag: _read_pem(flag, path) for flag, path in files.items() if path is not None}
+    _check_tls(config)
+    ca = pems.get("--client-ca")
     return grpc.ssl_server_credentials(
-        [(config.tls_key.read_bytes(), config.tls_cert.read_bytes())],
-        root_certificates=ca,
-        require_client_auth=ca is not None,
+        [(pems["--tls-key"], pems["--tls-cert"])], root_certificates=ca, require_client_auth=ca is not None
     )
+
+
+def _unreadable(flag: str, path: object, e: OSError) -> StartupError:
+    return StartupError(
+        f"{flag} 读不了：{path}（{e.strerror}）；请检查路径和权限",
+        f"{flag}: cannot read {path} ({e.strerror}); check the path and its permissions",
+    )
+
+
+def _read_pem(flag: str, path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise _unreadable(flag, path, e) from None
+
+
+def _check_tls(config: Config) -> None:
+    """The certificate, its key and the client CA as OpenSSL reads them, checked before gRPC gets
+    them (gRPC would log OpenSSL's errors and fail to bind, as if the port were the problem)."""
+    assert config.tls_cert and config.tls_key
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(config.tls_cert, config.tls_key)
+    except ssl.SSLError as e:
+        raise StartupError(
+            f"TLS 证书或私钥无效（{config.tls_cert}，{config.tls_key}）：须为 PEM 格式、私钥与证书配对",
+            f"the TLS certificate or key is not valid ({config.tls_cert}, {config.tls_key}): {e.reason or e}; "
+            "give a PEM certificate chain and its own private key",
+        ) from None
+    if config.client_ca:
+        try:
+            context.load_verify_locations(cafile=config.client_ca)
+        except ssl.SSLError as e:
+            raise StartupError(
+                f"--client-ca 不是有效的 PEM 格式 CA 证书：{config.client_ca}",
+                f"--client-ca: {config.client_ca} is not a valid PEM CA certificate ({e.reason or e})",
+            ) from None
+
+
+def load_rules(config: Config) -> ActiveRules:
+    """The rule folder's rule set, or one line saying why it does not load."""
+    if not config.rules_dir.is_dir():
+        raise StartupError(
+            f"规则文件夹不存在或不是文件夹：{config.rules_dir}；请检查 --rules 的路径（不给则用自带的规则）",
+            f"the rule folder does not exist or is not a folder: {config.rules_dir}; check --rules "
+            "(without it the bundled rules serve)",
+        )
+    try:
+        return ActiveRules(config.rules_dir)
+    except RulebookError as e:
+        raise StartupError(
+            f"规则集无法加载，请改正规则文件夹（--rules {config.rules_dir}）",
+            f"the rule set does not load: {e}",
+        ) from None
+    except OSError as e:
+        raise _unreadable("--rules", e.filename or config.rules_dir, e) from None
+
+
+def open_database(db: str) -> Store:
+    """The store named by --db, or one line saying what to do when it cannot be opened."""
+    try:
+        private.database(db)  # owner-only before SQLite opens it
+        with available():
+            return open_store(db)
+    except (StoreUnavailable, OSError) as e:
+        cause = getattr(e.__cause__, "orig", None) or e
+        detail = " ".join(str(cause).split())[:300]
+        raise StartupError(
+            "数据库打不开。PostgreSQL：请确认服务在运行、地址和用户正确，且数据库已建好"
+            "（createdb 或 CREATE DATABASE）；SQLite：请确认文件夹可写",
+            f"the database cannot be opened ({detail}); PostgreSQL: check that the server runs, the address and user, "
+            "and that the database exists (createdb / CREATE DATABASE); SQLite: check that the folder is writable",
+        ) from None
+
+
+def _callers(config: Config) -> Authenticator | None:
+    if config.auth_file is None:
+        return None
+    try:
+        return Authenticator(load_callers(config.auth_file))
+    except AuthFileError as e:
+        raise StartupError(f"调用方文件（--auth-file）有误，请改正：{e}", f"--auth-file: {e}") from None
 
 
 def build(config: Config, options: tuple[tuple[str, Any], ...] = (), reuse_port: bool = False) -> Running:
     """A started server with every service registered, and the HTTP door when configured; the
-    caller stops it (see `running`). `reuse_port`: pre-forked workers share the HTTP port.
+    caller stops it (see `running`). `reuse_port`: a pre-forked worker joins the ports its parent holds
+    (see workers.py); otherwise a port another process holds is refused.
 
     Both doors run on one event loop in a thread of its own: the gRPC door is a grpc.aio server,
     the HTTP door an ASGI application under uvicorn (see api/methods.py for what runs on the loop
     and what on the pool of `config.threads` threads)."""
     check_exposure(config)
-    authenticator = Authenticator(load_callers(config.auth_file)) if config.auth_file else None
+    authenticator = _callers(config)
     credentials = _credentials(config)
-    private.database(config.db)
-    runtime = Runtime(
-        rules=ActiveRules(config.rules_dir), store=open_store(config.db), max_stream_items=config.max_stream_items
-    )
+    if not reuse_port:  # alone on the ports: refuse one another process holds (grpcio would share it)
+        check_free(config.listen, "gRPC")
+        if config.http_listen:
+            check_free(config.http_listen, "HTTP")
+    rules = load_rules(config)
+    runtime = Runtime(rules=rules, store=open_database(config.db), max_stream_items=config.max_stream_items)
     interceptor = ServiceInterceptor(authenticator, config.max_streams_per_caller)
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, name="doors-loop", daemon=True).start()
@@ -148,6 +237,7 @@ def build(config: Config, options: tuple[tuple[str, Any], ...] = (), reuse_port:
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.so_reuseport", 1 if reuse_port else 0),
                 *options,
             ],
         )
@@ -167,11 +257,15 @@ def build(config: Config, options: tuple[tuple[str, Any], ...] = (), reuse_port:
             server.add_generic_rpc_handlers(tuple(config.extra_handlers))
         health_servicer = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-        reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-        if credentials is None:
-            port = server.add_insecure_port(config.listen)
-        else:
-            port = server.add_secure_port(config.listen, credentials)
+        if config.reflection:
+            reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+        try:
+            if credentials is None:
+                port = server.add_insecure_port(address(config.listen))
+            else:
+                port = server.add_secure_port(address(config.listen), credentials)
+        except RuntimeError as e:  # grpcio: "Failed to bind to address"
+            raise PortInUse(config.listen, "gRPC", str(e)) from None
         return server, port, health_servicer
 
     def abandon() -> None:
@@ -182,7 +276,7 @@ def build(config: Config, options: tuple[tuple[str, Any], ...] = (), reuse_port:
     try:
         server, port, health_servicer = asyncio.run_coroutine_threadsafe(bind(), loop).result()
         if port == 0:
-            raise OSError(f"cannot listen on {config.listen}")
+            raise PortInUse(config.listen, "gRPC", "the address is not available")
         r = Running(server, port, runtime, health_servicer, loop, pool)
         if config.http_listen:
             r.http = start_http(config, methods, interceptor.gate, loop, reuse_port)

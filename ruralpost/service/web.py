@@ -18,22 +18,24 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from ruralpost.limits import (
+    BODY_IDLE_SECONDS,
+    HEAD_SECONDS,
+    KEEP_ALIVE_SECONDS,
+    MAX_BODY_BYTES,
+    MAX_CONNECTIONS,
+    MAX_HEADER_BYTES,
+    MAX_MESSAGE_BYTES,
+)
 from ruralpost.service.api.connect import Door, applications
 from ruralpost.service.api.gate import Gate
 from ruralpost.service.api.methods import Methods
-from ruralpost.service.config import Config, ConfigError
+from ruralpost.service.binding import bind
+from ruralpost.service.config import Config
 from ruralpost.service.console.app import Console
 
 log = logging.getLogger(__name__)
 
-# A 200,000-parcel claim as JSON is larger than as protobuf; the body limit leaves room for it.
-MAX_BODY_BYTES = 128 * 1024 * 1024
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # one message, as on the gRPC door
-MAX_HEADER_BYTES = 16 * 1024  # the request line and headers together
-MAX_CONNECTIONS = 256  # open connections (and calls in flight); beyond, 503 at once
-KEEP_ALIVE_SECONDS = 5  # an idle keep-alive connection closes after this
-HEAD_SECONDS = 10.0  # a client has this long to send its request line and headers
-BODY_IDLE_SECONDS = 30.0  # and at most this long between two pieces of a body
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -43,30 +45,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Every answer, whichever part of the door writes it.
 SECURITY_HEADERS = ((b"referrer-policy", b"no-referrer"), (b"x-content-type-options", b"nosniff"))
-
-
-def split_host_port(listen: str) -> tuple[str, int]:
-    """ "127.0.0.1:8080", "[::1]:8080", ":8080" (all interfaces) -> (host, port)."""
-    host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ConfigError(f"--http-listen {listen!r}: HOST:PORT expected")
-    return host.strip("[]") or "0.0.0.0", int(port)
-
-
-def bind(listen: str, reuse_port: bool) -> socket.socket:
-    host, port = split_host_port(listen)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if reuse_port:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as e:
-        sock.close()
-        raise OSError(f"cannot listen on {listen} (HTTP): {e.strerror}") from None
-    sock.listen(256)
-    return sock
 
 
 class Router:
@@ -180,7 +158,8 @@ def start(
     assert config.http_listen is not None
     # uvicorn's own start and stop lines would duplicate ours; its warnings (a full door) stay.
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
-    sock = bind(config.http_listen, reuse_port)
+    sock = bind(config.http_listen, "HTTP", join=reuse_port)
+    sock.listen(256)
     services = applications(methods, gate, MAX_MESSAGE_BYTES)
     connect = Door(services, gate, MAX_BODY_BYTES, BODY_IDLE_SECONDS)
     console = Console(config, methods, gate, BODY_IDLE_SECONDS)

@@ -1,6 +1,7 @@
-"""Pre-forked workers: N processes sharing the port (SO_REUSEPORT), one core each.
+"""Pre-forked workers: N processes sharing the ports (SO_REUSEPORT), one core each.
 
 Rule evaluation holds the GIL, so one process uses one core; throughput grows with processes.
+`serve` starts as many as the cores it may use (--workers); --workers 1 is one process.
 """
 
 from __future__ import annotations
@@ -9,13 +10,13 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import threading
 
 from ruralpost.service.api.metrics import serve_metrics, worker_ended, workers_registry
-from ruralpost.service.config import Config, ConfigError
-from ruralpost.service.ruleset import load_ruleset
-from ruralpost.service.server import check_exposure, serve
-from ruralpost.service.store import open_store
+from ruralpost.service.binding import bind, with_port
+from ruralpost.service.config import Config
+from ruralpost.service.server import check_exposure, load_rules, open_database, serve
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +26,18 @@ def _tell_parent() -> None:
     os.kill(os.getppid(), signal.SIGHUP)
 
 
-def serve_workers(config: Config, workers: int) -> int:
-    """N pre-forked worker processes sharing the port (SO_REUSEPORT); one core each.
+def _held(listen: str, door: str) -> tuple[socket.socket, str]:
+    """The parent binds the port alone (refusing one another process holds, learning the port of
+    PORT 0), then keeps it, bound but not listening, for its workers to join."""
+    sock = bind(listen, door, hold=True)
+    return sock, with_port(listen, int(sock.getsockname()[1]))
 
-    The parent checks the configuration and creates the schema once, forks before any gRPC
+
+def serve_workers(config: Config) -> int:
+    """`config.workers` pre-forked worker processes sharing the ports (SO_REUSEPORT); one core each.
+
+    The parent binds the ports (PORT 0: the kernel chooses, the workers use that port), checks the
+    configuration and creates the schema once, forks before any gRPC
     object exists, forwards SIGTERM/SIGINT/SIGHUP to the workers (a worker that answered ReloadRules sends the
     parent SIGHUP, so every worker reloads) and restarts one that dies. It
     serves the metrics of all workers, summed (PROMETHEUS_MULTIPROC_DIR, see api/metrics.py).
@@ -36,10 +45,16 @@ def serve_workers(config: Config, workers: int) -> int:
     session key comes from the parent's Config, so a login is good on every worker.
     """
     check_exposure(config)
-    if config.listen.endswith(":0") or (config.http_listen or "").endswith(":0"):
-        raise ConfigError("--workers needs fixed ports: the workers share them")
-    load_ruleset(config.rules_dir)  # fail here, not in N workers, when the rules do not load
-    open_store(config.db).close()  # create the schema once
+    held: list[socket.socket] = []
+    grpc_sock, listen = _held(config.listen, "gRPC")
+    held.append(grpc_sock)
+    http_listen = config.http_listen
+    if http_listen:
+        http_sock, http_listen = _held(http_listen, "HTTP")
+        held.append(http_sock)
+    config = config.model_copy(update={"listen": listen, "http_listen": http_listen})
+    load_rules(config)  # fail here, not in N workers, when the rules do not load
+    open_database(config.db).close()  # create the schema once
     if config.metrics_listen:
         port = serve_metrics(config.metrics_listen, workers_registry())
         log.info("metrics of all workers on port %d (%s)", port, config.metrics_listen)
@@ -50,7 +65,9 @@ def serve_workers(config: Config, workers: int) -> int:
         pid = os.fork()
         if pid == 0:
             try:
-                serve(config, (("grpc.so_reuseport", 1),), metrics=False, reuse_port=True, siblings=_tell_parent)
+                for sock in held:
+                    sock.close()  # the worker's own sockets join the port; the parent keeps holding it
+                serve(config, metrics=False, reuse_port=True, siblings=_tell_parent)
             finally:
                 os._exit(0)
         children[pid] = slot
@@ -64,9 +81,10 @@ def serve_workers(config: Config, workers: int) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, forward)
-    for slot in range(workers):
+    for slot in range(config.workers):
         spawn(slot)
-    print(f"ruralpost: {workers} workers on {config.listen}", flush=True)
+    http = f", HTTP and console on {config.http_listen}" if config.http_listen else ""
+    print(f"ruralpost: {config.workers} workers on {config.listen}{http}", flush=True)
     status = 0
     while children:
         try:
@@ -80,4 +98,6 @@ def serve_workers(config: Config, workers: int) -> int:
             spawn(slot)
         elif code:
             status = 1
+    for sock in held:
+        sock.close()
     return status

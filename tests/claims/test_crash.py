@@ -27,7 +27,7 @@ def serving(db: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     port = free_port()
     cli = Path(sys.executable).parent / "ruralpost"
     proc = subprocess.Popen(
-        [str(cli), "serve", "--listen", f"127.0.0.1:{port}", "--db", db],
+        [str(cli), "serve", "--workers", "1", "--listen", f"127.0.0.1:{port}", "--db", db],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         text=True,

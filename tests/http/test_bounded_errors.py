@@ -9,7 +9,7 @@ from google.protobuf import json_format
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from ruralpost.service.errors import MAX_VIOLATIONS
+from ruralpost.limits import MAX_VIOLATIONS
 from ruralpost.service.server import Running
 from ruralpost.v1 import station_pb2_grpc
 from tests.http.jsondoor import unary

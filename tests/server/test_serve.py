@@ -89,7 +89,7 @@ def _break(rules: Path, file: str, old: str, new: str) -> None:
 def test_serve_refuses_a_rule_folder_that_does_not_load(
     tmp_path: Path, rules_copy: Path, mistake: tuple[str, str, str] | None, says: str
 ) -> None:
-    """Exit 2 with one line that names the file and the value, no traceback."""
+    """Exit 2 with one line, Chinese then English, that names the file and the value, no traceback."""
     if mistake is None:
         shutil.rmtree(rules_copy)
         rules_copy.mkdir()
@@ -103,7 +103,9 @@ def test_serve_refuses_a_rule_folder_that_does_not_load(
         timeout=60,
     )
     assert done.returncode == 2
-    assert done.stderr.startswith(f"ruralpost: the rule set does not load: {says}")
+    assert done.stderr.startswith(
+        f"ruralpost: 规则集无法加载，请改正规则文件夹（--rules {rules_copy}） | the rule set does not load: {says}"
+    )
     assert len(done.stderr.splitlines()) == 1, done.stderr
 
 

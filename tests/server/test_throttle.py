@@ -11,9 +11,9 @@ import grpc
 import pytest
 import yaml
 
-from ruralpost.service.api.auth import AuthFileError, token_sha256
+from ruralpost.service.api.auth import token_sha256
 from ruralpost.service.api.throttle import BURST, EVERY, Throttle, address
-from ruralpost.service.config import Config
+from ruralpost.service.config import Config, StartupError
 from ruralpost.service.errors import ResourceExhausted
 from ruralpost.service.server import Running, build
 from ruralpost.v1 import rules_pb2, rules_pb2_grpc
@@ -72,7 +72,7 @@ def test_two_callers_of_one_name_refuse_the_start(tmp_path: Path) -> None:
     ]
     path = tmp_path / "auth.yaml"
     path.write_text(yaml.safe_dump(entries), encoding="utf-8")
-    with pytest.raises(AuthFileError) as refused:
+    with pytest.raises(StartupError) as refused:
         build(Config(listen="127.0.0.1:0", db=str(tmp_path / "d.db"), auth_file=path))
     text = str(refused.value)
     assert "\n" not in text and "同名" in text and "caller names must be unique" in text and "county" in text

@@ -6,8 +6,9 @@ import sys
 import time
 from typing import TextIO
 
+from ruralpost.limits import EVERY_SECONDS
+
 WIDTH = 30
-EVERY_SECONDS = 0.1
 
 
 class ProgressBar:

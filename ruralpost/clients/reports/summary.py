@@ -11,13 +11,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ruralpost.clients.reports.labels import BAD_ROW, ENCODING_NAMES, OUTCOMES, PASSED
+from ruralpost.limits import BAD_ROWS_KEPT, ROWS_PER_RULE
 from ruralpost.v1 import common_pb2
 
 if TYPE_CHECKING:  # the reports read no files: the spreadsheets package counts the rows
     from ruralpost.clients.sheets.readers import Count
-
-ROWS_PER_RULE = 12
-BAD_ROWS_KEPT = 200
 
 
 @dataclass

@@ -23,9 +23,8 @@ from ruralpost.clients.reports.labels import (
     yuan,
 )
 from ruralpost.clients.reports.summary import Summary
+from ruralpost.limits import MAX_CELL
 from ruralpost.v1 import claim_pb2, common_pb2, progress_pb2, rules_pb2
-
-MAX_CELL = 64
 
 
 def width(text: str) -> int:

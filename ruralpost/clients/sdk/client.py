@@ -25,6 +25,7 @@ from typing import Any, Protocol, TypeVar
 import grpc
 
 from ruralpost.clients.sdk.errors import RuralpostError
+from ruralpost.limits import MAX_MESSAGE_BYTES
 from ruralpost.v1 import (
     claim_pb2,
     claim_pb2_grpc,
@@ -40,7 +41,6 @@ from ruralpost.v1 import (
 log = logging.getLogger(__name__)
 
 DEFAULT_TARGET = "127.0.0.1:50051"
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a claim of 200,000 parcels and its answer fit
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ruralpost.limits import MAX_COMMIT_ATTEMPTS
 from ruralpost.service.claims.evaluate import StationsWithCodes, evaluate_claim, subsidy_config
 from ruralpost.service.claims.facts import KIND_NAMES
 from ruralpost.service.claims.validate import validate_claim_request
@@ -18,8 +19,6 @@ from ruralpost.service.errors import AlreadyExists, Unavailable
 from ruralpost.service.ruleset import RuleSet
 from ruralpost.service.store import ClaimRecord, Commit, Ledger
 from ruralpost.v1 import claim_pb2
-
-MAX_COMMIT_ATTEMPTS = 5  # each lost race re-evaluates against a ledger that has grown
 
 
 class Reached(StrEnum):

@@ -13,9 +13,9 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ruralpost.limits import MAX_CODE
 from ruralpost.service.claims.period import Period
 from ruralpost.service.dates import date_or_none, day_number
-from ruralpost.service.errors import MAX_CODE
 from ruralpost.service.rulebook.subsidy import DOWNBOUND, UPBOUND, SubsidyConfig
 from ruralpost.service.store import RegisteredStation
 from ruralpost.service.store.registry import open_on

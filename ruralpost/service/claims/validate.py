@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 
+from ruralpost.limits import MAX_ID, MAX_NAME, MAX_REPORTED_PARCELS
 from ruralpost.service.claims.period import Period
 from ruralpost.service.dates import MAX_YEAR, MIN_YEAR
-from ruralpost.service.errors import MAX_ID, MAX_NAME, Violations
+from ruralpost.service.errors import Violations
 from ruralpost.v1 import claim_pb2
 
 _PERIOD = re.compile(r"^\d{4}-\d{2}$")
-MAX_REPORTED_PARCELS = 20  # field violations named per claim; the count says how many more
 
 
 def validate_claim_request(has_claim: bool, claim: claim_pb2.Claim, programme_id: str, max_parcels: int) -> Period:

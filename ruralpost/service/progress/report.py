@@ -26,6 +26,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ruralpost.limits import MAX_GAPS_SHOWN
 from ruralpost.service import verdicts
 from ruralpost.service.dates import day_number, parse_date
 from ruralpost.service.engine import Firing
@@ -42,7 +43,6 @@ STATION_REASON = "station_reason"
 HUB = "county_hub"
 HUB_SUBJECT_ID = "county-hub"
 _SIGN_CODE = re.compile(r"^(XZ|C)(\d{4})$")
-MAX_GAPS_SHOWN = 20
 
 
 @dataclass(frozen=True)

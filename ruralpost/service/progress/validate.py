@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ruralpost.service.errors import MAX_LIST, MAX_NAME, Violations
+from ruralpost.limits import MAX_LIST, MAX_NAME, MAX_PROGRESS_STATIONS
+from ruralpost.service.errors import Violations
 from ruralpost.service.stations.validate import validate_station
 from ruralpost.v1 import progress_pb2
-
-MAX_PROGRESS_STATIONS = 20_000  # a county has dozens; more is a mistake, not a county
 
 
 def validate_progress_request(request: progress_pb2.GetProgressRequest, programme_id: str) -> dt.date:

@@ -32,6 +32,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from ruralpost.limits import MAX_CONDITION_DEPTH, MAX_RULE_NUMBER
 from ruralpost.service.config import DEFAULT_RULES_DIR
 
 
@@ -42,8 +43,6 @@ class RulebookError(ValueError):
 RULE_ID = r"^[A-Z]+(-[A-Z0-9]+)+$"
 MISSING_ID = r"^[A-Z]+(-[A-Z0-9]+)*-MISSING$"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_MAX_DEPTH = 32  # conditions nest a few levels; deeper is a mistake (or a YAML alias loop)
-_MAX_NUMBER = 2**63 - 1  # the C module reads integers as 64-bit; NaN would silently match nothing
 
 
 # ---------------------------------------------------------------- value types
@@ -131,7 +130,7 @@ _SCALARS = (str, int, float, bool, type(None))
 
 def _check_condition(value: Any, where: str, depth: int) -> None:
     """Only JSON values with string keys, in the shapes the engine adapter reads (`negate`)."""
-    if depth > _MAX_DEPTH:
+    if depth > MAX_CONDITION_DEPTH:
         raise ValueError(f"{where}: nested too deeply")
     if isinstance(value, dict):
         for key, item in value.items():
@@ -154,8 +153,10 @@ def _check_condition(value: Any, where: str, depth: int) -> None:
             _check_condition(item, f"{where}[{i}]", depth + 1)
     elif isinstance(value, dt.datetime) or not isinstance(value, (*_SCALARS, dt.date)):
         raise ValueError(f"{where}: a {type(value).__name__} cannot be part of a condition")
-    elif isinstance(value, (int, float)) and not isinstance(value, bool) and not abs(value) <= _MAX_NUMBER:
-        raise ValueError(f"{where}: {value!r} is not a number the engine compares (finite, at most {_MAX_NUMBER:.0e})")
+    elif isinstance(value, (int, float)) and not isinstance(value, bool) and not abs(value) <= MAX_RULE_NUMBER:
+        raise ValueError(
+            f"{where}: {value!r} is not a number the engine compares (finite, at most {MAX_RULE_NUMBER:.0e})"
+        )
 
 
 def _condition(value: dict[str, Any]) -> dict[str, Any]:

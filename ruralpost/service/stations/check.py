@@ -13,6 +13,7 @@ import itertools
 from collections.abc import Iterable
 from typing import Protocol
 
+from ruralpost.limits import MAX_HOLDERS_SHOWN
 from ruralpost.service import verdicts
 from ruralpost.service.ruleset import RuleSet
 from ruralpost.service.stations import facts
@@ -20,7 +21,6 @@ from ruralpost.service.store import RegisteredStation
 from ruralpost.v1 import common_pb2, station_pb2
 
 SUBJECT = "station"
-MAX_HOLDERS_SHOWN = 5  # other stations named in a duplicate sign code's reason (one is enough to fail)
 
 
 class Registry(Protocol):

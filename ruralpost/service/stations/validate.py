@@ -9,12 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from ruralpost.service.errors import MAX_CODE, MAX_ID, MAX_LIST, MAX_NAME, Violations
+from ruralpost.limits import MAX_AREA_M2, MAX_CODE, MAX_DAILY_PARCELS, MAX_ID, MAX_LIST, MAX_NAME, MAX_RETENTION_DAYS
+from ruralpost.service.errors import Violations
 from ruralpost.v1 import station_pb2
-
-MAX_AREA_M2 = 100_000.0  # larger is a unit mistake, not a station
-MAX_RETENTION_DAYS = 3_650
-MAX_DAILY_PARCELS = 100_000  # a county's whole downbound volume is a few thousand a day
 
 
 def validate_station(station: station_pb2.Station, v: Violations, prefix: str = "station") -> None:

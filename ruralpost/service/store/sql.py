@@ -15,15 +15,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Select, and_, create_engine, event, func, insert, inspect, select
 
+from ruralpost.limits import LOG_BATCH_ROWS, LOG_BATCH_SECONDS, LOG_INSERT_ROWS, LOG_QUEUE_ROWS
 from ruralpost.service.store import schema
 from ruralpost.service.store.ledger import Ledger
 from ruralpost.service.store.outage import StoreUnavailable, available
 
 log = logging.getLogger(__name__)
-LOG_BATCH_SECONDS = 0.05
-LOG_BATCH_ROWS = 2000
-LOG_QUEUE_ROWS = 100_000
-LOG_INSERT_ROWS = 100  # rows per INSERT statement: 900 parameters, within every driver's limit
 
 
 @dataclass(frozen=True)
