@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Select, and_, create_engine, event, func, insert, inspect, select
 
-from ruralpost.service.store import schema
+from ruralpost.service.store import tables
 from ruralpost.service.store.ledger import Ledger
 from ruralpost.service.store.outage import StoreUnavailable, available
 
@@ -106,7 +106,7 @@ class Store:
             f"rule_ids, ruleset_version, as_of) VALUES {', '.join([row] * n)}"
             for n in range(LOG_INSERT_ROWS + 1)
         ]
-        schema.metadata.create_all(engine)
+        tables.metadata.create_all(engine)
         self._import_old_registry()
         self.ledger = Ledger(engine)  # claims and paid waybills
         # bounded: a database that cannot keep up slows the callers down rather than losing rows
@@ -123,29 +123,29 @@ class Store:
         It runs only while the history is empty, as one statement (PostgreSQL: under a table lock),
         so workers starting together copy the rows once. An old table of another shape is left alone.
         """
-        tables = inspect(self.engine).get_table_names()
-        if schema.OLD_STATIONS not in tables:
+        present = inspect(self.engine).get_table_names()
+        if tables.OLD_STATIONS not in present:
             return
-        columns = {c["name"] for c in inspect(self.engine).get_columns(schema.OLD_STATIONS)}
-        if not set(schema.OLD_STATION_COLUMNS) <= columns:
-            log.warning("table %s has not the first version's columns; not copied", schema.OLD_STATIONS)
+        columns = {c["name"] for c in inspect(self.engine).get_columns(tables.OLD_STATIONS)}
+        if not set(tables.OLD_STATION_COLUMNS) <= columns:
+            log.warning("table %s has not the first version's columns; not copied", tables.OLD_STATIONS)
             return
-        names = ", ".join(schema.OLD_STATION_COLUMNS)
+        names = ", ".join(tables.OLD_STATION_COLUMNS)
         with available(), self.engine.begin() as conn:
             if not self.is_sqlite:
                 conn.exec_driver_sql("LOCK TABLE station_registrations IN SHARE ROW EXCLUSIVE MODE")
             copied = conn.exec_driver_sql(
-                f"INSERT INTO station_registrations ({names}) SELECT {names} FROM {schema.OLD_STATIONS} "
+                f"INSERT INTO station_registrations ({names}) SELECT {names} FROM {tables.OLD_STATIONS} "
                 "WHERE NOT EXISTS (SELECT 1 FROM station_registrations) ORDER BY registered_at, operator, station_id"
             ).rowcount
         if copied:
-            log.info("registry: %d stations copied from the old table %s", copied, schema.OLD_STATIONS)
+            log.info("registry: %d stations copied from the old table %s", copied, tables.OLD_STATIONS)
 
     def register_station(self, row: RegisteredStation, ruleset_version: str, as_of: str) -> None:
         """Appends a registration; the station's earlier ones stay as they were."""
         with available(), self.engine.begin() as conn:
             conn.execute(
-                insert(schema.station_registrations).values(
+                insert(tables.station_registrations).values(
                     operator=row.operator,
                     station_id=row.station_id,
                     county=row.county,
@@ -187,14 +187,14 @@ class Store:
     @staticmethod
     def _current(query: Select[Any]) -> Select[Any]:
         """Only each station's latest registration."""
-        t = schema.station_registrations
+        t = tables.station_registrations
         every = t.alias("every_registration")
         latest = select(func.max(every.c.id)).group_by(every.c.operator, every.c.station_id)
         return query.where(t.c.id.in_(latest))
 
     @staticmethod
     def _registered(*extra: ColumnElement[Any]) -> Select[Any]:
-        t = schema.station_registrations
+        t = tables.station_registrations
         return select(
             t.c.operator,
             t.c.station_id,
@@ -210,14 +210,14 @@ class Store:
 
     def stations(self) -> list[RegisteredStation]:
         """Every registered station as its latest registration holds it, by operator and station id."""
-        t = schema.station_registrations
+        t = tables.station_registrations
         query = self._current(self._registered()).order_by(t.c.operator, t.c.station_id)
         with available(), self.engine.connect() as conn:
             return [RegisteredStation(*r) for r in conn.execute(query)]
 
     def stations_with_codes(self, county: str, sign_codes: Collection[str]) -> dict[str, list[RegisteredStation]]:
         """Sign code -> the stations of the county whose current registration shows it (SUB-DOWN-STATION)."""
-        t = schema.station_registrations
+        t = tables.station_registrations
         codes = sorted(set(sign_codes))
         found: dict[str, list[RegisteredStation]] = {}
         with available(), self.engine.connect() as conn:
@@ -233,7 +233,7 @@ class Store:
 
     def station_history(self, operator: str, station_id: str) -> list[Registration]:
         """Every registration of one station, oldest first (the last one is current)."""
-        t = schema.station_registrations
+        t = tables.station_registrations
         query = (
             self._registered(t.c.as_of, t.c.ruleset_version, t.c.registered_at)
             .where(and_(t.c.operator == operator, t.c.station_id == station_id))
@@ -245,7 +245,7 @@ class Store:
     def registration_count(self) -> int:
         """Registrations recorded, all stations and all times."""
         with available(), self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(schema.station_registrations)).scalar_one())
+            return int(conn.execute(select(func.count()).select_from(tables.station_registrations)).scalar_one())
 
     # ---- decision log
     def log_decision(self, row: DecisionRow) -> None:
@@ -298,11 +298,11 @@ class Store:
     def decision_count(self) -> int:
         self.flush()
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(schema.decisions)).scalar_one())
+            return int(conn.execute(select(func.count()).select_from(tables.decisions)).scalar_one())
 
     def decisions(self, limit: int = 100) -> list[DecisionRow]:
         self.flush()
-        d = schema.decisions
+        d = tables.decisions
         query = (
             select(
                 d.c.method,
