@@ -18,6 +18,7 @@ from grpc_status import rpc_status
 from ruralpost.service.config import DEFAULT_RULES_DIR, Config
 from ruralpost.service.server import Running, running
 from ruralpost.v1 import claim_pb2, claim_pb2_grpc, common_pb2, rules_pb2, rules_pb2_grpc, station_pb2
+from tests.backends import decisions
 from tests.support import example, register, registry_stations, station_request
 
 
@@ -315,7 +316,7 @@ def test_every_evaluation_is_logged(server: Running, stub: claim_pb2_grpc.Subsid
     stub.EvaluateClaim(claim_request())
     stub.EvaluateClaim(claim_request(commit=True))
     stub.EvaluateClaim(claim_request(commit=True))
-    rows = server.runtime.store.decisions(10)
+    rows = decisions(server.runtime.store, 10)
     assert [r.method for r in rows] == ["EvaluateClaim:stored", "EvaluateClaim:commit", "EvaluateClaim"]
     assert {r.subject_id for r in rows} == {"SXYGL-UP-2023-07-0001"}
     assert rows[0].outcome == "CLAIM_OUTCOME_PARTIALLY_ELIGIBLE"

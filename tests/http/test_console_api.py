@@ -22,6 +22,7 @@ from ruralpost.clients.readers import write_table
 from ruralpost.service.config import Config
 from ruralpost.service.console.sessions import SessionError, Sessions
 from ruralpost.service.server import Running, running
+from tests.backends import decision_count
 from tests.support import EXAMPLES, TOKENS
 
 
@@ -160,7 +161,7 @@ def test_bad_uploads_are_refused_with_a_reason(http_secured: Running, tmp_path: 
         status == 413 and "100,000" in message(raw) and "20,000" in message(raw) and "ruralpost check" in message(raw)
     )
     assert time.monotonic() - started < 30  # refused before reading the rows
-    assert http_secured.runtime.store.decision_count() == 0
+    assert decision_count(http_secured.runtime.store) == 0
 
     status, raw = browser.upload("/console/api/claim", "claim.json", b'{"claim": {"claimId": "X", "parcels": [')
     assert status == 400 and "无法读取申报" in message(raw) and "cannot be read" in message(raw)

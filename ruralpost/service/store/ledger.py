@@ -16,7 +16,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 import psycopg
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ruralpost.service.store import tables
@@ -139,24 +139,3 @@ class Ledger:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
             for waybill in waybills:
                 copy.write_row((waybill, claim_id))
-
-    # ---- reading the ledger (audits and tests)
-    def paid_by(self, claim_id: str) -> list[str]:
-        p = tables.paid_waybills
-        with self.engine.connect() as conn:
-            return [
-                r[0] for r in conn.execute(select(p.c.waybill).where(p.c.claim_id == claim_id).order_by(p.c.waybill))
-            ]
-
-    def payer_of(self, waybill: str) -> str | None:
-        p = tables.paid_waybills
-        with self.engine.connect() as conn:
-            row = conn.execute(select(p.c.claim_id).where(p.c.waybill == waybill)).first()
-        return str(row[0]) if row else None
-
-    def counts(self) -> tuple[int, int]:
-        """(committed claims, paid waybills)."""
-        with self.engine.connect() as conn:
-            claims = conn.execute(select(func.count()).select_from(tables.claims)).scalar_one()
-            paid = conn.execute(select(func.count()).select_from(tables.paid_waybills)).scalar_one()
-        return int(claims), int(paid)

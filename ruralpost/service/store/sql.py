@@ -8,14 +8,14 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, create_engine, event, func, insert, inspect, select
+from sqlalchemy import Engine, Select, and_, create_engine, event, func, insert, select
 
-from ruralpost.service.store import tables
+from ruralpost.service.store import migrate, tables
 from ruralpost.service.store.ledger import Ledger
 from ruralpost.service.store.outage import StoreUnavailable, available
 
@@ -40,16 +40,6 @@ class RegisteredStation:
 
 
 @dataclass(frozen=True)
-class Registration:
-    """One registration of a station, as recorded: the registry's history of a station is a list of them."""
-
-    station: RegisteredStation
-    as_of: str  # the evaluation date of the verdict stored with it
-    ruleset_version: str
-    registered_at: dt.datetime  # when the registry recorded it
-
-
-@dataclass(frozen=True)
 class DecisionRow:
     method: str
     subject_id: str
@@ -71,6 +61,10 @@ def database_url(db: str) -> str:
     path = Path(db)
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
+
+
+def _same(value: dt.datetime) -> object:
+    return value
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -101,13 +95,15 @@ class Store:
             "WHERE l.operator = r.operator AND l.station_id = r.station_id) ORDER BY r.operator, r.station_id"
         )
         row = f"({', '.join([mark] * 9)})"
+        # SQLite: the time as SQLAlchemy writes it in every other column (Python's default sqlite3
+        # adapter for datetimes is deprecated from 3.12 on); PostgreSQL: the datetime itself
+        self._at: Callable[[dt.datetime], object] = tables.decisions.c.at.type.bind_processor(engine.dialect) or _same
         self._decisions_sql = [  # by the number of rows inserted
             "INSERT INTO decisions (at, method, subject_id, caller, input_digest, outcome, "
             f"rule_ids, ruleset_version, as_of) VALUES {', '.join([row] * n)}"
             for n in range(LOG_INSERT_ROWS + 1)
         ]
-        tables.metadata.create_all(engine)
-        self._import_old_registry()
+        migrate.upgrade(engine)
         self.ledger = Ledger(engine)  # claims and paid waybills
         # bounded: a database that cannot keep up slows the callers down rather than losing rows
         self._log_queue: queue.Queue[DecisionRow | None] = queue.Queue(maxsize=LOG_QUEUE_ROWS)
@@ -116,31 +112,6 @@ class Store:
         self._writer.start()
 
     # ---- station registry: every registration appended, the latest one current
-    def _import_old_registry(self) -> None:
-        """Copies the first version's `stations` table (one row per station) into the history once.
-
-        Each old row becomes the station's first registration, with the time it was recorded then.
-        It runs only while the history is empty, as one statement (PostgreSQL: under a table lock),
-        so workers starting together copy the rows once. An old table of another shape is left alone.
-        """
-        present = inspect(self.engine).get_table_names()
-        if tables.OLD_STATIONS not in present:
-            return
-        columns = {c["name"] for c in inspect(self.engine).get_columns(tables.OLD_STATIONS)}
-        if not set(tables.OLD_STATION_COLUMNS) <= columns:
-            log.warning("table %s has not the first version's columns; not copied", tables.OLD_STATIONS)
-            return
-        names = ", ".join(tables.OLD_STATION_COLUMNS)
-        with available(), self.engine.begin() as conn:
-            if not self.is_sqlite:
-                conn.exec_driver_sql("LOCK TABLE station_registrations IN SHARE ROW EXCLUSIVE MODE")
-            copied = conn.exec_driver_sql(
-                f"INSERT INTO station_registrations ({names}) SELECT {names} FROM {tables.OLD_STATIONS} "
-                "WHERE NOT EXISTS (SELECT 1 FROM station_registrations) ORDER BY registered_at, operator, station_id"
-            ).rowcount
-        if copied:
-            log.info("registry: %d stations copied from the old table %s", copied, tables.OLD_STATIONS)
-
     def register_station(self, row: RegisteredStation, ruleset_version: str, as_of: str) -> None:
         """Appends a registration; the station's earlier ones stay as they were."""
         with available(), self.engine.begin() as conn:
@@ -193,7 +164,7 @@ class Store:
         return query.where(t.c.id.in_(latest))
 
     @staticmethod
-    def _registered(*extra: ColumnElement[Any]) -> Select[Any]:
+    def _registered() -> Select[Any]:
         t = tables.station_registrations
         return select(
             t.c.operator,
@@ -205,7 +176,6 @@ class Store:
             t.c.outcome,
             t.c.station,
             t.c.verdict,
-            *extra,
         )
 
     def stations(self) -> list[RegisteredStation]:
@@ -230,22 +200,6 @@ class Store:
                     row = RegisteredStation(*r)
                     found.setdefault(row.sign_code, []).append(row)
         return found
-
-    def station_history(self, operator: str, station_id: str) -> list[Registration]:
-        """Every registration of one station, oldest first (the last one is current)."""
-        t = tables.station_registrations
-        query = (
-            self._registered(t.c.as_of, t.c.ruleset_version, t.c.registered_at)
-            .where(and_(t.c.operator == operator, t.c.station_id == station_id))
-            .order_by(t.c.id)
-        )
-        with available(), self.engine.connect() as conn:
-            return [Registration(RegisteredStation(*r[:9]), r[9], r[10], r[11]) for r in conn.execute(query)]
-
-    def registration_count(self) -> int:
-        """Registrations recorded, all stations and all times."""
-        with available(), self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(tables.station_registrations)).scalar_one())
 
     # ---- decision log
     def log_decision(self, row: DecisionRow) -> None:
@@ -286,40 +240,14 @@ class Store:
                 values = tuple(
                     v
                     for r in chunk
-                    for v in (r.at, r.method, r.subject_id, r.caller, r.input_digest, r.outcome, r.rule_ids,
-                              r.ruleset_version, r.as_of)
+                    for v in (self._at(r.at), r.method, r.subject_id, r.caller, r.input_digest, r.outcome,
+                              r.rule_ids, r.ruleset_version, r.as_of)
                 )  # fmt: skip
                 conn.exec_driver_sql(self._decisions_sql[len(chunk)], values)
 
     def flush(self) -> None:
         """Waits until every queued decision-log row is written."""
         self._log_queue.join()
-
-    def decision_count(self) -> int:
-        self.flush()
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(tables.decisions)).scalar_one())
-
-    def decisions(self, limit: int = 100) -> list[DecisionRow]:
-        self.flush()
-        d = tables.decisions
-        query = (
-            select(
-                d.c.method,
-                d.c.subject_id,
-                d.c.caller,
-                d.c.input_digest,
-                d.c.outcome,
-                d.c.rule_ids,
-                d.c.ruleset_version,
-                d.c.as_of,
-                d.c.at,
-            )
-            .order_by(d.c.id.desc())
-            .limit(limit)
-        )
-        with self.engine.connect() as conn:
-            return [DecisionRow(*r) for r in conn.execute(query)]
 
     def close(self) -> None:
         if self._writer.is_alive():
