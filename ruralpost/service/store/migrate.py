@@ -8,6 +8,7 @@ upgraded by a newer release: the server refuses to start on it rather than misre
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 # Alembic says at INFO what it sets up, on import and on every start: what changed is logged here.
@@ -27,6 +28,8 @@ MIGRATIONS = Path(__file__).resolve().with_name("migrations")
 # PostgreSQL: replicas starting together take this transaction lock, so one of them migrates and
 # the others find the schema up to date (the key is any constant the service uses for nothing else).
 MIGRATION_LOCK = 0x7275_7261_6C70_6F73
+# Alembic's `op` and `context` are module globals: one migration at a time in a process.
+_IN_PROCESS = threading.Lock()
 
 
 class DatabaseTooNew(ConfigError):
@@ -72,7 +75,7 @@ def upgrade(engine: Engine) -> None:
     """Upgrades the database to this ruralpost's newest revision, in one transaction where the
     database allows it (PostgreSQL); DatabaseTooNew when a newer ruralpost has upgraded it."""
     known = {s.revision for s in scripts().walk_revisions()}
-    with engine.begin() as connection:
+    with _IN_PROCESS, engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         current = revisions_of(connection)
