@@ -13,7 +13,7 @@ import threading
 
 from ruralpost.service.api.metrics import serve_metrics, worker_ended, workers_registry
 from ruralpost.service.config import Config, ConfigError
-from ruralpost.service.ruleset import load_ruleset
+from ruralpost.service.runtime import ActiveRules
 from ruralpost.service.server import check_exposure, serve
 from ruralpost.service.store import open_store
 
@@ -38,8 +38,8 @@ def serve_workers(config: Config, workers: int) -> int:
     check_exposure(config)
     if config.listen.endswith(":0") or (config.http_listen or "").endswith(":0"):
         raise ConfigError("--workers needs fixed ports: the workers share them")
-    load_ruleset(config.rules_dir)  # fail here, not in N workers, when the rules do not load
-    open_store(config.db).close()  # create the schema once
+    ActiveRules(config.rules_dir)  # fail here, not in N workers, when the rules do not load or pass their cases
+    open_store(config.db).close()  # migrate the schema once, before the workers open it
     if config.metrics_listen:
         port = serve_metrics(config.metrics_listen, workers_registry())
         log.info("metrics of all workers on port %d (%s)", port, config.metrics_listen)
