@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ruralpost.service.errors import ServiceError
 from ruralpost.service.golden.cases import gate
 from ruralpost.service.rulebook.packs import RulebookError, content_hash
 from ruralpost.service.ruleset import RuleSet, load_ruleset
@@ -35,7 +36,10 @@ def _gate(candidate: RuleSet, rules_dir: Path) -> int:
     """How many golden cases the set passes; RulebookError when one fails (see golden/cases.py)."""
     key = _folder_digest(rules_dir)
     if key not in _PASSED:
-        _PASSED[key] = gate(candidate, rules_dir)
+        try:
+            _PASSED[key] = gate(candidate, rules_dir)
+        except ServiceError as e:  # a case the rules refuse as a request (more parcels than allowed, ...)
+            raise RulebookError(f"cases: a golden case is no valid request under these rules: {e.message}") from None
     return _PASSED[key]
 
 

@@ -71,6 +71,8 @@ STEP_BACK = (
 LABEL_AS_TEXT = ("stations.yaml", "label: {zh: 面积, en: floor area}", "label: 面积")
 # loads, but the golden cases of STN-AREA-TOWNSHIP no longer hold: the start is refused as a reload is
 FAILS_A_CASE = ("stations.yaml", "require: {$gte: {area_m2: 10}}", "require: {$gte: {area_m2: 9}}")
+# a golden claim of 5 parcels is no valid request when a claim may hold 3
+FEWER_PARCELS = (PROGRAMME, "  max_parcels: 200000\n", "  max_parcels: 3\n")
 
 
 def _break(rules: Path, file: str, old: str, new: str) -> None:
@@ -87,6 +89,11 @@ def _break(rules: Path, file: str, old: str, new: str) -> None:
         (STEP_BACK, f"{PROGRAMME}: subsidy.downbound: tiers.VILLAGE_POINT.rate_fen 50 fen"),
         (LABEL_AS_TEXT, "stations.yaml: facts.area_m2.label: must be a mapping"),
         (FAILS_A_CASE, "黄金用例未通过，不启动 (the golden cases fail, not starting): 1 golden case problem(s): "),
+        (
+            FEWER_PARCELS,
+            "黄金用例未通过，不启动 (the golden cases fail, not starting): cases: a golden case is no valid request "
+            "under these rules: invalid request: claim.parcels",
+        ),
     ],
 )
 def test_serve_refuses_a_rule_folder_that_does_not_load_or_fails_its_golden_cases(

@@ -97,7 +97,8 @@ class Store:
         row = f"({', '.join([mark] * 9)})"
         # SQLite: the time as SQLAlchemy writes it in every other column (Python's default sqlite3
         # adapter for datetimes is deprecated from 3.12 on); PostgreSQL: the datetime itself
-        self._at: Callable[[dt.datetime], object] = tables.decisions.c.at.type.bind_processor(engine.dialect) or _same
+        at = tables.decisions.c.at.type.dialect_impl(engine.dialect)
+        self._at: Callable[[dt.datetime], object] = at.bind_processor(engine.dialect) or _same
         self._decisions_sql = [  # by the number of rows inserted
             "INSERT INTO decisions (at, method, subject_id, caller, input_digest, outcome, "
             f"rule_ids, ruleset_version, as_of) VALUES {', '.join([row] * n)}"
