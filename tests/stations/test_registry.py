@@ -6,23 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Index,
-    LargeBinary,
-    MetaData,
-    PrimaryKeyConstraint,
-    String,
-    Table,
-    create_engine,
-    insert,
-)
+from sqlalchemy import create_engine, insert
 
 from ruralpost.service.store import RegisteredStation, open_store
 from ruralpost.service.store.sql import database_url
 from ruralpost.v1 import station_pb2
 from tests.backends import registration_count, station_history
+from tests.releases import FIRST_VERSION, FIRST_VERSION_STATIONS
 
 
 def _row(station_id: str, code: str, township: str = "康家会镇", outcome: str = "OUTCOME_PASS") -> RegisteredStation:
@@ -69,37 +59,15 @@ def test_registrations_are_appended_and_the_latest_is_current(db: str) -> None:
         store.close()
 
 
-_OLD = MetaData()
-# The first version's registry table, as ruralpost 0.1 created it.
-_OLD_STATIONS = Table(
-    "stations",
-    _OLD,
-    Column("operator", String(256), nullable=False),
-    Column("station_id", String(128), nullable=False),
-    Column("county", String(256), nullable=False),
-    Column("sign_code", String(32), nullable=False),
-    Column("kind", String(32), nullable=False),
-    Column("township", String(256), nullable=False),
-    Column("outcome", String(32), nullable=False),
-    Column("as_of", String(10), nullable=False),
-    Column("ruleset_version", String(32), nullable=False),
-    Column("station", LargeBinary, nullable=False),
-    Column("verdict", LargeBinary, nullable=False),
-    Column("registered_at", DateTime(timezone=True), nullable=False),
-    PrimaryKeyConstraint("operator", "station_id"),
-    Index("stations_sign_code", "county", "sign_code"),
-)
-
-
 def test_a_database_of_the_first_version_keeps_its_stations(db: str) -> None:
     engine = create_engine(database_url(db))
-    _OLD.create_all(engine)
+    FIRST_VERSION.create_all(engine)
     recorded = dt.datetime(2023, 6, 1, 8, 0, tzinfo=dt.UTC)
     with engine.begin() as conn:
         for station_id, code in (("OLD-1", "C0007"), ("OLD-2", "XZ0002")):
             row = _row(station_id, code)
             conn.execute(
-                insert(_OLD_STATIONS).values(
+                insert(FIRST_VERSION_STATIONS).values(
                     operator=row.operator,
                     station_id=row.station_id,
                     county=row.county,
