@@ -13,11 +13,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
+import pytest
 
 from ruralpost.service.store import open_store
 from ruralpost.v1 import claim_pb2, claim_pb2_grpc
 from tests.backends import ledger_counts, paid_by
 from tests.support import free_port
+
+pytestmark = pytest.mark.slow  # servers in subprocesses, killed mid-commit
 
 OPERATOR = "山西壹公里信息科技有限公司"
 CLAIMS, PARCELS, SHARED = 120, 300, 40  # claim i shares SHARED waybills with claim i + 1

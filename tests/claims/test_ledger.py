@@ -209,6 +209,7 @@ def _race(ports: list[int], requests: list[claim_pb2.EvaluateClaimRequest]) -> l
     return answers
 
 
+@pytest.mark.slow
 def test_racing_commits_pay_a_shared_waybill_once(db: str) -> None:
     with replicas(db, 2) as servers:
         ports = [s.port for s in servers]
@@ -235,6 +236,7 @@ def test_racing_commits_pay_a_shared_waybill_once(db: str) -> None:
             assert sum(a.approved_amount_fen for a in answers) == 100 * (6 * 1500 + 2)
 
 
+@pytest.mark.slow
 def test_racing_commits_of_one_claim_give_one_answer(db: str) -> None:
     with replicas(db, 2) as servers:
         claim = upbound_claim("SAME-1", [f"SAME{n:06d}" for n in range(2000)])

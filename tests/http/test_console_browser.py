@@ -24,6 +24,8 @@ from tests.backends import decisions
 from tests.http.jsondoor import unary
 from tests.support import EXAMPLES, TOKENS
 
+pytestmark = pytest.mark.slow  # Chromium
+
 AREA = 19  # the area column of the station template
 
 

@@ -203,6 +203,7 @@ def test_a_database_newer_than_this_ruralpost_is_refused_and_left_alone(db: str)
     assert _revisions(db) == ["9999"]
 
 
+@pytest.mark.slow
 def test_serve_refuses_a_database_newer_than_itself_in_one_line(tmp_path: Path) -> None:
     db = str(tmp_path / "newer.db")
     _from_the_future(db)

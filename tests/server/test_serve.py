@@ -17,6 +17,8 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from ruralpost.v1 import rules_pb2, rules_pb2_grpc, station_pb2_grpc
 from tests.support import free_port, station_request
 
+pytestmark = pytest.mark.slow  # `ruralpost serve` in subprocesses
+
 
 def test_serve_answers_health_reflection_and_stops_gracefully(tmp_path: Path) -> None:
     port = free_port()
