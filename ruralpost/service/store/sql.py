@@ -104,7 +104,11 @@ class Store:
             f"rule_ids, ruleset_version, as_of) VALUES {', '.join([row] * n)}"
             for n in range(LOG_INSERT_ROWS + 1)
         ]
-        migrate.upgrade(engine)
+        try:
+            migrate.upgrade(engine)
+        except BaseException:  # no start: nothing left open
+            engine.dispose()
+            raise
         self.ledger = Ledger(engine)  # claims and paid waybills
         # bounded: a database that cannot keep up slows the callers down rather than losing rows
         self._log_queue: queue.Queue[DecisionRow | None] = queue.Queue(maxsize=LOG_QUEUE_ROWS)
