@@ -77,6 +77,7 @@ def test_operator_check_program(server: Running, tmp_path: Path) -> None:
     assert done.returncode == 2 and "none.json" in done.stderr
 
 
+@pytest.mark.slow
 def test_subsidy_workflow_program(server: Running, tmp_path: Path) -> None:
     target = ["--server", f"127.0.0.1:{server.port}"]
     upbound = EXAMPLES / "claim-upbound.json"  # a request file: {"claim": …, "commit": false}

@@ -141,6 +141,7 @@ def test_operators_check_their_own_stations_only(http_secured: Running, tmp_path
     assert all("PERMISSION_DENIED" in i["problem"] or "acts for" in i["problem"] for i in done["items"])
 
 
+@pytest.mark.slow
 def test_bad_uploads_are_refused_with_a_reason(http_secured: Running, tmp_path: Path) -> None:
     browser = Browser(http_secured.http_port)
     browser.login("admin")
@@ -241,6 +242,7 @@ def test_without_an_auth_file_the_console_is_open_on_loopback(http_server: Runni
     assert status == 200 and len(rules["rules"]) > 50
 
 
+@pytest.mark.slow
 def test_progress_lines_arrive_while_the_check_runs(http_server: Running) -> None:
     """Long work shows progress: the lines come as the rows are checked, not all at the end."""
     header = template.headers("stations", "both")

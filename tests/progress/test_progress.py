@@ -289,6 +289,7 @@ def test_malformed_requests_name_every_bad_field(
     ]
 
 
+@pytest.mark.slow
 def test_the_documented_inspection_report_example(server: Running, programme: Programme, register: Any) -> None:
     register(plans.stations(programme, {"康家会镇": {"points": 4}}))
     command = [
