@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 GEN_STAMP := ruralpost/v1/.generated
 # LISTEN= and DB= override `ruralpost serve`'s own defaults (127.0.0.1:50051, var/ruralpost.db)
 
-.PHONY: setup gen run test lint typecheck bench bench-claims clean browser constraints
+.PHONY: setup gen run check test lint typecheck bench bench-claims clean browser constraints
 
 setup: $(STAMP) $(GEN_STAMP)
 
@@ -54,6 +54,11 @@ constraints:
 # root or sudo). Optional: without it that one test is skipped with the reason; CI installs it.
 browser:
 	sh scripts/ensure-chromium.sh
+
+# The quick loop, under a minute: linters, types, the import contracts (tests/test_imports.py) and
+# every test not marked `slow` (wheel builds, Chromium, servers in subprocesses, PostgreSQL replicas).
+check: setup lint typecheck
+	$(BIN)/python -m pytest -q -m "not slow"
 
 test: setup lint typecheck
 	$(BIN)/python -m pytest -q

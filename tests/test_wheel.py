@@ -12,11 +12,13 @@ About a minute (a wheel build and two venvs, from the warm pip cache); `-m "not 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import urllib.request
@@ -29,15 +31,17 @@ from packaging.utils import canonicalize_name
 from ruralpost.service.config import DEFAULT_RULES_DIR
 from ruralpost.service.ruleset import load_ruleset
 from ruralpost.service.server import Running
+from ruralpost.service.store import migrate
 from tests.support import ROOT, free_port
 
-pytestmark = pytest.mark.wheel
+pytestmark = [pytest.mark.wheel, pytest.mark.slow]
 
 AS_OF = "2023-07-15"
 SERVER_ONLY = [
     *("durable-rules", "psycopg", "psycopg-binary", "sqlalchemy", "pydantic", "pydantic-settings", "pyyaml"),
     "prometheus-client",
     *("orjson", "connectrpc", "uvicorn", "h11"),  # the engine's JSON, the HTTP door
+    *("alembic", "mako"),  # the schema's migrations
 ]
 EXPECTED = [
     ("KJH-XZ-01", "PASS", []),
@@ -204,6 +208,9 @@ def test_the_wheel_with_the_server_extra_serves_and_checks(tmp_path: Path, wheel
             server.kill()
         output = server.communicate()[0]
     assert "serving on" in output, output
+    # the migrations came with the package: the new database is at their newest revision
+    with contextlib.closing(sqlite3.connect(tmp_path / "db" / "r.db")) as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(migrate.head(),)]
 
 
 def test_the_client_alone_installs_without_a_compiler_and_checks_a_gbk_file(

@@ -18,6 +18,7 @@ from grpc_status import rpc_status
 from ruralpost.service.config import DEFAULT_RULES_DIR, Config
 from ruralpost.service.server import Running, running
 from ruralpost.v1 import claim_pb2, claim_pb2_grpc, common_pb2, rules_pb2, rules_pb2_grpc, station_pb2
+from tests.backends import decisions
 from tests.support import example, register, registry_stations, station_request
 
 
@@ -219,12 +220,13 @@ def test_no_claim_is_invalid_argument(stub: claim_pb2_grpc.SubsidyServiceStub) -
 
 @pytest.fixture
 def small_limit_server(tmp_path: Path) -> Iterator[Running]:
-    """A server whose programme allows 3 parcels per claim (the shipped limit is 200,000)."""
+    """A server whose programme allows 5 parcels per claim (the shipped limit is 200,000): as many as
+    the largest golden claim has, so the folder still passes its golden cases and the server starts."""
     rules = tmp_path / "rules"
     shutil.copytree(DEFAULT_RULES_DIR, rules)
     path = rules / "programmes" / "jingle-2023.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["subsidy"]["max_parcels"] = 3
+    data["subsidy"]["max_parcels"] = 5
     data["subsidy"]["operators"].append(
         {"name": "暂停测试物流有限公司", "kinds": ["DOWNBOUND_PARCEL"], "suspended_from": "2023-07-20"}
     )
@@ -242,10 +244,12 @@ def test_parcel_limit_and_operator_dynamic_management(small_limit_server: Runnin
         ecz = station_request(station_id="ECZ-XZ-01", township="鹅城镇", filed_name="鹅城镇快递综合服务站")
         ecz.station.signage.text, ecz.station.signage.code = "鹅城镇快递综合服务站", "XZ0001"
         register(ch, [ecz.station])  # the downbound parcels below are delivered by 鹅城镇's station
+        six = [parcel(f"SF0000001{i}") for i in range(6)]
         with pytest.raises(grpc.RpcError) as e:
-            stub.EvaluateClaim(claim_request())  # 5 parcels
+            stub.EvaluateClaim(claim_request(parcels=six, declaredPieces=6, requestedAmountFen="600"))
         assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert "limit of 3" in field_violations(e.value)["claim.parcels"]
+        assert "limit of 5" in field_violations(e.value)["claim.parcels"]
+        assert stub.EvaluateClaim(claim_request()).eligible_pieces  # 5 parcels: within the limit
 
         three = [parcel(f"SF0000000{i}") for i in range(3)]
 
@@ -323,7 +327,7 @@ def test_every_evaluation_is_logged(server: Running, stub: claim_pb2_grpc.Subsid
     stub.EvaluateClaim(claim_request())
     stub.EvaluateClaim(claim_request(commit=True))
     stub.EvaluateClaim(claim_request(commit=True))
-    rows = server.runtime.store.decisions(10)
+    rows = decisions(server.runtime.store, 10)
     assert [r.method for r in rows] == ["EvaluateClaim:stored", "EvaluateClaim:commit", "EvaluateClaim"]
     assert {r.subject_id for r in rows} == {"SXYGL-UP-2023-07-0001"}
     assert rows[0].outcome == "CLAIM_OUTCOME_PARTIALLY_ELIGIBLE"

@@ -16,6 +16,7 @@ import pytest
 from ruralpost.cli import main
 from ruralpost.clients.sheets import template
 from ruralpost.service.server import Running
+from tests.backends import decisions
 from tests.support import ROOT, register_examples
 
 OPERATOR = "山西壹公里信息科技有限公司"
@@ -128,7 +129,7 @@ def test_parcel_csv_dry_run_commit_repeat_and_conflict(
     assert code == 1
     [entry] = refused["results"]
     assert entry["claim_id"] == "UP-2023-07-A" and entry["error"].startswith("ALREADY_EXISTS: ")
-    methods = [r.method for r in server.runtime.store.decisions(limit=100)]
+    methods = [r.method for r in decisions(server.runtime.store, limit=100)]
     assert methods.count("EvaluateClaim:commit") == 1
 
 
@@ -277,7 +278,7 @@ def test_json_claim_file_and_overrides(server: Running, capsys: pytest.CaptureFi
     path.write_text(json.dumps(request, ensure_ascii=False), encoding="utf-8")
     code, out, err = claim(server, capsys, str(path), "--format", "json")
     assert code == 1 and "--commit" in err and json.loads(out)["results"][0]["committed"] is False
-    assert not [r for r in server.runtime.store.decisions(limit=100) if r.method.endswith(":commit")]
+    assert not [r for r in decisions(server.runtime.store, limit=100) if r.method.endswith(":commit")]
 
     # A bad claim field on the command line is a usage error (exit 2); a claim the server refuses
     # as a whole (INVALID_ARGUMENT) is reported with its field (exit 1).
@@ -329,7 +330,7 @@ def test_json_lines_of_claims_through_evaluate_claims(
     ]
     assert results[2]["error"].startswith("第3行") and "JSON" in results[2]["error"]
     assert [(j["index"], j["rule_ids"]) for j in results[3]["rejections"]] == [(2, ["SUB-DOWN-FEE"])]
-    streamed = [r.subject_id for r in server.runtime.store.decisions(limit=100) if r.method == "EvaluateClaims"]
+    streamed = [r.subject_id for r in decisions(server.runtime.store, limit=100) if r.method == "EvaluateClaims"]
     assert sorted(streamed) == sorted(["SXYGL-UP-2023-07-0001", "UP-ELIGIBLE", "SXYGL-DN-2023-08-KJH-0001"])
 
     # Only eligible claims: exit 0. Committing them in one stream pays the shared waybills once.

@@ -11,6 +11,7 @@ import pytest
 
 from ruralpost.clients.examples import operator_check
 from ruralpost.service.server import Running
+from tests.backends import decisions
 from tests.support import EXAMPLES, free_port
 
 
@@ -65,7 +66,7 @@ def test_operator_check_program(server: Running, tmp_path: Path) -> None:
     assert lines[1].startswith("  [STN-AREA-TOWNSHIP] ") and "8.5" in lines[1]
     assert lines[2].strip().startswith("整改 remedy: ")
     assert "已登记" not in done.stdout
-    assert server.runtime.store.decisions(limit=10)[0].outcome == "OUTCOME_FAIL"
+    assert decisions(server.runtime.store, limit=10)[0].outcome == "OUTCOME_FAIL"
 
     done = program("operator_check", str(EXAMPLES / "township-station.json"), *target, "--register")
     assert done.returncode == 0 and done.stdout.rstrip().endswith("已登记 registered")
@@ -76,6 +77,7 @@ def test_operator_check_program(server: Running, tmp_path: Path) -> None:
     assert done.returncode == 2 and "none.json" in done.stderr
 
 
+@pytest.mark.slow
 def test_subsidy_workflow_program(server: Running, tmp_path: Path) -> None:
     target = ["--server", f"127.0.0.1:{server.port}"]
     upbound = EXAMPLES / "claim-upbound.json"  # a request file: {"claim": …, "commit": false}
@@ -113,7 +115,7 @@ def test_subsidy_workflow_program(server: Running, tmp_path: Path) -> None:
         ]
         * 2
     )
-    methods = [r.method for r in server.runtime.store.decisions(limit=20)]
+    methods = [r.method for r in decisions(server.runtime.store, limit=20)]
     assert methods.count("EvaluateClaim:commit") == 1 and methods.count("EvaluateClaim:stored") == 2
 
     # Now the first claim's waybills 1-3 are paid (the 5th repeats the 1st): nothing is left to pay,

@@ -97,6 +97,7 @@ def png_pixels(path: Path) -> tuple[int, int, Counter[tuple[int, int, int]]]:
     return width, height, colours
 
 
+@pytest.mark.slow
 def test_html_report_renders_offline_with_its_chart(
     server: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

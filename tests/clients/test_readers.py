@@ -100,6 +100,7 @@ def test_utf16_unicode_text_is_tab_separated(tmp_path: Path) -> None:
     assert rows.encoding == "utf-16-le" and got[0].cells == {"station_id": "A1", "kind": "TOWNSHIP_STATION"}
 
 
+@pytest.mark.slow
 def test_a_character_split_across_read_blocks(tmp_path: Path) -> None:
     """The whole-file pass reads 1 MiB blocks; a character cut at a block's end still decodes."""
     text = "station_id,township\n" + "康家会镇,康家会镇\n" * 60_000  # ~1.5 MB either way

@@ -22,6 +22,7 @@ from ruralpost.clients.sheets.readers import write_table
 from ruralpost.service.config import Config
 from ruralpost.service.console.sessions import MAX_SECONDS, SessionError, Sessions
 from ruralpost.service.server import Running, running
+from tests.backends import decision_count
 from tests.support import EXAMPLES, TOKENS
 
 
@@ -140,6 +141,7 @@ def test_operators_check_their_own_stations_only(http_secured: Running, tmp_path
     assert all("PERMISSION_DENIED" in i["problem"] or "acts for" in i["problem"] for i in done["items"])
 
 
+@pytest.mark.slow
 def test_bad_uploads_are_refused_with_a_reason(http_secured: Running, tmp_path: Path) -> None:
     browser = Browser(http_secured.http_port)
     browser.login("admin")
@@ -160,7 +162,7 @@ def test_bad_uploads_are_refused_with_a_reason(http_secured: Running, tmp_path: 
         status == 413 and "100,000" in message(raw) and "20,000" in message(raw) and "ruralpost check" in message(raw)
     )
     assert time.monotonic() - started < 30  # refused before reading the rows
-    assert http_secured.runtime.store.decision_count() == 0
+    assert decision_count(http_secured.runtime.store) == 0
 
     status, raw = browser.upload("/console/api/claim", "claim.json", b'{"claim": {"claimId": "X", "parcels": [')
     assert status == 400 and "无法读取申报" in message(raw) and "cannot be read" in message(raw)
@@ -248,6 +250,7 @@ def test_without_an_auth_file_the_console_is_open_on_loopback(http_server: Runni
     assert status == 200 and len(rules["rules"]) > 50
 
 
+@pytest.mark.slow
 def test_progress_lines_arrive_while_the_check_runs(http_server: Running) -> None:
     """Long work shows progress: the lines come as the rows are checked, not all at the end."""
     header = template.headers("stations", "both")

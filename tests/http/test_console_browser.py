@@ -20,8 +20,11 @@ from ruralpost.clients.sheets.readers import write_table
 from ruralpost.service.config import Config
 from ruralpost.service.golden import plans
 from ruralpost.service.server import Running, running
+from tests.backends import decisions
 from tests.http.jsondoor import unary
 from tests.support import EXAMPLES, TOKENS
+
+pytestmark = pytest.mark.slow  # Chromium
 
 AREA = 19  # the area column of the station template
 
@@ -167,7 +170,7 @@ def test_a_claim_dry_run_then_a_confirmed_commit_by_an_approver(http_secured: Ru
     confirm = page.inner_text("#claim-confirm")
     assert "SXYGL-UP-2023-07-0001" in confirm and "¥3.00" in confirm and "不可撤销" in confirm
     assert "暂定标准" in confirm and "补贴标准为占位值" in confirm  # the programme's rates are placeholders
-    assert not any(row.method.endswith(":commit") for row in http_secured.runtime.store.decisions())  # not yet
+    assert not any(row.method.endswith(":commit") for row in decisions(http_secured.runtime.store))  # not yet
     page.click("#claim-confirm-yes")
     page.wait_for_selector("#claim-banner:not([hidden])")
     assert "已入账" in page.inner_text("#claim-banner")
@@ -178,7 +181,7 @@ def test_a_claim_dry_run_then_a_confirmed_commit_by_an_approver(http_secured: Ru
     page.click("#claim-form button[type=submit]")
     page.wait_for_selector("#claim-banner:has-text('存档')")
     assert "¥3.00" in page.inner_text("#claim-summary")
-    methods = [row.method for row in http_secured.runtime.store.decisions()]
+    methods = [row.method for row in decisions(http_secured.runtime.store)]
     assert methods.count("EvaluateClaim:commit") == 1 and "EvaluateClaim:stored" in methods
 
 

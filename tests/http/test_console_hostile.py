@@ -17,6 +17,7 @@ from ruralpost.service.api.throttle import BURST
 from ruralpost.service.config import Config
 from ruralpost.service.console.jobs import Busy, Jobs
 from ruralpost.service.server import Running, running
+from tests.backends import decision_count
 from tests.clients.test_hostile_files import renumbered, rewritten, workbook
 from tests.http.test_console_api import Browser, lines, message
 from tests.support import TOKENS
@@ -46,7 +47,7 @@ def test_hostile_uploads_are_refused_with_the_reason_and_leave_nothing(http_secu
     for answer in (message(raw),):
         assert str(tmp_path) not in answer and "/upload." not in answer and "deep.json" in answer
     assert not [p for p in console.iterdir() if p.is_dir() and p.name != "sessions"]  # refused uploads keep nothing
-    assert http_secured.runtime.store.decision_count() == 0
+    assert decision_count(http_secured.runtime.store) == 0
 
 
 def test_checked_rows_keep_their_results_when_the_rest_cannot_be_done(http_secured: Running, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from google.protobuf import json_format
 from ruralpost.service.api import metrics
 from ruralpost.service.server import Running
 from ruralpost.v1 import station_pb2
+from tests.backends import decision_count, decisions
 from tests.http.jsondoor import stream, unary
 from tests.support import EXAMPLES, OPERATOR, example
 
@@ -138,7 +139,7 @@ def test_tokens_roles_and_operator_scope(http_secured: Running) -> None:
     mixed = stream(port, CHECKS, [station, foreign_item], who="op")
     assert mixed.code == "ok"
     assert "verdict" in mixed.body[0] and mixed.body[1]["error"]["code"] == 7  # PERMISSION_DENIED
-    callers = {row.caller for row in http_secured.runtime.store.decisions()}
+    callers = {row.caller for row in decisions(http_secured.runtime.store)}
     assert callers == {"yigongli-system", "fagai-reader"}  # refused calls decide nothing and log nothing
 
 
@@ -156,7 +157,7 @@ def test_commits_are_for_approvers_and_idempotent(http_secured: Running) -> None
     changed["claim"]["declaredPieces"] = 6
     taken = unary(port, CLAIM, changed, who="admin")
     assert taken.code == "already_exists" and taken.status == 409
-    methods = [row.method for row in http_secured.runtime.store.decisions()]
+    methods = [row.method for row in decisions(http_secured.runtime.store)]
     assert "EvaluateClaim:commit" in methods and "EvaluateClaim:stored" in methods
 
 
@@ -183,13 +184,13 @@ def test_metrics_and_decision_log_count_the_http_calls(http_server: Running) -> 
         return float(value)
 
     before_ok, before_bad = count("CheckStation", "OK"), count("CheckStation", "INVALID_ARGUMENT")
-    logged = http_server.runtime.store.decision_count()
+    logged = decision_count(http_server.runtime.store)
     unary(http_server.http_port, CHECK, example("township-station.json"))
     unary(http_server.http_port, CHECK, {})
     assert count("CheckStation", "OK") == before_ok + 1
     assert count("CheckStation", "INVALID_ARGUMENT") == before_bad + 1
-    assert http_server.runtime.store.decision_count() == logged + 1
-    [row] = http_server.runtime.store.decisions(limit=1)
+    assert decision_count(http_server.runtime.store) == logged + 1
+    [row] = decisions(http_server.runtime.store, limit=1)
     assert row.method == "CheckStation" and row.caller.startswith("127.0.0.1:")
 
 

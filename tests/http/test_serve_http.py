@@ -17,8 +17,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from tests.http.jsondoor import unary
 from tests.support import ROOT, TOKENS, free_port
+
+pytestmark = pytest.mark.slow  # `ruralpost serve` in subprocesses, workers
 
 CLI = Path(sys.executable).parent / "ruralpost"
 

@@ -23,6 +23,7 @@ from ruralpost.v1 import (
     station_pb2,
     station_pb2_grpc,
 )
+from tests.backends import decisions
 from tests.support import EXAMPLES
 
 PASS, FAIL = common_pb2.OUTCOME_PASS, common_pb2.OUTCOME_FAIL
@@ -122,7 +123,7 @@ def test_full_registry_of_64_registered_stations(
     note = report.verdict.reasons[0]
     assert note.severity == common_pb2.SEVERITY_INFO and "52" in note.message and "48" in note.message
     assert report.verdict.ruleset_version == server.runtime.rules.current.version
-    rows = server.runtime.store.decisions(limit=1)
+    rows = decisions(server.runtime.store, limit=1)
     assert (rows[0].method, rows[0].subject_id, rows[0].outcome, rows[0].as_of) == (
         "GetProgress",
         "jingle-2023",
@@ -288,6 +289,7 @@ def test_malformed_requests_name_every_bad_field(
     ]
 
 
+@pytest.mark.slow
 def test_the_documented_inspection_report_example(server: Running, programme: Programme, register: Any) -> None:
     register(plans.stations(programme, {"康家会镇": {"points": 4}}))
     command = [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -99,5 +100,6 @@ facts = st.fixed_dictionaries(always, optional=optional)
 
 @settings(max_examples=600, deadline=None)
 @given(facts)
+@pytest.mark.slow
 def test_engine_and_reference_fire_the_same_rules(fact: dict[str, Any]) -> None:
     assert ENGINE.fire("station", fact) == REFERENCE.fire({**fact, "subject": "station"})

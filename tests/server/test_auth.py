@@ -12,6 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from ruralpost.service.config import Config, ConfigError
 from ruralpost.service.server import Running, build, running
 from ruralpost.v1 import claim_pb2, claim_pb2_grpc, rules_pb2, rules_pb2_grpc, station_pb2, station_pb2_grpc
+from tests.backends import decisions
 from tests.support import code, md, station_request, upbound_claim
 
 
@@ -43,7 +44,7 @@ def test_tokens_and_roles(secured: Running) -> None:
         # health stays open for load balancers
         health = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest())
         assert health.status == health_pb2.HealthCheckResponse.SERVING
-    callers = [row.caller for row in secured.runtime.store.decisions()]
+    callers = [row.caller for row in decisions(secured.runtime.store)]
     assert callers == ["ops-admin", "yigongli-system"]
 
 
@@ -87,7 +88,7 @@ def test_claim_roles_dry_run_commit_and_operator_scope(secured: Running) -> None
         )
         assert answers[0].HasField("result")
         assert answers[1].error.code == code_pb2.PERMISSION_DENIED
-    rows = secured.runtime.store.decisions()
+    rows = decisions(secured.runtime.store)
     assert [(r.method, r.caller) for r in rows[:2]] == [
         ("EvaluateClaims", "yigongli-system"),
         ("EvaluateClaim:commit", "caizheng-approver"),

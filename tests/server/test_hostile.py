@@ -122,6 +122,7 @@ def _answer(call: Any) -> object:
 
 @SETTINGS
 @given(station=stations(), as_of=dates, register=st.booleans())
+@pytest.mark.slow
 def test_check_station(
     live: tuple[Running, grpc.Channel], station: station_pb2.Station, as_of: str, register: bool
 ) -> None:
@@ -135,6 +136,7 @@ def test_check_station(
 
 @SETTINGS
 @given(items=st.lists(st.tuples(stations(), dates), min_size=1, max_size=6))
+@pytest.mark.slow
 def test_check_stations(live: tuple[Running, grpc.Channel], items: list[tuple[station_pb2.Station, str]]) -> None:
     stub = station_pb2_grpc.StationServiceStub(live[1])
     answers = list(stub.CheckStations(iter(station_pb2.CheckStationsRequest(station=s, as_of=d) for s, d in items)))
@@ -153,6 +155,7 @@ def test_check_stations(live: tuple[Running, grpc.Channel], items: list[tuple[st
     brands=st.lists(hostile_text, max_size=5),
     established=dates,
 )
+@pytest.mark.slow
 def test_get_progress(
     live: tuple[Running, grpc.Channel],
     programme: str,
@@ -239,6 +242,7 @@ def test_evaluate_claim(live: tuple[Running, grpc.Channel], claim: claim_pb2.Cla
 
 @SETTINGS
 @given(items=st.lists(claims(), min_size=1, max_size=4))
+@pytest.mark.slow
 def test_evaluate_claims(live: tuple[Running, grpc.Channel], items: list[claim_pb2.Claim]) -> None:
     stub = claim_pb2_grpc.SubsidyServiceStub(live[1])
     answers = list(stub.EvaluateClaims(iter(claim_pb2.EvaluateClaimsRequest(claim=c) for c in items)))

@@ -99,6 +99,7 @@ def test_a_rule_folder_that_does_not_load_is_refused(
     assert _check(own_server)[0] == before
 
 
+@pytest.mark.slow
 def test_reload_over_grpc_by_an_admin(secured: Running, rules_copy: Path) -> None:
     with grpc.insecure_channel(f"127.0.0.1:{secured.port}") as ch:
         rules = rules_pb2_grpc.RulesServiceStub(ch)

@@ -17,6 +17,8 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from ruralpost.v1 import rules_pb2, rules_pb2_grpc, station_pb2_grpc
 from tests.support import free_port, station_request
 
+pytestmark = pytest.mark.slow  # `ruralpost serve` in subprocesses
+
 
 def test_serve_answers_health_reflection_and_stops_gracefully(tmp_path: Path) -> None:
     port = free_port()
@@ -69,6 +71,10 @@ STEP_BACK = (
     "    previous_year: {year: 2022, rates_fen: {VILLAGE_POINT: 60}, source: 2022年标准}\n",
 )
 LABEL_AS_TEXT = ("stations.yaml", "label: {zh: 面积, en: floor area}", "label: 面积")
+# loads, but the golden cases of STN-AREA-TOWNSHIP no longer hold: the start is refused as a reload is
+FAILS_A_CASE = ("stations.yaml", "require: {$gte: {area_m2: 10}}", "require: {$gte: {area_m2: 9}}")
+# a golden claim of 5 parcels is no valid request when a claim may hold 3
+FEWER_PARCELS = (PROGRAMME, "  max_parcels: 200000\n", "  max_parcels: 3\n")
 
 
 def _break(rules: Path, file: str, old: str, new: str) -> None:
@@ -84,9 +90,15 @@ def _break(rules: Path, file: str, old: str, new: str) -> None:
         (None, f"{PROGRAMME}: no programme data"),
         (STEP_BACK, f"{PROGRAMME}: subsidy.downbound: tiers.VILLAGE_POINT.rate_fen 50 fen"),
         (LABEL_AS_TEXT, "stations.yaml: facts.area_m2.label: must be a mapping"),
+        (FAILS_A_CASE, "黄金用例未通过，不启动 (the golden cases fail, not starting): 1 golden case problem(s): "),
+        (
+            FEWER_PARCELS,
+            "黄金用例未通过，不启动 (the golden cases fail, not starting): cases: a golden case is no valid request "
+            "under these rules: invalid request: claim.parcels",
+        ),
     ],
 )
-def test_serve_refuses_a_rule_folder_that_does_not_load(
+def test_serve_refuses_a_rule_folder_that_does_not_load_or_fails_its_golden_cases(
     tmp_path: Path, rules_copy: Path, mistake: tuple[str, str, str] | None, says: str
 ) -> None:
     """Exit 2 with one line, Chinese then English, that names the file and the value, no traceback."""

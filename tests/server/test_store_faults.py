@@ -15,6 +15,7 @@ from google.protobuf import json_format
 from ruralpost.service.config import Config
 from ruralpost.service.server import running
 from ruralpost.v1 import claim_pb2, claim_pb2_grpc, station_pb2, station_pb2_grpc
+from tests.backends import decision_count
 from tests.support import example, station_request
 
 
@@ -61,6 +62,7 @@ class TcpProxy:
             for s in self.conns:
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
+                s.close()  # not left to the collector (a ResourceWarning)
             self.conns.clear()
 
     def restore(self) -> None:
@@ -95,7 +97,7 @@ def test_registry_on_postgresql(pg_db: str) -> None:
         other = station_request(station_id="KJH-XZ-99")
         assert [x.rule_id for x in stub.CheckStation(other).verdict.reasons] == ["STN-SIGN-CODE-DUPLICATE"]
         assert [(s.station_id, s.outcome) for s in r.runtime.store.stations()] == [("KJH-XZ-01", "OUTCOME_PASS")]
-        assert r.runtime.store.decision_count() == 3
+        assert decision_count(r.runtime.store) == 3
 
 
 def test_database_outage_is_unavailable_and_recovers(proxied_pg: tuple[str, TcpProxy]) -> None:

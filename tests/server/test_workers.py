@@ -14,12 +14,15 @@ import urllib.request
 from pathlib import Path
 
 import grpc
+import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from ruralpost.v1 import claim_pb2, claim_pb2_grpc, rules_pb2, rules_pb2_grpc, station_pb2_grpc
 from tests.support import free_port, station_request, upbound_claim
+
+pytestmark = pytest.mark.slow  # pre-forked workers in subprocesses
 
 
 def test_workers_share_the_port_and_the_registry(tmp_path: Path) -> None:

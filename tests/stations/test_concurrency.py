@@ -11,6 +11,7 @@ import sys
 import threading
 
 import grpc
+import pytest
 from google.protobuf import json_format
 
 from ruralpost.service.config import DEFAULT_RULES_DIR
@@ -21,6 +22,7 @@ THREADS = 8
 CALLS_PER_THREAD = 1_000
 
 
+@pytest.mark.slow
 def test_concurrent_checks_all_match_their_golden_verdicts(channel: grpc.Channel) -> None:
     # switch threads as often as possible, so evaluations interleave inside the engine adapter
     old_interval = sys.getswitchinterval()

@@ -6,22 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Index,
-    LargeBinary,
-    MetaData,
-    PrimaryKeyConstraint,
-    String,
-    Table,
-    create_engine,
-    insert,
-)
+from sqlalchemy import create_engine, insert
 
 from ruralpost.service.store import RegisteredStation, open_store
 from ruralpost.service.store.sql import database_url
 from ruralpost.v1 import station_pb2
+from tests.backends import registration_count, station_history
+from tests.releases import FIRST_VERSION, FIRST_VERSION_STATIONS
 
 
 def _row(station_id: str, code: str, township: str = "康家会镇", outcome: str = "OUTCOME_PASS") -> RegisteredStation:
@@ -46,13 +37,13 @@ def test_registrations_are_appended_and_the_latest_is_current(db: str) -> None:
         store.register_station(_row("P-1", "C0001"), "v1", "2023-06-01")
         store.register_station(_row("P-2", "C0002"), "v1", "2023-06-01")
         store.register_station(_row("P-1", "C0003", township="鹅城镇", outcome="OUTCOME_FAIL"), "v2", "2023-07-01")
-        history = store.station_history("山西壹公里信息科技有限公司", "P-1")
+        history = station_history(store, "山西壹公里信息科技有限公司", "P-1")
         assert [(h.station.sign_code, h.station.township, h.as_of, h.ruleset_version) for h in history] == [
             ("C0001", "康家会镇", "2023-06-01", "v1"),
             ("C0003", "鹅城镇", "2023-07-01", "v2"),
         ]
         assert history[0].registered_at <= history[1].registered_at
-        assert store.registration_count() == 3
+        assert registration_count(store) == 3
         current = {(r.station_id, r.sign_code, r.outcome) for r in store.stations()}
         assert current == {("P-1", "C0003", "OUTCOME_FAIL"), ("P-2", "C0002", "OUTCOME_PASS")}
         # the code P-1 showed before is free again; only current registrations hold codes
@@ -68,37 +59,15 @@ def test_registrations_are_appended_and_the_latest_is_current(db: str) -> None:
         store.close()
 
 
-_OLD = MetaData()
-# The first version's registry table, as ruralpost 0.1 created it.
-_OLD_STATIONS = Table(
-    "stations",
-    _OLD,
-    Column("operator", String(256), nullable=False),
-    Column("station_id", String(128), nullable=False),
-    Column("county", String(256), nullable=False),
-    Column("sign_code", String(32), nullable=False),
-    Column("kind", String(32), nullable=False),
-    Column("township", String(256), nullable=False),
-    Column("outcome", String(32), nullable=False),
-    Column("as_of", String(10), nullable=False),
-    Column("ruleset_version", String(32), nullable=False),
-    Column("station", LargeBinary, nullable=False),
-    Column("verdict", LargeBinary, nullable=False),
-    Column("registered_at", DateTime(timezone=True), nullable=False),
-    PrimaryKeyConstraint("operator", "station_id"),
-    Index("stations_sign_code", "county", "sign_code"),
-)
-
-
 def test_a_database_of_the_first_version_keeps_its_stations(db: str) -> None:
     engine = create_engine(database_url(db))
-    _OLD.create_all(engine)
+    FIRST_VERSION.create_all(engine)
     recorded = dt.datetime(2023, 6, 1, 8, 0, tzinfo=dt.UTC)
     with engine.begin() as conn:
         for station_id, code in (("OLD-1", "C0007"), ("OLD-2", "XZ0002")):
             row = _row(station_id, code)
             conn.execute(
-                insert(_OLD_STATIONS).values(
+                insert(FIRST_VERSION_STATIONS).values(
                     operator=row.operator,
                     station_id=row.station_id,
                     county=row.county,
@@ -118,8 +87,8 @@ def test_a_database_of_the_first_version_keeps_its_stations(db: str) -> None:
         store = open_store(db)
         try:
             assert [(r.station_id, r.sign_code) for r in store.stations()] == [("OLD-1", "C0007"), ("OLD-2", "XZ0002")]
-            assert store.registration_count() == 2
-            (first,) = store.station_history("山西壹公里信息科技有限公司", "OLD-1")
+            assert registration_count(store) == 2
+            (first,) = station_history(store, "山西壹公里信息科技有限公司", "OLD-1")
             assert (first.ruleset_version, first.as_of) == ("old", "2023-06-01")
             at = first.registered_at  # SQLite gives it back without a zone
             assert (at.astimezone(dt.UTC) if at.tzinfo else at.replace(tzinfo=dt.UTC)) == recorded
@@ -129,7 +98,7 @@ def test_a_database_of_the_first_version_keeps_its_stations(db: str) -> None:
     store = open_store(db)
     try:
         store.register_station(_row("OLD-1", "C0008"), "new", "2023-07-01")
-        assert [h.station.sign_code for h in store.station_history("山西壹公里信息科技有限公司", "OLD-1")] == [
+        assert [h.station.sign_code for h in station_history(store, "山西壹公里信息科技有限公司", "OLD-1")] == [
             "C0007",
             "C0008",
         ]

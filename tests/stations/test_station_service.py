@@ -12,6 +12,7 @@ from grpc_status import rpc_status
 
 from ruralpost.service.server import Running
 from ruralpost.v1 import common_pb2, station_pb2, station_pb2_grpc
+from tests.backends import decision_count, decisions
 from tests.support import station_request
 
 pb = common_pb2
@@ -211,8 +212,8 @@ def test_every_evaluation_is_in_the_decision_log(channel: grpc.Channel, server: 
     unary = station_request(area_m2=8.0)
     s.CheckStation(unary)
     list(s.CheckStations(iter([_stream_item(station_request())] * 3)))
-    rows = server.runtime.store.decisions()
-    assert server.runtime.store.decision_count() == 4
+    rows = decisions(server.runtime.store)
+    assert decision_count(server.runtime.store) == 4
     last_unary = rows[-1]
     assert (last_unary.method, last_unary.subject_id, last_unary.outcome, last_unary.rule_ids) == (
         "CheckStation",

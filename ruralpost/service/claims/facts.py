@@ -17,8 +17,8 @@ from ruralpost.limits import MAX_CODE
 from ruralpost.service.claims.period import Period
 from ruralpost.service.dates import date_or_none, day_number
 from ruralpost.service.rulebook.subsidy import DOWNBOUND, UPBOUND, SubsidyConfig
+from ruralpost.service.stations.opening import open_on
 from ruralpost.service.store import RegisteredStation
-from ruralpost.service.store.registry import open_on
 from ruralpost.v1 import claim_pb2, station_pb2
 
 Fact = dict[str, Any]

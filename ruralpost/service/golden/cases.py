@@ -253,5 +253,5 @@ def run_gate(ruleset: RuleSet, rules_dir: Path) -> int:
     except (KeyError, TypeError, ValueError, OSError, yaml.YAMLError) as e:  # a broken case file
         raise RulebookError(f"cases: the golden cases do not run: {type(e).__name__}: {e}") from None
     if failed:
-        raise RulebookError(f"{len(failed)} golden case problem(s), the old rule set stays: " + "; ".join(failed[:5]))
+        raise RulebookError(f"{len(failed)} golden case problem(s): " + "; ".join(failed[:5]))
     return len(results)

@@ -7,7 +7,7 @@ only importer of the database driver.
 
 from ruralpost.service.store.ledger import ClaimRecord, Commit, Ledger, StoredClaim
 from ruralpost.service.store.outage import StoreUnavailable
-from ruralpost.service.store.sql import DecisionRow, RegisteredStation, Registration, Store, open_store
+from ruralpost.service.store.sql import DecisionRow, RegisteredStation, Store, open_store
 
 __all__ = [
     "ClaimRecord",
@@ -15,7 +15,6 @@ __all__ = [
     "DecisionRow",
     "Ledger",
     "RegisteredStation",
-    "Registration",
     "Store",
     "StoreUnavailable",
     "StoredClaim",

@@ -16,10 +16,10 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 import psycopg
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from ruralpost.service.store import schema
+from ruralpost.service.store import tables
 from ruralpost.service.store.outage import available
 
 SQLITE_CHUNK = 5_000  # host parameters per look-up (SQLite's limit is 32,766 since 3.32)
@@ -70,7 +70,7 @@ class Ledger:
         self.is_sqlite = engine.dialect.name == "sqlite"
 
     def stored_claim(self, claim_id: str) -> StoredClaim | None:
-        c = schema.claims
+        c = tables.claims
         with available(), self.engine.connect() as conn:
             row = conn.execute(select(c.c.digest, c.c.response).where(c.c.claim_id == claim_id)).first()
         return StoredClaim(row[0], bytes(row[1])) if row else None
@@ -103,7 +103,7 @@ class Ledger:
             try:
                 with self.engine.begin() as conn:
                     conn.execute(
-                        insert(schema.claims).values(
+                        insert(tables.claims).values(
                             claim_id=record.claim_id,
                             digest=record.digest,
                             programme=record.programme,
@@ -139,24 +139,3 @@ class Ledger:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
             for waybill in waybills:
                 copy.write_row((waybill, claim_id))
-
-    # ---- reading the ledger (audits and tests)
-    def paid_by(self, claim_id: str) -> list[str]:
-        p = schema.paid_waybills
-        with self.engine.connect() as conn:
-            return [
-                r[0] for r in conn.execute(select(p.c.waybill).where(p.c.claim_id == claim_id).order_by(p.c.waybill))
-            ]
-
-    def payer_of(self, waybill: str) -> str | None:
-        p = schema.paid_waybills
-        with self.engine.connect() as conn:
-            row = conn.execute(select(p.c.claim_id).where(p.c.waybill == waybill)).first()
-        return str(row[0]) if row else None
-
-    def counts(self) -> tuple[int, int]:
-        """(committed claims, paid waybills)."""
-        with self.engine.connect() as conn:
-            claims = conn.execute(select(func.count()).select_from(schema.claims)).scalar_one()
-            paid = conn.execute(select(func.count()).select_from(schema.paid_waybills)).scalar_one()
-        return int(claims), int(paid)

@@ -8,15 +8,15 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, create_engine, event, func, insert, inspect, select
+from sqlalchemy import Engine, Select, and_, create_engine, event, func, insert, select
 
 from ruralpost.limits import LOG_BATCH_ROWS, LOG_BATCH_SECONDS, LOG_INSERT_ROWS, LOG_QUEUE_ROWS
-from ruralpost.service.store import schema
+from ruralpost.service.store import migrate, tables
 from ruralpost.service.store.ledger import Ledger
 from ruralpost.service.store.outage import StoreUnavailable, available
 
@@ -34,16 +34,6 @@ class RegisteredStation:
     outcome: str
     station: bytes
     verdict: bytes
-
-
-@dataclass(frozen=True)
-class Registration:
-    """One registration of a station, as recorded: the registry's history of a station is a list of them."""
-
-    station: RegisteredStation
-    as_of: str  # the evaluation date of the verdict stored with it
-    ruleset_version: str
-    registered_at: dt.datetime  # when the registry recorded it
 
 
 @dataclass(frozen=True)
@@ -68,6 +58,10 @@ def database_url(db: str) -> str:
     path = Path(db)
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
+
+
+def _same(value: dt.datetime) -> object:
+    return value
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -98,13 +92,20 @@ class Store:
             "WHERE l.operator = r.operator AND l.station_id = r.station_id) ORDER BY r.operator, r.station_id"
         )
         row = f"({', '.join([mark] * 9)})"
+        # SQLite: the time as SQLAlchemy writes it in every other column (Python's default sqlite3
+        # adapter for datetimes is deprecated from 3.12 on); PostgreSQL: the datetime itself
+        at = tables.decisions.c.at.type.dialect_impl(engine.dialect)
+        self._at: Callable[[dt.datetime], object] = at.bind_processor(engine.dialect) or _same
         self._decisions_sql = [  # by the number of rows inserted
             "INSERT INTO decisions (at, method, subject_id, caller, input_digest, outcome, "
             f"rule_ids, ruleset_version, as_of) VALUES {', '.join([row] * n)}"
             for n in range(LOG_INSERT_ROWS + 1)
         ]
-        schema.metadata.create_all(engine)
-        self._import_old_registry()
+        try:
+            migrate.upgrade(engine)
+        except BaseException:  # no start: nothing left open
+            engine.dispose()
+            raise
         self.ledger = Ledger(engine)  # claims and paid waybills
         # bounded: a database that cannot keep up slows the callers down rather than losing rows
         self._log_queue: queue.Queue[DecisionRow | None] = queue.Queue(maxsize=LOG_QUEUE_ROWS)
@@ -113,36 +114,11 @@ class Store:
         self._writer.start()
 
     # ---- station registry: every registration appended, the latest one current
-    def _import_old_registry(self) -> None:
-        """Copies the first version's `stations` table (one row per station) into the history once.
-
-        Each old row becomes the station's first registration, with the time it was recorded then.
-        It runs only while the history is empty, as one statement (PostgreSQL: under a table lock),
-        so workers starting together copy the rows once. An old table of another shape is left alone.
-        """
-        tables = inspect(self.engine).get_table_names()
-        if schema.OLD_STATIONS not in tables:
-            return
-        columns = {c["name"] for c in inspect(self.engine).get_columns(schema.OLD_STATIONS)}
-        if not set(schema.OLD_STATION_COLUMNS) <= columns:
-            log.warning("table %s has not the first version's columns; not copied", schema.OLD_STATIONS)
-            return
-        names = ", ".join(schema.OLD_STATION_COLUMNS)
-        with available(), self.engine.begin() as conn:
-            if not self.is_sqlite:
-                conn.exec_driver_sql("LOCK TABLE station_registrations IN SHARE ROW EXCLUSIVE MODE")
-            copied = conn.exec_driver_sql(
-                f"INSERT INTO station_registrations ({names}) SELECT {names} FROM {schema.OLD_STATIONS} "
-                "WHERE NOT EXISTS (SELECT 1 FROM station_registrations) ORDER BY registered_at, operator, station_id"
-            ).rowcount
-        if copied:
-            log.info("registry: %d stations copied from the old table %s", copied, schema.OLD_STATIONS)
-
     def register_station(self, row: RegisteredStation, ruleset_version: str, as_of: str) -> None:
         """Appends a registration; the station's earlier ones stay as they were."""
         with available(), self.engine.begin() as conn:
             conn.execute(
-                insert(schema.station_registrations).values(
+                insert(tables.station_registrations).values(
                     operator=row.operator,
                     station_id=row.station_id,
                     county=row.county,
@@ -184,14 +160,14 @@ class Store:
     @staticmethod
     def _current(query: Select[Any]) -> Select[Any]:
         """Only each station's latest registration."""
-        t = schema.station_registrations
+        t = tables.station_registrations
         every = t.alias("every_registration")
         latest = select(func.max(every.c.id)).group_by(every.c.operator, every.c.station_id)
         return query.where(t.c.id.in_(latest))
 
     @staticmethod
-    def _registered(*extra: ColumnElement[Any]) -> Select[Any]:
-        t = schema.station_registrations
+    def _registered() -> Select[Any]:
+        t = tables.station_registrations
         return select(
             t.c.operator,
             t.c.station_id,
@@ -202,19 +178,18 @@ class Store:
             t.c.outcome,
             t.c.station,
             t.c.verdict,
-            *extra,
         )
 
     def stations(self) -> list[RegisteredStation]:
         """Every registered station as its latest registration holds it, by operator and station id."""
-        t = schema.station_registrations
+        t = tables.station_registrations
         query = self._current(self._registered()).order_by(t.c.operator, t.c.station_id)
         with available(), self.engine.connect() as conn:
             return [RegisteredStation(*r) for r in conn.execute(query)]
 
     def stations_with_codes(self, county: str, sign_codes: Collection[str]) -> dict[str, list[RegisteredStation]]:
         """Sign code -> the stations of the county whose current registration shows it (SUB-DOWN-STATION)."""
-        t = schema.station_registrations
+        t = tables.station_registrations
         codes = sorted(set(sign_codes))
         found: dict[str, list[RegisteredStation]] = {}
         with available(), self.engine.connect() as conn:
@@ -227,22 +202,6 @@ class Store:
                     row = RegisteredStation(*r)
                     found.setdefault(row.sign_code, []).append(row)
         return found
-
-    def station_history(self, operator: str, station_id: str) -> list[Registration]:
-        """Every registration of one station, oldest first (the last one is current)."""
-        t = schema.station_registrations
-        query = (
-            self._registered(t.c.as_of, t.c.ruleset_version, t.c.registered_at)
-            .where(and_(t.c.operator == operator, t.c.station_id == station_id))
-            .order_by(t.c.id)
-        )
-        with available(), self.engine.connect() as conn:
-            return [Registration(RegisteredStation(*r[:9]), r[9], r[10], r[11]) for r in conn.execute(query)]
-
-    def registration_count(self) -> int:
-        """Registrations recorded, all stations and all times."""
-        with available(), self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(schema.station_registrations)).scalar_one())
 
     # ---- decision log
     def log_decision(self, row: DecisionRow) -> None:
@@ -283,40 +242,14 @@ class Store:
                 values = tuple(
                     v
                     for r in chunk
-                    for v in (r.at, r.method, r.subject_id, r.caller, r.input_digest, r.outcome, r.rule_ids,
-                              r.ruleset_version, r.as_of)
+                    for v in (self._at(r.at), r.method, r.subject_id, r.caller, r.input_digest, r.outcome,
+                              r.rule_ids, r.ruleset_version, r.as_of)
                 )  # fmt: skip
                 conn.exec_driver_sql(self._decisions_sql[len(chunk)], values)
 
     def flush(self) -> None:
         """Waits until every queued decision-log row is written."""
         self._log_queue.join()
-
-    def decision_count(self) -> int:
-        self.flush()
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(schema.decisions)).scalar_one())
-
-    def decisions(self, limit: int = 100) -> list[DecisionRow]:
-        self.flush()
-        d = schema.decisions
-        query = (
-            select(
-                d.c.method,
-                d.c.subject_id,
-                d.c.caller,
-                d.c.input_digest,
-                d.c.outcome,
-                d.c.rule_ids,
-                d.c.ruleset_version,
-                d.c.as_of,
-                d.c.at,
-            )
-            .order_by(d.c.id.desc())
-            .limit(limit)
-        )
-        with self.engine.connect() as conn:
-            return [DecisionRow(*r) for r in conn.execute(query)]
 
     def close(self) -> None:
         if self._writer.is_alive():

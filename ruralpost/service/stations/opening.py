@@ -1,10 +1,10 @@
-"""How a registered station's dates are read: whether it was open on a day.
+"""Whether a registered station was open on a day: the one meaning of "open" in the service.
 
-The registry's latest registration of a station holds its facts (docs/api.md, revision 2); their dates
-decide what counts as of a day. Shared by whoever reads the registry as of a date (claims: the
-station that delivered a parcel, SUB-DOWN-STATION), so every reader means the same by "open". The
-station rule STN-CLOSED says the same in rules/stations.yaml: closed or suspended from
-`status_since` on; a closed or suspended station without that date is not taken to be open.
+A station's latest registration holds its facts, and their dates decide what counts as of a day.
+Whoever reads the registry as of a date uses this (claims: the station that delivered a parcel,
+SUB-DOWN-STATION), so every reader means the same by "open". The station rule STN-CLOSED says the
+same in rules/stations.yaml: closed or suspended from `status_since` on; a closed or suspended
+station without that date is not taken to be open.
 """
 
 from __future__ import annotations

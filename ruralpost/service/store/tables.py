@@ -1,4 +1,8 @@
-"""Tables, created at start when absent. Same schema on SQLite and PostgreSQL."""
+"""The tables as this release has them. Same schema on SQLite and PostgreSQL.
+
+The database gets them through the migrations (migrations/versions/, run at start by migrate.py):
+a change here comes with a new revision, and a test compares the two.
+"""
 
 from __future__ import annotations
 
@@ -18,15 +22,10 @@ from sqlalchemy import (
 metadata = MetaData()
 
 # The station registry: every registration of a station, appended, never overwritten, each with
-# the time it was recorded (docs/api.md, revision 2). A station is (operator, station_id); its
+# the time it was recorded. A station is (operator, station_id); its
 # latest registration (the highest `id`, the order the database recorded them in) holds its current
 # facts. Sign codes are unique per county by rule (STN-SIGN-CODE-DUPLICATE), so a duplicate is
 # stored with its FAIL verdict rather than refused by the database.
-#
-# The first version kept one row per station in a table named `stations`, overwritten on each
-# registration. This table has a new name so an existing database needs no migration: at start the
-# rows of an old `stations` table are copied here once, as each station's first registration
-# (Store._import_old_registry); the old table is then left as it was, unread.
 station_registrations = Table(
     "station_registrations",
     metadata,
@@ -45,24 +44,6 @@ station_registrations = Table(
     Column("registered_at", DateTime(timezone=True), nullable=False),
     Index("station_registrations_station", "operator", "station_id", "id"),
     Index("station_registrations_sign_code", "county", "sign_code"),
-)
-
-# The registry table of the first version (one row per station, overwritten), read only to copy
-# its rows into `station_registrations` once. Not in `metadata`: it is never created.
-OLD_STATIONS = "stations"
-OLD_STATION_COLUMNS = (
-    "operator",
-    "station_id",
-    "county",
-    "sign_code",
-    "kind",
-    "township",
-    "outcome",
-    "as_of",
-    "ruleset_version",
-    "station",
-    "verdict",
-    "registered_at",
 )
 
 # Append-only: every evaluation, what, when, who, input digest, outcome, rules, version.
