@@ -15,7 +15,7 @@ SEVERITY = {
 }
 _RANK: dict[int, int] = {common_pb2.SEVERITY_ERROR: 0, common_pb2.SEVERITY_WARNING: 1, common_pb2.SEVERITY_INFO: 2}
 BASIS = {
-    "seed": common_pb2.RULE_BASIS_SEED,
+    "programme": common_pb2.RULE_BASIS_PROGRAMME,
     "national": common_pb2.RULE_BASIS_NATIONAL,
     "inferred": common_pb2.RULE_BASIS_INFERRED,
     "setting": common_pb2.RULE_BASIS_SETTING,

@@ -69,17 +69,16 @@ def county_code_resolver(programme: Programme) -> Callable[[str], str]:
         name = name.strip()
         if not name:
             return ""
-        return programme.county_code_of(name) or (programme.county_code if programme.county_name in name else "")
+        return programme.county_code_of(name) or (programme.county_code if programme.county_name in programme.names.name(name) else "")
 
     return resolve
 
 
 def township_code_resolver(programme: Programme) -> Callable[[str], str]:
-    """Name (alias, or prefixed with the county) -> the programme township's code, else ""."""
+    """Name (alias, or prefixed with the county, city or province) -> the programme township's code, else ""."""
 
     def resolve(name: str) -> str:
-        name = name.strip().removeprefix(programme.county_name)
-        township = programme.township(name) if name else None
+        township = programme.township(name) if name.strip() else None
         return township.code if township else ""
 
     return resolve

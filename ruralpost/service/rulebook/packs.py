@@ -43,7 +43,7 @@ class Rule:
     id: str
     subject: str
     severity: str
-    basis: str  # seed | national | inferred | setting (RULES.md, revision 2)
+    basis: str  # programme | national | inferred | setting (RULES.md, revision 2)
     description: str
     when: tuple[dict[str, Any], ...]
     require: tuple[dict[str, Any], ...] | None  # None: the rule fires whenever it applies
@@ -234,7 +234,10 @@ def _load(root: Path, programme_id: str) -> Rulebook:
         if not programme.divisions_path.is_relative_to(root):
             raise RulebookError(f"{source}: divisions: {data['divisions']!r} is outside the rules folder")
     documents: dict[str, str] = data["documents"]
-    hashed = [programme_path, programme.divisions_path]
+    for path in programme.reference_paths:
+        if not path.is_relative_to(root):
+            raise RulebookError(f"{source}: {path.name} is outside the rules folder")
+    hashed = [programme_path, programme.divisions_path, *programme.reference_paths]
     rules: dict[str, Rule] = {}
     facts: dict[str, dict[str, FactSpec]] = {}
     missing_ids: dict[str, str] = {}  # missing-fact id -> where it is declared
