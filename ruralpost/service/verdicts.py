@@ -58,17 +58,25 @@ def reason(rule: Rule, severity: str, values: Mapping[str, str]) -> common_pb2.R
     )
 
 
-def missing_reason(spec: FactSpec, rule: Rule) -> common_pb2.Reason:
-    """One reason per missing fact, naming the field and the rule that cannot be decided."""
+def missing_reason(spec: FactSpec, rule: Rule, advisory: bool = False) -> common_pb2.Reason:
+    """One reason per missing fact, naming the item as an inspector does (标识牌编号未填写); the
+    request's field path stays in `field`. A fact only advice reads is 未填报 and blocks nothing."""
+    where = f"{rule.citation_document} {rule.citation_clause}".strip()
+    if advisory:
+        message = f"{spec.label_zh}未填报（{where}的提醒项，不影响核查结论）"
+        message_en = f"{spec.label_en} not given (advice of {rule.id} only; the verdict does not wait for it)"
+    else:
+        message = f"{spec.label_zh}未填写，无法核查是否符合{where}"
+        message_en = f"{spec.label_en} not given; {rule.id} cannot be decided"
     return common_pb2.Reason(
         rule_id=spec.missing_id,
         severity=MISSING_SEVERITY,
-        message=f"缺少{spec.label_zh}（{spec.field}），无法判定：{rule.description}",
-        message_en=f"{spec.label_en} ({spec.field}) is missing; {rule.id} cannot be decided",
+        message=message,
+        message_en=message_en,
         field=spec.field,
         expected="已填写",
         actual=NOT_GIVEN,
-        remedy=f"补填{spec.label_zh}（{spec.field}）",
+        remedy=f"补填{spec.label_zh}",
         citation=citation(rule),
     )
 
@@ -88,7 +96,10 @@ def reasons_for(firing: Firing, values: Callable[[], Mapping[str, str]]) -> list
     ranked = [
         (rank(SEVERITY[v.severity], False, v.rule.order), reason(v.rule, v.severity, shown)) for v in firing.violations
     ]
-    ranked += [(rank(MISSING_SEVERITY, True, rule.order), missing_reason(spec, rule)) for spec, rule in firing.missing]
+    ranked += [
+        (rank(MISSING_SEVERITY, True, rule.order), missing_reason(spec, rule, spec.missing_id in firing.advisory))
+        for spec, rule in firing.missing
+    ]
     ranked.sort(key=lambda r: r[0])
     return [r[1] for r in ranked]
 
@@ -107,7 +118,7 @@ def outcome(reasons: list[common_pb2.Reason], incomplete: bool) -> common_pb2.Ou
         return common_pb2.OUTCOME_FAIL
     if incomplete:
         return common_pb2.OUTCOME_INCOMPLETE
-    if any(r.severity == common_pb2.SEVERITY_WARNING and not r.rule_id.endswith("-MISSING") for r in reasons):
+    if any(r.severity == common_pb2.SEVERITY_WARNING for r in reasons):  # a missing fact here is advice only
         return common_pb2.OUTCOME_PASS_WITH_WARNINGS
     return common_pb2.OUTCOME_PASS
 
@@ -118,7 +129,7 @@ def verdict(
     reasons = reasons_for(firing, values)
     return common_pb2.Verdict(
         subject_id=subject_id,
-        outcome=outcome(reasons, bool(firing.missing)),
+        outcome=outcome(reasons, firing.incomplete),
         reasons=reasons,
         ruleset_version=ruleset_version,
         evaluated_as_of=as_of,

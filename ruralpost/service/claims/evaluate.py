@@ -134,7 +134,11 @@ def evaluate_claim(
         "as_of_day": fact["as_of_day"],
     }
     amount_firing = engine.evaluate(CLAIM_AMOUNT, amount_fact)
-    firing = Firing(claim_firing.violations + amount_firing.violations, claim_firing.missing + amount_firing.missing)
+    firing = Firing(
+        claim_firing.violations + amount_firing.violations,
+        claim_firing.missing + amount_firing.missing,
+        claim_firing.advisory | amount_firing.advisory,
+    )
     reasons = verdicts.reasons_for(firing, lambda: claim_display(claim, {**fact, **amount_fact}, config))
 
     if claim_errors or not eligible:

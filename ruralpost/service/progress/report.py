@@ -274,7 +274,7 @@ def township_progress(ruleset: RuleSet, tally: Tally, as_of: dt.date) -> progres
         village_points_filed=tally.points_filed,
         village_points_target=t.village_points,
         village_points_compliant=tally.points_compliant,
-        outcome=verdicts.outcome(reasons, bool(firing.missing)),
+        outcome=verdicts.outcome(reasons, firing.incomplete),
         reasons=reasons,
     )
 

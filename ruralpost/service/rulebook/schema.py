@@ -240,11 +240,17 @@ class Bilingual(_Strict):
 
 
 class FactModel(_Strict):
-    """A fact a request may leave out: an applicable rule that reads it makes the verdict INCOMPLETE."""
+    """A fact a request may leave out: an applicable rule that reads it makes the verdict INCOMPLETE,
+    unless only WARNING rules read it (advice never blocks) and the progress count does not."""
 
     missing_id: MissingId
     field: Text
     label: Bilingual
+    counted: bool = Field(
+        False,
+        description="the progress count reads it: missing, it keeps the verdict INCOMPLETE even when only "
+        "a WARNING rule reads it (the operator)",
+    )
 
 
 class Citation(_Strict):
