@@ -69,7 +69,9 @@ def county_code_resolver(programme: Programme) -> Callable[[str], str]:
         name = name.strip()
         if not name:
             return ""
-        return programme.county_code_of(name) or (programme.county_code if programme.county_name in programme.names.name(name) else "")
+        return programme.county_code_of(name) or (
+            programme.county_code if programme.county_name in programme.names.name(name) else ""
+        )
 
     return resolve
 

@@ -249,7 +249,9 @@ def _load(root: Path, programme_id: str) -> Rulebook:
             pack = validated(PackModel, _filled(raw, data, name), name, {"documents": documents})
             pack_facts = {}
             for fact, spec in pack.facts.items():
-                pack_facts[fact] = FactSpec(fact, spec.missing_id, spec.field, spec.label.zh, spec.label.en, spec.counted)
+                pack_facts[fact] = FactSpec(
+                    fact, spec.missing_id, spec.field, spec.label.zh, spec.label.en, spec.counted
+                )
                 missing_ids.setdefault(spec.missing_id, f"{name}: facts.{fact}.missing_id")
             for i, m in enumerate(pack.rules):
                 where = f"{name}: {path_of(('rules', i), raw)}"

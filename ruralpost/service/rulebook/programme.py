@@ -83,7 +83,9 @@ class Programme:
         # brand name (spelt as names are compared, case aside) -> the brand (HUB-BRANDS)
         self._brands: dict[str, str] = {}
         if m.hub.brand_table:
-            table = validated(BrandTable, _read_yaml(base_dir / m.hub.brand_table, source), _beside(source, m.hub.brand_table))
+            table = validated(
+                BrandTable, _read_yaml(base_dir / m.hub.brand_table, source), _beside(source, m.hub.brand_table)
+            )
             for brand, spellings in table.brands.items():
                 for name in (brand, *(spellings or ())):
                     self._brands[self.brand_key(name)] = brand

@@ -278,8 +278,8 @@ class RuleModel(_Strict):
     subject: Subject | None = Field(None, description="defaults to the pack's subject")
     severity: Severity
     basis: Basis = Field(
-        description="programme (the programme document says it), national (备案规定, 安全规范), inferred (our reading of a "
-        "programme clause: the description says which and why), setting (chosen here, to be confirmed: "
+        description="programme (the programme document says it), national (备案规定, 安全规范), "
+        "inferred (our reading of a programme clause: the description says which and why), setting (chosen here, to be confirmed: "
         "every reason says so)"
     )
     description: Template

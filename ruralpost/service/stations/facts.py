@@ -57,6 +57,8 @@ _SERVICE = {
     station_pb2.SERVICE_TYPE_RECEIVE: "RECEIVE",
     station_pb2.SERVICE_TYPE_DELIVER: "DELIVER",
 }
+
+
 def station_fact(
     station: station_pb2.Station, as_of: dt.date, programme: Programme, sign_code_duplicates: int = 0
 ) -> Fact:
