@@ -279,8 +279,8 @@ class RuleModel(_Strict):
     severity: Severity
     basis: Basis = Field(
         description="programme (the programme document says it), national (备案规定, 安全规范), "
-        "inferred (our reading of a programme clause: the description says which and why), setting (chosen here, to be confirmed: "
-        "every reason says so)"
+        "inferred (our reading of a programme clause: the description says which and why), "
+        "setting (chosen here, to be confirmed: every reason says so)"
     )
     description: Template
     when: Conditions = Field(default_factory=list)
