@@ -61,12 +61,11 @@ def reason(rule: Rule, severity: str, values: Mapping[str, str]) -> common_pb2.R
 def missing_reason(spec: FactSpec, rule: Rule, advisory: bool = False) -> common_pb2.Reason:
     """One reason per missing fact, naming the item as an inspector does (标识牌编号未填写); the
     request's field path stays in `field`. A fact only advice reads is 未填报 and blocks nothing."""
-    where = f"{rule.citation_document} {rule.citation_clause}".strip()
     if advisory:
-        message = f"{spec.label_zh}未填报（{where}的提醒项，不影响核查结论）"
-        message_en = f"{spec.label_en} not given (advice of {rule.id} only; the verdict does not wait for it)"
+        message = f"{spec.label_zh}未填报（仅涉及提醒项，不影响核查结论）"
+        message_en = f"{spec.label_en} not given (only advice reads it; the verdict does not wait for it)"
     else:
-        message = f"{spec.label_zh}未填写，无法核查是否符合{where}"
+        message = f"{spec.label_zh}未填写，无法核查"
         message_en = f"{spec.label_en} not given; {rule.id} cannot be decided"
     return common_pb2.Reason(
         rule_id=spec.missing_id,
