@@ -11,13 +11,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Annotated
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
-
-from ruralpost.service.rulebook.schema import RulebookError, validated
 
 _Word = Annotated[str, Field(min_length=1)]
 _SPACE = re.compile(r"\s+")
@@ -143,15 +139,3 @@ class Spelling:
                 return False
             text = text[len(word) :]
         return True
-
-
-def load(path: Path, variants: Mapping[str, str], source: str) -> Spelling:
-    """The reference words at `path` (a RulebookError naming `source` when they are not valid)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f) or {}
-    except OSError as e:
-        raise RulebookError(f"{source}: cannot read it: {e.strerror or e}") from None
-    except yaml.YAMLError as e:
-        raise RulebookError(f"{source}: not valid YAML: {e}") from None
-    return Spelling(validated(NamesModel, data, source), variants)

@@ -65,11 +65,12 @@ class Programme:
         self.county_code: str = m.county.code
         self.operator: str = m.operator
         # characters written for the official one (洼 for 窊): 赤泥洼乡 = 赤泥窊乡, 赤泥洼村 = 赤泥窊村
-        self.names = (
-            names.load(base_dir / m.names, m.variant_characters, _beside(source, m.names))
+        words = (
+            validated(names.NamesModel, _read_yaml(base_dir / m.names, source), _beside(source, m.names))
             if m.names
-            else names.Spelling(None, m.variant_characters)
+            else None
         )
+        self.names = names.Spelling(words, m.variant_characters)
         self.reference_paths: list[Path] = [(base_dir / p).resolve() for p in (m.names, m.hub.brand_table) if p]
         # 附件2's operator and its branches (programme aliases): one operator (STN-OPERATOR)
         self._operator_names = {self.names.company(n) for n in (m.operator, *m.operator_aliases)}
