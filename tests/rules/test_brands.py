@@ -49,3 +49,23 @@ def test_names_as_written_reach_their_brand() -> None:
 
 def test_a_company_in_no_brand_is_in_no_brand() -> None:
     assert PROGRAMME.brand_of("静乐县某某物流有限公司") is None
+
+
+def test_the_hub_reason_says_a_company_in_no_brand_counts_as_itself() -> None:
+    import datetime as dt
+
+    from ruralpost.service.progress.report import hub_verdict
+    from ruralpost.v1 import progress_pb2
+
+    ruleset = load_ruleset(DEFAULT_RULES_DIR)
+    hub = progress_pb2.CountyHub(name="hub", brands=["中通快递股份有限公司", "ZTO", "静乐县某某物流有限公司"])
+    hub.unified_warehousing = hub.sorting = hub.delivery = True
+    hub.established_on = "2023-06-20"
+    passing = hub_verdict(ruleset, hub, dt.date(2023, 7, 15))
+    assert [r.rule_id for r in passing.reasons] == []
+    del hub.brands[2]
+    (reason,) = hub_verdict(ruleset, hub, dt.date(2023, 7, 15)).reasons
+    assert reason.rule_id == "HUB-BRANDS" and "1个（中通）" in reason.message
+    hub.brands[:] = ["静乐县某某物流有限公司"]
+    (reason,) = hub_verdict(ruleset, hub, dt.date(2023, 7, 15)).reasons
+    assert "静乐县某某物流有限公司（品牌表未列，按一个品牌计）" in reason.message

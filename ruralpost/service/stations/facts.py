@@ -150,7 +150,6 @@ def station_fact(
         fact["change_refile_days"] = ((refiled if done and refiled else as_of) - changed).days
     if s.opened_on:
         opened = parse_date(s.opened_on)
-        fact["opened_day"] = day_number(opened)
         fact["days_open"] = (as_of - opened).days
     if s.status_since:
         fact["status_since_day"] = day_number(parse_date(s.status_since))
@@ -216,7 +215,7 @@ def station_display(
         refiled_on=filing.refiled_on or "（未办理）",
         refiled_on_en=filing.refiled_on or "not yet",
     )
-    if "opened_day" in fact:
+    if "days_open" in fact:
         deadline = parse_date(station.opened_on) + dt.timedelta(days=programme.data["filing_days"])
         shown["filing_deadline"] = deadline.isoformat()
     if filing.changed_on:
