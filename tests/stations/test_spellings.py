@@ -92,13 +92,7 @@ def township_station(township: str, code: str) -> Station:
         "hours_sign_posted": True,
         "business_hours": "8:00-12:00，14:00-18:00",
         "area_m2": 20,
-        "equipment": [
-            "EQUIPMENT_RECEPTION_DESK",
-            "EQUIPMENT_SHELVES",
-            "EQUIPMENT_BARCODE_SCANNER",
-            "EQUIPMENT_VIDEO_SURVEILLANCE",
-            "EQUIPMENT_FIRE_EXTINGUISHER",
-        ],
+        "equipment": [name for name, number in station_pb2.Equipment.items() if number],  # all of it
         "cctv_retention_days": 30,
         "zones": ["收寄区"],
         "filing": {"filed": True, "record_number": f"R-{code}", "filed_on": "2023-05-10"},
