@@ -10,6 +10,7 @@ downloaded.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -84,9 +85,21 @@ def test_a_rule_fires_as_the_engine_decides_it(ruleset: RuleSet) -> None:
     )
     # effective dates are part of the scope
     assert "R.attr.as_of_day >= " in fires(rules["STN-SAFETY-CCTV"], missable)
-    # a missing opening date still fires when the record number or filing date is wanting
+    # a filed station fires when its record number or filing date is wanting (filing before opening
+    # is allowed: the rule reads no opening date)
     record = fires(rules["STN-FILING-RECORD"], missable)
-    assert '!has(R.attr.opened_day) && !((has(R.attr.record_number) && R.attr.record_number != "")' in record
+    assert record == (
+        "((has(R.attr.filed) && R.attr.filed == true) && "
+        '((has(R.attr.record_number) && R.attr.record_number == "") || !has(R.attr.filed_day)))'
+    )
+    # a missing fact still fires when the rest of the requirement is wanting: the rule as it read
+    # before revision 3 (filed no earlier than opened), with the opening date a missable fact
+    before = dataclasses.replace(
+        rules["STN-FILING-RECORD"],
+        require=(*(rules["STN-FILING-RECORD"].require or ()), {"$gte": {"filed_day": {"$m": "opened_day"}}}),
+    )
+    old = fires(before, missable | {"opened_day"})
+    assert '!has(R.attr.opened_day) && !((has(R.attr.record_number) && R.attr.record_number != "")' in old
     # a fact the requirement reads beyond its fields (`reads`) never fires while missing
     assert fires(rules["STN-TOWNSHIP-UNKNOWN"], missable).startswith("(has(R.attr.township) && ")
 

@@ -72,6 +72,13 @@ class Firing:
 
     violations: list[Violation]
     missing: list[tuple[FactSpec, Rule]]  # each missing fact with the first rule that needs it
+    # missing-fact ids that only WARNING rules wait for: advice never blocks a verdict
+    advisory: frozenset[str] = frozenset()
+
+    @property
+    def incomplete(self) -> bool:
+        """A missing fact that a rule of more than advice (ERROR, or INFO that counting reads) needs."""
+        return any(spec.missing_id not in self.advisory for spec, _ in self.missing)
 
     @property
     def missing_ids(self) -> frozenset[str]:
@@ -176,12 +183,14 @@ class _CompiledRule:
             violated = self.a in fired and self.h not in fired
         if not violated:
             return None, [f for f in self.when_missable if f in missing and f"{rid}|w|{f}" in fired]
-        severity = self.rule.severity
+        return Violation(self.rule, self.severity(fired)), []
+
+    def severity(self, fired: set[str]) -> Severity:
+        """The rule's severity for this fact: the first override whose condition matched, else its own."""
         for i, (_, override) in enumerate(self.rule.severity_overrides):
-            if f"{rid}|s|{i}" in fired:
-                severity = override
-                break
-        return Violation(self.rule, severity), []
+            if f"{self.rule.id}|s|{i}" in fired:
+                return override
+        return self.rule.severity
 
 
 class _SidPool:
@@ -399,6 +408,7 @@ class Engine:
         missing = {name for name in specs if name not in fact}
         violations: list[Violation] = []
         needed: dict[str, tuple[FactSpec, Rule]] = {}
+        blocking: set[str] = set()  # missing-fact ids that a rule other than a WARNING waits for
         for compiled in self._compiled[subject]:
             if compiled.names.isdisjoint(fired):
                 continue  # none of its engine rules matched: nothing to decide
@@ -408,7 +418,10 @@ class Engine:
             for name in undecided:
                 spec = specs[name]
                 needed.setdefault(spec.missing_id, (spec, compiled.rule))
+                if spec.counted or compiled.severity(fired) != "WARNING":
+                    blocking.add(spec.missing_id)
         if not needed:
             return Firing(violations, [])
         order = {name: i for i, name in enumerate(specs)}
-        return Firing(violations, sorted(needed.values(), key=lambda m: order[m[0].name]))
+        ranked = sorted(needed.values(), key=lambda m: order[m[0].name])
+        return Firing(violations, ranked, frozenset(needed) - blocking)

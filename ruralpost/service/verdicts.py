@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 
 from ruralpost.service.engine import Firing
 from ruralpost.service.rulebook.packs import FactSpec, Rule, Severity
@@ -15,7 +15,7 @@ SEVERITY = {
 }
 _RANK: dict[int, int] = {common_pb2.SEVERITY_ERROR: 0, common_pb2.SEVERITY_WARNING: 1, common_pb2.SEVERITY_INFO: 2}
 BASIS = {
-    "seed": common_pb2.RULE_BASIS_SEED,
+    "programme": common_pb2.RULE_BASIS_PROGRAMME,
     "national": common_pb2.RULE_BASIS_NATIONAL,
     "inferred": common_pb2.RULE_BASIS_INFERRED,
     "setting": common_pb2.RULE_BASIS_SETTING,
@@ -67,17 +67,24 @@ def reason(rule: Rule, severity: Severity, values: Mapping[str, str]) -> common_
     )
 
 
-def missing_reason(spec: FactSpec, rule: Rule) -> common_pb2.Reason:
-    """One reason per missing fact, naming the field and the rule that cannot be decided."""
+def missing_reason(spec: FactSpec, rule: Rule, advisory: bool = False) -> common_pb2.Reason:
+    """One reason per missing fact, naming the item as an inspector does (标识牌编号未填写); the
+    request's field path stays in `field`. A fact only advice reads is 未填报 and blocks nothing."""
+    if advisory:
+        message = f"{spec.label_zh}未填报（仅涉及提醒项，不影响核查结论）"
+        message_en = f"{spec.label_en} not given (only advice reads it; the verdict does not wait for it)"
+    else:
+        message = f"{spec.label_zh}未填写，无法核查"
+        message_en = f"{spec.label_en} not given; {rule.id} cannot be decided"
     return common_pb2.Reason(
         rule_id=spec.missing_id,
         severity=MISSING_SEVERITY,
-        message=f"缺少{spec.label_zh}（{spec.field}），无法判定：{rule.description}",
-        message_en=f"{spec.label_en} ({spec.field}) is missing; {rule.id} cannot be decided",
+        message=message,
+        message_en=message_en,
         field=spec.field,
         expected="已填写",
         actual=NOT_GIVEN,
-        remedy=f"补填{spec.label_zh}（{spec.field}）",
+        remedy=f"补填{spec.label_zh}",
         citation=citation(rule),
     )
 
@@ -97,7 +104,10 @@ def reasons_for(firing: Firing, values: Callable[[], Mapping[str, str]]) -> list
     ranked = [
         (rank(SEVERITY[v.severity], False, v.rule.order), reason(v.rule, v.severity, shown)) for v in firing.violations
     ]
-    ranked += [(rank(MISSING_SEVERITY, True, rule.order), missing_reason(spec, rule)) for spec, rule in firing.missing]
+    ranked += [
+        (rank(MISSING_SEVERITY, True, rule.order), missing_reason(spec, rule, spec.missing_id in firing.advisory))
+        for spec, rule in firing.missing
+    ]
     ranked.sort(key=lambda r: r[0])
     return [r[1] for r in ranked]
 
@@ -109,17 +119,15 @@ def sort_reasons(reasons: list[common_pb2.Reason], rules: Mapping[str, Rule]) ->
     )
 
 
-def outcome(
-    reasons: list[common_pb2.Reason], incomplete: bool, missing_ids: Collection[str]
-) -> common_pb2.Outcome.ValueType:
-    """FAIL on any ERROR, else INCOMPLETE on a missing fact, else PASS_WITH_WARNINGS on a WARNING
-    that is not a missing fact's (`missing_ids`: the facts' declared ids), else PASS."""
+def outcome(reasons: list[common_pb2.Reason], incomplete: bool) -> common_pb2.Outcome.ValueType:
+    """FAIL on any ERROR, else INCOMPLETE on a missing fact that more than advice needs, else
+    PASS_WITH_WARNINGS on any WARNING (a missing fact that only advice reads is one), else PASS."""
     severities = {r.severity for r in reasons}
     if common_pb2.SEVERITY_ERROR in severities:
         return common_pb2.OUTCOME_FAIL
     if incomplete:
         return common_pb2.OUTCOME_INCOMPLETE
-    if any(r.severity == common_pb2.SEVERITY_WARNING and r.rule_id not in missing_ids for r in reasons):
+    if any(r.severity == common_pb2.SEVERITY_WARNING for r in reasons):  # a missing fact here is advice only
         return common_pb2.OUTCOME_PASS_WITH_WARNINGS
     return common_pb2.OUTCOME_PASS
 
@@ -130,7 +138,7 @@ def verdict(
     reasons = reasons_for(firing, values)
     return common_pb2.Verdict(
         subject_id=subject_id,
-        outcome=outcome(reasons, bool(firing.missing), firing.missing_ids),
+        outcome=outcome(reasons, firing.incomplete),
         reasons=reasons,
         ruleset_version=ruleset_version,
         evaluated_as_of=as_of,

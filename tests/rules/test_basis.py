@@ -15,7 +15,7 @@ BOOK = packs.load(DEFAULT_RULES_DIR)
 
 
 def test_every_rule_of_every_pack_has_a_basis() -> None:
-    assert {r.basis for r in BOOK.rules.values()} <= {"seed", "national", "inferred", "setting"}
+    assert {r.basis for r in BOOK.rules.values()} <= {"programme", "national", "inferred", "setting"}
     assert len(BOOK.rules) > 50
 
 
@@ -34,7 +34,7 @@ def test_list_rules_carries_the_basis_of_every_rule(channel: grpc.Channel) -> No
         assert info.basis != common_pb2.RULE_BASIS_UNSPECIFIED, rule_id
         assert info.citation.basis == info.basis, rule_id
     assert by_id["STN-SAFETY-CCTV"].basis == common_pb2.RULE_BASIS_NATIONAL
-    assert by_id["STN-AREA-TOWNSHIP"].basis == common_pb2.RULE_BASIS_SEED
+    assert by_id["STN-AREA-TOWNSHIP"].basis == common_pb2.RULE_BASIS_PROGRAMME
     assert by_id["STN-HOURS-TEXT"].basis == common_pb2.RULE_BASIS_SETTING
 
 
@@ -45,9 +45,9 @@ def test_a_reason_carries_its_basis_and_a_setting_says_so(channel: grpc.Channel)
     hours, area = by_id["STN-HOURS-TEXT"], by_id["STN-AREA-TOWNSHIP"]
     assert hours.citation.basis == common_pb2.RULE_BASIS_SETTING
     assert hours.message.endswith(SETTING_MARK_ZH) and hours.message_en.endswith(SETTING_MARK_EN)
-    assert area.citation.basis == common_pb2.RULE_BASIS_SEED
+    assert area.citation.basis == common_pb2.RULE_BASIS_PROGRAMME
     assert SETTING_MARK_ZH not in area.message
     missing = station_request()
     missing.station.ClearField("area_m2")
     (reason,) = stub.CheckStation(missing).verdict.reasons
-    assert reason.rule_id == "STN-AREA-MISSING" and reason.citation.basis == common_pb2.RULE_BASIS_SEED
+    assert reason.rule_id == "STN-AREA-MISSING" and reason.citation.basis == common_pb2.RULE_BASIS_PROGRAMME

@@ -81,7 +81,7 @@ MISTAKES = {
         "basis: inferred\n    description: 站点宜收寄",
         "basis: guessed\n    description: 站点宜收寄",
         "stations.yaml: rules[5] (STN-SERVICES-SEND).basis: ",
-        "'seed', 'national', 'inferred' or 'setting' (got text 'guessed')",
+        "'programme', 'national', 'inferred' or 'setting' (got text 'guessed')",
     ),
     "missing-basis": (
         "stations.yaml",
@@ -320,7 +320,7 @@ _PACK_GARBAGE: list[str | bytes] = [
     "pack: x\nsubject: x\nrules: [{id: X-A, effective_from: 2023-02-30}]\n",
 ]
 _RULE = (
-    "pack: x\nsubject: x\nrules:\n  - {{id: X-A, severity: ERROR, basis: seed, description: d, field: f,"
+    "pack: x\nsubject: x\nrules:\n  - {{id: X-A, severity: ERROR, basis: programme, description: d, field: f,"
     " message: {{zh: z, en: e}}, remedy: r, citation: {{document: 方案, clause: c}}, {}}}\n"
 )
 _CONDITIONS = [

@@ -98,6 +98,9 @@ def test_every_station_rule_of_the_catalogue_is_there() -> None:
         "STN-CLOSED",
         "STN-FILING-CHANGE",
         "STN-AREA-VOLUME",
+        # revision 3
+        "STN-NOT-YET-OPEN",
+        "STN-SIGN-FILED-NAME-PARTNERED",
     ]
     book = rulebook.load(DEFAULT_RULES_DIR)
     station_rules = [r.id for r in book.rules_for("station")]
@@ -112,5 +115,6 @@ def test_every_station_rule_of_the_catalogue_is_there() -> None:
         "STN-ZONES",
         "STN-FILING-PENDING",
         "STN-AREA-VOLUME",
+        "STN-SIGN-FILED-NAME-PARTNERED",
     }
     assert {rid for rid, sev in severities.items() if sev == "WARNING"} == warnings

@@ -63,7 +63,7 @@ SEVERITY_EN: dict[int, str] = {
 }
 
 BASIS_ZH: dict[int, str] = {
-    common_pb2.RULE_BASIS_SEED: "方案原文",
+    common_pb2.RULE_BASIS_PROGRAMME: "方案原文",
     common_pb2.RULE_BASIS_NATIONAL: "国家规定",
     common_pb2.RULE_BASIS_INFERRED: "据方案推定",
     common_pb2.RULE_BASIS_SETTING: "系统设定（待确认）",

@@ -72,17 +72,18 @@ def county_code_resolver(programme: Programme) -> Callable[[str], str]:
         name = name.strip()
         if not name:
             return ""
-        return programme.county_code_of(name) or (programme.county_code if programme.county_name in name else "")
+        return programme.county_code_of(name) or (
+            programme.county_code if programme.county_name in programme.names.name(name) else ""
+        )
 
     return resolve
 
 
 def township_code_resolver(programme: Programme) -> Callable[[str], str]:
-    """Name (alias, or prefixed with the county) -> the programme township's code, else ""."""
+    """Name (alias, or prefixed with the county, city or province) -> the programme township's code, else ""."""
 
     def resolve(name: str) -> str:
-        name = name.strip().removeprefix(programme.county_name)
-        township = programme.township(name) if name else None
+        township = programme.township(name) if name.strip() else None
         return township.code if township else ""
 
     return resolve
@@ -153,7 +154,11 @@ def evaluate_claim(
         "as_of_day": fact["as_of_day"],
     }
     amount_firing = engine.evaluate(CLAIM_AMOUNT, amount_fact)
-    firing = Firing(claim_firing.violations + amount_firing.violations, claim_firing.missing + amount_firing.missing)
+    firing = Firing(
+        claim_firing.violations + amount_firing.violations,
+        claim_firing.missing + amount_firing.missing,
+        claim_firing.advisory | amount_firing.advisory,
+    )
     reasons = verdicts.reasons_for(firing, lambda: claim_display(claim, {**fact, **amount_fact}, config))
 
     if claim_errors or not eligible:

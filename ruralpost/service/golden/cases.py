@@ -114,12 +114,12 @@ class _CaseRegistry:
     stations showing the case's code (`code_holders`); for a claim case the registered stations
     (`registry`: Station JSON, each its current registration) that delivering codes are looked up in."""
 
-    def __init__(self, holders: list[str], stations: list[RegisteredStation] | None = None) -> None:
+    def __init__(self, holders: list[tuple[str, str]], stations: list[RegisteredStation] | None = None) -> None:
         self.holders = holders
         self.stations = stations or []
 
     def sign_code_holders(self, county: str, sign_code: str) -> list[tuple[str, str]]:
-        return [("", station_id) for station_id in self.holders]
+        return self.holders
 
     def register_station(self, row: RegisteredStation, ruleset_version: str, as_of: str) -> None:
         raise ValueError("golden cases do not register stations")
@@ -138,9 +138,14 @@ def _registered(ruleset: RuleSet, raw: list[Any]) -> list[RegisteredStation]:
 
 
 def run_station_case(ruleset: RuleSet, case: Case) -> Result:
-    """input: {station: <Station as proto JSON>, as_of, code_holders: [registered station ids]}"""
+    """input: {station: <Station as proto JSON>, as_of, code_holders: [registered station ids, or
+    {operator, station_id} as the registry holds them]}"""
     station = json_format.ParseDict(case.input.get("station") or {}, station_pb2.Station())
-    registry = _CaseRegistry([str(h) for h in case.input.get("code_holders") or ()])
+    holders = [
+        (str(h.get("operator", "")), str(h["station_id"])) if isinstance(h, dict) else ("", str(h))
+        for h in case.input.get("code_holders") or ()
+    ]
+    registry = _CaseRegistry(holders)
     verdict = check(ruleset, registry, station, _as_of(case), register=False)
     return Result(case, common_pb2.Outcome.Name(verdict.outcome), _rule_ids(verdict.reasons), tuple(verdict.reasons))
 

@@ -274,7 +274,7 @@ def township_progress(ruleset: RuleSet, tally: Tally, as_of: dt.date) -> progres
         village_points_filed=tally.points_filed,
         village_points_target=t.village_points,
         village_points_compliant=tally.points_compliant,
-        outcome=verdicts.outcome(reasons, bool(firing.missing), firing.missing_ids),
+        outcome=verdicts.outcome(reasons, firing.incomplete),
         reasons=reasons,
     )
 
@@ -338,29 +338,21 @@ def hub_fact(hub: progress_pb2.CountyHub | None, as_of: dt.date, programme: Prog
     return fact
 
 
-def _key(name: str) -> str:
-    return "".join(name.split()).casefold()
-
-
-def brand_names(programme: Programme) -> dict[str, str]:
-    """The names people write for a brand -> the brand (programme data `hub.brands`: 邮政, EMS -> 中国邮政)."""
-    names: dict[str, str] = {}
-    for brand, aliases in (programme.model.hub.brands or {}).items():
-        for name in (brand, *(aliases or ())):
-            names[_key(str(name))] = str(brand)
-    return names
-
-
-def _brands(hub: progress_pb2.CountyHub, programme: Programme) -> list[str]:
-    """Distinct brands (case and spacing ignored, one brand under its several names), in the order given."""
-    names = brand_names(programme)
-    seen: dict[str, str] = {}
-    for brand in hub.brands:
-        name = brand.strip()
-        if name:
-            key = _key(name)
-            seen.setdefault(names.get(key, key), name)
+def _brands(hub: progress_pb2.CountyHub, programme: Programme) -> list[tuple[str, bool]]:
+    """Distinct brands in the order given, each with whether the brand table knows it: a company
+    of a national brand is that brand (中通快递股份有限公司 = 中通 = ZTO); one in no brand counts as itself."""
+    seen: dict[tuple[str, str], tuple[str, bool]] = {}
+    for written in hub.brands:
+        if not written.strip():
+            continue
+        brand = programme.brand_of(written)
+        key = ("brand", brand) if brand is not None else ("company", programme.brand_key(written))
+        seen.setdefault(key, (brand, True) if brand is not None else (written.strip(), False))
     return list(seen.values())
+
+
+def _brand_list(brands: list[tuple[str, bool]], unknown: str, separator: str) -> str:
+    return separator.join(name if known else f"{name}{unknown}" for name, known in brands)
 
 
 def hub_verdict(ruleset: RuleSet, hub: progress_pb2.CountyHub | None, as_of: dt.date) -> common_pb2.Verdict:
@@ -375,8 +367,9 @@ def hub_verdict(ruleset: RuleSet, hub: progress_pb2.CountyHub | None, as_of: dt.
         said = {name: fact.get(name) for name in ("unified_warehousing", "sorting", "delivery")}  # None: not given
         return {
             **_shown(fact, as_of),
-            "brands": "、".join(_brands(hub, programme)) or "（无）",
-            "brands_en": ", ".join(_brands(hub, programme)) or "(none)",
+            "brands": _brand_list(_brands(hub, programme), "（品牌表未列，按一个品牌计）", "、") or "（无）",
+            "brands_en": _brand_list(_brands(hub, programme), " (in no brand of the table: counted as one)", ", ")
+            or "(none)",
             "brands_short": str(max(0, min_brands - fact["brand_count"])),
             "established_on": hub.established_on or "（未填）",
             **{f"{k}_zh": "（未填）" if v is None else "是" if v else "否" for k, v in said.items()},
@@ -454,7 +447,7 @@ def progress_report(
         required_fraction=fact["required_fraction"],
         verdict=common_pb2.Verdict(
             subject_id=programme.id,
-            outcome=verdicts.outcome(reasons, False, ruleset.book.missing_ids),
+            outcome=verdicts.outcome(reasons, False),
             reasons=reasons,
             ruleset_version=ruleset.version,
             evaluated_as_of=as_of.isoformat(),

@@ -45,6 +45,7 @@ class FactSpec:
     field: str
     label_zh: str
     label_en: str
+    counted: bool = False  # the progress count reads it: its absence blocks even when only advice reads it
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class Rule:
     id: str
     subject: str
     severity: Severity
-    basis: str  # seed | national | inferred | setting (docs/rules.md)
+    basis: str  # programme | national | inferred | setting (docs/rules.md)
     description: str
     when: tuple[dict[str, Any], ...]
     require: tuple[dict[str, Any], ...] | None  # None: the rule fires whenever it applies
@@ -245,7 +246,10 @@ def _load(root: Path, programme_id: str) -> Rulebook:
         if not programme.divisions_path.is_relative_to(root):
             raise RulebookError(f"{source}: divisions: {programme.model.divisions!r} is outside the rules folder")
     documents = programme.model.documents
-    hashed = [programme_path, programme.divisions_path]
+    for path in programme.reference_paths:
+        if not path.is_relative_to(root):
+            raise RulebookError(f"{source}: {path.name} is outside the rules folder")
+    hashed = [programme_path, programme.divisions_path, *programme.reference_paths]
     rules: dict[str, Rule] = {}
     facts: dict[str, dict[str, FactSpec]] = {}
     missing_ids: dict[str, str] = {}  # missing-fact id -> where it is declared
@@ -256,7 +260,9 @@ def _load(root: Path, programme_id: str) -> Rulebook:
             pack = validated(PackModel, _filled(raw, data, name), name, {"documents": documents})
             pack_facts = {}
             for fact, spec in pack.facts.items():
-                pack_facts[fact] = FactSpec(fact, spec.missing_id, spec.field, spec.label.zh, spec.label.en)
+                pack_facts[fact] = FactSpec(
+                    fact, spec.missing_id, spec.field, spec.label.zh, spec.label.en, spec.counted
+                )
                 missing_ids.setdefault(spec.missing_id, f"{name}: facts.{fact}.missing_id")
             for i, m in enumerate(pack.rules):
                 where = f"{name}: {path_of(('rules', i), raw)}"

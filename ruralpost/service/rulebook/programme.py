@@ -1,7 +1,8 @@
 """Programme data (静乐县 2023) and the reference look-ups done while facts are built.
 
 The engine cannot look names up, so township and village names (with their aliases) are resolved
-to official division codes here; the rules then require a resolved code.
+to official division codes here; the rules then require a resolved code. Every name is read through
+the programme's one `names.Spelling` (prefixes, full width, spacing, variant characters, branches).
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruralpost.service.rulebook.schema import ProgrammeModel, RulebookError, validated
+import yaml
+
+from ruralpost.service import names
+from ruralpost.service.rulebook.schema import BrandTable, ProgrammeModel, RulebookError, validated
 from ruralpost.service.rulebook.subsidy import SubsidyConfig
 
 VILLAGE_SUFFIX = "村委会"  # the official division name of an administrative village: 杜家村村委会
@@ -39,10 +43,6 @@ class Milestone:
     fraction: float  # share of each county goal due after the date; 0 when the milestone sets none
 
 
-def _compact(name: str) -> str:
-    return "".join(name.split())
-
-
 def village_own_name(official: str) -> str:
     """A village's own name from its official name: 村委会 removed, and 村 added unless it ends in 村
     already (杜家村村委会 -> 杜家村, never 杜家村村; 砚湾村委会 -> 砚湾村)."""
@@ -64,24 +64,40 @@ class Programme:
         self.county_name: str = m.county.name
         self.county_code: str = m.county.code
         self.operator: str = m.operator
-        # 附件2's operator and its branches (programme aliases): one operator (STN-OPERATOR)
-        self._operator_names = {_compact(n) for n in (m.operator, *m.operator_aliases)}
         # characters written for the official one (洼 for 窊): 赤泥洼乡 = 赤泥窊乡, 赤泥洼村 = 赤泥窊村
-        self._variants = str.maketrans(dict(m.variant_characters))
+        words = (
+            validated(names.NamesModel, _read_yaml(base_dir / m.names, source), _beside(source, m.names))
+            if m.names
+            else None
+        )
+        self.names = names.Spelling(words, m.variant_characters)
+        self.reference_paths: list[Path] = [(base_dir / p).resolve() for p in (m.names, m.hub.brand_table) if p]
+        # 附件2's operator and its branches (programme aliases): one operator (STN-OPERATOR)
+        self._operator_names = {self.names.company(n) for n in (m.operator, *m.operator_aliases)}
         self.townships: list[Township] = [
             Township(t.name, t.code, t.township_stations, t.village_points, tuple(t.aliases)) for t in m.townships
         ]
         self._township_by_name: dict[str, Township] = {}
         for t in self.townships:
             for name in (t.name, *t.aliases):
-                self._township_by_name[name] = t
+                self._township_by_name[self.names.name(name)] = t
+        # brand name (spelt as names are compared, case aside) -> the brand (HUB-BRANDS)
+        self._brands: dict[str, str] = {}
+        if m.hub.brand_table:
+            table = validated(
+                BrandTable, _read_yaml(base_dir / m.hub.brand_table, source), _beside(source, m.hub.brand_table)
+            )
+            for brand, spellings in table.brands.items():
+                for name in (brand, *(spellings or ())):
+                    self._brands[self.brand_key(name)] = brand
         self.milestones: list[Milestone] = sorted(
             (Milestone(name, ms.date, ms.fraction) for name, ms in m.milestones.items()), key=lambda ms: ms.date
         )
         self.retired_townships: dict[str, str] = dict(m.retired_townships)
         # 方案 五: subsidy rates, operators, categories (placeholder amounts: docs/subsidy.md).
-        self.subsidy: SubsidyConfig | None = SubsidyConfig(m.subsidy) if m.subsidy else None
-        self._county_names = {self.county_name, self.county_name.removesuffix("县"), self.county_code}
+        self.subsidy: SubsidyConfig | None = SubsidyConfig(m.subsidy, self.names.company) if m.subsidy else None
+        self._county_names = {self.names.name(n) for n in (self.county_name, self.county_name.removesuffix("县"))}
+        self._county_names.add(self.county_code)
         # village base name (official name without 村委会, variant characters made official) -> code,
         # per township code; code -> the village's own name (杜家村村委会 -> 杜家村, 砚湾村委会 -> 砚湾村)
         self._villages: dict[str, dict[str, str]] = {}
@@ -117,7 +133,7 @@ class Programme:
                     if row["level"] != "village":
                         continue
                     base = row["name"].removesuffix(VILLAGE_SUFFIX)
-                    self._villages.setdefault(row["parent_code"], {})[self.official_spelling(base)] = row["code"]
+                    self._villages.setdefault(row["parent_code"], {})[self.names.name(base)] = row["code"]
                     self._village_names[row["code"]] = village_own_name(row["name"])
                     self._base_names[row["code"]] = base
                     self._village_order.setdefault(row["parent_code"], []).append(row["code"])
@@ -128,30 +144,34 @@ class Programme:
 
     def county_code_of(self, name: str) -> str:
         """The county's code when the name is this programme's county, else ""."""
-        return self.county_code if name.strip() in self._county_names else ""
+        return self.county_code if self.names.place(name) in self._county_names else ""
 
     def township(self, name: str) -> Township | None:
-        return self._township_by_name.get(name.strip())
+        """The programme township a name means: alias, variant character, 山西省/忻州市/静乐县 before it,
+        full width and spacing all aside."""
+        return self._township_by_name.get(self.names.place(name))
 
     def township_hint(self, name: str) -> str:
         """Why an unknown township name is unknown, when the programme data knows."""
-        note = self.retired_townships.get(name.strip())
+        note = self.retired_townships.get(self.names.place(name))
         return f"（{note}）" if note else ""
 
     def official_spelling(self, text: str) -> str:
         """Variant characters replaced by the official ones (赤泥洼村 -> 赤泥窊村)."""
-        return text.translate(self._variants)
+        return self.names.name(text)
 
     def village_code(self, township_code: str, name: str) -> tuple[str, str]:
         """(code, own name) of an administrative village of the township, named with or without
-        村/村委会 and in either spelling of a variant character; ("", the name as written) if none."""
+        村/村委会, after its county or township or not, in either spelling of a variant character;
+        ("", the name as written) if none."""
         villages = self._villages.get(township_code, {})
-        name = self.official_spelling(name.strip())
-        for candidate in (name.removesuffix(VILLAGE_SUFFIX), name.removesuffix(VILLAGE), name):
+        township = next((t for t in self.townships if t.code == township_code), None)
+        written = (township.name, *township.aliases) if township else ()
+        for candidate in self.names.village_bases(name, written):
             code = villages.get(candidate)
             if code:
                 return code, self._village_names[code]
-        return "", village_own_name(name)
+        return "", village_own_name(self.names.place(name, written))
 
     def village_name(self, code: str) -> str:
         """The village's own name: its official 村委会 name minus 村委会, ending in 村 (杜家村, 砚湾村)."""
@@ -166,8 +186,16 @@ class Programme:
         return [(c, self._village_names[c]) for codes in self._village_order.values() for c in codes]
 
     def is_programme_operator(self, name: str) -> bool:
-        """附件2's operator, under its name or a branch's (programme aliases; spacing ignored)."""
-        return _compact(name) in self._operator_names
+        """附件2's operator, under its name or a branch's (programme aliases, or branch words)."""
+        return self.names.company(name) in self._operator_names
+
+    def brand_key(self, name: str) -> str:
+        """A company name as brands are looked up: spelt as names are compared, branch words and case aside."""
+        return self.names.company(name).casefold()
+
+    def brand_of(self, name: str) -> str | None:
+        """The national express brand a company name belongs to (reference data), or None."""
+        return self._brands.get(self.brand_key(name))
 
     def expected_sign_text(self, kind: str, township: str, village: str) -> str:
         """The words a partnered station's marking shows (附件3 二(2)): 杜家村镇快递综合服务站, 杜家村快递便民服务点."""
@@ -195,8 +223,12 @@ class Programme:
             start = text.find(words, start + 1)
         return False
 
+    def same_name(self, one: str, other: str) -> bool:
+        """Two spellings of one name: spacing, full width, township aliases and variant characters aside."""
+        return self._comparable(one) == self._comparable(other)
+
     def _comparable(self, text: str) -> str:
-        return self.official_spelling(self.canonical_text("".join(text.split())))
+        return self.official_spelling(self.canonical_text(names.plain(text)))
 
     def _sign_names(self, kind: str) -> list[str]:
         """Every marking of the kind the county's names give (for `shows`), computed once."""
@@ -220,3 +252,18 @@ class Programme:
                 if alias in text:
                     text = text.replace(alias, t.name)
         return text
+
+
+def _beside(source: str, written: str) -> str:
+    """A file named relative to the programme file, as messages name it (rules/…)."""
+    return posixpath.normpath(posixpath.join(posixpath.dirname(source), written))
+
+
+def _read_yaml(path: Path, source: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return yaml.safe_load(f) or {}
+    except OSError as e:
+        raise RulebookError(f"{source}: cannot read {path.name}: {e.strerror or e}") from None
+    except yaml.YAMLError as e:
+        raise RulebookError(f"{source}: {path.name} is not valid YAML: {e}") from None

@@ -115,6 +115,15 @@ def _relative_csv(value: str) -> str:
     return value
 
 
+def _relative_yaml(value: str) -> str:
+    if Path(value).is_absolute() or not value.endswith(".yaml"):
+        raise ValueError(f"{value!r} must be a .yaml file named relative to the programme file")
+    return value
+
+
+RelativeYaml = Annotated[str, Field(min_length=1), AfterValidator(_relative_yaml)]
+
+
 def _digits(value: object) -> object:
     """A spelling written as a bare number (`832`) is meant as its digits."""
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
@@ -172,10 +181,10 @@ OptionalTemplate = Annotated[str, AfterValidator(_template)]
 RuleId = Annotated[str, AfterValidator(_rule_id), WithJsonSchema({"type": "string", "pattern": RULE_ID})]
 MissingId = Annotated[str, AfterValidator(_missing_id), WithJsonSchema({"type": "string", "pattern": MISSING_ID})]
 SeverityName = Literal["INFO", "WARNING", "ERROR"]  # as written; packs.Severity once loaded
-# Where a rule comes from (docs/rules.md, revision 2): the programme text says it (seed), a national text
+# Where a rule comes from (docs/rules.md, revision 2): the programme text says it (programme), a national text
 # the programme points to (national), our reading of a programme clause (inferred), or a number,
 # format or list the programme does not give, chosen here and to be confirmed by the county (setting).
-Basis = Literal["seed", "national", "inferred", "setting"]
+Basis = Literal["programme", "national", "inferred", "setting"]
 Day = Annotated[dt.date, BeforeValidator(_day)]
 UnquotedDay = Annotated[
     dt.date,
@@ -232,11 +241,17 @@ class Bilingual(_Strict):
 
 
 class FactModel(_Strict):
-    """A fact a request may leave out: an applicable rule that reads it makes the verdict INCOMPLETE."""
+    """A fact a request may leave out: an applicable rule that reads it makes the verdict INCOMPLETE,
+    unless only WARNING rules read it (advice never blocks) and the progress count does not."""
 
     missing_id: MissingId
     field: Text
     label: Bilingual
+    counted: bool = Field(
+        False,
+        description="the progress count reads it: missing, it keeps the verdict INCOMPLETE even when only "
+        "a WARNING rule reads it (the operator)",
+    )
 
 
 class Citation(_Strict):
@@ -264,9 +279,9 @@ class RuleModel(_Strict):
     subject: Subject | None = Field(None, description="defaults to the pack's subject")
     severity: SeverityName
     basis: Basis = Field(
-        description="seed (the programme says it), national (备案规定, 安全规范), inferred (our reading of a "
-        "programme clause: the description says which and why), setting (chosen here, to be confirmed: "
-        "every reason says so)"
+        description="programme (the programme document says it), national (备案规定, 安全规范), "
+        "inferred (our reading of a programme clause: the description says which and why), "
+        "setting (chosen here, to be confirmed: every reason says so)"
     )
     description: Template
     when: Conditions = Field(default_factory=list)
@@ -332,6 +347,12 @@ def _unambiguous(value: dict[str, list[str] | None]) -> dict[str, list[str] | No
 Names = Annotated[dict[Spelling, list[Spelling] | None], Field(min_length=1), AfterValidator(_unambiguous)]
 
 
+class BrandTable(_Strict):
+    """`rules/reference/express-brands.yaml`: brand -> the names people write for it; one name, one brand."""
+
+    brands: Names
+
+
 class County(_Strict):
     name: Text
     code: DivisionCode
@@ -369,8 +390,10 @@ class MilestoneModel(_Strict):
 class Hub(_Strict):
     min_brands: Positive
     deadline: UnquotedDay
-    brands: Names | None = Field(
-        None, description="brand -> the names people write for it (中国邮政: [邮政, EMS]): one brand (HUB-BRANDS)"
+    brand_table: RelativeYaml | None = Field(
+        None,
+        description="the express brands and their names (reference data, relative to this file): "
+        "HUB-BRANDS counts brands, not companies",
     )
 
 
@@ -500,6 +523,9 @@ class ProgrammeModel(_Strict):
     )
     documents: Annotated[dict[Text, Text], Field(min_length=1)] = Field(
         description="the documents reasons cite, by the short key rule packs use"
+    )
+    names: RelativeYaml | None = Field(
+        None, description="how people write names (reference data, relative to this file): rules/reference/names.yaml"
     )
     issued_on: UnquotedDay = Field(description="the date the programme document was issued")
     operator: Text

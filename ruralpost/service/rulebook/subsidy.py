@@ -9,7 +9,7 @@ once, by `schema.SubsidyModel`; this class only shapes the checked values for th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +42,9 @@ def _lookup(names: Mapping[str, list[str] | None]) -> dict[str, str]:
 class SubsidyConfig:
     """The `subsidy:` section of the programme data (rates are placeholders: see docs/subsidy.md)."""
 
-    def __init__(self, raw: Mapping[str, Any] | SubsidyModel) -> None:
+    def __init__(self, raw: Mapping[str, Any] | SubsidyModel, company: Callable[[str], str] = str.strip) -> None:
+        """`company` is the programme's spelling of a company (a branch is the company)."""
+        self._company = company
         m = raw if isinstance(raw, SubsidyModel) else validated(SubsidyModel, raw, "subsidy")
         self.rates_are_placeholders = m.rates_are_placeholders
         self.rates_note = m.rates_note
@@ -57,12 +59,12 @@ class SubsidyConfig:
         for o in m.operators:
             op = Operator(o.name, frozenset(o.kinds), o.approved_from, o.suspended_from)
             for name in (op.name, *o.aliases):
-                self.operators[name.strip()] = op
+                self.operators[company(name)] = op
         self.categories = _lookup(m.product_categories)
         self.platforms = _lookup(m.platforms)
 
     def operator(self, name: str) -> Operator | None:
-        return self.operators.get(name.strip())
+        return self.operators.get(self._company(name))
 
     def tier_of(self, station_kind: str) -> Tier | None:
         """The tier of parcels handed over by a registered station of this kind (never the code's shape)."""

@@ -36,9 +36,10 @@ def registry_county(station: station_pb2.Station, ruleset: RuleSet) -> str:
     return ruleset.book.programme.county_code_of(station.county) or station.county.strip()
 
 
-def identity(station: station_pb2.Station) -> tuple[str, str]:
-    """(operator, station_id): a station's key in the registry."""
-    return station.operator.strip(), station.station_id.strip()
+def identity(ruleset: RuleSet, station: station_pb2.Station) -> tuple[str, str]:
+    """(operator, station_id): a station's key in the registry. The operator as the programme spells
+    companies, so a branch's name (…静乐分公司) or another spacing is the same station."""
+    return ruleset.book.programme.names.company(station.operator), station.station_id.strip()
 
 
 class CodeIndex:
@@ -55,11 +56,11 @@ class CodeIndex:
 
     def add(self, station: station_pb2.Station) -> None:
         if facts.sign_code_of(station):
-            self._holders.setdefault(self.key(station), {})[identity(station)] = None
+            self._holders.setdefault(self.key(station), {})[identity(self.ruleset, station)] = None
 
     def others(self, station: station_pb2.Station, limit: int | None = None) -> list[str]:
         """Ids of the batch's other stations showing this station's code."""
-        me = identity(station)
+        me = identity(self.ruleset, station)
         holders = self._holders.get(self.key(station), {})
         return [sid for op, sid in itertools.islice(holders, limit) if (op, sid) != me]
 
@@ -69,16 +70,14 @@ def code_holders(
 ) -> list[str]:
     """Ids of the other stations showing the station's sign code: registered ones, then the batch's."""
     code = facts.sign_code_of(station)
-    me = identity(station)
+    me = identity(ruleset, station)
     if not code or not me[1]:
         # Without a station id the station cannot be told apart from the one holding the code
         # (it may be that very station): no duplicate is claimed.
         return []
-    holders = (
-        []
-        if registry is None
-        else [sid for op, sid in registry.sign_code_holders(registry_county(station, ruleset), code) if (op, sid) != me]
-    )
+    company = ruleset.book.programme.names.company
+    registered = [] if registry is None else registry.sign_code_holders(registry_county(station, ruleset), code)
+    holders = [sid for op, sid in registered if (company(op), sid) != me]
     if batch is not None:
         holders += [sid for sid in batch.others(station, MAX_HOLDERS_SHOWN + 1) if sid not in holders]
     return holders
@@ -122,14 +121,15 @@ def registration(
     ruleset: RuleSet, station: station_pb2.Station, verdict: common_pb2.Verdict | None = None
 ) -> RegisteredStation:
     """The station as the registry holds it (a golden case's registry has no verdict)."""
-    operator, station_id = identity(station)
+    operator, station_id = identity(ruleset, station)
+    township = ruleset.book.programme.township(station.township)
     return RegisteredStation(
         operator=operator,
         station_id=station_id,
         county=registry_county(station, ruleset),
         sign_code=facts.sign_code_of(station),
         kind=facts.KIND.get(station.kind, ""),
-        township=station.township.strip(),
+        township=township.name if township else station.township.strip(),
         outcome=common_pb2.Outcome.Name(verdict.outcome) if verdict else "",
         station=station.SerializeToString(),
         verdict=verdict.SerializeToString() if verdict else b"",

@@ -9,10 +9,9 @@ messages need are built lazily by `station_display`, so the hot path stays small
 from __future__ import annotations
 
 import datetime as dt
-import re
-import unicodedata
 from typing import Any
 
+from ruralpost.service import names
 from ruralpost.service.dates import day_number, parse_date
 from ruralpost.service.rulebook.programme import Programme
 from ruralpost.v1 import station_pb2
@@ -58,18 +57,6 @@ _SERVICE = {
     station_pb2.SERVICE_TYPE_RECEIVE: "RECEIVE",
     station_pb2.SERVICE_TYPE_DELIVER: "DELIVER",
 }
-# Business hours as people write them: 8:30-18:00, 08:30—18:00, 8:30至18:00, full-width digits. NFKC
-# makes full-width digits, colon and hyphen plain; these are the other ways of saying "to".
-_HOURS_SEPARATORS = str.maketrans({"—": "-", "–": "-", "―": "-", "~": "-", "至": "-", "到": "-"})
-_DASHES = re.compile(r"-+")
-_ONE_DIGIT_HOUR = re.compile(r"(?<!\d)(\d):")
-_SPACES = re.compile(r"\s+")
-
-
-def business_hours(text: str) -> str:
-    """Business hours in the form the rule reads (08:30-18:00), from the ways people write them."""
-    hours = _SPACES.sub("", unicodedata.normalize("NFKC", text).translate(_HOURS_SEPARATORS))
-    return _ONE_DIGIT_HOUR.sub(r"0\1:", _DASHES.sub("-", hours))
 
 
 def station_fact(
@@ -81,7 +68,7 @@ def station_fact(
     equipment = sorted({_EQUIPMENT[v] for v in s.equipment if v in _EQUIPMENT})
     fact: Fact = {
         "as_of_day": day_number(as_of),
-        "business_hours": business_hours(s.business_hours),
+        "business_hours": programme.names.hours(s.business_hours),
         "zone_count": len({z.strip() for z in s.zones if z.strip()}),
         "service_count": len(services),
         "status": _STATUS.get(s.status, "OPEN"),
@@ -130,12 +117,14 @@ def station_fact(
         fact["sign_text"] = g.text.strip()
         if "kind" in fact:
             fact["sign_text_shows"] = programme.shows(g.text, fact["expected_sign_text"], fact["kind"])
-    code = g.code.strip().upper()
+    code = sign_code_of(s)
     if code:
         fact["sign_code"] = code
         fact["sign_code_duplicates"] = sign_code_duplicates
     if s.filed_name.strip():
         fact["filed_name"] = s.filed_name.strip()
+        if g.text.strip():
+            fact["sign_name_as_filed"] = programme.same_name(g.text, s.filed_name)
     if s.HasField("hours_sign_posted"):
         fact["hours_sign_posted"] = s.hours_sign_posted
     if s.HasField("area_m2"):
@@ -161,7 +150,6 @@ def station_fact(
         fact["change_refile_days"] = ((refiled if done and refiled else as_of) - changed).days
     if s.opened_on:
         opened = parse_date(s.opened_on)
-        fact["opened_day"] = day_number(opened)
         fact["days_open"] = (as_of - opened).days
     if s.status_since:
         fact["status_since_day"] = day_number(parse_date(s.status_since))
@@ -169,8 +157,8 @@ def station_fact(
 
 
 def sign_code_of(station: station_pb2.Station) -> str:
-    """The normalised sign code a station shows ("" when none)."""
-    return station.signage.code.strip().upper()
+    """The normalised sign code a station shows ("" when none): ＸＺ０００４ is XZ0004."""
+    return names.code(station.signage.code)
 
 
 def _show(value: Any) -> str:
@@ -227,7 +215,7 @@ def station_display(
         refiled_on=filing.refiled_on or "（未办理）",
         refiled_on_en=filing.refiled_on or "not yet",
     )
-    if "opened_day" in fact:
+    if "days_open" in fact:
         deadline = parse_date(station.opened_on) + dt.timedelta(days=programme.model.filing_days)
         shown["filing_deadline"] = deadline.isoformat()
     if filing.changed_on:
