@@ -31,6 +31,7 @@ def record(
     rule_ids: list[str],
     ruleset_version: str,
     as_of: str,
+    reference_version: str = "",
 ) -> None:
     """Every evaluation: a decision-log row (what, when, who, input digest, verdict, version) and
     the verdict metrics."""
@@ -45,6 +46,7 @@ def record(
             ruleset_version=ruleset_version,
             as_of=as_of,
             at=dt.datetime.now(dt.UTC),
+            reference_version=reference_version,
         )
     )
     observe_verdict(subject, outcome, rule_ids)

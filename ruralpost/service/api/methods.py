@@ -92,6 +92,7 @@ class Methods:
             request.HasField("claim"),
             request.claim,
             request.commit,
+            request.accept_provisional_rates,
         )
         response = d.response
         record(
@@ -105,6 +106,7 @@ class Methods:
             d.rule_ids,
             response.ruleset_version,
             d.as_of,
+            response.reference_version,
         )
         return d
 

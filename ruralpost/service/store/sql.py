@@ -60,6 +60,7 @@ class DecisionRow:
     ruleset_version: str
     as_of: str
     at: dt.datetime
+    reference_version: str = ""  # the reference data a claim was decided on
 
 
 def database_url(db: str) -> str:
@@ -100,10 +101,10 @@ class Store:
             f"AND r.sign_code = {mark} AND r.id = (SELECT max(l.id) FROM station_registrations l "
             "WHERE l.operator = r.operator AND l.station_id = r.station_id) ORDER BY r.operator, r.station_id"
         )
-        row = f"({', '.join([mark] * 9)})"
+        row = f"({', '.join([mark] * 10)})"
         self._decisions_sql = [  # by the number of rows inserted
             "INSERT INTO decisions (at, method, subject_id, caller, input_digest, outcome, "
-            f"rule_ids, ruleset_version, as_of) VALUES {', '.join([row] * n)}"
+            f"rule_ids, ruleset_version, as_of, reference_version) VALUES {', '.join([row] * n)}"
             for n in range(LOG_INSERT_ROWS + 1)
         ]
         schema.metadata.create_all(engine)
@@ -287,7 +288,7 @@ class Store:
                     v
                     for r in chunk
                     for v in (r.at, r.method, r.subject_id, r.caller, r.input_digest, r.outcome, r.rule_ids,
-                              r.ruleset_version, r.as_of)
+                              r.ruleset_version, r.as_of, r.reference_version)
                 )  # fmt: skip
                 conn.exec_driver_sql(self._decisions_sql[len(chunk)], values)
 
@@ -314,6 +315,7 @@ class Store:
                 d.c.ruleset_version,
                 d.c.as_of,
                 d.c.at,
+                d.c.reference_version,
             )
             .order_by(d.c.id.desc())
             .limit(limit)
