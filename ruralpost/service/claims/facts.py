@@ -30,6 +30,7 @@ Fact = dict[str, Any]
 KIND_NAMES = {claim_pb2.CLAIM_KIND_UPBOUND_AGRICULTURAL: UPBOUND, claim_pb2.CLAIM_KIND_DOWNBOUND_PARCEL: DOWNBOUND}
 KIND_ZH = {UPBOUND: "电商平台销往县域外农副产品（上行）", DOWNBOUND: "下行快件"}
 KIND_EN = {UPBOUND: "upbound agricultural", DOWNBOUND: "downbound parcel"}
+TIER_EN = {"VILLAGE_POINT": " handed over by a village point", "TOWNSHIP_STATION": " handed over by a township station"}
 SHOWN_CHARS = 64  # waybills and names echoed back are clipped: a malformed parcel may carry anything
 
 # The facts each kind of parcel is judged on, in the order of the group key.
@@ -315,5 +316,8 @@ def rates_display(rates: Sequence[Rate]) -> dict[str, str]:
     """The rates an amount was computed by, for the provisional-rate reason."""
     return {
         "rates_zh": "；".join(f"{r.label}{r.rate_fen / 100:.2f}元（{r.source}）" for r in rates),
-        "rates_en": "; ".join(f"{r.kind} {r.tier or 'per piece'} {r.rate_fen / 100:.2f} yuan" for r in rates),
+        "rates_en": "; ".join(
+            f"{KIND_EN.get(r.kind, 'subsidy')}{TIER_EN.get(r.tier, '')} {r.rate_fen / 100:.2f} yuan a piece"
+            for r in rates
+        ),
     }
