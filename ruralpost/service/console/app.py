@@ -649,8 +649,12 @@ class Console:
                 "试算已过期或不存在，请重新上传申报",
                 "the dry run has expired or does not exist; upload the claim again",
             ) from None
+        # the approver confirmed a dialog that said so when the amount rests on provisional rates
+        accept = self._json_body(environ).get("accept_provisional_rates") is True
         with self._call(environ, caller, EVALUATE_CLAIM) as call:
-            decision = self.methods.decide_claim(claim_pb2.EvaluateClaimRequest(claim=claim, commit=True), call)
+            decision = self.methods.decide_claim(
+                claim_pb2.EvaluateClaimRequest(claim=claim, commit=True, accept_provisional_rates=accept), call
+            )
         return _json(
             start_response,
             {
