@@ -19,8 +19,10 @@ class ReferenceData:
         self.version = tables.version()
         self._products = {_compact(n): p for p in tables.products for n in (p.name, *p.aliases)}
         self._platforms = {_compact(n): p for p in tables.platforms for n in (p.name, *p.aliases)}
-        self._operators = {(_compact(n), o.kind): o for o in tables.operators for n in (o.name, *o.aliases)}
-        self._rates = {(r.kind, r.tier): r for r in tables.rates}
+        self._operators: dict[tuple[str, str], Operator] = {
+            (_compact(n), o.kind): o for o in tables.operators for n in (o.name, *o.aliases)
+        }
+        self._rates: dict[tuple[str, str], Rate] = {(r.kind, r.tier): r for r in tables.rates}
 
     def product(self, name: str) -> Product | None:
         return self._products.get(_compact(name))

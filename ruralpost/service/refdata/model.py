@@ -16,7 +16,17 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from ruralpost.service.rulebook.schema import ClaimKind, Day, Fen, Spelling, Text, _Strict, yuan
+from ruralpost.service.rulebook.schema import (
+    SCHEMA_DIR,
+    ClaimKind,
+    Day,
+    Fen,
+    Spelling,
+    Text,
+    _Strict,
+    json_schema,
+    yuan,
+)
 
 UPBOUND_TIER = ""  # upbound pays one rate per piece; downbound tiers are station kinds
 RateStatus = Literal["provisional", "confirmed"]
@@ -135,8 +145,6 @@ class Tables(_Strict):
 
 def main() -> int:
     """Writes rules/schema/reference.schema.json from the model (run after changing it)."""
-    from ruralpost.service.rulebook.schema import SCHEMA_DIR, json_schema
-
     path = SCHEMA_DIR / "reference.schema.json"
     path.write_text(json_schema(Tables), encoding="utf-8")
     print(f"wrote {path}")

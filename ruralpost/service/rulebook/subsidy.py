@@ -21,7 +21,7 @@ class SubsidyConfig:
 
     def __init__(self, raw: Mapping[str, Any] | SubsidyModel) -> None:
         m = raw if isinstance(raw, SubsidyModel) else validated(SubsidyModel, raw, "subsidy")
-        self.roster_keepers: dict[str, str] = dict(m.roster_keepers)
+        self.roster_keepers: dict[str, str] = {str(kind): office for kind, office in m.roster_keepers.items()}
         self.max_recipient_fee_fen = m.downbound.max_recipient_fee_fen
         self.period_from = m.period_from
         self.period_to = m.period_to
