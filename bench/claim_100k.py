@@ -145,6 +145,8 @@ def _split(runtime: Any, parcels: int, tag: str) -> dict[str, float]:
             rejected_pieces=response.rejected_pieces,
             approved_amount_fen=response.approved_amount_fen,
             ruleset_version=response.ruleset_version,
+            reference_version=response.reference_version,
+            provisional_rates_accepted=True,
             response=response.SerializeToString(),
             waybills=evaluation.eligible_waybills,
         )
