@@ -466,3 +466,31 @@ def test_commit_on_provisional_rates_needs_the_approvers_acceptance(
     r = stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(claim=nothing, commit=True))
     assert r.committed and r.outcome == claim_pb2.CLAIM_OUTCOME_INELIGIBLE
     assert ledger_row(server, "RATE-0002") == (version, False)
+
+
+def test_a_committed_claim_keeps_the_reference_version_it_was_decided_on(tmp_path: Path, rules_copy: Path) -> None:
+    config = Config(listen="127.0.0.1:0", db=str(tmp_path / "db.sqlite"), rules_dir=rules_copy, grace_seconds=1)
+    with running(config) as server, grpc.insecure_channel(f"127.0.0.1:{server.port}") as ch:
+        stub = claim_pb2_grpc.SubsidyServiceStub(ch)
+        claim = farm_claim("KEEP-0001", [("松花粉", "京东"), ("核桃", "京东")])
+        committed = stub.EvaluateClaim(
+            claim_pb2.EvaluateClaimRequest(claim=claim, commit=True, accept_provisional_rates=True)
+        )
+        assert committed.held_pieces == 1 and committed.eligible_pieces == 1
+        # 工信局 adds 松花粉 to the catalogue: the data's version changes on reload
+        products = rules_copy / "reference" / "jingle-2023" / "products.yaml"
+        products.write_text(
+            products.read_text(encoding="utf-8")
+            + "  - {name: 松花粉, aliases: [], class: 林产品采集品, section: 02 林产品}\n",
+            encoding="utf-8",
+        )
+        rules_pb2_grpc.RulesServiceStub(ch).ReloadRules(rules_pb2.ReloadRulesRequest())
+        assert server.runtime.rules.current.reference.version != committed.reference_version
+        # the committed claim is answered as stored, on its own version
+        assert stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(claim=claim)) == committed
+        assert ledger_row(server, "KEEP-0001")[0] == committed.reference_version
+        # the same parcels under a new claim id: now eligible, on the new version
+        claim.claim_id = "KEEP-0002"
+        fresh = stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(claim=claim))
+        assert fresh.held_pieces == 0 and fresh.reference_version == server.runtime.rules.current.reference.version
+        assert [list(j.rule_ids) for j in fresh.rejections] == [["SUB-DUP-LEDGER"]]  # 核桃 was paid
