@@ -76,7 +76,9 @@ def measure(db: str, runs: int = 5, parcels: int = 100_000) -> dict[str, Any]:
     """Median seconds of EvaluateClaim(commit=true) and of the dry run, on a server over `db`."""
     tag = uuid.uuid4().hex[:6].upper()
     commits = [
-        claim_pb2.EvaluateClaimRequest(claim=make_claim(f"B-{tag}-{r}", parcels, f"{tag}{r:02d}"), commit=True)
+        claim_pb2.EvaluateClaimRequest(
+            claim=make_claim(f"B-{tag}-{r}", parcels, f"{tag}{r:02d}"), commit=True, accept_provisional_rates=True
+        )
         for r in range(runs)
     ]
     dry = claim_pb2.EvaluateClaimRequest(claim=make_claim(f"B-{tag}-DRY", parcels, f"{tag}99"))
@@ -143,6 +145,8 @@ def _split(runtime: Any, parcels: int, tag: str) -> dict[str, float]:
             rejected_pieces=response.rejected_pieces,
             approved_amount_fen=response.approved_amount_fen,
             ruleset_version=response.ruleset_version,
+            reference_version=response.reference_version,
+            provisional_rates_accepted=True,
             response=response.SerializeToString(),
             waybills=evaluation.eligible_waybills,
         )

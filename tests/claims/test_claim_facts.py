@@ -9,7 +9,7 @@ from ruralpost.service.claims.facts import group_parcels, shipped_period, waybil
 from ruralpost.service.claims.period import Period
 from ruralpost.service.config import DEFAULT_RULES_DIR
 from ruralpost.service.ruleset import load_ruleset
-from ruralpost.v1 import claim_pb2
+from ruralpost.v1 import claim_pb2, common_pb2
 
 RULESET = load_ruleset(DEFAULT_RULES_DIR)
 PROGRAMME = RULESET.book.programme
@@ -39,10 +39,9 @@ def upbound(n: int) -> claim_pb2.Claim:
 
 
 def groups(claim: claim_pb2.Claim, paid: set[str] | None = None) -> list[list[int]]:
-    assert PROGRAMME.subsidy is not None
     g = group_parcels(
         claim,
-        PROGRAMME.subsidy,
+        RULESET.reference,
         county_code_resolver(PROGRAMME),
         township_code_resolver(PROGRAMME),
         lambda ws: (paid or set()) & set(ws),
@@ -54,17 +53,32 @@ def groups(claim: claim_pb2.Claim, paid: set[str] | None = None) -> list[list[in
 def test_ten_thousand_parcels_make_a_handful_of_groups() -> None:
     claim = upbound(10_000)
     members = groups(claim)
-    # 3 categories x 2 platforms (all destinations resolve to "outside"), one date period, one length
-    assert len(members) == 6 and sum(len(m) for m in members) == 10_000
+    # 3 products and 2 platforms, all in the reference data's lists (the rules read their status,
+    # not the names), destinations all outside, one date period, one length: one group
+    assert len(members) == 1 and sum(len(m) for m in members) == 10_000
     result = evaluate_claim(RULESET, claim, Period.parse("2023-07"), lambda ws: set(), no_registry)
     assert result.response.eligible_pieces == 10_000 and result.response.approved_amount_fen == 1_000_000
+
+
+def test_unlisted_names_group_apart_from_listed_ones() -> None:
+    claim = upbound(30)
+    claim.parcels[4].product_category = "松花粉"  # in no list: held for review
+    claim.parcels[5].product_category = "手机壳"  # a reviewer's "not a farm product": rejected
+    claim.parcels[6].platform = "某某团购群"  # in no list: held
+    assert sorted(len(m) for m in groups(claim)) == [1, 1, 1, 27]
+    r = evaluate_claim(RULESET, claim, Period.parse("2023-07"), lambda ws: set(), no_registry).response
+    assert (r.eligible_pieces, r.rejected_pieces, r.held_pieces) == (27, 1, 2)
+    assert [(h.index, h.rule_id) for h in r.held] == [(4, "SUB-UP-AGRI-REVIEW"), (6, "SUB-UP-PLATFORM-REVIEW")]
+    assert "松花粉" in r.held[0].message and "某某团购群" in r.held[1].message
+    assert r.held[0].severity == common_pb2.SEVERITY_WARNING
+    assert r.approved_amount_fen == 2700 and r.reference_version == RULESET.reference.version
 
 
 def test_paid_and_duplicate_waybills_split_their_group_only() -> None:
     claim = upbound(60)
     claim.parcels.append(claim_pb2.Parcel(**{f.name: v for f, v in claim.parcels[0].ListFields()}))
     members = groups(claim, paid={"SF0000000006"})
-    assert len(members) == 8 and [len(m) for m in members if len(m) == 1] == [1, 1]
+    assert len(members) == 3 and [len(m) for m in members if len(m) == 1] == [1, 1]
     assert sorted(i for m in members if len(m) == 1 for i in m) == [6, 60]
 
 

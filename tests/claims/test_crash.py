@@ -80,7 +80,8 @@ def test_sigkill_while_committing_loses_no_acknowledged_claim(db: str) -> None:
                 for i in range(start, CLAIMS, 4):
                     try:
                         answer = stub.EvaluateClaim(
-                            claim_pb2.EvaluateClaimRequest(claim=_claim(i), commit=True), timeout=30
+                            claim_pb2.EvaluateClaimRequest(claim=_claim(i), commit=True, accept_provisional_rates=True),
+                            timeout=30,
                         )
                     except grpc.RpcError:
                         return  # the server is gone
@@ -103,7 +104,10 @@ def test_sigkill_while_committing_loses_no_acknowledged_claim(db: str) -> None:
         stub = claim_pb2_grpc.SubsidyServiceStub(ch)
         for claim_id, stored in acknowledged.items():
             again = stub.EvaluateClaim(
-                claim_pb2.EvaluateClaimRequest(claim=_claim(int(claim_id[-3:])), commit=True), timeout=30
+                claim_pb2.EvaluateClaimRequest(
+                    claim=_claim(int(claim_id[-3:])), commit=True, accept_provisional_rates=True
+                ),
+                timeout=30,
             )
             assert again.SerializeToString(deterministic=True) == stored, claim_id
 

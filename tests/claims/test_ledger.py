@@ -77,12 +77,12 @@ def test_commit_then_same_claim_returns_stored_answer_byte_for_byte(server: Runn
     claim = upbound_claim("C-1", ["SF10000001", "SF10000002", "SF10000003", "SF10000003"])
     channel, call = raw_call(server.port)
     with channel:
-        first = call(claim_pb2.EvaluateClaimRequest(claim=claim, commit=True))
+        first = call(claim_pb2.EvaluateClaimRequest(claim=claim, commit=True, accept_provisional_rates=True))
         answer = claim_pb2.EvaluateClaimResponse.FromString(first)
         assert answer.committed and answer.eligible_pieces == 3 and answer.approved_amount_fen == 300
         assert ledger_counts(server.runtime.store) == (1, 3)
         # the same claim again (commit or dry run) gets the stored answer, byte for byte
-        assert call(claim_pb2.EvaluateClaimRequest(claim=claim, commit=True)) == first
+        assert call(claim_pb2.EvaluateClaimRequest(claim=claim, commit=True, accept_provisional_rates=True)) == first
         assert call(claim_pb2.EvaluateClaimRequest(claim=claim, commit=False)) == first
     assert ledger_counts(server.runtime.store) == (1, 3)
     assert paid_by(server.runtime.store, "C-1") == ["SF10000001", "SF10000002", "SF10000003"]
@@ -91,7 +91,11 @@ def test_commit_then_same_claim_returns_stored_answer_byte_for_byte(server: Runn
 def test_same_id_other_contents_already_exists(server: Running) -> None:
     with grpc.insecure_channel(f"127.0.0.1:{server.port}") as ch:
         stub = claim_pb2_grpc.SubsidyServiceStub(ch)
-        stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(claim=upbound_claim("C-2", ["SF20000001"]), commit=True))
+        stub.EvaluateClaim(
+            claim_pb2.EvaluateClaimRequest(
+                claim=upbound_claim("C-2", ["SF20000001"]), commit=True, accept_provisional_rates=True
+            )
+        )
         for commit in (True, False):
             with pytest.raises(grpc.RpcError) as e:
                 stub.EvaluateClaim(
@@ -114,7 +118,9 @@ def test_dry_run_changes_nothing(server: Running) -> None:
         assert ledger_counts(server.runtime.store) == (0, 0)
         # a dry run of another claim listing the same waybills sees nothing paid
         other = stub.EvaluateClaim(
-            claim_pb2.EvaluateClaimRequest(claim=upbound_claim("C-3b", ["SF30000001"]), commit=True)
+            claim_pb2.EvaluateClaimRequest(
+                claim=upbound_claim("C-3b", ["SF30000001"]), commit=True, accept_provisional_rates=True
+            )
         )
         assert other.eligible_pieces == 1
         after = stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(claim=claim))
@@ -127,7 +133,7 @@ def test_ineligible_commit_records_the_claim_and_pays_nothing(server: Running) -
     claim = upbound_claim("C-4", ["SF40000001"], operator="某某快递有限公司")
     with grpc.insecure_channel(f"127.0.0.1:{server.port}") as ch:
         r = claim_pb2_grpc.SubsidyServiceStub(ch).EvaluateClaim(
-            claim_pb2.EvaluateClaimRequest(claim=claim, commit=True)
+            claim_pb2.EvaluateClaimRequest(claim=claim, commit=True, accept_provisional_rates=True)
         )
     assert r.outcome == claim_pb2.CLAIM_OUTCOME_INELIGIBLE and r.committed
     assert ledger_counts(server.runtime.store) == (1, 0)
@@ -146,6 +152,8 @@ def record(claim_id: str, waybills: list[str]) -> ClaimRecord:
         rejected_pieces=0,
         approved_amount_fen=100 * len(waybills),
         ruleset_version="v",
+        reference_version="r",
+        provisional_rates_accepted=False,
         response=b"\x08\x01",
         waybills=sorted(waybills),
     )
@@ -221,7 +229,9 @@ def test_racing_commits_pay_a_shared_waybill_once(db: str) -> None:
                 # half the claims list the shared waybills in reverse order: lock order must not matter
                 waybills = own[:700] + (shared if c % 2 else shared[::-1]) + own[700:]
                 requests.append(
-                    claim_pb2.EvaluateClaimRequest(claim=upbound_claim(f"RACE-{round_}-{c}", waybills), commit=True)
+                    claim_pb2.EvaluateClaimRequest(
+                        claim=upbound_claim(f"RACE-{round_}-{c}", waybills), commit=True, accept_provisional_rates=True
+                    )
                 )
             answers = [claim_pb2.EvaluateClaimResponse.FromString(a) for a in _race(ports, requests)]
             assert all(a.committed for a in answers)
@@ -240,7 +250,7 @@ def test_racing_commits_pay_a_shared_waybill_once(db: str) -> None:
 def test_racing_commits_of_one_claim_give_one_answer(db: str) -> None:
     with replicas(db, 2) as servers:
         claim = upbound_claim("SAME-1", [f"SAME{n:06d}" for n in range(2000)])
-        request = claim_pb2.EvaluateClaimRequest(claim=claim, commit=True)
+        request = claim_pb2.EvaluateClaimRequest(claim=claim, commit=True, accept_provisional_rates=True)
         answers = _race([s.port for s in servers], [request] * 6)
         assert len(set(answers)) == 1
         assert ledger_counts(servers[1].runtime.store) == (1, 2000)

@@ -23,11 +23,13 @@ from tests.support import example, register, registry_stations, station_request
 
 
 def claim_request(
-    name: str = "claim-upbound.json", commit: bool = False, **overrides: Any
+    name: str = "claim-upbound.json", commit: bool = False, accept: bool = False, **overrides: Any
 ) -> claim_pb2.EvaluateClaimRequest:
+    """An example claim; `accept`: the approver accepts the provisional rates the amount rests on."""
     data = example(name)
     data["claim"].update(overrides)
     data["commit"] = commit
+    data["acceptProvisionalRates"] = accept
     return json_format.ParseDict(data, claim_pb2.EvaluateClaimRequest())
 
 
@@ -77,10 +79,14 @@ def test_upbound_example_partially_eligible(stub: claim_pb2_grpc.SubsidyServiceS
     assert agri.message.startswith("品类“手机壳”不在") and "'手机壳'" in agri.message_en
     assert "“SF1402600000001”在本申报中重复出现" in r.rejections[1].reasons[0].message
     assert [(t.rule_id, t.count) for t in r.tallies] == [("SUB-UP-AGRI", 1), ("SUB-DUP-CLAIM", 1)]
-    # requested 500 fen, computed 300: a warning, and the computed amount is approved
-    [amount] = r.reasons
+    # requested 500 fen, computed 300: a warning, and the computed amount is approved; the rate it
+    # was computed by is provisional, and the answer says so
+    amount, provisional = r.reasons
     assert amount.rule_id == "SUB-AMOUNT" and amount.expected == "3.00元" and amount.actual == "5.00元"
-    assert "5.00元" in amount.message and "3.00元" in amount.message and "占位" in amount.message
+    assert "5.00元" in amount.message and "3.00元" in amount.message
+    assert provisional.rule_id == "SUB-RATES-PROVISIONAL" and provisional.severity == common_pb2.SEVERITY_WARNING
+    assert "暂定" in provisional.message and "上行农副产品每件1.00元" in provisional.message
+    assert provisional.citation.basis == common_pb2.RULE_BASIS_SETTING
     assert amount.citation.clause.startswith("五")
     assert r.ruleset_version and not r.committed
 
@@ -96,8 +102,9 @@ def test_downbound_example_tiers(stub: claim_pb2_grpc.SubsidyServiceStub, channe
     # placeholder tiers by the registered stations' kinds: village point 50 + township station 30 + village point 50
     assert (r.eligible_pieces, r.rejected_pieces, r.approved_amount_fen) == (3, 1, 130)
     assert [list(j.rule_ids) for j in r.rejections] == [["SUB-DOWN-FEE"]]
-    [amount] = r.reasons
+    amount, provisional = r.reasons
     assert (amount.rule_id, amount.expected, amount.actual) == ("SUB-AMOUNT", "1.30元", "1.80元")
+    assert provisional.rule_id == "SUB-RATES-PROVISIONAL" and "村级快递便民服务点交付0.50元" in provisional.message
     assert amount.citation.basis == common_pb2.RULE_BASIS_INFERRED
 
 
@@ -174,14 +181,16 @@ def test_malformed_parcels_are_rejections_not_errors(stub: claim_pb2_grpc.Subsid
     req = claim_request(parcels=parcels, declaredPieces=5, requestedAmountFen="100")
     r = stub.EvaluateClaim(req)
     assert r.outcome == claim_pb2.CLAIM_OUTCOME_PARTIALLY_ELIGIBLE
-    assert r.eligible_pieces == 1 and not r.reasons
+    assert r.eligible_pieces == 1 and [x.rule_id for x in r.reasons] == ["SUB-RATES-PROVISIONAL"]
     assert [(j.index, list(j.rule_ids)) for j in r.rejections] == [
         (1, ["SUB-WAYBILL"]),
         (2, ["SUB-WAYBILL"]),
         (3, ["SUB-DATE"]),
-        (4, ["SUB-UP-AGRI"]),
     ]
     assert len(r.rejections[1].waybill) == 64  # echoed back clipped
+    # a 70,000-character product is in no list: held for review, its name echoed back clipped
+    assert r.held_pieces == 1 and [(h.index, h.rule_id) for h in r.held] == [(4, "SUB-UP-AGRI-REVIEW")]
+    assert len(r.held[0].message) < 120
 
 
 @pytest.mark.parametrize(
@@ -227,13 +236,26 @@ def small_limit_server(tmp_path: Path) -> Iterator[Running]:
     path = rules / "programmes" / "jingle-2023.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["subsidy"]["max_parcels"] = 5
-    data["subsidy"]["operators"].append(
-        {"name": "暂停测试物流有限公司", "kinds": ["DOWNBOUND_PARCEL"], "suspended_from": "2023-07-20"}
-    )
-    data["subsidy"]["operators"].append(
-        {"name": "新入选物流有限公司", "kinds": ["UPBOUND_AGRICULTURAL"], "approved_from": "2023-07-01"}
-    )
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    roster = rules / "reference" / "jingle-2023" / "operators.yaml"
+    data = yaml.safe_load(roster.read_text(encoding="utf-8"))
+    data["operators"].append(
+        {
+            "name": "暂停测试物流有限公司",
+            "kind": "DOWNBOUND_PARCEL",
+            "decided_by": "供销社、邮政公司",
+            "suspended_from": "2023-07-20",
+        }
+    )
+    data["operators"].append(
+        {
+            "name": "新入选物流有限公司",
+            "kind": "UPBOUND_AGRICULTURAL",
+            "decided_by": "工信局",
+            "approved_from": "2023-07-01",
+        }
+    )
+    roster.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with running(Config(listen="127.0.0.1:0", db=str(tmp_path / "db.sqlite"), rules_dir=rules, grace_seconds=1)) as r:
         yield r
 
@@ -259,7 +281,7 @@ def test_parcel_limit_and_operator_dynamic_management(small_limit_server: Runnin
             return [x.rule_id for x in stub.EvaluateClaim(req).reasons]
 
         # approved from 2023-07-01 for upbound only
-        assert reasons(operator="新入选物流有限公司") == []
+        assert reasons(operator="新入选物流有限公司") == ["SUB-RATES-PROVISIONAL"]
         assert reasons(
             operator="新入选物流有限公司",
             period="2023-06",
@@ -302,17 +324,25 @@ def test_parcel_limit_and_operator_dynamic_management(small_limit_server: Runnin
 
 
 def test_stream_answers_each_claim_in_order(stub: claim_pb2_grpc.SubsidyServiceStub) -> None:
-    first = claim_request(commit=True)
+    first = claim_request(commit=True, accept=True)
     second = claim_request(
         commit=True,
+        accept=True,
         claimId="SXYGL-UP-2023-07-0002",
         parcels=[parcel("SF1402600000001"), parcel("SF1402600000099")],
         declaredPieces=2,
         requestedAmountFen="100",
     )
-    other_contents = claim_request(commit=True, requestedAmountFen="1")
+    other_contents = claim_request(commit=True, accept=True, requestedAmountFen="1")
     items = [first, claim_request(claimId=""), second, first, other_contents]
-    answers = list(stub.EvaluateClaims(claim_pb2.EvaluateClaimsRequest(claim=r.claim, commit=r.commit) for r in items))
+    answers = list(
+        stub.EvaluateClaims(
+            claim_pb2.EvaluateClaimsRequest(
+                claim=r.claim, commit=r.commit, accept_provisional_rates=r.accept_provisional_rates
+            )
+            for r in items
+        )
+    )
     assert [a.index for a in answers] == [0, 1, 2, 3, 4]
     assert answers[0].result.committed and answers[0].result.eligible_pieces == 3
     assert answers[1].error.code == code_pb2.INVALID_ARGUMENT
@@ -325,22 +355,25 @@ def test_stream_answers_each_claim_in_order(stub: claim_pb2_grpc.SubsidyServiceS
 
 def test_every_evaluation_is_logged(server: Running, stub: claim_pb2_grpc.SubsidyServiceStub) -> None:
     stub.EvaluateClaim(claim_request())
-    stub.EvaluateClaim(claim_request(commit=True))
-    stub.EvaluateClaim(claim_request(commit=True))
+    stub.EvaluateClaim(claim_request(commit=True, accept=True))
+    stub.EvaluateClaim(claim_request(commit=True, accept=True))
     rows = decisions(server.runtime.store, 10)
     assert [r.method for r in rows] == ["EvaluateClaim:stored", "EvaluateClaim:commit", "EvaluateClaim"]
     assert {r.subject_id for r in rows} == {"SXYGL-UP-2023-07-0001"}
     assert rows[0].outcome == "CLAIM_OUTCOME_PARTIALLY_ELIGIBLE"
-    assert rows[0].rule_ids == "SUB-AMOUNT,SUB-UP-AGRI,SUB-DUP-CLAIM"
+    assert rows[0].rule_ids == "SUB-AMOUNT,SUB-RATES-PROVISIONAL,SUB-UP-AGRI,SUB-DUP-CLAIM"
+    assert {r.reference_version for r in rows} == {server.runtime.rules.current.reference.version}
     assert len(rows[0].input_digest) == 64 and rows[0].as_of == "2023-07-31"
 
 
-def test_list_rules_says_rates_are_placeholders(channel: grpc.Channel) -> None:
+def test_list_rules_says_rates_are_provisional(channel: grpc.Channel) -> None:
     rules = rules_pb2_grpc.RulesServiceStub(channel)
     parcel_rules = rules.ListRules(rules_pb2.ListRulesRequest(subject="parcel")).rules
     assert {r.rule_id for r in parcel_rules} == {
         "SUB-UP-AGRI",
+        "SUB-UP-AGRI-REVIEW",
         "SUB-UP-PLATFORM",
+        "SUB-UP-PLATFORM-REVIEW",
         "SUB-UP-OUTSIDE",
         "SUB-UP-ORIGIN",
         "SUB-DOWN-RURAL",
@@ -352,6 +385,124 @@ def test_list_rules_says_rates_are_placeholders(channel: grpc.Channel) -> None:
         "SUB-DATE",
         "SUB-WAYBILL",
     }
-    [amount] = rules.ListRules(rules_pb2.ListRulesRequest(subject="claim_amount")).rules
-    assert "占位" in amount.description and "1.00元" in amount.description
-    assert not re.search(r"\d分", amount.description)  # money in 元
+    amount, provisional = rules.ListRules(rules_pb2.ListRulesRequest(subject="claim_amount")).rules
+    assert amount.rule_id == "SUB-AMOUNT" and provisional.rule_id == "SUB-RATES-PROVISIONAL"
+    assert "占位" in provisional.description and "暂定" in provisional.description
+    assert provisional.basis == common_pb2.RULE_BASIS_SETTING
+    assert not re.search(r"\d分", amount.description + provisional.description)  # money in 元
+
+
+# ---- the reference data the offices keep (rules/reference/jingle-2023/)
+
+
+def farm_claim(claim_id: str, products: list[tuple[str, str]]) -> claim_pb2.Claim:
+    """An upbound claim of one parcel per (product, platform), 1.00元 a piece requested."""
+    parcels = [
+        parcel(f"SF{claim_id[-4:]}{i:05d}", productCategory=product, platform=platform)
+        for i, (product, platform) in enumerate(products)
+    ]
+    return claim_request(
+        claimId=claim_id, parcels=parcels, declaredPieces=len(parcels), requestedAmountFen=str(100 * len(parcels))
+    ).claim
+
+
+def test_farm_products_of_the_catalogue_and_national_platforms_are_eligible(
+    stub: claim_pb2_grpc.SubsidyServiceStub,
+) -> None:
+    products = [("核桃", "苏宁易购"), ("红枣", "1688"), ("土鸡蛋", "淘宝"), ("羊肉", "抖店"), ("苹果", "快手")]
+    r = stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(claim=farm_claim("FARM-0001", products)))
+    assert r.outcome == claim_pb2.CLAIM_OUTCOME_ELIGIBLE
+    assert (r.eligible_pieces, r.rejected_pieces, r.held_pieces, r.approved_amount_fen) == (5, 0, 0, 500)
+    assert [x.rule_id for x in r.reasons] == ["SUB-RATES-PROVISIONAL"]
+    assert r.reference_version
+
+
+def test_unknown_product_is_held_and_a_not_farm_product_rejected(stub: claim_pb2_grpc.SubsidyServiceStub) -> None:
+    products = [("薄皮核桃", "京东"), ("松花粉", "京东"), ("手机", "京东"), ("大枣", "某某团购群")]
+    r = stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(claim=farm_claim("FARM-0002", products)))
+    assert r.outcome == claim_pb2.CLAIM_OUTCOME_PARTIALLY_ELIGIBLE
+    assert (r.eligible_pieces, r.rejected_pieces, r.held_pieces, r.approved_amount_fen) == (1, 1, 2, 100)
+    assert [(j.index, list(j.rule_ids)) for j in r.rejections] == [(2, ["SUB-UP-AGRI"])]
+    assert [(h.index, h.rule_id, h.severity) for h in r.held] == [
+        (1, "SUB-UP-AGRI-REVIEW", common_pb2.SEVERITY_WARNING),
+        (3, "SUB-UP-PLATFORM-REVIEW", common_pb2.SEVERITY_WARNING),
+    ]
+    assert "松花粉" in r.held[0].message and "待审核" in r.held[0].message
+    assert "某某团购群" in r.held[1].message and r.held[1].waybill == "SF000200003"
+
+
+def test_the_park_is_decided_by_the_roster(stub: claim_pb2_grpc.SubsidyServiceStub) -> None:
+    claim = farm_claim("PARK-0001", [("小米", "京东")])
+    claim.operator = "静乐县智通电子商务产业物流园区有限公司"
+    r = stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(claim=claim))
+    assert r.outcome == claim_pb2.CLAIM_OUTCOME_INELIGIBLE
+    [operator] = r.reasons
+    assert operator.rule_id == "SUB-OPERATOR" and "不在工信局审核的运营企业名单内" in operator.message
+    assert operator.citation.basis == common_pb2.RULE_BASIS_INFERRED
+    assert "附件1" in operator.citation.document and "四(三)" in operator.citation.clause
+    assert "核定" not in operator.message + operator.remedy + operator.expected
+
+
+def ledger_row(server: Running, claim_id: str) -> tuple[str, bool]:
+    """The reference version and the acceptance the ledger keeps for a committed claim."""
+    with server.runtime.store.engine.connect() as conn:
+        row = conn.exec_driver_sql(
+            "SELECT reference_version, provisional_rates_accepted FROM claims WHERE claim_id = ?", (claim_id,)
+        ).one()
+    return str(row[0]), bool(row[1])
+
+
+def test_commit_on_provisional_rates_needs_the_approvers_acceptance(
+    server: Running, stub: claim_pb2_grpc.SubsidyServiceStub
+) -> None:
+    claim = farm_claim("RATE-0001", [("核桃", "京东"), ("胡麻油", "拼多多")])
+    with pytest.raises(grpc.RpcError) as e:
+        stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(claim=claim, commit=True))
+    assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "SUB-RATES-PROVISIONAL" in (e.value.details() or "") and "accept_provisional_rates" in (
+        e.value.details() or ""
+    )
+    assert server.runtime.store.ledger.stored_claim("RATE-0001") is None  # nothing recorded
+    assert server.runtime.store.ledger.paid_by("RATE-0001") == []
+
+    r = stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(claim=claim, commit=True, accept_provisional_rates=True))
+    assert r.committed and r.approved_amount_fen == 200
+    version = server.runtime.rules.current.reference.version
+    assert r.reference_version == version
+    assert ledger_row(server, "RATE-0001") == (version, True)
+    # the stored answer comes back as stored, acceptance or not
+    again = stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(claim=claim, commit=True))
+    assert again == r
+    # nothing to pay, nothing to accept: an ineligible claim commits without the acceptance
+    nothing = farm_claim("RATE-0002", [("手机", "京东")])
+    r = stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(claim=nothing, commit=True))
+    assert r.committed and r.outcome == claim_pb2.CLAIM_OUTCOME_INELIGIBLE
+    assert ledger_row(server, "RATE-0002") == (version, False)
+
+
+def test_a_committed_claim_keeps_the_reference_version_it_was_decided_on(tmp_path: Path, rules_copy: Path) -> None:
+    config = Config(listen="127.0.0.1:0", db=str(tmp_path / "db.sqlite"), rules_dir=rules_copy, grace_seconds=1)
+    with running(config) as server, grpc.insecure_channel(f"127.0.0.1:{server.port}") as ch:
+        stub = claim_pb2_grpc.SubsidyServiceStub(ch)
+        claim = farm_claim("KEEP-0001", [("松花粉", "京东"), ("核桃", "京东")])
+        committed = stub.EvaluateClaim(
+            claim_pb2.EvaluateClaimRequest(claim=claim, commit=True, accept_provisional_rates=True)
+        )
+        assert committed.held_pieces == 1 and committed.eligible_pieces == 1
+        # 工信局 adds 松花粉 to the catalogue: the data's version changes on reload
+        products = rules_copy / "reference" / "jingle-2023" / "products.yaml"
+        products.write_text(
+            products.read_text(encoding="utf-8")
+            + "  - {name: 松花粉, aliases: [], class: 林产品采集品, section: 02 林产品}\n",
+            encoding="utf-8",
+        )
+        rules_pb2_grpc.RulesServiceStub(ch).ReloadRules(rules_pb2.ReloadRulesRequest())
+        assert server.runtime.rules.current.reference.version != committed.reference_version
+        # the committed claim is answered as stored, on its own version
+        assert stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(claim=claim)) == committed
+        assert ledger_row(server, "KEEP-0001")[0] == committed.reference_version
+        # the same parcels under a new claim id: now eligible, on the new version
+        claim.claim_id = "KEEP-0002"
+        fresh = stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(claim=claim))
+        assert fresh.held_pieces == 0 and fresh.reference_version == server.runtime.rules.current.reference.version
+        assert [list(j.rule_ids) for j in fresh.rejections] == [["SUB-DUP-LEDGER"]]  # 核桃 was paid

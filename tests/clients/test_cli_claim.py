@@ -89,16 +89,21 @@ def test_parcel_csv_dry_run_commit_repeat_and_conflict(
         result["approved_amount_fen"],
         result["committed"],
     ) == ("CLAIM_OUTCOME_ELIGIBLE", 3, 0, 300, False)
-    assert result["reasons"] == [] and result["rejections"] == [] and result["tallies"] == []
+    assert [r["rule_id"] for r in result["reasons"]] == ["SUB-RATES-PROVISIONAL"]
+    assert result["rejections"] == [] and result["tallies"] == []
 
-    code, out, _ = claim(server, capsys, str(parcels), *fields, "--commit", "--format", "json")
+    # The shipped rates are provisional: a commit is refused until the approver accepts them.
+    code, refused = claim_json(server, capsys, str(parcels), *fields, "--commit")
+    assert code != 0 and "FAILED_PRECONDITION" in json.dumps(refused, ensure_ascii=False)
+    accept = ["--commit", "--accept-provisional-rates"]
+    code, out, _ = claim(server, capsys, str(parcels), *fields, *accept, "--format", "json")
     assert code == 0
     committed = json.loads(out)
     assert committed["results"][0]["committed"] is True
     assert committed["results"][0]["approved_amount_fen"] == 300
 
     # The same claim again: the stored answer, unchanged (a retried commit cannot pay twice).
-    code, again, _ = claim(server, capsys, str(parcels), *fields, "--commit", "--format", "json")
+    code, again, _ = claim(server, capsys, str(parcels), *fields, *accept, "--format", "json")
     assert code == 0 and again == out
     code, out, _ = claim(server, capsys, str(parcels), *fields)  # a dry run too
     assert code == 0 and "符合补贴条件 ELIGIBLE（已提交 committed）" in out
@@ -180,7 +185,7 @@ def test_downbound_parcels_with_bad_rows_as_csv_records(
         summary["核定金额（分）/approved_amount_fen"],
         summary["已提交/committed"],
         summary["规则/rule_ids"],
-    ) == ("部分符合 PARTIALLY ELIGIBLE", "2", "3", "80", "false", "")
+    ) == ("部分符合 PARTIALLY ELIGIBLE", "2", "3", "80", "false", "SUB-RATES-PROVISIONAL")
     assert [(t["规则/rule_ids"], t["件数/count"]) for t in by_kind["tally"]] == [
         ("SUB-DOWN-ADDRESS", "2"),
         ("SUB-DOWN-FEE", "1"),
@@ -245,7 +250,8 @@ def test_xlsx_parcel_list_with_excel_cells(server: Running, capsys: pytest.Captu
     assert [(j["row"], j["waybill"], j["rule_ids"]) for j in result["rejections"]] == [
         (3, "ZT7000000002", ["SUB-UP-AGRI", "SUB-UP-PLATFORM", "SUB-UP-OUTSIDE", "SUB-UP-ORIGIN"])
     ]
-    assert result["reasons"] == []  # 3 declared, 3 listed; 200 fen is right
+    # 3 declared, 3 listed; 200 fen is right: only the provisional rates are said
+    assert [r["rule_id"] for r in result["reasons"]] == ["SUB-RATES-PROVISIONAL"]
     assert data["bad_rows"] == [
         {"row": 5, "column": "向收件人收费（分）", "problem": "列“向收件人收费（分）”的值“-300”不能为负数"}
     ]
@@ -266,7 +272,8 @@ def test_json_claim_file_and_overrides(server: Running, capsys: pytest.CaptureFi
     code, data = claim_json(server, capsys, str(example), "--requested-amount-fen", "300")
     [result] = data["results"]
     assert code == 1  # still only partially eligible
-    assert result["reasons"] == [] and result["approved_amount_fen"] == 300
+    assert [r["rule_id"] for r in result["reasons"]] == ["SUB-RATES-PROVISIONAL"]
+    assert result["approved_amount_fen"] == 300
     assert [(j["index"], j["rule_ids"]) for j in result["rejections"]] == [(3, ["SUB-UP-AGRI"]), (4, ["SUB-DUP-CLAIM"])]
     assert all("row" not in j for j in result["rejections"])
     assert result["tallies"] == [{"rule_id": "SUB-UP-AGRI", "count": 1}, {"rule_id": "SUB-DUP-CLAIM", "count": 1}]
@@ -337,7 +344,7 @@ def test_json_lines_of_claims_through_evaluate_claims(
     only = claims_jsonl(tmp_path / "eligible.jsonl", eligible)
     assert claim(server, capsys, str(only))[0] == 0
     both = claims_jsonl(tmp_path / "both.jsonl", upbound, eligible)
-    code, out, _ = claim(server, capsys, str(both), "--commit", "--format", "csv")
+    code, out, _ = claim(server, capsys, str(both), "--commit", "--accept-provisional-rates", "--format", "csv")
     assert code == 1
     records = list(csv.DictReader(out.splitlines()))
     claims = [

@@ -77,6 +77,13 @@ def test_operator_check_program(server: Running, tmp_path: Path) -> None:
     assert done.returncode == 2 and "none.json" in done.stderr
 
 
+# The shipped rates are provisional: every answer that pays by them says so.
+PROVISIONAL = (
+    "  [SUB-RATES-PROVISIONAL] 核定金额3.00元所依据的补贴标准为暂定标准，尚未经正式文件确认："
+    "上行农副产品每件1.00元（占位标准：实施方案未规定金额，未查到公开标准）（系统设定，待确认）"
+)
+
+
 @pytest.mark.slow
 def test_subsidy_workflow_program(server: Running, tmp_path: Path) -> None:
     target = ["--server", f"127.0.0.1:{server.port}"]
@@ -87,7 +94,8 @@ def test_subsidy_workflow_program(server: Running, tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines() == [
         "SXYGL-UP-2023-07-0001: 部分符合 PARTIALLY ELIGIBLE; eligible 3, rejected 2, approved ¥3.00 (dry run)",
-        "  [SUB-AMOUNT] 申报金额5.00元与按件核算金额3.00元不一致，按核算金额3.00元核定（补贴标准：占位标准，非官方）",
+        "  [SUB-AMOUNT] 申报金额5.00元与按件核算金额3.00元不一致，按核算金额3.00元核定",
+        PROVISIONAL,
         "  SUB-UP-AGRI: 1 parcels rejected",
         "  SUB-DUP-CLAIM: 1 parcels rejected",
     ]
@@ -103,7 +111,9 @@ def test_subsidy_workflow_program(server: Running, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "SXYGL-UP-2023-07-0002: 符合补贴条件 ELIGIBLE; eligible 3, rejected 0, approved ¥3.00 (dry run)",
+        PROVISIONAL,
         "SXYGL-UP-2023-07-0002: 符合补贴条件 ELIGIBLE; eligible 3, rejected 0, approved ¥3.00 (committed)",
+        PROVISIONAL,
     ]
     # The workflow retried after a timeout: the stored answer, paid once.
     done = program("subsidy_workflow", str(path), *target, "--approve")
@@ -112,6 +122,7 @@ def test_subsidy_workflow_program(server: Running, tmp_path: Path) -> None:
         done.stdout.splitlines()
         == [
             "SXYGL-UP-2023-07-0002: 符合补贴条件 ELIGIBLE; eligible 3, rejected 0, approved ¥3.00 (committed)",
+            PROVISIONAL,
         ]
         * 2
     )

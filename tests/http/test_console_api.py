@@ -287,6 +287,7 @@ def test_the_console_gets_its_words_and_the_provisional_rates(http_server: Runni
     )
     assert status == 200, raw
     answer = json.loads(raw)
-    assert answer["claim"]["rates_note"].startswith("补贴标准为占位值")  # the commit confirmation says so
+    # the amount rests on provisional rates: the answer says so, and the commit confirmation with it
+    assert any(r["rule_id"] == "SUB-RATES-PROVISIONAL" for r in answer["result"]["reasons"])
     rejected = answer["result"]["rejections"][0]
     assert rejected["reasons"][0]["message"].startswith("品类“手机壳”不在")

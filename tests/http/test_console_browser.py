@@ -169,7 +169,7 @@ def test_a_claim_dry_run_then_a_confirmed_commit_by_an_approver(http_secured: Ru
     page.click("#claim-commit")
     confirm = page.inner_text("#claim-confirm")
     assert "SXYGL-UP-2023-07-0001" in confirm and "¥3.00" in confirm and "不可撤销" in confirm
-    assert "暂定标准" in confirm and "补贴标准为占位值" in confirm  # the programme's rates are placeholders
+    assert "暂定补贴标准" in confirm and "accepts them" in confirm  # the rates are provisional
     assert not any(row.method.endswith(":commit") for row in decisions(http_secured.runtime.store))  # not yet
     page.click("#claim-confirm-yes")
     page.wait_for_selector("#claim-banner:not([hidden])")

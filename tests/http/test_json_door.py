@@ -146,7 +146,7 @@ def test_tokens_roles_and_operator_scope(http_secured: Running) -> None:
 def test_commits_are_for_approvers_and_idempotent(http_secured: Running) -> None:
     port = http_secured.http_port
     claim = example("claim-upbound.json")
-    commit = {**claim, "commit": True}
+    commit = {**claim, "commit": True, "acceptProvisionalRates": True}
     assert unary(port, CLAIM, claim, who="op").code == "ok"  # an operator's dry run
     assert unary(port, CLAIM, commit, who="op").code == "permission_denied"
     first = unary(port, CLAIM, commit, who="approver")

@@ -15,6 +15,9 @@ from ruralpost.service.rulebook.packs import RulebookError
 from ruralpost.service.ruleset import load_ruleset
 
 PROGRAMME = "programmes/jingle-2023.yaml"
+RATES = "reference/jingle-2023/rates.yaml"
+OPERATORS = "reference/jingle-2023/operators.yaml"
+PRODUCTS = "reference/jingle-2023/products.yaml"
 DIVISIONS = "reference/jingle-divisions-2023.csv"
 
 
@@ -34,19 +37,18 @@ def _error(root: Path) -> str:
 # id: (file, text in it, its replacement, the error's line starts with, and then says)
 MISTAKES = {
     "tier-of-no-station-kind": (
-        PROGRAMME,
-        "      VILLAGE_POINT: {label: 村级快递便民服务点交付",
-        "      VILLAGE: {label: 村级快递便民服务点交付",
-        f"{PROGRAMME}: subsidy.downbound.tiers.VILLAGE (the key): ",
+        RATES,
+        "tier: VILLAGE_POINT,",
+        "tier: VILLAGE,",
+        f"{RATES}: rates[1].tier: ",
         "'TOWNSHIP_STATION' or 'VILLAGE_POINT'",
     ),
     "rates-step-back": (  # 方案 二 下行快件补贴不退坡
-        PROGRAMME,
-        "    max_recipient_fee_fen: 0\n",
-        "    max_recipient_fee_fen: 0\n"
-        "    previous_year: {year: 2022, rates_fen: {VILLAGE_POINT: 60}, source: 2022年标准}\n",
-        f"{PROGRAMME}: subsidy.downbound: ",
-        "tiers.VILLAGE_POINT.rate_fen 50 fen (0.50元) is below the 2022 rate of 60 fen (0.60元)",
+        RATES,
+        "rate_fen: 50, status: provisional,",
+        "rate_fen: 50, status: provisional, previous_year_fen: 60,",
+        f"{RATES}: rates[1]: ",
+        "rate_fen 50 fen (0.50元) is below the previous year's 60 fen (0.60元)",
     ),
     "fact-label-as-text": (
         "stations.yaml",
@@ -55,12 +57,19 @@ MISTAKES = {
         "stations.yaml: facts.area_m2.label: ",
         "must be a mapping (key: value, …), not text '面积'",
     ),
-    "missing-rates-note": (
-        PROGRAMME,
-        "  rates_note: 补贴标准为占位值",
-        "  # rates_note: 补贴标准为占位值",
-        f"{PROGRAMME}: subsidy.rates_note: ",
+    "missing-rate-source": (
+        RATES,
+        "status: provisional, source: 占位标准：实施方案未规定金额，未查到公开标准}",
+        "status: provisional}",
+        f"{RATES}: rates[0].source: ",
         "Field required",
+    ),
+    "confirmed-rate-without-document": (
+        RATES,
+        "status: provisional,",
+        "status: confirmed,",
+        f"{RATES}: rates[0]: ",
+        "a confirmed rate names the document that sets it",
     ),
     "unknown-key-in-rule": (
         "stations.yaml",
@@ -178,7 +187,7 @@ MISTAKES = {
         "subsidy.yaml",
         '{$mt: {waybill_chars: "[9A]+"}}',
         '{$mt: {waybill_chars: "[9A+"}}',
-        "subsidy.yaml: rules[17] (SUB-WAYBILL): ",
+        "subsidy.yaml: rules[20] (SUB-WAYBILL): ",
         "a condition does not compile",
     ),
     "condition-shape": (
@@ -189,17 +198,17 @@ MISTAKES = {
         "$or: takes a list of conditions",
     ),
     "rate-fen-as-text": (
-        PROGRAMME,
-        "rate_fen: 30}",
-        'rate_fen: "30"}',
-        f"{PROGRAMME}: subsidy.downbound.tiers.TOWNSHIP_STATION.rate_fen: ",
+        RATES,
+        "rate_fen: 30,",
+        'rate_fen: "30",',
+        f"{RATES}: rates[2].rate_fen: ",
         "valid integer (got text '30')",
     ),
     "negative-rate": (
-        PROGRAMME,
-        "rate_fen: 100 ",
-        "rate_fen: -100 ",
-        f"{PROGRAMME}: subsidy.upbound.rate_fen: ",
+        RATES,
+        "rate_fen: 100,",
+        "rate_fen: -100,",
+        f"{RATES}: rates[0].rate_fen: ",
         "greater than or equal to 0",
     ),
     "missing-divisions-file": (
@@ -217,18 +226,25 @@ MISTAKES = {
         "valid string (got a number 140926)",
     ),
     "unknown-claim-kind": (
-        PROGRAMME,
-        "      kinds: [UPBOUND_AGRICULTURAL, DOWNBOUND_PARCEL]",
-        "      kinds: [UPBOUND_AGRICULTURAL, DOWNBOUND]",
-        f"{PROGRAMME}: subsidy.operators[0].kinds[1]: ",
+        OPERATORS,
+        "    kind: DOWNBOUND_PARCEL",
+        "    kind: DOWNBOUND",
+        f"{OPERATORS}: operators[1].kind: ",
         "'UPBOUND_AGRICULTURAL' or 'DOWNBOUND_PARCEL'",
     ),
-    "ambiguous-spelling": (
-        PROGRAMME,
-        "小米: [谷子, 黄小米]",
-        "小米: [谷子, 黄小米, 藜麦米]",
-        f"{PROGRAMME}: subsidy.product_categories: ",
-        "'藜麦米' names both 藜麦 and 小米",
+    "name-in-two-entries": (
+        PRODUCTS,
+        "{name: 小米, aliases: [黄小米,",
+        "{name: 小米, aliases: [藜麦米, 黄小米,",
+        f"{PRODUCTS}: products: ",
+        "'藜麦米' is a name of both '藜麦' and '小米'",
+    ),
+    "operator-twice-on-one-roster": (
+        OPERATORS,
+        "    kind: DOWNBOUND_PARCEL",
+        "    kind: UPBOUND_AGRICULTURAL",
+        f"{OPERATORS}: operators (UPBOUND_AGRICULTURAL): ",
+        "is a name of both",
     ),
     "sign-text-placeholder": (
         PROGRAMME,
@@ -279,12 +295,12 @@ def test_a_mistake_names_file_and_path(rules_copy: Path, mistake: str) -> None:
 
 
 def test_every_problem_of_a_file_gets_a_line(rules_copy: Path) -> None:
-    _break(rules_copy, PROGRAMME, "  rates_note: ", "  rates_notes: ")
-    _break(rules_copy, PROGRAMME, "rate_fen: 100 ", 'rate_fen: "100" ')
+    _break(rules_copy, PROGRAMME, "  period_from: ", "  period_froms: ")
+    _break(rules_copy, PROGRAMME, "max_parcels: 200000", 'max_parcels: "200000"')
     assert _error(rules_copy).splitlines() == [
-        f"{PROGRAMME}: subsidy.rates_note: Field required (缺少此项)",
-        f"{PROGRAMME}: subsidy.upbound.rate_fen: Input should be a valid integer (got text '100')",
-        f"{PROGRAMME}: subsidy.rates_notes: unknown keys are not allowed (未知的键; misspelt?)",
+        f"{PROGRAMME}: subsidy.period_from: Field required (缺少此项)",
+        f"{PROGRAMME}: subsidy.max_parcels: Input should be a valid integer (got text '200000')",
+        f"{PROGRAMME}: subsidy.period_froms: unknown keys are not allowed (未知的键; misspelt?)",
     ]
 
 
@@ -399,7 +415,9 @@ def test_an_unreadable_pack_is_a_rulebook_error(rules_copy: Path) -> None:
 def test_the_bundled_rules_load_and_say_where_each_rule_is() -> None:
     book = load_ruleset(DEFAULT_RULES_DIR).book
     assert book.rules["STN-AREA-TOWNSHIP"].source == "stations.yaml: rules[19] (STN-AREA-TOWNSHIP)"
-    assert book.programme.subsidy is not None and book.programme.subsidy.platforms["832"] == "832平台"
+    reference = load_ruleset(DEFAULT_RULES_DIR).reference
+    platform = reference.platform("832")  # a name written as a bare number is its digits
+    assert platform is not None and platform.name == "832平台"
 
 
 @pytest.mark.parametrize("name", sorted(schema.SCHEMAS))
@@ -419,10 +437,15 @@ def test_previous_year_rates_at_or_below_this_years_load(rules_copy: Path) -> No
     """方案 二 不退坡: equal or lower previous-year rates are no step back."""
     _break(
         rules_copy,
-        PROGRAMME,
-        "    max_recipient_fee_fen: 0\n",
-        "    max_recipient_fee_fen: 0\n"
-        "    previous_year: {year: 2022, rates_fen: {VILLAGE_POINT: 50, TOWNSHIP_STATION: 20}, source: 2022年标准}\n",
+        RATES,
+        "rate_fen: 50, status: provisional,",
+        "rate_fen: 50, previous_year_fen: 50, status: provisional,",
     )
-    subsidy = load_ruleset(rules_copy).book.programme.subsidy
-    assert subsidy is not None and subsidy.rate_fen("DOWNBOUND_PARCEL", "VILLAGE_POINT") == 50
+    _break(
+        rules_copy,
+        RATES,
+        "rate_fen: 30, status: provisional,",
+        "rate_fen: 30, previous_year_fen: 20, status: provisional,",
+    )
+    rate = load_ruleset(rules_copy).reference.rate("DOWNBOUND_PARCEL", "VILLAGE_POINT")
+    assert rate is not None and (rate.rate_fen, rate.previous_year_fen) == (50, 50)

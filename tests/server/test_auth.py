@@ -63,7 +63,7 @@ def test_claim_roles_dry_run_commit_and_operator_scope(secured: Running) -> None
     with grpc.insecure_channel(f"127.0.0.1:{secured.port}") as ch:
         subsidy = claim_pb2_grpc.SubsidyServiceStub(ch)
         dry = claim_pb2.EvaluateClaimRequest(claim=upbound_claim(), commit=False)
-        commit = claim_pb2.EvaluateClaimRequest(claim=upbound_claim(), commit=True)
+        commit = claim_pb2.EvaluateClaimRequest(claim=upbound_claim(), commit=True, accept_provisional_rates=True)
         foreign = claim_pb2.EvaluateClaimRequest(claim=upbound_claim("某某快递有限公司", "OTHER-1"), commit=False)
         assert subsidy.EvaluateClaim(dry, metadata=md("op")).eligible_pieces == 3
         assert code(lambda: subsidy.EvaluateClaim(commit, metadata=md("op"))) == grpc.StatusCode.PERMISSION_DENIED
@@ -79,7 +79,9 @@ def test_claim_roles_dry_run_commit_and_operator_scope(secured: Running) -> None
                             claim=upbound_claim(claim_id="SXYGL-UP-2023-07-0002"), commit=False
                         ),
                         claim_pb2.EvaluateClaimsRequest(
-                            claim=upbound_claim(claim_id="SXYGL-UP-2023-07-0003"), commit=True
+                            claim=upbound_claim(claim_id="SXYGL-UP-2023-07-0003"),
+                            commit=True,
+                            accept_provisional_rates=True,
                         ),
                     ]
                 ),

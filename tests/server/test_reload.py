@@ -59,6 +59,7 @@ def test_a_rule_change_that_breaks_a_golden_case_is_refused(own_server: Running,
 
 
 PROGRAMME = "programmes/jingle-2023.yaml"
+RATES = "reference/jingle-2023/rates.yaml"
 
 
 @pytest.mark.parametrize(
@@ -71,14 +72,30 @@ PROGRAMME = "programmes/jingle-2023.yaml"
             "stations.yaml: rules[0] (bad).id: ",
         ),
         (
-            PROGRAMME,
-            "    max_recipient_fee_fen: 0\n",
-            "    max_recipient_fee_fen: 0\n"
-            "    previous_year: {year: 2022, rates_fen: {VILLAGE_POINT: 60}, source: 2022年标准}\n",
-            f"{PROGRAMME}: subsidy.downbound: tiers.VILLAGE_POINT.rate_fen 50 fen",
+            RATES,
+            "rate_fen: 50, status: provisional,",
+            "rate_fen: 50, status: provisional, previous_year_fen: 60,",
+            f"{RATES}: rates[1]: rate_fen 50 fen (0.50元) is below the previous year's 60 fen",
         ),
         ("stations.yaml", "label: {zh: 面积, en: floor area}", "label: 面积", "stations.yaml: facts.area_m2.label: "),
-        (PROGRAMME, "  rates_note: ", "  # rates_note: ", f"{PROGRAMME}: subsidy.rates_note: Field required"),
+        (
+            PROGRAMME,
+            "  roster_keepers:\n",
+            "  roster_keeper:\n",
+            f"{PROGRAMME}: subsidy.roster_keepers: Field required",
+        ),
+        (
+            RATES,
+            "status: provisional,",
+            "status: confirmed,",
+            f"{RATES}: rates[0]: a confirmed rate names the document",
+        ),
+        (
+            "reference/jingle-2023/products.yaml",
+            "{name: 腰果, aliases: []",
+            "{name: 腰果, aliases: [薄皮核桃]",
+            "reference/jingle-2023/products.yaml: products: '薄皮核桃' is a name of both '核桃' and '腰果'",
+        ),
     ],
 )
 def test_a_rule_folder_that_does_not_load_is_refused(

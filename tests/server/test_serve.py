@@ -64,12 +64,8 @@ def test_serve_answers_health_reflection_and_stops_gracefully(tmp_path: Path) ->
 
 PROGRAMME = "programmes/jingle-2023.yaml"
 # 方案 二 下行快件补贴不退坡: a rate below the previous year's does not load
-STEP_BACK = (
-    PROGRAMME,
-    "    max_recipient_fee_fen: 0\n",
-    "    max_recipient_fee_fen: 0\n"
-    "    previous_year: {year: 2022, rates_fen: {VILLAGE_POINT: 60}, source: 2022年标准}\n",
-)
+RATES = "reference/jingle-2023/rates.yaml"
+STEP_BACK = (RATES, "rate_fen: 50, status: provisional,", "rate_fen: 50, status: provisional, previous_year_fen: 60,")
 LABEL_AS_TEXT = ("stations.yaml", "label: {zh: 面积, en: floor area}", "label: 面积")
 # loads, but the golden cases of STN-AREA-TOWNSHIP no longer hold: the start is refused as a reload is
 FAILS_A_CASE = ("stations.yaml", "require: {$gte: {area_m2: 10}}", "require: {$gte: {area_m2: 9}}")
@@ -88,7 +84,7 @@ def _break(rules: Path, file: str, old: str, new: str) -> None:
     ("mistake", "says"),
     [
         (None, f"{PROGRAMME}: no programme data"),
-        (STEP_BACK, f"{PROGRAMME}: subsidy.downbound: tiers.VILLAGE_POINT.rate_fen 50 fen"),
+        (STEP_BACK, f"{RATES}: rates[1]: rate_fen 50 fen (0.50元) is below the previous year's 60 fen"),
         (LABEL_AS_TEXT, "stations.yaml: facts.area_m2.label: must be a mapping"),
         (FAILS_A_CASE, "黄金用例未通过，不启动 (the golden cases fail, not starting): 1 golden case problem(s): "),
         (

@@ -60,7 +60,8 @@ def test_workers_share_the_port_and_the_registry(tmp_path: Path) -> None:
             with grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)]) as ch:
                 answers.append(
                     claim_pb2_grpc.SubsidyServiceStub(ch).EvaluateClaim(
-                        claim_pb2.EvaluateClaimRequest(claim=claim, commit=True), timeout=30
+                        claim_pb2.EvaluateClaimRequest(claim=claim, commit=True, accept_provisional_rates=True),
+                        timeout=30,
                     )
                 )
 

@@ -281,13 +281,16 @@ def _claim(args: argparse.Namespace) -> int:
         if len(found.claims) == 1 and readable:
             claim = readable[0][1]
             try:
-                results[0] = (claim.claim_id, client.evaluate_claim(claim, commit=commit), "")
+                answer = client.evaluate_claim(
+                    claim, commit=commit, accept_provisional_rates=args.accept_provisional_rates
+                )
+                results[0] = (claim.claim_id, answer, "")
             except RuralpostError as e:
                 if e.is_connection:
                     raise
                 results[0] = (claim.claim_id, None, _refusal(e))
         elif readable:
-            requests = iter_requests([c for _, c in readable], commit)
+            requests = iter_requests([c for _, c in readable], commit, args.accept_provisional_rates)
             for response in client.evaluate_claims(requests):
                 slot, claim = readable[response.index]
                 if response.HasField("result"):
@@ -483,6 +486,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         ".xlsx, or .json/.jsonl rows",
     )
     p.add_argument("--commit", action="store_true", help="record the eligible waybills as paid")
+    p.add_argument(
+        "--accept-provisional-rates",
+        action="store_true",
+        help="with --commit: accept that the amount rests on rates still marked provisional (接受暂定补贴标准)",
+    )
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--out", type=Path, help="write the output here instead of stdout")
     g = p.add_argument_group("claim fields (for a parcel list; override a JSON claim's own)")

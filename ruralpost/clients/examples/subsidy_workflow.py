@@ -9,7 +9,9 @@ or the file could not be read.
 
 Step 1 evaluates the claim without recording anything (`commit=False`). Step 2, only when the
 official approves (here: `--approve`, in a real workflow the approval task), evaluates it again
-with `commit=True`: the eligible waybills are recorded as paid. Committing is idempotent per
+with `commit=True`: the eligible waybills are recorded as paid. The official approved what the dry
+run showed, the SUB-RATES-PROVISIONAL warning included, so step 2 also accepts provisional rates
+(`accept_provisional_rates`; without it such a commit is refused). Committing is idempotent per
 claim id, so a workflow that retries step 2 after a timeout cannot pay twice; the same id with
 different contents is refused (ALREADY_EXISTS).
 """
@@ -55,7 +57,7 @@ def run(client: RuralpostClient, claim: claim_pb2.Claim, approved: bool) -> clai
         return dry
     # The rules or the paid-waybill ledger may have changed since the dry run: the committed
     # answer is the one that counts, and it is what the workflow stores.
-    committed = client.evaluate_claim(claim, commit=True)
+    committed = client.evaluate_claim(claim, commit=True, accept_provisional_rates=True)
     print(summarize(committed))
     return committed
 

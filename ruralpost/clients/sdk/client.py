@@ -193,10 +193,18 @@ class RuralpostClient:
         return self._stream(self._check_stations, requests)
 
     def evaluate_claim(
-        self, claim: claim_pb2.Claim, commit: bool = False, timeout: float | None = None
+        self,
+        claim: claim_pb2.Claim,
+        commit: bool = False,
+        timeout: float | None = None,
+        accept_provisional_rates: bool = False,
     ) -> claim_pb2.EvaluateClaimResponse:
-        """A dry run by default; `commit` records the eligible waybills as paid (idempotent per id)."""
-        return self._unary(self._evaluate_claim, claim_pb2.EvaluateClaimRequest(claim=claim, commit=commit), timeout)
+        """A dry run by default; `commit` records the eligible waybills as paid (idempotent per id).
+        A commit whose amount rests on provisional rates needs `accept_provisional_rates`."""
+        request = claim_pb2.EvaluateClaimRequest(
+            claim=claim, commit=commit, accept_provisional_rates=accept_provisional_rates
+        )
+        return self._unary(self._evaluate_claim, request, timeout)
 
     def evaluate_claims(
         self, requests: Iterable[claim_pb2.EvaluateClaimsRequest]

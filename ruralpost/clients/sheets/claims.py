@@ -136,6 +136,10 @@ def read_claims(path: Path, fields: Mapping[str, Any]) -> ClaimInput:
     return found
 
 
-def iter_requests(claims: list[claim_pb2.Claim], commit: bool) -> Iterator[claim_pb2.EvaluateClaimsRequest]:
+def iter_requests(
+    claims: list[claim_pb2.Claim], commit: bool, accept_provisional_rates: bool = False
+) -> Iterator[claim_pb2.EvaluateClaimsRequest]:
     for claim in claims:
-        yield claim_pb2.EvaluateClaimsRequest(claim=claim, commit=commit)
+        yield claim_pb2.EvaluateClaimsRequest(
+            claim=claim, commit=commit, accept_provisional_rates=accept_provisional_rates
+        )

@@ -1,4 +1,5 @@
-"""Every evaluation's trace: a decision-log row (what, when, who, input digest, verdict, version)
+"""Every evaluation's trace: a decision-log row (what, when, who, input digest, verdict, the rules' and the
+reference data's versions)
 and the verdict metrics, whichever method and door decided."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def record(
     rule_ids: list[str],
     ruleset_version: str,
     as_of: str,
+    reference_version: str = "",
 ) -> None:
     """Logs one decision (keywords only: ten values of the same few types are easy to swap)."""
     runtime.store.log_decision(
@@ -35,6 +37,7 @@ def record(
             ruleset_version=ruleset_version,
             as_of=as_of,
             at=dt.datetime.now(dt.UTC),
+            reference_version=reference_version,
         )
     )
     observe_verdict(subject, outcome, rule_ids)

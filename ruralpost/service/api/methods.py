@@ -133,6 +133,7 @@ class Methods:
             request.HasField("claim"),
             request.claim,
             request.commit,
+            request.accept_provisional_rates,
         )
         response = d.response
         record(
@@ -146,6 +147,7 @@ class Methods:
             rule_ids=d.rule_ids,
             ruleset_version=response.ruleset_version,
             as_of=d.as_of,
+            reference_version=response.reference_version,
         )
         return d
 

@@ -2,7 +2,10 @@
 
 The same claim again gets the stored answer byte for byte; another claim under the same id is
 ALREADY_EXISTS. When a racing commit (another thread or replica) paid one of our waybills first,
-the claim is evaluated again against the grown ledger and committed again.
+the claim is evaluated again against the grown ledger and committed again. Money is not approved
+on rates still marked provisional unless the approver says they accept them
+(`accept_provisional_rates`): without it such a commit is FAILED_PRECONDITION, and the ledger
+keeps the acceptance with the reference-data version the claim was decided on.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from ruralpost.service.claims.evaluate import StationsWithCodes, evaluate_claim,
 from ruralpost.service.claims.facts import KIND_NAMES
 from ruralpost.service.claims.validate import validate_claim_request
 from ruralpost.service.digest import digest
-from ruralpost.service.errors import AlreadyExists, Unavailable
+from ruralpost.service.errors import AlreadyExists, FailedPrecondition, Unavailable
 from ruralpost.service.ruleset import RuleSet
 from ruralpost.service.store import ClaimRecord, Commit, Ledger
 from ruralpost.v1 import claim_pb2
@@ -27,6 +30,9 @@ class Reached(StrEnum):
     DRY_RUN = ""  # evaluated, nothing recorded
     COMMITTED = "commit"  # newly committed
     STORED = "stored"  # the committed answer again
+
+
+PROVISIONAL_RATES_RULE = "SUB-RATES-PROVISIONAL"  # the reason a refusal quotes (rules/subsidy.yaml)
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,18 @@ def _stored(
     return Decision(response, claim_digest, as_of, rule_ids, Reached.STORED)
 
 
+def _provisional_refusal(claim: claim_pb2.Claim, response: claim_pb2.EvaluateClaimResponse, labels: list[str]) -> str:
+    """Why the commit is refused: the reason that says the rates are provisional, and the way out."""
+    said = next((r for r in response.reasons if r.rule_id == PROVISIONAL_RATES_RULE), None)
+    because = f"{said.rule_id}：{said.message}" if said else f"补贴标准{'、'.join(labels)}为暂定标准"
+    return (
+        f"申报{claim.claim_id[:128]}的核定金额{response.approved_amount_fen / 100:.2f}元依据暂定补贴标准，"
+        f"未经审批人明确接受不能入账（{because}）；确认接受暂定标准请在请求中注明 accept_provisional_rates "
+        f"(claim {claim.claim_id[:128]!r}: the approved amount rests on provisional rates "
+        f"({', '.join(labels)}); commit with accept_provisional_rates to accept them)"
+    )
+
+
 def decide(
     ruleset: RuleSet,
     ledger: Ledger,
@@ -60,9 +78,11 @@ def decide(
     has_claim: bool,
     claim: claim_pb2.Claim,
     commit: bool,
+    accept_provisional_rates: bool = False,
 ) -> Decision:
     """Validates and evaluates a claim against the ledger and the station registry (the store's
-    `stations_with_codes`); with `commit`, records it (or its stored answer)."""
+    `stations_with_codes`); with `commit`, records it (or its stored answer). A commit whose amount
+    rests on provisional rates needs `accept_provisional_rates`."""
     programme = ruleset.book.programme
     config = subsidy_config(programme)
     period = validate_claim_request(has_claim, claim, programme.id, config.max_parcels)
@@ -76,6 +96,8 @@ def decide(
         response = evaluation.response
         if not commit:
             return Decision(response, claim_digest, as_of, evaluation.rule_ids, Reached.DRY_RUN)
+        if evaluation.provisional_rates and not accept_provisional_rates:
+            raise FailedPrecondition(_provisional_refusal(claim, response, evaluation.provisional_rates))
         response.committed = True
         result = ledger.commit(
             ClaimRecord(
@@ -90,6 +112,8 @@ def decide(
                 rejected_pieces=response.rejected_pieces,
                 approved_amount_fen=response.approved_amount_fen,
                 ruleset_version=response.ruleset_version,
+                reference_version=response.reference_version,
+                provisional_rates_accepted=bool(evaluation.provisional_rates) and accept_provisional_rates,
                 response=response.SerializeToString(deterministic=True),
                 waybills=evaluation.eligible_waybills,
             )

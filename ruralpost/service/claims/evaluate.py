@@ -1,9 +1,10 @@
-"""Evaluating one subsidy claim: facts -> engine -> outcome, amounts, rejections.
+"""Evaluating one subsidy claim: facts -> engine -> outcome, amounts, rejections, held parcels.
 
 Shared by the servicer and the golden cases. Claim-level rules (subject `claim`) can make the
-claim INELIGIBLE; parcel rules (subject `parcel`) reject single parcels, evaluated once per
-distinct combination of parcel facts; SUB-AMOUNT (subject `claim_amount`) compares the requested
-amount with the computed one once the parcels are counted. A downbound claim reads the county
+claim INELIGIBLE; parcel rules (subject `parcel`) are evaluated once per distinct combination of
+parcel facts: an ERROR rejects the parcels, a WARNING holds them for review (neither paid nor
+rejected: their product or platform is in no list of the reference data). The `claim_amount`
+rules (SUB-AMOUNT, SUB-RATES-PROVISIONAL) speak once the parcels are counted. A downbound claim reads the county
 registry once, for the station codes it names (SUB-DOWN-STATION; the rate tier is the registered
 station's kind).
 """
@@ -11,7 +12,7 @@ station's kind).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from ruralpost.service import verdicts
@@ -24,12 +25,14 @@ from ruralpost.service.claims.facts import (
     clip,
     group_parcels,
     parcel_display,
+    rates_display,
     station_codes,
 )
 from ruralpost.service.claims.period import Period
 from ruralpost.service.dates import day_number
-from ruralpost.service.engine import Firing
+from ruralpost.service.engine import Firing, Violation
 from ruralpost.service.errors import FailedPrecondition
+from ruralpost.service.refdata.model import UPBOUND_TIER
 from ruralpost.service.rulebook.packs import Rule, Severity
 from ruralpost.service.rulebook.programme import Programme
 from ruralpost.service.rulebook.subsidy import DOWNBOUND, SubsidyConfig
@@ -55,7 +58,8 @@ class ClaimEvaluation:
 
     response: claim_pb2.EvaluateClaimResponse
     eligible_waybills: list[str]
-    rule_ids: list[str]  # claim-level reasons, then the parcel rules that rejected something
+    rule_ids: list[str]  # claim-level reasons, the parcel rules that rejected, then those that held
+    provisional_rates: list[str]  # labels of the provisional rates the approved amount rests on
 
 
 def subsidy_config(programme: Programme) -> SubsidyConfig:
@@ -115,6 +119,7 @@ def evaluate_claim(
     `stations_with_codes` which registered stations show the codes of its downbound parcels."""
     programme = ruleset.book.programme
     config = subsidy_config(programme)
+    reference = ruleset.reference
     engine = ruleset.engine
     township_code = township_code_resolver(programme)
     kind = KIND_NAMES.get(claim.kind, "")
@@ -122,34 +127,44 @@ def evaluate_claim(
     stations = stations_with_codes(programme.county_code, codes) if codes else {}
 
     # Parcels: one engine evaluation per distinct combination of facts.
-    groups = group_parcels(claim, config, county_code_resolver(programme), township_code, paid_among, stations)
+    groups = group_parcels(claim, reference, county_code_resolver(programme), township_code, paid_among, stations)
     constant: Fact = {"kind": kind, "claim_period": period.text, "as_of_day": day_number(period.last)}
     rejected: list[tuple[int, list[Rule]]] = []  # (parcel index, the ERROR rules that fired)
+    held: list[tuple[int, list[Violation]]] = []  # (parcel index, the WARNING rules that hold it)
     tally: Counter[str] = Counter()
+    held_tally: Counter[str] = Counter()
     eligible: list[int] = []
-    computed_fen = 0
+    pieces: Counter[str] = Counter()  # eligible pieces per tier
     tier_at = groups.fields.index("tier") if "tier" in groups.fields else -1
     for k, members in enumerate(groups.members):
         if not members:
             continue
         firing = engine.evaluate(PARCEL, groups.fact(k, constant))
         rules = [v.rule for v in firing.violations if v.severity is Severity.ERROR]
+        holding = [v for v in firing.violations if v.severity is Severity.WARNING]
         if rules:
             rejected.extend((i, rules) for i in members)
             for rule in rules:
                 tally[rule.id] += len(members)
+        elif holding:
+            held.extend((i, holding) for i in members)
+            for v in holding:
+                held_tally[v.rule.id] += len(members)
         else:
             eligible.extend(members)
-            tier = groups.keys[k][tier_at] if tier_at >= 0 else ""
-            computed_fen += config.rate_fen(kind, tier) * len(members)
+            pieces[groups.keys[k][tier_at] if tier_at >= 0 else UPBOUND_TIER] += len(members)
+    rates = [r for tier in sorted(pieces) if (r := reference.rate(kind, tier)) is not None]
+    computed_fen = sum(r.rate_fen * pieces[r.tier] for r in rates)
+    provisional = [r for r in rates if r.status == "provisional"]
 
     # The claim as a whole.
-    fact = claim_fact(claim, period, config, township_code)
+    fact = claim_fact(claim, period, reference, township_code)
     claim_firing = engine.evaluate(CLAIM, fact)
     claim_errors = sum(1 for v in claim_firing.violations if v.severity is Severity.ERROR)
     amount_fact: Fact = {
         "requested_amount_fen": int(claim.requested_amount_fen),
-        "computed_amount_fen": computed_fen,
+        "computed_amount_fen": computed_fen if eligible and not claim_errors else 0,
+        "provisional_rates": len(provisional),
         "claim_errors": claim_errors,
         "as_of_day": fact["as_of_day"],
     }
@@ -159,16 +174,23 @@ def evaluate_claim(
         claim_firing.missing + amount_firing.missing,
         claim_firing.advisory | amount_firing.advisory,
     )
-    reasons = verdicts.reasons_for(firing, lambda: claim_display(claim, {**fact, **amount_fact}, config))
+    reasons = verdicts.reasons_for(
+        firing,
+        lambda: {
+            **claim_display(claim, {**fact, **amount_fact}, config, reference),
+            **rates_display(provisional),
+        },
+    )
 
     if claim_errors or not eligible:
         outcome = claim_pb2.CLAIM_OUTCOME_INELIGIBLE
-        eligible, computed_fen = [], 0
-    elif rejected:
+        eligible, computed_fen, provisional = [], 0, []
+    elif rejected or held:
         outcome = claim_pb2.CLAIM_OUTCOME_PARTIALLY_ELIGIBLE
     else:
         outcome = claim_pb2.CLAIM_OUTCOME_ELIGIBLE
     rejected.sort(key=lambda r: r[0])
+    held.sort(key=lambda h: h[0])
     order = {rid: rule.order for rid, rule in ruleset.book.rules.items()}
     tallies = sorted(tally.items(), key=lambda t: order[t[0]])
     parcels = claim.parcels
@@ -183,10 +205,38 @@ def evaluate_claim(
         tallies=[claim_pb2.RuleTally(rule_id=rid, count=n) for rid, n in tallies],
         ruleset_version=ruleset.version,
         committed=False,
+        held_pieces=len(held),
+        held=_held(held, parcels, period.text),
+        reference_version=reference.version,
     )
     waybills = groups.waybills
     return ClaimEvaluation(
         response=response,
         eligible_waybills=sorted(waybills[i] for i in eligible),
-        rule_ids=[r.rule_id for r in reasons] + [rid for rid, _ in tallies],
+        rule_ids=[r.rule_id for r in reasons]
+        + [rid for rid, _ in tallies]
+        + sorted(held_tally, key=lambda rid: order[rid]),
+        provisional_rates=[r.label for r in provisional],
     )
+
+
+def _held(
+    held: list[tuple[int, list[Violation]]], parcels: Sequence[claim_pb2.Parcel], claim_period: str
+) -> list[claim_pb2.HeldParcel]:
+    """One entry per held parcel and rule, its message filled with the names the seller wrote."""
+    out = []
+    for i, violations in held:
+        shown = parcel_display(parcels[i], claim_period)
+        for v in sorted(violations, key=lambda v: v.rule.order):
+            r = verdicts.reason(v.rule, v.severity, shown)
+            out.append(
+                claim_pb2.HeldParcel(
+                    waybill=shown["waybill"],
+                    index=i,
+                    rule_id=r.rule_id,
+                    severity=r.severity,
+                    message=r.message,
+                    message_en=r.message_en,
+                )
+            )
+    return out

@@ -1,10 +1,12 @@
-"""Claim -> facts: the programme's subsidy configuration, look-ups and the parcel grouping.
+"""Claim -> facts: the programme's subsidy configuration, the reference data, the parcel grouping.
 
-The rules (rules/subsidy.yaml) decide; this module only resolves names (operator, product
-category, platform, county, township) and computes the cross-record facts (duplicate within the
-claim, already paid, the delivering station in the county registry) the engine cannot. A claim's
-parcels repeat, so parcels are grouped by the facts the parcel rules read and each group is
-evaluated once.
+The rules (rules/subsidy.yaml) decide; this module only resolves names against the reference data
+(operator roster, product catalogue, platforms) and the programme (county, township), and computes
+the cross-record facts (duplicate within the claim, already paid, the delivering station in the
+county registry) the engine cannot. A product or platform resolves to a status: `listed`,
+`refused` (a reviewer decided it is not a farm product / not an e-commerce platform), `unlisted`
+(in no list: the rules hold the parcel for review) or `missing`. A claim's parcels repeat, so
+parcels are grouped by the facts the parcel rules read and each group is evaluated once.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 from ruralpost.limits import MAX_CODE
 from ruralpost.service.claims.period import Period
 from ruralpost.service.dates import date_or_none, day_number
+from ruralpost.service.refdata.lookup import ReferenceData
+from ruralpost.service.refdata.model import Operator, Rate
 from ruralpost.service.rulebook.subsidy import DOWNBOUND, UPBOUND, SubsidyConfig
 from ruralpost.service.stations.opening import open_on
 from ruralpost.service.store import RegisteredStation
@@ -26,11 +30,19 @@ Fact = dict[str, Any]
 KIND_NAMES = {claim_pb2.CLAIM_KIND_UPBOUND_AGRICULTURAL: UPBOUND, claim_pb2.CLAIM_KIND_DOWNBOUND_PARCEL: DOWNBOUND}
 KIND_ZH = {UPBOUND: "电商平台销往县域外农副产品（上行）", DOWNBOUND: "下行快件"}
 KIND_EN = {UPBOUND: "upbound agricultural", DOWNBOUND: "downbound parcel"}
+TIER_EN = {"VILLAGE_POINT": " handed over by a village point", "TOWNSHIP_STATION": " handed over by a township station"}
 SHOWN_CHARS = 64  # waybills and names echoed back are clipped: a malformed parcel may carry anything
 
 # The facts each kind of parcel is judged on, in the order of the group key.
 COMMON_FIELDS = ("shipped_period", "waybill_chars", "waybill_length", "dup_in_claim", "paid_before")
-UPBOUND_FIELDS = ("category", "platform", "origin_county_code", "destination_county_code", "destination_given")
+UPBOUND_FIELDS = (
+    "product_status",
+    "platform_status",
+    "origin_county_code",
+    "destination_county_code",
+    "destination_given",
+)
+LISTED, REFUSED, UNLISTED, MISSING = "listed", "refused", "unlisted", "missing"
 # station_registered: the code is on a current registration of the county; station_in_township: one
 # of those stations (of a kind with a tier) is registered in the destination township; station_open:
 # that one was open on the shipping date; tier: its kind (SUB-DOWN-STATION, docs/rules.md)
@@ -52,17 +64,24 @@ def clip(text: str) -> str:
     return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
 
 
+def roster_entry(claim: claim_pb2.Claim, reference: ReferenceData) -> Operator | None:
+    """The operator's entry on the roster of the claim's kind (with no kind, SUB-KIND speaks: any)."""
+    kind = KIND_NAMES.get(claim.kind, "")
+    if kind:
+        return reference.operator(claim.operator, kind)
+    return next(iter(reference.on_any_roster(claim.operator)), None)
+
+
 def claim_fact(
-    claim: claim_pb2.Claim, period: Period, config: SubsidyConfig, township_code: Callable[[str], str]
+    claim: claim_pb2.Claim, period: Period, reference: ReferenceData, township_code: Callable[[str], str]
 ) -> Fact:
     """The claim as the claim-level rules see it."""
     kind = KIND_NAMES.get(claim.kind, "")
-    op = config.operator(claim.operator)
+    op = roster_entry(claim, reference)
     fact: Fact = {
         "kind": kind,
         "operator": claim.operator.strip(),
-        # listed for the claim's kind (with no kind, SUB-KIND speaks: listed for any kind)
-        "operator_listed": op is not None and (kind in op.kinds if kind else True),
+        "operator_listed": op is not None,
         "operator_from_day": day_number(op.approved_from) if op and op.approved_from else 0,
         "period": period.text,
         "period_number": period.number,
@@ -80,16 +99,19 @@ def claim_fact(
     return fact
 
 
-def claim_display(claim: claim_pb2.Claim, fact: Fact, config: SubsidyConfig) -> dict[str, str]:
+def claim_display(
+    claim: claim_pb2.Claim, fact: Fact, config: SubsidyConfig, reference: ReferenceData
+) -> dict[str, str]:
     """Values for claim-level message templates."""
     kind = fact["kind"]
-    op = config.operator(claim.operator)
+    op = roster_entry(claim, reference)
+    keeper = config.roster_keepers.get(kind) or "、".join(dict.fromkeys(config.roster_keepers.values()))
     if not claim.operator.strip():
         status, status_en = "未填写", "not given"
+    elif op is None and kind and reference.on_any_roster(claim.operator):
+        status, status_en = f"不在{keeper}的{KIND_ZH[kind]}运营企业名单内", f"not on {keeper}'s {KIND_EN[kind]} roster"
     elif op is None:
-        status, status_en = "不在核定运营企业名单内", "not on the approved list"
-    elif kind and kind not in op.kinds:
-        status, status_en = f"未核定承担{KIND_ZH[kind]}", f"not approved for {KIND_EN[kind]} claims"
+        status, status_en = f"不在{keeper}审核的运营企业名单内", f"not on the roster kept by {keeper}"
     elif op.suspended_from and fact["operator_suspended_day"] <= fact["period_last_day"]:
         status, status_en = f"自{op.suspended_from}起暂停资格", f"suspended from {op.suspended_from}"
     elif op.approved_from and fact["operator_from_day"] > fact["period_first_day"]:
@@ -98,6 +120,7 @@ def claim_display(claim: claim_pb2.Claim, fact: Fact, config: SubsidyConfig) -> 
         status, status_en = "资格有效", "approved"
     shown = {k: str(v) for k, v in fact.items()}
     shown.update(
+        roster_keeper=keeper,
         operator=clip(claim.operator.strip()) or "（未填）",
         operator_status=status,
         operator_status_en=status_en,
@@ -181,12 +204,13 @@ class _Resolver:
 
     def __init__(
         self,
-        config: SubsidyConfig,
+        reference: ReferenceData,
         county_code: Callable[[str], str],
         township_code: Callable[[str], str],
         stations: StationsByCode,
     ) -> None:
-        self.config = config
+        self.reference = reference
+        self.tiers = reference.tiers(DOWNBOUND)
         self.county_code = county_code
         self.township_code = township_code
         self.stations = stations
@@ -204,9 +228,11 @@ class _Resolver:
 
     def upbound(self, raw: tuple[str, str, str, str]) -> tuple[Any, ...]:
         category, platform, origin, destination = (s.strip() for s in raw)
+        product = self.reference.product(category) if category else None
+        channel = self.reference.platform(platform) if platform else None
         return (
-            self.config.categories.get(category, ""),
-            self.config.platforms.get(platform, ""),
+            MISSING if not category else UNLISTED if product is None else LISTED if product.farm else REFUSED,
+            MISSING if not platform else UNLISTED if channel is None else LISTED if channel.e_commerce else REFUSED,
             self.county_code(origin),
             self.county_code(destination),
             bool(destination),
@@ -218,9 +244,7 @@ class _Resolver:
         code = station_code.strip().upper()
         registered = self.registered(code) if code and len(code) <= MAX_CODE else []
         # registered in the parcel's destination township, as a kind of station that has a tier
-        local = [
-            r for r in registered if destination and r.township_code == destination and self.config.tier_of(r.kind)
-        ]
+        local = [r for r in registered if destination and r.township_code == destination and r.kind in self.tiers]
         day = date_or_none(shipped_on)  # not a date: SUB-DATE rejects the parcel, whatever the station
         running = [r for r in local if day is None or open_on(r.station, day)]
         tier = running[0].kind if running else ""  # from the registered station's kind, not the code's shape
@@ -229,7 +253,7 @@ class _Resolver:
 
 def group_parcels(
     claim: claim_pb2.Claim,
-    config: SubsidyConfig,
+    reference: ReferenceData,
     county_code: Callable[[str], str],
     township_code: Callable[[str], str],
     paid_among: Callable[[Collection[str]], set[str]],
@@ -238,7 +262,7 @@ def group_parcels(
     """Groups parcels by their facts. Hot path: plain attribute reads, cached look-ups. `stations`:
     the registry's stations for the codes the claim names (`station_codes`)."""
     kind = KIND_NAMES.get(claim.kind, "")
-    resolver = _Resolver(config, county_code, township_code, stations)
+    resolver = _Resolver(reference, county_code, township_code, stations)
     fields = COMMON_FIELDS + (UPBOUND_FIELDS if kind == UPBOUND else DOWNBOUND_FIELDS if kind == DOWNBOUND else ())
     base_cache: dict[Any, tuple[Any, ...]] = {}
     period_cache: dict[str, str] = {}
@@ -293,3 +317,14 @@ def group_parcels(
             keys.append((period, chars, length, duplicate, was_paid, *base))
             member_lists.append(group)
     return ParcelGroups(fields, keys, member_lists, waybills)
+
+
+def rates_display(rates: Sequence[Rate]) -> dict[str, str]:
+    """The rates an amount was computed by, for the provisional-rate reason."""
+    return {
+        "rates_zh": "；".join(f"{r.label}{r.rate_fen / 100:.2f}元（{r.source}）" for r in rates),
+        "rates_en": "; ".join(
+            f"{KIND_EN.get(r.kind, 'subsidy')}{TIER_EN.get(r.tier, '')} {r.rate_fen / 100:.2f} yuan a piece"
+            for r in rates
+        ),
+    }

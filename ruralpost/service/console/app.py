@@ -72,7 +72,7 @@ PAGE_CSP = (
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
 # The console's POSTs carry this header: a page elsewhere cannot send it without CORS allowing it.
 CSRF_HEADER = "x-ruralpost-console"
-LOGIN_BODY_BYTES = 4096  # a login is a token in a small JSON object; nothing larger is read
+SMALL_BODY_BYTES = 4096  # a login (a token) or a commit (one flag) in a small JSON object; nothing larger is read
 # A logged-in caller's upload over the limit is read and dropped up to this size before the 413,
 # so that a client still sending hears the reason rather than a reset connection.
 DRAIN_BYTES = 128 * 1024 * 1024
@@ -427,7 +427,7 @@ class Console:
         authenticator = self.gate.authenticator
         if authenticator is None:
             return _json(self._me(None))
-        data = await self._json_body(request, LOGIN_BODY_BYTES)
+        data = await self._json_body(request, SMALL_BODY_BYTES)
         token = str(data.get("token", "")).strip()
         try:
             caller = authenticator.by_token(token, request.peer, "console login") if token else None
@@ -798,16 +798,10 @@ class Console:
                     "operator": claim.operator,
                     "period": claim.period,
                     "parcels": len(claim.parcels),
-                    "rates_note": self._rates_note(),
                 },
                 "bad_rows": bad_rows,
             },
         )
-
-    def _rates_note(self) -> str:
-        """The programme's word that its rates are provisional ("" when they are official)."""
-        subsidy = self.methods.runtime.rules.current.book.programme.subsidy
-        return subsidy.rates_note if subsidy is not None and subsidy.rates_are_placeholders else ""
 
     def _read_claim(
         self, job: Job, path: Path, fields: dict[str, Any]
@@ -836,8 +830,12 @@ class Console:
 
     async def _commit(self, request: Request, caller: Caller | None, job_id: str) -> Answer:
         job, claim = await self._work(self._dry_run, caller, job_id)
+        # the approver confirmed a dialog that said so when the amount rests on provisional rates
+        accept = (await self._json_body(request, SMALL_BODY_BYTES)).get("accept_provisional_rates") is True
         async with self._call(request, caller, EVALUATE_CLAIM):
-            decision = await self.methods.decide_claim(claim_pb2.EvaluateClaimRequest(claim=claim, commit=True))
+            decision = await self.methods.decide_claim(
+                claim_pb2.EvaluateClaimRequest(claim=claim, commit=True, accept_provisional_rates=accept)
+            )
         return _json(
             {
                 "job": job.id,

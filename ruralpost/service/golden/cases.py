@@ -22,6 +22,7 @@ from ruralpost.service.claims.validate import validate_claim_request
 from ruralpost.service.dates import parse_date
 from ruralpost.service.golden import merge, plans
 from ruralpost.service.progress.report import hub_verdict, progress_report, request_members
+from ruralpost.service.refdata.load import from_mapping
 from ruralpost.service.rulebook.packs import RulebookError
 from ruralpost.service.rulebook.programme import Programme
 from ruralpost.service.ruleset import RuleSet
@@ -174,7 +175,7 @@ def run_progress_case(ruleset: RuleSet, case: Case) -> Result:
         book = ruleset.book
         data = merge(book.programme.model.model_dump(), case.input["programme"])
         what_if = Programme.read(data, book.root / "programmes")
-        ruleset = RuleSet(dataclasses.replace(book, programme=what_if), ruleset.engine)
+        ruleset = dataclasses.replace(ruleset, book=dataclasses.replace(book, programme=what_if))
     programme = ruleset.book.programme
     stations = plans.stations(programme, case.input.get("plan"), case.input.get("extra") or ())
     stations += [json_format.ParseDict(_plain(s), station_pb2.Station()) for s in case.input.get("stations") or ()]
@@ -198,10 +199,18 @@ def run_hub_case(ruleset: RuleSet, case: Case) -> Result:
 
 def run_claim_case(ruleset: RuleSet, case: Case) -> Result:
     """input: {claim: <Claim as proto JSON>, paid: [waybills a committed claim already paid],
-    registry: [<Station JSON>: the county registry's stations, for downbound station codes]}
+    registry: [<Station JSON>: the county registry's stations, for downbound station codes],
+    reference: {<table>: [entries]}: tables of the reference data replaced whole, as an office
+    replaces one (checked like any version)}
 
-    rule_ids: the claim-level reasons (ERRORs first), then the parcel rules that rejected parcels.
+    rule_ids: the claim-level reasons (ERRORs first), the parcel rules that rejected parcels, then
+    those that held parcels for review.
     """
+    if case.input.get("reference"):
+        current = ruleset.reference
+        tables = {**current.tables.model_dump(mode="json", by_alias=True), **case.input["reference"]}
+        reference = from_mapping(current.programme, tables, f"{case.path.name}: {case.name}: reference")
+        ruleset = dataclasses.replace(ruleset, reference=reference)
     claim = json_format.ParseDict(case.input.get("claim") or {}, claim_pb2.Claim())
     programme = ruleset.book.programme
     max_parcels = programme.subsidy.max_parcels if programme.subsidy else 0

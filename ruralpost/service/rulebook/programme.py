@@ -95,7 +95,7 @@ class Programme:
         )
         self.retired_townships: dict[str, str] = dict(m.retired_townships)
         # 方案 五: subsidy rates, operators, categories (placeholder amounts: docs/subsidy.md).
-        self.subsidy: SubsidyConfig | None = SubsidyConfig(m.subsidy, self.names.company) if m.subsidy else None
+        self.subsidy: SubsidyConfig | None = SubsidyConfig(m.subsidy) if m.subsidy else None
         self._county_names = {self.names.name(n) for n in (self.county_name, self.county_name.removesuffix("县"))}
         self._county_names.add(self.county_code)
         # village base name (official name without 村委会, variant characters made official) -> code,

@@ -418,52 +418,13 @@ class AreaVolume(_Strict):
     label_en: Text
 
 
-class Upbound(_Strict):
-    rate_fen: Fen
-
-
-class TierModel(_Strict):
-    """A downbound tier: parcels handed over by a registered station of this kind (SUB-DOWN-STATION)."""
-
-    label: Text
-    rate_fen: Fen
-
-
 def yuan(fen: int) -> str:
     """Fen as yuan for people: 50 -> 0.50."""
     return f"{fen // 100}.{fen % 100:02d}"
 
 
-class PreviousYear(_Strict):
-    """The previous year's downbound rates, when known: 方案 二 在下行快件补贴不退坡的基础上."""
-
-    year: Annotated[int, Field(ge=1900, le=2999)]
-    rates_fen: Annotated[dict[StationKind, Fen], Field(min_length=1)]
-    source: Text = Field(description="where the figures come from")
-
-
 class Downbound(_Strict):
-    tiers: Annotated[dict[StationKind, TierModel], Field(min_length=1)] = Field(
-        description="rate per eligible piece by the kind of the registered station that handed the parcel over"
-    )
     max_recipient_fee_fen: Fen
-    previous_year: PreviousYear | None = None
-
-    @model_validator(mode="after")
-    def _no_step_back(self) -> Downbound:
-        """下行快件补贴不退坡 (方案 二): no tier below the previous year's rate, when that is configured."""
-        if self.previous_year is None:
-            return self
-        lower = [
-            f"tiers.{kind}.rate_fen {tier.rate_fen} fen ({yuan(tier.rate_fen)}元) is below the "
-            f"{self.previous_year.year} rate of {self.previous_year.rates_fen[kind]} fen "
-            f"({yuan(self.previous_year.rates_fen[kind])}元)"
-            for kind, tier in self.tiers.items()
-            if kind in self.previous_year.rates_fen and tier.rate_fen < self.previous_year.rates_fen[kind]
-        ]
-        if lower:
-            raise ValueError("; ".join(lower) + "：方案 二 要求下行快件补贴不退坡 (downbound rates may not step back)")
-        return self
 
 
 class Waybill(_Strict):
@@ -477,30 +438,18 @@ class Waybill(_Strict):
         return self
 
 
-class OperatorModel(_Strict):
-    name: Text
-    aliases: list[Spelling] = Field(default_factory=list)
-    kinds: Annotated[list[ClaimKind], Field(min_length=1)]
-    approved_from: Day | None = None
-    suspended_from: Day | None = None
-
-
 class SubsidyModel(_Strict):
-    """方案 五: rates (placeholders, docs/subsidy.md), operators, product categories, platforms."""
+    """方案 五: the claim period, limits and who keeps each roster. The roster, products, platforms
+    and rates are reference data the offices keep (rules/reference/<programme>/)."""
 
-    rates_are_placeholders: bool
-    rates_note: Text
-    rates_label: Text
-    rates_label_en: Text
-    upbound: Upbound
+    roster_keepers: dict[ClaimKind, Text] = Field(
+        description="附件1 二: the office that reviews the operators of each kind of claim"
+    )
     downbound: Downbound
     period_from: Month
     period_to: Month
     max_parcels: Positive
     waybill: Waybill
-    operators: Annotated[list[OperatorModel], Field(min_length=1)]
-    product_categories: Names
-    platforms: Names
 
     @model_validator(mode="after")
     def _period(self) -> SubsidyModel:

@@ -46,6 +46,8 @@ class ClaimRecord:
     rejected_pieces: int
     approved_amount_fen: int
     ruleset_version: str
+    reference_version: str  # the reference data (roster, products, platforms, rates) decided on
+    provisional_rates_accepted: bool  # the approver accepted provisional rates the amount rests on
     response: bytes
     waybills: list[str]  # normalised, unique, sorted
 
@@ -115,6 +117,8 @@ class Ledger:
                             rejected_pieces=record.rejected_pieces,
                             approved_amount_fen=record.approved_amount_fen,
                             ruleset_version=record.ruleset_version,
+                            reference_version=record.reference_version,
+                            provisional_rates_accepted=record.provisional_rates_accepted,
                             response=record.response,
                             committed_at=dt.datetime.now(dt.UTC),
                         )

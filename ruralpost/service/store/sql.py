@@ -47,6 +47,7 @@ class DecisionRow:
     ruleset_version: str
     as_of: str
     at: dt.datetime
+    reference_version: str = ""  # the reference data a claim was decided on
 
 
 def database_url(db: str) -> str:
@@ -91,14 +92,14 @@ class Store:
             f"AND r.sign_code = {mark} AND r.id = (SELECT max(l.id) FROM station_registrations l "
             "WHERE l.operator = r.operator AND l.station_id = r.station_id) ORDER BY r.operator, r.station_id"
         )
-        row = f"({', '.join([mark] * 9)})"
+        row = f"({', '.join([mark] * 10)})"
         # SQLite: the time as SQLAlchemy writes it in every other column (Python's default sqlite3
         # adapter for datetimes is deprecated from 3.12 on); PostgreSQL: the datetime itself
         at = tables.decisions.c.at.type.dialect_impl(engine.dialect)
         self._at: Callable[[dt.datetime], object] = at.bind_processor(engine.dialect) or _same
         self._decisions_sql = [  # by the number of rows inserted
             "INSERT INTO decisions (at, method, subject_id, caller, input_digest, outcome, "
-            f"rule_ids, ruleset_version, as_of) VALUES {', '.join([row] * n)}"
+            f"rule_ids, ruleset_version, as_of, reference_version) VALUES {', '.join([row] * n)}"
             for n in range(LOG_INSERT_ROWS + 1)
         ]
         try:
@@ -243,7 +244,7 @@ class Store:
                     v
                     for r in chunk
                     for v in (self._at(r.at), r.method, r.subject_id, r.caller, r.input_digest, r.outcome,
-                              r.rule_ids, r.ruleset_version, r.as_of)
+                              r.rule_ids, r.ruleset_version, r.as_of, r.reference_version)
                 )  # fmt: skip
                 conn.exec_driver_sql(self._decisions_sql[len(chunk)], values)
 

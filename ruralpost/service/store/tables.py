@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -60,6 +62,8 @@ decisions = Table(
     Column("rule_ids", Text, nullable=False),
     Column("ruleset_version", String(32), nullable=False),
     Column("as_of", String(10), nullable=False),
+    # the reference data's version (empty for what decides on none: stations, progress)
+    Column("reference_version", String(32), nullable=False, server_default=""),
 )
 
 # The claim ledger (方案 五, 六(三)): one row per committed claim, with the content digest of the
@@ -78,6 +82,10 @@ claims = Table(
     Column("rejected_pieces", BigInteger, nullable=False),
     Column("approved_amount_fen", BigInteger, nullable=False),
     Column("ruleset_version", String(32), nullable=False),
+    # the reference data (roster, products, platforms, rates) the claim was decided on, and whether
+    # the approver accepted provisional rates its amount rests on (EvaluateClaimRequest)
+    Column("reference_version", String(32), nullable=False, server_default=""),
+    Column("provisional_rates_accepted", Boolean, nullable=False, server_default=false()),
     Column("response", LargeBinary, nullable=False),  # ruralpost.v1.EvaluateClaimResponse, serialized
     Column("committed_at", DateTime(timezone=True), nullable=False),
 )

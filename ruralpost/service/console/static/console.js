@@ -460,7 +460,6 @@ async function runClaim(event) {
     });
     claimJob = data.job;
     state.claimFile = file.name;
-    state.ratesNote = (data.claim && data.claim.rates_note) || "";
     showClaim(data, false);
   } catch (e) {
     showError("claim-error", e);
@@ -506,12 +505,20 @@ function showClaim(data, afterCommit) {
   $("claim-result").hidden = false;
 }
 
+// The amount rests on rates still marked provisional: committing says the approver accepts them.
+function onProvisionalRates(r) {
+  return (r.reasons || []).some((x) => x.rule_id === "SUB-RATES-PROVISIONAL");
+}
+
 function askCommit() {
   const r = state.pending;
+  const provisional = onProvisionalRates(r)
+    ? "核定金额依据暂定补贴标准，确认即表示接受暂定标准。(The amount rests on provisional rates: confirming accepts them.) "
+    : "";
   $("claim-confirm-text").textContent =
     `确认将申报 ${r.claim_id} 入账？核定金额 ${yuan(r.approved_amount_fen)}，${r.eligible_pieces} 件运单将记为已付，不可撤销。` +
-    `(Commit claim ${r.claim_id}? ${yuan(r.approved_amount_fen)} approved; ${r.eligible_pieces} waybills will be recorded as paid. This cannot be undone.)` +
-    (state.ratesNote ? `\n注意：金额按暂定标准计算。${state.ratesNote} (the amount rests on provisional rates, not official ones)` : "");
+    provisional +
+    `(Commit claim ${r.claim_id}? ${yuan(r.approved_amount_fen)} approved; ${r.eligible_pieces} waybills will be recorded as paid. This cannot be undone.)`;
   $("claim-confirm").hidden = false;
   $("claim-confirm-yes").focus();
 }
@@ -520,7 +527,8 @@ async function commitClaim() {
   showError("claim-error", null);
   $("claim-confirm-yes").disabled = true;
   try {
-    showClaim(await postJson(`/console/api/claim/${encodeURIComponent(claimJob)}/commit`, {}), true);
+    const body = { accept_provisional_rates: onProvisionalRates(state.pending) };
+    showClaim(await postJson(`/console/api/claim/${encodeURIComponent(claimJob)}/commit`, body), true);
   } catch (e) {
     showError("claim-error", e);
   } finally {
