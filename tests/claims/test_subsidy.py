@@ -76,7 +76,7 @@ def test_upbound_example_partially_eligible(stub: claim_pb2_grpc.SubsidyServiceS
         [("SUB-DUP-CLAIM", common_pb2.SEVERITY_ERROR)],
     ]
     agri = r.rejections[0].reasons[0]
-    assert agri.message.startswith("品类“手机壳”不在") and "'手机壳'" in agri.message_en
+    assert agri.message.startswith("品类“手机壳”未填写或经审核不属于农副产品") and "'手机壳'" in agri.message_en
     assert "“SF1402600000001”在本申报中重复出现" in r.rejections[1].reasons[0].message
     assert [(t.rule_id, t.count) for t in r.tallies] == [("SUB-UP-AGRI", 1), ("SUB-DUP-CLAIM", 1)]
     # requested 500 fen, computed 300: a warning, and the computed amount is approved; the rate it

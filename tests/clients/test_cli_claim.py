@@ -265,7 +265,7 @@ def test_json_claim_file_and_overrides(server: Running, capsys: pytest.CaptureFi
     assert "符合 eligible 3 件，剔除 rejected 2 件，核定金额 approved ¥3.00" in out
     assert "SUB-AMOUNT" in out and "申报金额5.00元与按件核算金额3.00元不一致" in out
     assert [line.split() for line in out.splitlines() if line.startswith("第")] == [
-        ["第4件", "ZTO780260000004", "SUB-UP-AGRI", "品类“手机壳”不在本系统配置的农副产品品类清单内"],
+        ["第4件", "ZTO780260000004", "SUB-UP-AGRI", "品类“手机壳”未填写或经审核不属于农副产品"],
         ["第5件", "SF1402600000001", "SUB-DUP-CLAIM", "运单号“SF1402600000001”在本申报中重复出现"],
     ]
 

@@ -80,7 +80,7 @@ def test_operator_check_program(server: Running, tmp_path: Path) -> None:
 # The shipped rates are provisional: every answer that pays by them says so.
 PROVISIONAL = (
     "  [SUB-RATES-PROVISIONAL] 核定金额3.00元所依据的补贴标准为暂定标准，尚未经正式文件确认："
-    "上行农副产品每件1.00元（占位标准：实施方案未规定金额，未查到公开标准）（系统设定，待确认）"
+    "上行农副产品每件1.00元，来源：占位标准：实施方案未规定金额，未查到公开标准（系统设定，待确认）"
 )
 
 

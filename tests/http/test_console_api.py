@@ -290,4 +290,4 @@ def test_the_console_gets_its_words_and_the_provisional_rates(http_server: Runni
     # the amount rests on provisional rates: the answer says so, and the commit confirmation with it
     assert any(r["rule_id"] == "SUB-RATES-PROVISIONAL" for r in answer["result"]["reasons"])
     rejected = answer["result"]["rejections"][0]
-    assert rejected["reasons"][0]["message"].startswith("品类“手机壳”不在")
+    assert rejected["reasons"][0]["message"].startswith("品类“手机壳”未填写或经审核不属于农副产品")

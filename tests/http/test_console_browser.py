@@ -165,7 +165,7 @@ def test_a_claim_dry_run_then_a_confirmed_commit_by_an_approver(http_secured: Ru
     page.click("#claim-form button[type=submit]")
     page.wait_for_selector("#claim-result:not([hidden])")
     assert "¥3.00" in page.inner_text("#claim-summary") and "试算" in page.inner_text("#claim-summary")
-    assert "品类“手机壳”不在本系统配置的农副产品品类清单内（SUB-UP-AGRI）" in page.inner_text("#claim-rejections")
+    assert "品类“手机壳”未填写或经审核不属于农副产品（SUB-UP-AGRI）" in page.inner_text("#claim-rejections")
     page.click("#claim-commit")
     confirm = page.inner_text("#claim-confirm")
     assert "SXYGL-UP-2023-07-0001" in confirm and "¥3.00" in confirm and "不可撤销" in confirm

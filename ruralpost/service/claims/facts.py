@@ -322,7 +322,8 @@ def group_parcels(
 def rates_display(rates: Sequence[Rate]) -> dict[str, str]:
     """The rates an amount was computed by, for the provisional-rate reason."""
     return {
-        "rates_zh": "；".join(f"{r.label}{r.rate_fen / 100:.2f}元（{r.source}）" for r in rates),
+        # the source as a clause of its own, not in brackets: the message carries one caveat only
+        "rates_zh": "；".join(f"{r.label}{r.rate_fen / 100:.2f}元，来源：{r.source}" for r in rates),
         "rates_en": "; ".join(
             f"{KIND_EN.get(r.kind, 'subsidy')}{TIER_EN.get(r.tier, '')} {r.rate_fen / 100:.2f} yuan a piece"
             for r in rates
