@@ -130,15 +130,15 @@ def hub_entries(hub: progress_pb2.CountyHub) -> list[tuple[str, str, str]]:
     """The county hub as it was entered, (Chinese label, English label, value) per field, so a
     report says what its hub verdict judged; a yes/no not given reads （未填）, never 否."""
 
-    def said(name: str) -> str:
-        return "（未填）not given" if not hub.HasField(name) else "是 yes" if getattr(hub, name) else "否 no"
+    def said(given: bool, value: bool) -> str:
+        return "（未填）not given" if not given else "是 yes" if value else "否 no"
 
     return [
         ("名称", "name", hub.name.strip() or "（未填）not given"),
         ("参与快递品牌", "brands", "、".join(b.strip() for b in hub.brands if b.strip()) or "（未填）not given"),
-        ("统一仓储", "unified warehousing", said("unified_warehousing")),
-        ("统一分拣", "sorting", said("sorting")),
-        ("统一配送", "delivery", said("delivery")),
+        ("统一仓储", "unified warehousing", said(hub.HasField("unified_warehousing"), hub.unified_warehousing)),
+        ("统一分拣", "sorting", said(hub.HasField("sorting"), hub.sorting)),
+        ("统一配送", "delivery", said(hub.HasField("delivery"), hub.delivery)),
         ("建成日期", "established on", hub.established_on or "（未填）not given"),
     ]
 
