@@ -169,6 +169,18 @@ def enter_hub(page: Any, as_of: str, hub: dict[str, Any] | None) -> None:
     assert page.is_hidden("#progress-error"), page.inner_text("#progress-error")
 
 
+def printed(page: Any, shot: str) -> str:
+    """The text of 进度's printable report, opened as a person would, kept as screenshot `shot`."""
+    with page.context.expect_page() as printable:
+        page.click("#progress-print")
+    report = printable.value
+    report.wait_for_load_state()
+    screenshot(report, shot)
+    text: str = report.inner_text("body")
+    report.close()
+    return text
+
+
 def test_the_hub_entered_on_progress_is_judged_as_its_golden_cases_say(
     http_secured: Running, browser_context: Any
 ) -> None:
@@ -196,14 +208,8 @@ def test_the_hub_entered_on_progress_is_judged_as_its_golden_cases_say(
     enter_hub(page, "2023-07-15", json.loads((EXAMPLES / "hub.json").read_text(encoding="utf-8")))
     assert page.locator("#progress-hub-outcome .badge").get_attribute("data-outcome") == "PASS"
     screenshot(page, "hub-pass")
-    with page.context.expect_page() as printable:
-        page.click("#progress-print")
-    report = printable.value
-    report.wait_for_load_state()
-    text = report.inner_text("body")
+    text = printed(page, "hub-pass-report")
     assert "中国邮政、中通快递" in text and "2023-06-20" in text and "HUB-MISSING" not in text
-    screenshot(report, "hub-pass-report")
-    report.close()
 
     # one brand under two names, finished late: both rules fail, on the page and in the print
     enter_hub(page, "2023-07-15", {"brands": ["中国邮政", "EMS"], "establishedOn": "2023-07-10", "sorting": True})
@@ -213,11 +219,7 @@ def test_the_hub_entered_on_progress_is_judged_as_its_golden_cases_say(
     assert "否" not in page.inner_text("#progress-hub dl.entered")  # not given is not "no"
     page.locator("#progress-hub .reason[data-rule='HUB-BRANDS']").scroll_into_view_if_needed()
     screenshot(page, "hub-fail")
-    with page.context.expect_page() as printable:
-        page.click("#progress-print")
-    report = printable.value
-    report.wait_for_load_state()
-    text = report.inner_text("body")
+    text = printed(page, "hub-fail-report")
     assert "HUB-BRANDS" in text and "HUB-DEADLINE" in text and "中国邮政、EMS" in text
 
     # a bad value is the service's INVALID_ARGUMENT with the field named, and the report stays
