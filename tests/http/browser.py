@@ -14,8 +14,8 @@ import pytest
 from tests.support import ROOT
 
 MISSING = "Chromium not installed: run scripts/ensure-chromium.sh (apt-get install chromium fonts-wqy-zenhei)"
-# Where a failing browser test leaves its screenshot (CI keeps this folder).
-ARTIFACTS = Path(os.environ.get("RURALPOST_ARTIFACTS", ROOT / "tmp" / "artifacts"))
+# Where every browser test leaves its screenshots (gitignored; CI keeps the folder as an artefact).
+SCREENSHOTS = Path(os.environ.get("RURALPOST_SCREENSHOTS", ROOT / "artifacts" / "screenshots"))
 
 
 def _missing(reason: str) -> None:
@@ -39,3 +39,11 @@ def sync_playwright() -> Any:
     except ImportError:
         _missing("Playwright not installed: pip install -e '.[dev]'")
     return start()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """A full-page screenshot of `page` as SCREENSHOTS/<name>.png, for a person to look at."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -3,6 +3,7 @@ tests/conftest.py, three items per stream), each with its own SQLite file and co
 
 from __future__ import annotations
 
+import glob
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 
 from ruralpost.service.config import Config
 from ruralpost.service.server import Running, running
-from tests.http.browser import ARTIFACTS, chromium_path, sync_playwright
+from tests.http.browser import SCREENSHOTS, chromium_path, screenshot, sync_playwright
 
 
 def http_config(tmp_path: Path, db: str = "h.db", **settings: Any) -> Config:
@@ -58,9 +59,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 @pytest.fixture
 def browser_context(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh Chromium context (downloads allowed); a screenshot of every page of a failed test
-    goes to tmp/artifacts/<test>-<n>.png."""
+    """A fresh Chromium context (downloads allowed). When the test ends, pass or fail, every page
+    still open is kept as SCREENSHOTS/<test>-<n>.png (<test>-<n>-failed.png when it failed);
+    the last run's shots of the test go first, so the folder shows one run."""
     executable = chromium_path()
+    name = request.node.name
+    for old in SCREENSHOTS.glob(f"{glob.escape(name)}-*.png"):
+        old.unlink()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True, locale="zh-CN")
@@ -69,9 +74,8 @@ def browser_context(request: pytest.FixtureRequest) -> Iterator[Any]:
             yield context
         finally:
             report = getattr(request.node, "report_call", None)
-            if report is None or report.failed:
-                ARTIFACTS.mkdir(parents=True, exist_ok=True)
-                for n, page in enumerate(context.pages):
-                    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{n}.png"), full_page=True)
+            failed = "-failed" if report is None or report.failed else ""
+            for n, page in enumerate(context.pages):
+                screenshot(page, f"{name}-{n}{failed}")
             context.close()
             browser.close()

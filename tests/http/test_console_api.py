@@ -250,6 +250,39 @@ def test_without_an_auth_file_the_console_is_open_on_loopback(http_server: Runni
     assert status == 200 and len(rules["rules"]) > 50
 
 
+def test_the_hub_goes_with_the_progress_request_and_is_validated_as_on_every_door(http_server: Running) -> None:
+    browser = Browser(http_server.http_port)
+    hub = json.loads((EXAMPLES / "hub.json").read_text(encoding="utf-8"))
+    status, body = browser.json("POST", "/console/api/progress", {"as_of": "2023-07-15"})
+    assert status == 200 and body["hub"] == []
+    assert [r["rule_id"] for r in body["report"]["hub"]["reasons"]] == ["HUB-MISSING"]
+    status, body = browser.json("POST", "/console/api/progress", {"as_of": "2023-07-15", "hub": hub})
+    assert status == 200 and body["report"]["hub"]["outcome"] == "OUTCOME_PASS", body["report"]["hub"]
+    assert {"zh": "参与快递品牌", "en": "brands", "value": "中国邮政、中通快递"} in body["hub"]
+    one_brand = {**hub, "brands": ["中国邮政", "EMS"]}
+    status, body = browser.json("POST", "/console/api/progress", {"as_of": "2023-07-15", "hub": one_brand})
+    assert [r["rule_id"] for r in body["report"]["hub"]["reasons"]] == ["HUB-BRANDS"]
+
+    # bad values: the service's INVALID_ARGUMENT, every field named; the wrong shape names `hub`
+    bad = {**hub, "establishedOn": "2023-06-31", "brands": ["邮" * 300]}
+    status, body = browser.json("POST", "/console/api/progress", {"as_of": "2023-07-15", "hub": bad})
+    assert status == 400 and body["error"]["code"] == "invalid_argument"
+    fields = {v["field"] for v in body["error"]["violations"]}
+    assert fields == {"hub.established_on", "hub.brands[0]"}
+    for shape in ({"brands": "中国邮政、中通快递"}, {"sorting": "是"}, ["中国邮政"], {"colour": 1}):
+        status, body = browser.json("POST", "/console/api/progress", {"as_of": "2023-07-15", "hub": shape})
+        assert status == 400 and [v["field"] for v in body["error"]["violations"]] == ["hub"], shape
+        assert "县级共配中心信息有误" in body["error"]["message"]
+
+    # the printable report judges the hub it is given, and shows it as entered
+    query = urllib.parse.urlencode({"as_of": "2023-07-15", "hub": json.dumps(one_brand, ensure_ascii=False)})
+    status, _, page = browser.request("GET", f"/console/api/progress/report?{query}")
+    text = page.decode()
+    assert status == 200 and "HUB-BRANDS" in text and "中国邮政、EMS" in text and "HUB-MISSING" not in text
+    status, _, page = browser.request("GET", "/console/api/progress/report?as_of=2023-07-15&hub=%7Bnope")
+    assert status == 400 and "hub" in page.decode()
+
+
 @pytest.mark.slow
 def test_progress_lines_arrive_while_the_check_runs(http_server: Running) -> None:
     """Long work shows progress: the lines come as the rows are checked, not all at the end."""

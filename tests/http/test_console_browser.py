@@ -1,11 +1,13 @@
 """The web console in a real browser (Playwright driving Debian's Chromium) against a real server
 with an auth file: what an inspector, an operator and an approver do, and what a wrong token or an
-expired login gets. A failing test leaves screenshots in tmp/artifacts/."""
+expired login gets. Every test leaves screenshots of its pages in artifacts/screenshots/
+(tests/http/browser.py), for a person to look at and for CI to keep."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +20,10 @@ from google.protobuf import json_format
 from ruralpost.clients.sheets import template
 from ruralpost.clients.sheets.readers import write_table
 from ruralpost.service.config import Config
-from ruralpost.service.golden import plans
+from ruralpost.service.golden import cases, plans
 from ruralpost.service.server import Running, running
 from tests.backends import decisions
+from tests.http.browser import screenshot
 from tests.http.jsondoor import unary
 from tests.support import EXAMPLES, TOKENS
 
@@ -147,6 +150,86 @@ def test_the_july_progress_page_shows_the_townships_behind(http_secured: Running
     assert "建设进度报告" in printable.value.title() and "杜家村镇" in printable.value.content()
 
 
+HUB_SELECTS = {"unifiedWarehousing": "#hub-unified-warehousing", "sorting": "#hub-sorting", "delivery": "#hub-delivery"}
+
+
+def enter_hub(page: Any, as_of: str, hub: dict[str, Any] | None) -> None:
+    """Fills 进度's hub form as a person would (brands separated by 、) and shows the report."""
+    hub = hub or {}
+    page.fill("#progress-as-of", as_of)
+    page.fill("#hub-name", hub.get("name") or "")
+    page.fill("#hub-brands", "、".join(hub.get("brands") or []))
+    for field, select in HUB_SELECTS.items():
+        said = hub.get(field)
+        page.select_option(select, "" if said is None else "true" if said else "false")
+    page.fill("#hub-established-on", str(hub.get("establishedOn") or ""))
+    with page.expect_response(lambda r: r.url.endswith("/console/api/progress")):
+        page.click("#progress-form button[type=submit]")  # the spinner shows before the call is sent
+    page.wait_for_selector("#progress-progress", state="hidden")  # and hides once the answer is shown
+    assert page.is_hidden("#progress-error"), page.inner_text("#progress-error")
+
+
+def printed(page: Any, shot: str) -> str:
+    """The text of 进度's printable report, opened as a person would, kept as screenshot `shot`."""
+    with page.context.expect_page() as printable:
+        page.click("#progress-print")
+    report = printable.value
+    report.wait_for_load_state()
+    screenshot(report, shot)
+    text: str = report.inner_text("body")
+    report.close()
+    return text
+
+
+def test_the_hub_entered_on_progress_is_judged_as_its_golden_cases_say(
+    http_secured: Running, browser_context: Any
+) -> None:
+    """Every golden case of the hub pack, typed into the form: the outcome and the rules that
+    fire on the page are the case's; the printable report judges the same hub."""
+    hub_cases = [c for c in cases.load_cases(http_secured.runtime.rules.current.book.root) if c.pack == "hub"]
+    assert len(hub_cases) >= 10
+    page = open_console(browser_context, http_secured, "reader")
+    page.click("button[data-tab=progress]")
+    for case in hub_cases:
+        hub = json.loads(json.dumps(case.input.get("hub"), default=str))  # YAML dates as YYYY-MM-DD
+        enter_hub(page, str(case.input["as_of"]), hub)
+        outcome = page.locator("#progress-hub-outcome .badge").get_attribute("data-outcome")
+        fired = tuple(page.locator("#progress-hub .reason").evaluate_all("rs => rs.map(r => r.dataset.rule)"))
+        assert ("OUTCOME_" + str(outcome), fired) == (case.outcome, case.rule_ids), case.name
+        entered = page.inner_text("#progress-hub")
+        if hub is None:
+            assert "未填写县级共配中心" in entered
+        else:
+            assert "未填写县级共配中心" not in entered
+            for brand in hub.get("brands") or []:
+                assert brand in entered, case.name
+
+    # two brands and a date, as the README's example hub: it passes, and the print says so
+    enter_hub(page, "2023-07-15", json.loads((EXAMPLES / "hub.json").read_text(encoding="utf-8")))
+    assert page.locator("#progress-hub-outcome .badge").get_attribute("data-outcome") == "PASS"
+    screenshot(page, "hub-pass")
+    text = printed(page, "hub-pass-report")
+    assert "中国邮政、中通快递" in text and "2023-06-20" in text and "HUB-MISSING" not in text
+
+    # one brand under two names, finished late: both rules fail, on the page and in the print
+    enter_hub(page, "2023-07-15", {"brands": ["中国邮政", "EMS"], "establishedOn": "2023-07-10", "sorting": True})
+    fired = page.locator("#progress-hub .reason").evaluate_all("rs => rs.map(r => r.dataset.rule)")
+    assert {"HUB-BRANDS", "HUB-DEADLINE"} <= set(fired)
+    assert page.locator("#progress-hub-outcome .badge").get_attribute("data-outcome") == "FAIL"
+    assert "否" not in page.inner_text("#progress-hub dl.entered")  # not given is not "no"
+    page.locator("#progress-hub .reason[data-rule='HUB-BRANDS']").scroll_into_view_if_needed()
+    screenshot(page, "hub-fail")
+    text = printed(page, "hub-fail-report")
+    assert "HUB-BRANDS" in text and "HUB-DEADLINE" in text and "中国邮政、EMS" in text
+
+    # a bad value is the service's INVALID_ARGUMENT with the field named, and the report stays
+    page.fill("#hub-brands", "邮" * 300)
+    page.click("#progress-form button[type=submit]")
+    page.wait_for_selector("#progress-error:not([hidden])")
+    assert "hub.brands[0]" in page.inner_text("#progress-error")
+    assert page.is_visible("#progress-result")
+
+
 def test_a_claim_dry_run_then_a_confirmed_commit_by_an_approver(http_secured: Running, browser_context: Any) -> None:
     operator = open_console(browser_context, http_secured, "op")
     operator.click("button[data-tab=claim]")
@@ -208,7 +291,7 @@ def test_the_rule_catalogue_is_searchable(http_secured: Running, browser_context
         )
         == "nowrap"
     )  # rule ids do not break at hyphens
-    assert f"3 / {every}" in page.inner_text("#rules-count")
+    assert f"{every} / {every}" in page.inner_text("#rules-count")  # the search emptied: every rule again
 
 
 def test_a_wrong_token_is_refused(http_secured: Running, browser_context: Any) -> None:

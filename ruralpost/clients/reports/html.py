@@ -14,6 +14,7 @@ from ruralpost.clients.reports.labels import (
     OUTCOME_EN,
     OUTCOME_KEYS_CHART,
     OUTCOME_ZH,
+    hub_entries,
     outcome_key,
     severity_label,
     shown,
@@ -102,6 +103,17 @@ def _reasons(reasons: Sequence[common_pb2.Reason]) -> str:
         )
         + "</p>"
         for r in reasons
+    )
+
+
+def _hub_entries(hub: progress_pb2.CountyHub) -> str:
+    """The hub as entered, one line per field (what its verdict below judged)."""
+    return (
+        '<p class="hub">'
+        + "<br>".join(
+            f'{escape(zh)} <span class="en">{escape(en)}</span>：{escape(value)}' for zh, en, value in hub_entries(hub)
+        )
+        + "</p>"
     )
 
 
@@ -313,7 +325,8 @@ def progress_chart(report: progress_pb2.ProgressReport) -> str:
     return "".join(parts)
 
 
-def progress_report(report: progress_pb2.ProgressReport) -> str:
+def progress_report(report: progress_pb2.ProgressReport, hub: progress_pb2.CountyHub | None = None) -> str:
+    """The printable progress report; `hub`, when the request gave one, is printed above its verdict."""
     p = report
     key = outcome_key(p.verdict.outcome) if p.HasField("verdict") else "INCOMPLETE"
     body = [
@@ -359,6 +372,7 @@ def progress_report(report: progress_pb2.ProgressReport) -> str:
         hub_key = outcome_key(p.hub.outcome)
         body += [
             _h2("县级共配中心", "County hub"),
+            *([_hub_entries(hub)] if hub is not None else []),
             f"<p>{escape(OUTCOME_ZH.get(hub_key, hub_key))}</p>",
             _reasons(p.hub.reasons),
         ]

@@ -126,6 +126,23 @@ def townships_not_passing(report: progress_pb2.ProgressReport) -> list[str]:
     return [t.township for t in report.townships if outcome_key(t.outcome) not in PASSED]
 
 
+def hub_entries(hub: progress_pb2.CountyHub) -> list[tuple[str, str, str]]:
+    """The county hub as it was entered, (Chinese label, English label, value) per field, so a
+    report says what its hub verdict judged; a yes/no not given reads （未填）, never 否."""
+
+    def said(given: bool, value: bool) -> str:
+        return "（未填）not given" if not given else "是 yes" if value else "否 no"
+
+    return [
+        ("名称", "name", hub.name.strip() or "（未填）not given"),
+        ("参与快递品牌", "brands", "、".join(b.strip() for b in hub.brands if b.strip()) or "（未填）not given"),
+        ("统一仓储", "unified warehousing", said(hub.HasField("unified_warehousing"), hub.unified_warehousing)),
+        ("统一分拣", "sorting", said(hub.HasField("sorting"), hub.sorting)),
+        ("统一配送", "delivery", said(hub.HasField("delivery"), hub.delivery)),
+        ("建成日期", "established on", hub.established_on or "（未填）not given"),
+    ]
+
+
 def subject_label(subject: str) -> str:
     return SUBJECT_ZH.get(subject, subject)
 

@@ -29,10 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+from google.protobuf import json_format
 from google.rpc import error_details_pb2
 
 from ruralpost.clients.reports import html
-from ruralpost.clients.reports.labels import OUTCOME_ZH, console_labels, townships_not_passing
+from ruralpost.clients.reports.labels import OUTCOME_ZH, console_labels, hub_entries, townships_not_passing
 from ruralpost.clients.reports.summary import Item, Summary
 from ruralpost.clients.sheets.annotate import SPREADSHEETS, annotate, annotated_name
 from ruralpost.clients.sheets.claims import CLAIM_FIELDS, read_claims
@@ -741,24 +742,52 @@ class Console:
 
     # ---- 进度
 
-    async def _progress_of(self, request: Request, caller: Caller | None, as_of: str) -> progress_pb2.ProgressReport:
+    async def _progress_of(
+        self, request: Request, caller: Caller | None, as_of: str, hub: progress_pb2.CountyHub | None
+    ) -> progress_pb2.ProgressReport:
+        """The report through `Methods.get_progress`, which validates the hub as on every door."""
         async with self._call(request, caller, GET_PROGRESS):
-            return (await self.methods.get_progress(progress_pb2.GetProgressRequest(as_of=as_of))).report
+            asked = progress_pb2.GetProgressRequest(as_of=as_of, hub=hub)
+            return (await self.methods.get_progress(asked)).report
+
+    @staticmethod
+    def _hub(raw: Any) -> progress_pb2.CountyHub | None:
+        """The hub of a progress request as `CountyHub` JSON (a JSON text in a query), None when
+        not given; a value of the wrong shape is refused naming `hub`, its dates and lengths are
+        the Methods' to judge."""
+        if raw is None or raw == "":
+            return None
+        try:
+            data = json.loads(raw) if isinstance(raw, str) else raw
+            if not isinstance(data, dict):
+                raise ValueError("a CountyHub is a JSON object")
+            return json_format.ParseDict(data, progress_pb2.CountyHub())
+        except (ValueError, json_format.ParseError) as e:
+            raise ConsoleError(
+                "INVALID_ARGUMENT",
+                "县级共配中心信息有误",
+                "the county hub is not valid",
+                violations=[{"field": "hub", "description": str(e)}],
+            ) from None
 
     async def _progress(self, request: Request, caller: Caller | None) -> Answer:
         data = await self._json_body(request)
-        report = await self._progress_of(request, caller, str(data.get("as_of", "")))
+        hub = self._hub(data.get("hub"))
+        report = await self._progress_of(request, caller, str(data.get("as_of", "")), hub)
         return _json(
             {
                 "report": proto_dict(report),
                 "chart": html.progress_chart(report),
                 "behind": townships_not_passing(report),
+                "hub": [{"zh": zh, "en": en, "value": v} for zh, en, v in hub_entries(hub)] if hub else [],
             },
         )
 
     async def _progress_report(self, request: Request, caller: Caller | None) -> Answer:
-        report = await self._progress_of(request, caller, self._query(request).get("as_of", ""))
-        data = html.progress_report(report).encode()
+        query = self._query(request)
+        hub = self._hub(query.get("hub"))
+        report = await self._progress_of(request, caller, query.get("as_of", ""), hub)
+        data = html.progress_report(report, hub).encode()
         return Answer(
             200,
             [

@@ -386,13 +386,29 @@ function renderItems() {
 
 // ---- 进度
 
+// The hub form as CountyHub JSON, or null when nothing is filled in (the report then says HUB-MISSING).
+// Brands split as the spreadsheets split lists; a yes/no left at 未填 is not sent (missing, not "no").
+function hubEntered() {
+  const hub = {};
+  const name = $("hub-name").value.trim();
+  if (name) hub.name = name;
+  const brands = $("hub-brands").value.split(/[;；,，、\n]/).map((b) => b.trim()).filter(Boolean);
+  if (brands.length) hub.brands = brands;
+  for (const select of $("hub-form").querySelectorAll("select[data-field]")) {
+    if (select.value) hub[select.dataset.field] = select.value === "true";
+  }
+  if ($("hub-established-on").value) hub.establishedOn = $("hub-established-on").value;
+  return Object.keys(hub).length ? hub : null;
+}
+
 async function runProgress(event) {
   event.preventDefault();
   showError("progress-error", null);
   const asOf = $("progress-as-of").value;
+  const hub = hubEntered();
   busy("progress-progress", true, "计算中… (computing)");
   try {
-    showProgress(await postJson("/console/api/progress", { as_of: asOf }), asOf);
+    showProgress(await postJson("/console/api/progress", hub ? { as_of: asOf, hub } : { as_of: asOf }), asOf, hub);
   } catch (e) {
     showError("progress-error", e);
   } finally {
@@ -400,7 +416,7 @@ async function runProgress(event) {
   }
 }
 
-function showProgress(data, asOf) {
+function showProgress(data, asOf, hub) {
   const p = data.report;
   const verdict = p.verdict || {};
   $("progress-county").replaceChildren(
@@ -408,11 +424,14 @@ function showProgress(data, asOf) {
     el("span", { class: "figure" }, bi("乡镇站", "township stations"), el("b", { text: `${p.township_stations_done}/${p.township_stations_goal}` })),
     el("span", { class: "figure" }, bi("村级点备案", "village points filed"), el("b", { text: `${p.village_points_filed}/${p.village_points_goal}` })),
     el("span", { class: "figure" }, bi("要求比例", "required share"), el("b", { text: `${Math.round((p.required_fraction || 0) * 100)}%` })),
+    el("span", { class: "figure", id: "progress-hub-outcome" }, bi("县级共配中心", "county hub"), " ", badge((p.hub || {}).outcome)),
     el("span", { class: "small", text: `截至 as of ${p.as_of}` }),
   );
   $("progress-behind").textContent = data.behind.length
     ? `未达标的乡镇 Townships behind（${data.behind.length}）：${data.behind.join("、")}` : "各乡镇均达标 every township on track";
-  $("progress-print").href = `/console/api/progress/report?as_of=${encodeURIComponent(asOf)}`;
+  const printed = new URLSearchParams({ as_of: asOf });
+  if (hub) printed.set("hub", JSON.stringify(hub)); // the printable report judges the same hub
+  $("progress-print").href = `/console/api/progress/report?${printed}`;
   $("progress-chart").innerHTML = data.chart; // an SVG built and escaped by the server (clients/html.py)
   const body = $("progress-townships");
   body.replaceChildren();
@@ -428,7 +447,11 @@ function showProgress(data, asOf) {
   $("progress-county-reasons").replaceChildren(reasons(county.filter((r) => r.severity !== "SEVERITY_INFO" && r.rule_id !== "QTA-EXCLUDED")));
   $("progress-excluded").replaceChildren(reasons(county.filter((r) => r.rule_id === "QTA-EXCLUDED")));
   $("progress-notes").replaceChildren(reasons(county.filter((r) => r.severity === "SEVERITY_INFO" && r.rule_id !== "QTA-EXCLUDED")));
-  $("progress-hub").replaceChildren(badge((p.hub || {}).outcome), reasons((p.hub || {}).reasons));
+  const entered = el("dl", { class: "entered" });
+  for (const e of data.hub || []) entered.append(el("dt", {}, bi(e.zh, e.en)), el("dd", { text: e.value }));
+  $("progress-hub").replaceChildren(data.hub && data.hub.length ? entered : el("p", { class: "small" },
+    bi("未填写县级共配中心；可在上方表单中填写", "no hub entered: fill in the form above")),
+    badge((p.hub || {}).outcome), reasons((p.hub || {}).reasons));
   $("ruleset").textContent = verdict.ruleset_version || "";
   $("progress-result").hidden = false;
 }
