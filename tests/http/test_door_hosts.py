@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from pydantic import ValidationError
 
 from ruralpost.service.config import Config
