@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import threading
 import time
 from pathlib import Path
 
@@ -82,3 +83,40 @@ def test_without_auth_one_address_holds_the_stream_limit_across_connections(tmp_
         while (answer := stream(port, CHECKS, [station])).code != "ok" and time.monotonic() < deadline:
             time.sleep(0.1)  # the slots come back once the server has seen the connections close
         assert answer.code == "ok" and len(answer.body) == 1
+
+
+def _hang_up_after_the_first_answer(port: int, path: str, head: str, body: bytes, first: bytes, times: int = 1) -> None:
+    """Sends the request, reads until `first` has come (`times` times), then closes the connection
+    (a reset)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        sending = threading.Thread(target=s.sendall, args=(f"POST {path} HTTP/1.1\r\n{head}".encode() + body,))
+        sending.start()
+        answer = b""
+        while answer.count(first) < times:
+            chunk = s.recv(65536)
+            assert chunk, answer[:300]
+            answer += chunk
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sending.join(timeout=30)
+
+
+def _settled(r: Running) -> int:
+    """The decisions logged once the server has stopped adding to them."""
+    count = r.runtime.store.decision_count()
+    while True:
+        time.sleep(1)
+        now = r.runtime.store.decision_count()
+        if now == count:
+            return count
+        count = now
+
+
+def test_a_stream_whose_client_hangs_up_stops_working(http_server: Running) -> None:
+    # 700 small items in one body the server has whole at once: nothing more to read, much to do
+    item = {"station": {"stationId": "S", "township": "康家会镇"}, "asOf": "2023-07-15"}
+    body = envelope(item) * 700
+    head = f"Host: 127.0.0.1\r\nContent-Type: application/connect+json\r\nContent-Length: {len(body)}\r\n\r\n"
+    _hang_up_after_the_first_answer(http_server.http_port, f"/ruralpost.v1.{CHECKS}", head, body, b"verdict")
+    assert _settled(http_server) < 350
+    # the slot came back and the door serves on
+    assert stream(http_server.http_port, CHECKS, [item]).code == "ok"
