@@ -254,4 +254,6 @@ def start(
     hosts = Hosts(host_names(config.http_allowed_hosts))
     door = HttpDoor(Router(connect, tuple(services), console, hosts), sock, loop, config.grace_seconds)
     log.info("HTTP (Connect, gRPC-Web, console) on %s (port %d)", config.http_listen, door.port)
+    if hosts.any:
+        log.warning("HTTP: --http-allowed-hosts * answers any Host: a proxy in front must check it")
     return door
