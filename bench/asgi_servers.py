@@ -41,7 +41,7 @@ def app(tmp: str) -> Any:
     from ruralpost.service.config import DEFAULT_RULES_DIR
     from ruralpost.service.runtime import ActiveRules, Runtime
     from ruralpost.service.store import open_store
-    from ruralpost.service.web import BODY_IDLE_SECONDS, MAX_BODY_BYTES, MAX_MESSAGE_BYTES, Router
+    from ruralpost.service.web import BODY_IDLE_SECONDS, MAX_BODY_BYTES, MAX_MESSAGE_BYTES, Hosts, Router
 
     runtime = Runtime(rules=ActiveRules(DEFAULT_RULES_DIR), store=open_store(str(Path(tmp) / "bench.db")))
     gate = Gate(None)
@@ -54,7 +54,7 @@ def app(tmp: str) -> Any:
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]})
         await send({"type": "http.response.body", "body": b""})
 
-    return Router(connect, tuple(services), noop)  # the no-op answers every other path
+    return Router(connect, tuple(services), noop, Hosts(frozenset()))  # the no-op answers every other path
 
 
 def granian_app() -> Any:

@@ -8,6 +8,7 @@ the defaults. docs/deploy.md's table of settings is generated from it (`settings
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -54,6 +55,27 @@ def _checked_address(listen: str) -> str:
 
 
 HostPort = Annotated[str, AfterValidator(_checked_address)]
+
+# A name as a Host header gives it: a DNS name, an IPv4 address, an IPv6 address in brackets, or *.
+_HOST_NAME = re.compile(r"\*|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
+
+
+def host_names(listed: str) -> frozenset[str]:
+    """The names of a comma-separated list (`--http-allowed-hosts`), in lower case, without ports."""
+    return frozenset(name.strip().lower() for name in listed.split(",") if name.strip())
+
+
+def _checked_hosts(listed: str) -> str:
+    for name in host_names(listed):
+        if not _HOST_NAME.fullmatch(name):
+            raise ConfigError(
+                f"{name!r} is not a host name (a name, an address, [IPv6] or *; no port)",
+                f"{name!r} 不是主机名（应为域名、地址、[IPv6] 或 *，不带端口）",
+            )
+    return listed
+
+
+HostNames = Annotated[str, AfterValidator(_checked_hosts)]
 
 
 def usable_cores() -> int:
@@ -128,6 +150,11 @@ class Config(BaseSettings):
         None,
         "HOST:PORT: also serve the API over HTTP (Connect protocol: JSON or protobuf; gRPC-Web) and "
         "the web console at / (off unless given)",
+    )
+    http_allowed_hosts: HostNames = _setting(
+        "",
+        "comma-separated Host names the HTTP door answers besides loopback names and the address a "
+        "client connected to (* any; others get 421)",
     )
     http_threads: int = _setting(8, "threads for the console's file work (reading uploads, writing results)", ge=1)
     console_dir: Path = _setting(Path("var/console"), "where the console keeps uploads and results for download")

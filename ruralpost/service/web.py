@@ -10,8 +10,10 @@ does on the gRPC one. The limits below are ours, not the server's defaults (docs
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
+import urllib.parse
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -31,7 +33,7 @@ from ruralpost.service.api.connect import Door, applications
 from ruralpost.service.api.gate import Gate
 from ruralpost.service.api.methods import Methods
 from ruralpost.service.binding import bind
-from ruralpost.service.config import Config
+from ruralpost.service.config import Config, host_names
 from ruralpost.service.console.app import Console
 
 log = logging.getLogger(__name__)
@@ -47,18 +49,104 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 SECURITY_HEADERS = ((b"referrer-policy", b"no-referrer"), (b"x-content-type-options", b"nosniff"))
 
 
-class Router:
-    """Connect paths to the Connect door; everything else to the console. Every answer carries
-    the security headers."""
+# Names that always mean this machine: a page elsewhere cannot be served under them.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 
-    def __init__(self, connect: ASGIApp, prefixes: tuple[str, ...], console: ASGIApp) -> None:
+
+def _host_only(host: str) -> str:
+    """A Host header's name without its port, in lower case ("[::1]:8080" -> "[::1]")."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else host
+    name, sep, port = host.rpartition(":")
+    return name if sep and port.isdigit() else host
+
+
+class Hosts:
+    """The Host names the door answers, so that a page of another site rebound to this address
+    (DNS rebinding) is refused before anything runs, in every auth mode: the loopback names, the
+    address the client connected to (the listen address, or each interface's of 0.0.0.0: an
+    address cannot be rebound), and the names listed (`--http-allowed-hosts`, `*` for any)."""
+
+    def __init__(self, listed: frozenset[str]) -> None:
+        self.any = "*" in listed
+        self.listed = listed - {"*"}
+
+    def allows(self, host: str, server: tuple[str, int] | None) -> bool:
+        name = _host_only(host)
+        if self.any or name in LOOPBACK_HOSTS or name in self.listed:
+            return bool(name)
+        if server is None:
+            return False
+        own = server[0].lower()
+        return name == (f"[{own}]" if ":" in own else own)
+
+    def same_site(self, origin: str, host: str) -> bool:
+        """Whether a request's Origin is the door's own page: the Host it was sent to, or a name
+        listed by the operator (the page behind a proxy that forwards another Host)."""
+        netloc = urllib.parse.urlsplit(origin).netloc.lower() if "://" in origin else ""
+        return bool(netloc) and (netloc == host.strip().lower() or _host_only(netloc) in self.listed)
+
+
+def _refusal(status: int, code: str, zh: str, en: str) -> tuple[Message, Message]:
+    body = json.dumps({"error": {"code": code, "message": f"{zh} ({en})"}}, ensure_ascii=False).encode()
+    start = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/json; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-store"),
+            (b"connection", b"close"),  # the body, if any, is never read
+        ],
+    }
+    return start, {"type": "http.response.body", "body": body, "more_body": False}
+
+
+class Router:
+    """Connect paths to the Connect door; everything else to the console. A Host the door does
+    not serve is answered 421 and a cross-site Origin 403, before anything else runs. Every answer
+    carries the security headers."""
+
+    def __init__(self, connect: ASGIApp, prefixes: tuple[str, ...], console: ASGIApp, hosts: Hosts) -> None:
         self.connect = connect
         self.prefixes = prefixes
         self.console = console
+        self.hosts = hosts
+
+    def _refused(self, scope: Scope) -> tuple[Message, Message] | None:
+        headers = {k.lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        host = headers.get(b"host", "")
+        if not self.hosts.allows(host, scope.get("server")):
+            log.warning("HTTP: refused Host %r from %s", host[:100], (scope.get("client") or ("?",))[0])
+            return _refusal(
+                421,
+                "misdirected_request",
+                f"本服务不接受主机名 {host[:100]!r}；请用服务的地址访问，或由管理员加入 --http-allowed-hosts",
+                f"this service does not answer to Host {host[:100]!r}; use its address, or have it added to "
+                "--http-allowed-hosts",
+            )
+        origin = headers.get(b"origin")
+        if origin is not None and not self.hosts.same_site(origin, host):
+            log.warning("HTTP: refused Origin %r from %s", origin[:100], (scope.get("client") or ("?",))[0])
+            return _refusal(
+                403,
+                "permission_denied",
+                "不接受来自另一个网站的请求",
+                "requests from a page of another site are refused",
+            )
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return  # no lifespan, no websockets
+        refusal = self._refused(scope)
+        if refusal is not None:
+            start, body = refusal
+            start["headers"] = [*start["headers"], *SECURITY_HEADERS]
+            await send(start)
+            await send(body)
+            return
 
         async def secured(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -163,6 +251,9 @@ def start(
     services = applications(methods, gate, MAX_MESSAGE_BYTES)
     connect = Door(services, gate, MAX_BODY_BYTES, BODY_IDLE_SECONDS)
     console = Console(config, methods, gate, BODY_IDLE_SECONDS)
-    door = HttpDoor(Router(connect, tuple(services), console), sock, loop, config.grace_seconds)
+    hosts = Hosts(host_names(config.http_allowed_hosts))
+    door = HttpDoor(Router(connect, tuple(services), console, hosts), sock, loop, config.grace_seconds)
     log.info("HTTP (Connect, gRPC-Web, console) on %s (port %d)", config.http_listen, door.port)
+    if hosts.any:
+        log.warning("HTTP: --http-allowed-hosts * answers any Host: a proxy in front must check it")
     return door

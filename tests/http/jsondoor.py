@@ -75,10 +75,13 @@ def envelope(message: dict[str, Any]) -> bytes:
 
 
 def stream(port: int, method: str, messages: list[dict[str, Any]], who: str | None = None) -> Answer:
+    return enveloped(port, method, b"".join(envelope(m) for m in messages), who)
+
+
+def enveloped(port: int, method: str, data: bytes, who: str | None = None) -> Answer:
+    """A stream whose body is `data` as given (envelopes, whole or not)."""
     status, got, body = _send(
-        f"http://127.0.0.1:{port}/ruralpost.v1.{method}",
-        b"".join(envelope(m) for m in messages),
-        _headers(who, "application/connect+json", None),
+        f"http://127.0.0.1:{port}/ruralpost.v1.{method}", data, _headers(who, "application/connect+json", None)
     )
     answers: list[Any] = []
     end: dict[str, Any] = {}

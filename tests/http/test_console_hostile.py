@@ -4,6 +4,8 @@ for the service's user only, and no caller holding more than its share of the HT
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import stat
 import time
@@ -20,6 +22,7 @@ from ruralpost.service.server import Running, running
 from tests.backends import decision_count
 from tests.clients.test_hostile_files import renumbered, rewritten, workbook
 from tests.http.test_console_api import Browser, lines, message
+from tests.http.test_door_streams import _hang_up_after_the_first_answer, _settled
 from tests.support import TOKENS
 
 
@@ -136,3 +139,17 @@ def test_wrong_console_logins_are_throttled(http_secured: Running) -> None:
         assert browser.json("POST", "/console/api/login", {"token": "guess"})[0] == 401
     status, body = browser.json("POST", "/console/api/login", {"token": TOKENS["reader"]})
     assert status == 429 and "try again" in body["error"]["message"]
+
+
+def test_a_check_whose_client_hangs_up_stops_reading_and_checking(http_server: Running, tmp_path: Path) -> None:
+    header = template.headers("stations", "both")
+    example = list(template.examples("stations")[1])
+    out = io.StringIO()
+    csv.writer(out).writerows([header, *([f"H{i:05d}", *example[1:]] for i in range(20_000))])
+    body = out.getvalue().encode()
+    head = f"Host: 127.0.0.1\r\nX-Ruralpost-Console: 1\r\nX-Filename: many.csv\r\nContent-Length: {len(body)}\r\n\r\n"
+    port = http_server.http_port
+    # the first count of rows checked (after the line saying none yet), then the client is gone
+    _hang_up_after_the_first_answer(port, "/console/api/check?as_of=2023-07-15", head, body, b'"progress"', 2)
+    assert _settled(http_server) < 10_000  # 20,000 rows would take a while longer; the check stopped
+    assert [p for p in (tmp_path / "console").iterdir() if p.is_dir() and p.name != "sessions"] == []

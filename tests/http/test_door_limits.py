@@ -98,6 +98,30 @@ def test_slow_clients_are_cut_off(impatient: Running) -> None:
     assert unary(port, RULES, {}).code == "ok"  # and the door still serves
 
 
+def test_past_the_connection_limit_a_request_is_answered_503_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Our side of many slow connections: each holds a slot for HEAD_SECONDS at most, and past
+    MAX_CONNECTIONS a new request is refused at once rather than queued; capping connections per
+    client address is the proxy's (docs/security.md)."""
+    monkeypatch.setattr(web, "MAX_CONNECTIONS", 4)
+    with running(http_config(tmp_path, "c.db")) as r:
+        port = r.http_port
+        held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(4)]
+        try:
+            for s in held:
+                s.sendall(b"POST /ruralpost.v1.RulesService/ListRules HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            time.sleep(0.3)
+            answer, took = _head(port, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert answer.startswith(b"HTTP/1.1 503"), answer[:200]
+            assert took < 2
+        finally:
+            for s in held:
+                s.close()
+        time.sleep(0.3)
+        assert unary(port, RULES, {}).code == "ok"
+
+
 @pytest.mark.parametrize("given", ["x" * 65, "a b", "<script>", "id\u00e9"])
 def test_a_client_request_id_we_cannot_log_safely_is_replaced(http_server: Running, given: str) -> None:
     headers = {"X-Request-Id": given.encode("utf-8").decode("latin-1")}

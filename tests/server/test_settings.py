@@ -24,8 +24,8 @@ def test_every_setting_has_a_flag_and_help() -> None:
     text = parser()._subparsers._group_actions[0].choices["serve"].format_help()  # type: ignore[union-attr]
     for flag in ["--listen", "--db", "--rules", "--workers", "--threads", "--grace", "--auth-file", "--insecure",
                  "--tls-cert", "--tls-key", "--client-ca", "--no-reflection", "--max-streams-per-caller",
-                 "--max-stream-items", "--metrics-listen", "--metrics-port", "--http-listen", "--http-threads",
-                 "--console-dir", "--console-job-hours", "--session-seconds", "--cookie-secure",
+                 "--max-stream-items", "--metrics-listen", "--metrics-port", "--http-listen", "--http-allowed-hosts",
+                 "--http-threads", "--console-dir", "--console-job-hours", "--session-seconds", "--cookie-secure",
                  "--max-upload-bytes", "--max-station-rows", "--log-level"]:  # fmt: skip
         assert f"  {flag} " in text or f"  {flag}\n" in text, flag
     assert all(field.description for field in settings().values())

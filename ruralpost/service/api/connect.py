@@ -9,11 +9,19 @@ metrics, log, and the one exception mapping of `status.py`), then awaits the sha
 token or role does not hold never has its body read (the gate refuses it on a stand-in body, so
 it is answered, counted and logged as any refusal), and a body longer than the limit is refused
 from its Content-Length. A client that stalls in the middle of a body is cut off.
+
+And it mends two things of connectrpc's envelope reading (0.10) in our code, around the `receive`
+it hands the library, rather than in a patched copy of the library: a stream whose last envelope
+is cut off ended as a success without that item, and an envelope with flags a request never has
+was answered INTERNAL; both are INVALID_ARGUMENT now (`_Envelopes`). A stream whose client has
+gone away stops: once the body has arrived, the door listens for the disconnect, and the call's
+`is_active` says so (connectrpc watches only for server streams, which we have none of).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any, TypeVar
@@ -92,10 +100,17 @@ def _path(ctx: RequestContext[Any, Any]) -> str:
     return f"/{method.service_name}/{method.name}"
 
 
-def _deadline(ctx: RequestContext[Any, Any]) -> Callable[[], bool]:
+# Set by the door for a stream: set once its client has gone away.
+_CLIENT_GONE: contextvars.ContextVar[asyncio.Event | None] = contextvars.ContextVar("client_gone", default=None)
+
+
+def _active(ctx: RequestContext[Any, Any]) -> Callable[[], bool]:
+    """Whether the call is still worth doing: its deadline has not passed and its client is there."""
+    gone = _CLIENT_GONE.get()
+
     def active() -> bool:
         left = ctx.timeout_ms()
-        return left is None or left > 0
+        return (left is None or left > 0) and not (gone is not None and gone.is_set())
 
     return active
 
@@ -111,7 +126,7 @@ class GateInterceptor:
         request_id = request_id_of(headers)
         ctx.response_headers()["x-request-id"] = request_id
         peer = ctx.client_address() or "unknown"
-        return self.gate.call(_path(ctx), peer, headers, is_active=_deadline(ctx), stream=stream, request_id=request_id)
+        return self.gate.call(_path(ctx), peer, headers, is_active=_active(ctx), stream=stream, request_id=request_id)
 
     async def _single(self, call_next: Callable[[Any, Any], Awaitable[RES]], request: Any, ctx: Any) -> RES:
         try:
@@ -153,6 +168,54 @@ def _stand_in(content_type: str) -> bytes:
     return message
 
 
+def _enveloped(content_type: str) -> bool:
+    return content_type.startswith(("application/connect+", "application/grpc-web"))
+
+
+class _Envelopes:
+    """Follows a body's envelopes (1 flag byte, 4 length bytes, the message) as they pass to
+    connectrpc, to find what its reader lets through: the last envelope cut off (it ended the
+    stream as a success, the item dropped) and flags a request's message never has (0, or 1 when
+    compressed; it answered INTERNAL). Both are the client's error: INVALID_ARGUMENT."""
+
+    def __init__(self, compressed: bool) -> None:
+        self.flags = (0, 1) if compressed else (0,)
+        self.prefix = bytearray()  # the current envelope's first bytes, until all 5 have come
+        self.left = 0  # bytes of the current message still to come
+
+    def check(self, data: bytes, last: bool) -> tuple[int, ConnectError | None]:
+        """How many bytes of `data` come before a broken envelope (all of them when none is), and
+        what is wrong with it."""
+        at, start, size = 0, 0, len(data)
+        while at < size:
+            if self.left:
+                step = min(self.left, size - at)
+                self.left -= step
+                at += step
+                continue
+            if not self.prefix:
+                start = at
+            step = min(5 - len(self.prefix), size - at)
+            self.prefix += data[at : at + step]
+            at += step
+            if len(self.prefix) == 5:
+                flags = self.prefix[0]
+                if flags not in self.flags:
+                    return start, ConnectError(
+                        Code.INVALID_ARGUMENT,
+                        f"protocol error: an envelope's flags are {flags:#04x}; a request message has "
+                        f"{' or '.join(map(str, self.flags))}",
+                    )
+                self.left = int.from_bytes(self.prefix[1:], "big")
+                self.prefix.clear()
+        if last and (self.prefix or self.left):
+            missing = f"{5 - len(self.prefix)} bytes of its prefix" if self.prefix else f"{self.left} bytes"
+            return start, ConnectError(
+                Code.INVALID_ARGUMENT, f"protocol error: the last message is cut off ({missing} never came)"
+            )
+        return size, None
+
+
 class Door:
     """The Connect applications behind what is checked from the headers alone."""
 
@@ -187,7 +250,28 @@ class Door:
 
             await app(scope, stand_in, closing)
             return
-        await app(scope, self._limited(headers, receive), send)
+        content_type = next((v for k, v in headers if k == "content-type"), "")
+        if not _enveloped(content_type):
+            await app(scope, self._limited(headers, receive), send)
+            return
+        gone = asyncio.Event()
+        watching: list[asyncio.Task[None]] = []
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+
+        def arrived() -> None:  # the whole body is in: from now on receive() only says the client left
+            watching.append(asyncio.ensure_future(watch()))
+
+        token = _CLIENT_GONE.set(gone)
+        try:
+            await app(scope, self._checked(headers, self._limited(headers, receive), gone, arrived), send)
+        finally:
+            _CLIENT_GONE.reset(token)
+            for task in watching:
+                task.cancel()
 
     def _limited(self, headers: list[tuple[str, str]], receive: Receive) -> Receive:
         """`receive` with the body limit (told by Content-Length before anything is read, else
@@ -210,6 +294,36 @@ class Door:
             return message
 
         return limited
+
+    @staticmethod
+    def _checked(
+        headers: list[tuple[str, str]], receive: Receive, gone: asyncio.Event, arrived: Callable[[], None]
+    ) -> Receive:
+        """`receive` of an enveloped body, its envelopes checked (`_Envelopes`): the bytes before a
+        broken envelope are handed on, so every whole item is answered, and the next read fails.
+        `gone` is set when the client leaves; `arrived` is called once the body is complete."""
+        encodings = {k: v for k, v in headers if k in ("connect-content-encoding", "grpc-encoding")}
+        envelopes = _Envelopes(any(v not in ("", "identity") for v in encodings.values()))
+        broken: ConnectError | None = None
+
+        async def checked() -> MutableMapping[str, Any]:
+            nonlocal broken
+            if broken is not None:
+                raise broken
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                gone.set()
+            elif message["type"] == "http.request":
+                body = bytes(message.get("body", b""))
+                last = not message.get("more_body", False)
+                whole, broken = envelopes.check(body, last)
+                if broken is not None:
+                    return {"type": "http.request", "body": body[:whole], "more_body": True}
+                if last:
+                    arrived()
+            return message
+
+        return checked
 
 
 class StationConnect:

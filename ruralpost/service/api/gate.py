@@ -27,6 +27,7 @@ from ruralpost.service.api import call as calls
 from ruralpost.service.api import metrics, status
 from ruralpost.service.api.auth import Authenticator, Caller
 from ruralpost.service.api.call import Call, _always
+from ruralpost.service.api.throttle import address
 from ruralpost.service.errors import PermissionDenied, ResourceExhausted
 
 log = logging.getLogger("ruralpost.calls")
@@ -52,6 +53,12 @@ class _StreamSlots:
     def give(self, who: str) -> None:
         with self._lock:
             self._open[who] -= 1
+
+
+def _slot_of(found: Call) -> str:
+    """Whose stream slots a stream takes: the caller's, or without an auth file its client address
+    (without the port: one client cannot take more slots by opening more connections)."""
+    return found.caller.name if found.caller else address(found.peer)
 
 
 class _RequestIds:
@@ -129,7 +136,7 @@ class Gate:
             try:
                 self._admit(found, path, metadata, caller)
                 if stream:
-                    slot = found.who
+                    slot = _slot_of(found)
                     self.slots.take(slot)
                 yield found
             except Exception as e:

@@ -35,8 +35,8 @@ CODES: dict[type[errors.ServiceError], grpc.StatusCode] = {
 def code_of(error: BaseException) -> grpc.StatusCode:
     """The status code an exception stands for: its class's, or INTERNAL. A ConnectError is the
     HTTP door's own refusal of a message it cannot decode: its code stands."""
-    if isinstance(error, ConnectError):
-        return grpc.StatusCode[error.code.name]
+    if isinstance(error, ConnectError):  # a client that went away: Connect spells it CANCELED
+        return grpc.StatusCode["CANCELLED" if error.code is ConnectCode.CANCELED else error.code.name]
     for kind in type(error).__mro__:
         code = CODES.get(kind)
         if code is not None:
@@ -81,4 +81,6 @@ def grpc_status(found: status_pb2.Status) -> grpc.Status:
 def connect_error(found: status_pb2.Status) -> ConnectError:
     """The Connect error the HTTP door answers: the code, message and details gRPC would give (an
     INVALID_ARGUMENT carries its google.rpc.BadRequest)."""
-    return ConnectError(ConnectCode[code_pb2.Code.Name(found.code)], found.message, details=list(found.details))
+    name = code_pb2.Code.Name(found.code)
+    code = ConnectCode.CANCELED if name == "CANCELLED" else ConnectCode[name]
+    return ConnectError(code, found.message, details=list(found.details))

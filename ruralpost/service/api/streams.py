@@ -43,8 +43,14 @@ async def _read_ahead(requests: AsyncIterator[T]) -> AsyncGenerator[T, None]:
             yield request
     finally:
         reading.cancel()
-        if reading.done() and not reading.cancelled():
-            reading.exception()  # the call ended with a read under way: its error is the call's, not news
+        reading.add_done_callback(_quiet)
+
+
+def _quiet(reading: asyncio.Future[T]) -> None:
+    """The call ended with a read under way: what that read ends with (a cancelled read may end
+    with the library's own error) is the call's business, not news for the loop's log."""
+    if not reading.cancelled():
+        reading.exception()
 
 
 def admit(call: Call, index: int, limit: int) -> bool:

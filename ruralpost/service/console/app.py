@@ -23,7 +23,7 @@ import logging
 import mimetypes
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -448,10 +448,17 @@ class Console:
         door behind a proxy that ends TLS)."""
         return self.config.cookie_secure or request.scheme == "https"
 
-    def _call(self, request: Request, caller: Caller | None, path: str, stream: bool = False) -> Any:
+    def _call(
+        self,
+        request: Request,
+        caller: Caller | None,
+        path: str,
+        stream: bool = False,
+        is_active: Callable[[], bool] = lambda: True,
+    ) -> Any:
         """The call around a console request (`gate.call`): the role is checked before anything is
         read, and whatever ends it is counted (a file that cannot be read as INVALID_ARGUMENT)."""
-        return self.gate.call(path, request.peer, caller=caller, stream=stream, counted=_counted)
+        return self.gate.call(path, request.peer, caller=caller, stream=stream, counted=_counted, is_active=is_active)
 
     # ---- request bodies
 
@@ -574,10 +581,13 @@ class Console:
         as_of = query.get("as_of", "")
         register = query.get("register") == "1"
         started = False
+        gone = asyncio.Event()
         try:
             async with (
-                self._call(request, caller, CHECK_STATIONS, stream=True) as call,  # before anything is read
+                # before anything is read; the rows stop being checked once the client has gone
+                self._call(request, caller, CHECK_STATIONS, stream=True, is_active=lambda: not gone.is_set()) as call,
                 self._uploading(request, caller, "check") as (job, path),
+                self._watching(request, gone),
             ):
                 rows, stations = await self._work(self._station_rows, job, path)
                 filename: str = job.meta["filename"]
@@ -590,9 +600,13 @@ class Console:
                 await send(_start(200, headers))
                 started = True
                 loop = asyncio.get_running_loop()
-                work = self._run_check(job, path, filename, rows, stations, as_of, register, loop)
-                while (line := await self._work(next, work, None)) is not None:
+                work = self._run_check(job, path, filename, rows, stations, as_of, register, loop, gone.is_set)
+                while not gone.is_set() and (line := await self._work(next, work, None)) is not None:
                     await send({"type": "http.response.body", "body": line, "more_body": True})
+                if gone.is_set():
+                    log.info("console: job %s: the client went away; checking stopped", job.id)
+                    await self._work(work.close)
+                    await self._work(self.jobs.remove, job)  # its id was never sent: nobody can fetch it
         except Refused as e:
             if not started:
                 raise
@@ -607,6 +621,24 @@ class Console:
         finally:
             if started:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    @staticmethod
+    @contextlib.asynccontextmanager
+    async def _watching(request: Request, gone: asyncio.Event) -> AsyncIterator[None]:
+        """Sets `gone` when the client goes away. Once the upload has been read, the server's
+        `receive` has nothing more to say but that (uvicorn drops what is sent to a client that has
+        gone without a word, so a failed send would never tell)."""
+
+        async def watch() -> None:
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            yield
+        finally:
+            watcher.cancel()
 
     def _station_rows(self, job: Job, path: Path) -> tuple[Rows, StationRows]:
         """The upload's rows, refused before a row is checked when reading it would cost too much:
@@ -647,7 +679,8 @@ class Console:
         as_of: str,
         register: bool,
         loop: asyncio.AbstractEventLoop,
-    ) -> Iterator[bytes]:
+        gone: Callable[[], bool],
+    ) -> Generator[bytes, None, None]:
         summary = Summary(source=filename, detail_limit=1000)
         shown: list[dict[str, Any]] = []
         by_row: dict[int, Item] = {}
@@ -671,6 +704,8 @@ class Console:
                 if now - last >= PROGRESS_EVERY:
                     last = now
                     yield self._line({"type": "progress", "done": summary.total, "total": rows.total_hint})
+            if gone():  # the client has gone: what was checked is in the decision log, nobody reads the rest
+                return
             summary.seconds = time.monotonic() - started
             summary.file_read(rows.count, rows.encoding)
             json_writer.close(summary)
