@@ -18,7 +18,7 @@ from grpc_status import rpc_status
 from ruralpost.service.config import DEFAULT_RULES_DIR, Config
 from ruralpost.service.server import Running, running
 from ruralpost.v1 import claim_pb2, claim_pb2_grpc, common_pb2, rules_pb2, rules_pb2_grpc, station_pb2
-from tests.backends import decisions
+from tests.backends import decisions, paid_by
 from tests.support import example, register, registry_stations, station_request
 
 
@@ -229,13 +229,13 @@ def test_no_claim_is_invalid_argument(stub: claim_pb2_grpc.SubsidyServiceStub) -
 
 @pytest.fixture
 def small_limit_server(tmp_path: Path) -> Iterator[Running]:
-    """A server whose programme allows 5 parcels per claim (the shipped limit is 200,000): as many as
+    """A server whose programme allows 6 parcels per claim (the shipped limit is 200,000): as many as
     the largest golden claim has, so the folder still passes its golden cases and the server starts."""
     rules = tmp_path / "rules"
     shutil.copytree(DEFAULT_RULES_DIR, rules)
     path = rules / "programmes" / "jingle-2023.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["subsidy"]["max_parcels"] = 5
+    data["subsidy"]["max_parcels"] = 6
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     roster = rules / "reference" / "jingle-2023" / "operators.yaml"
     data = yaml.safe_load(roster.read_text(encoding="utf-8"))
@@ -266,11 +266,11 @@ def test_parcel_limit_and_operator_dynamic_management(small_limit_server: Runnin
         ecz = station_request(station_id="ECZ-XZ-01", township="鹅城镇", filed_name="鹅城镇快递综合服务站")
         ecz.station.signage.text, ecz.station.signage.code = "鹅城镇快递综合服务站", "XZ0001"
         register(ch, [ecz.station])  # the downbound parcels below are delivered by 鹅城镇's station
-        six = [parcel(f"SF0000001{i}") for i in range(6)]
+        seven = [parcel(f"SF0000001{i}") for i in range(7)]
         with pytest.raises(grpc.RpcError) as e:
-            stub.EvaluateClaim(claim_request(parcels=six, declaredPieces=6, requestedAmountFen="600"))
+            stub.EvaluateClaim(claim_request(parcels=seven, declaredPieces=7, requestedAmountFen="700"))
         assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert "limit of 5" in field_violations(e.value)["claim.parcels"]
+        assert "limit of 6" in field_violations(e.value)["claim.parcels"]
         assert stub.EvaluateClaim(claim_request()).eligible_pieces  # 5 parcels: within the limit
 
         three = [parcel(f"SF0000000{i}") for i in range(3)]
@@ -463,7 +463,7 @@ def test_commit_on_provisional_rates_needs_the_approvers_acceptance(
         e.value.details() or ""
     )
     assert server.runtime.store.ledger.stored_claim("RATE-0001") is None  # nothing recorded
-    assert server.runtime.store.ledger.paid_by("RATE-0001") == []
+    assert paid_by(server.runtime.store, "RATE-0001") == []
 
     r = stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(claim=claim, commit=True, accept_provisional_rates=True))
     assert r.committed and r.approved_amount_fen == 200

@@ -15,10 +15,12 @@ def test_the_bundled_rules_pass_and_a_changed_rate_names_the_cases_to_update(
 ) -> None:
     assert main([str(rules_copy)]) == 0
     assert "golden cases pass" in capsys.readouterr().out
-    programme = rules_copy / "programmes" / "jingle-2023.yaml"
-    text = programme.read_text(encoding="utf-8")
-    assert "    rate_fen: 100 " in text
-    programme.write_text(text.replace("    rate_fen: 100 ", "    rate_fen: 120 ", 1), encoding="utf-8")
+    rates = rules_copy / "reference" / "jingle-2023" / "rates.yaml"
+    text = rates.read_text(encoding="utf-8")
+    assert "label: 上行农副产品每件, rate_fen: 100," in text
+    rates.write_text(
+        text.replace("label: 上行农副产品每件, rate_fen: 100,", "label: 上行农副产品每件, rate_fen: 120,"), "utf-8"
+    )
     assert main([str(rules_copy)]) == 1
     err = capsys.readouterr().err
     assert "golden cases fail" in err and "SUB-AMOUNT" in err

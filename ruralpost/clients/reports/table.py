@@ -146,7 +146,7 @@ def rules_table(response: rules_pb2.ListRulesResponse) -> str:
             subject_label(r.subject),
             severity_label(r.severity),
             BASIS_ZH.get(r.basis, "").split("（")[0],
-            clip(f"{r.citation.clause} {r.citation.document}".strip(), 24),
+            clip(f"{r.citation.clause} {r.citation.document}".strip(), 19),
             f"{r.effective_from or '…'} ~ {r.effective_to or '…'}" if r.effective_from or r.effective_to else "",
         ]
         for r in response.rules
