@@ -119,20 +119,26 @@ def station_fact(
         fact["equipment"] = equipment
     if s.mode in _MODE:
         fact["mode"] = _MODE[s.mode]
-    if s.county.strip():
-        fact["county"] = s.county.strip()
+    county, township_text, village, operator = (
+        s.county.strip(),
+        s.township.strip(),
+        s.village.strip(),
+        s.operator.strip(),
+    )
+    if county:
+        fact["county"] = county
         fact["county_code"] = programme.county_code_of(s.county)
-    township = programme.township(s.township) if s.township.strip() else None
-    if s.township.strip():
-        fact["township"] = s.township.strip()
+    township = programme.township(s.township) if township_text else None
+    if township_text:
+        fact["township"] = township_text
         fact["township_code"] = township.code if township else ""
     village_name = ""  # the village's own name (杜家村, 砚湾村), for the marking
-    if s.village.strip():
-        fact["village"] = s.village.strip()
+    if village:
+        fact["village"] = village
         code, village_name = programme.village_code(township.code if township else "", s.village)
         fact["village_code"] = code
-    if s.operator.strip():
-        fact["operator"] = s.operator.strip()
+    if operator:
+        fact["operator"] = operator
         fact["programme_operator"] = programme.is_programme_operator(s.operator)
     if s.HasField("fixed_premises"):
         fact["fixed_premises"] = s.fixed_premises
@@ -148,19 +154,21 @@ def station_fact(
     if g.HasField("fixed"):
         fact["sign_fixed"] = g.fixed
     if "kind" in fact:
-        township_name = township.name if township else s.township.strip()
+        township_name = township.name if township else township_text
         fact["expected_sign_text"] = programme.expected_sign_text(fact["kind"], township_name, village_name)
-    if g.text.strip():
-        fact["sign_text"] = g.text.strip()
+    sign_text = g.text.strip()
+    if sign_text:
+        fact["sign_text"] = sign_text
         if "kind" in fact:
             fact["sign_text_shows"] = programme.shows(g.text, fact["expected_sign_text"], fact["kind"])
     code = sign_code_of(s)
     if code:
         fact["sign_code"] = code
         fact["sign_code_duplicates"] = sign_code_duplicates
-    if s.filed_name.strip():
-        fact["filed_name"] = s.filed_name.strip()
-        if g.text.strip():
+    filed_name = s.filed_name.strip()
+    if filed_name:
+        fact["filed_name"] = filed_name
+        if sign_text:
             fact["sign_name_as_filed"] = programme.same_name(g.text, s.filed_name)
     if s.HasField("hours_sign_posted"):
         fact["hours_sign_posted"] = s.hours_sign_posted

@@ -7,6 +7,7 @@ not a date, NaN or negative area, an unknown enum number, a string longer than a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from dataclasses import dataclass
 
@@ -25,13 +26,22 @@ class CheckedRequest:
     dates: StationDates
 
 
+_NAMES = ("county", "township", "village", "operator", "filed_name", "business_hours")
+
+
+@functools.lru_cache(maxsize=1024)
+def _names_of(prefix: str) -> tuple[tuple[str, str], ...]:
+    """(attribute, field path) of the station's names under `prefix`: spelled once, not per check."""
+    return tuple((name, f"{prefix}.{name}") for name in _NAMES)
+
+
 def validate_station(station: station_pb2.Station, v: Violations, prefix: str = "station") -> StationDates:
     """Adds the station's malformed fields to `v`; returns its dates (those parsed)."""
     p = prefix
     v.string(f"{p}.station_id", station.station_id, MAX_ID)
     v.enum(f"{p}.kind", station.kind, station_pb2.StationKind)
-    for name in ("county", "township", "village", "operator", "filed_name", "business_hours"):
-        v.string(f"{p}.{name}", getattr(station, name), MAX_NAME)
+    for name, field in _names_of(p):
+        v.string(field, getattr(station, name), MAX_NAME)
     v.enum(f"{p}.mode", station.mode, station_pb2.OperationMode)
     for label, values, enum_type in (
         ("services", station.services, station_pb2.ServiceType),
