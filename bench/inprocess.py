@@ -52,17 +52,20 @@ def main(argv: list[str]) -> int:
     p.add_argument("--alternations", type=int, default=5)
     args = p.parse_args(argv)
     trees = [HERE, *(str(Path(v).resolve()) for v in args.variant)]
-    found = compare(trees, args.alternations)
+    print("\n".join(_lines(compare(trees, args.alternations))))
+    return 0
+
+
+def _lines(found: dict[str, list[float]]) -> list[str]:
+    """Each tree's median, its runs, and this tree's median ÷ the other's."""
     ours = statistics.median(found[HERE])
+    out = []
     for tree, values in found.items():
         median = statistics.median(values)
-        ratio = "" if tree == HERE else f"   this tree ÷ it: {ours / median:.2f}"
-        print(
-            f"{'this tree' if tree == HERE else tree:40s} {median:6.0f} µs CPU per check "
-            f"(runs: {', '.join(f'{v:.0f}' for v in values)}){ratio}",
-            flush=True,
-        )
-    return 0
+        runs = ", ".join(f"{v:.0f}" for v in values)
+        name, ratio = ("this tree", "") if tree == HERE else (tree, f"   this tree ÷ it: {ours / median:.2f}")
+        out.append(f"{name:40s} {median:6.0f} µs CPU per check (runs: {runs}){ratio}")
+    return out
 
 
 if __name__ == "__main__":
