@@ -153,12 +153,12 @@ class Variant:
 
     tree: str = ""
     threads: int = 0  # 0: the server's default
-    workers: int = 1
+    workers: int = 0  # 0: the server's default (`serve`: the usable cores)
 
     @property
     def label(self) -> str:
         tree = Path(self.tree).name if self.tree else "this tree"
-        return f"{tree}, threads {self.threads or 'default'}, workers {self.workers}"
+        return f"{tree}, threads {self.threads or 'default'}, workers {self.workers or 'default'}"
 
 
 @contextmanager
@@ -223,7 +223,7 @@ def compare(variants: list[Variant], rounds: int, seconds: float) -> dict[str, d
 def _variant(text: str) -> Variant:
     """TREE:THREADS:WORKERS, any part empty for its default."""
     tree, threads, workers = (*text.split(":"), "", "")[:3]
-    return Variant(tree, int(threads or 0), int(workers or 1))
+    return Variant(tree, int(threads or 0), int(workers or 0))
 
 
 def main(argv: list[str]) -> int:

@@ -12,6 +12,7 @@ from typing import Any
 
 import grpc
 
+from ruralpost.service.api.streams import read_ahead
 from ruralpost.v1 import station_pb2
 
 SERVICE = "bench.Noop"
@@ -29,7 +30,7 @@ async def _stream(
     requests: AsyncIterator[station_pb2.CheckStationsRequest], context: grpc.aio.ServicerContext[Any, Any]
 ) -> AsyncIterator[station_pb2.CheckStationsResponse]:
     index = 0
-    async for _ in requests:
+    async for _ in read_ahead(requests):  # reads ahead as the product's stream loop does
         yield station_pb2.CheckStationsResponse(index=index)
         index += 1
 

@@ -1,5 +1,6 @@
 """`python -m bench.server PORT DB [THREADS [WORKERS]]`: the product server plus the no-op baselines,
-in its own process; stops when its standard input closes."""
+in its own process; stops when its standard input closes. THREADS and WORKERS 0 (or left out) are
+`serve`'s defaults, so the benchmark's default server is the one users start."""
 
 from __future__ import annotations
 
@@ -36,11 +37,13 @@ def _ready_when_listening(port: int) -> None:
 def main() -> None:
     port, db = sys.argv[1], sys.argv[2]
     threads = int(sys.argv[3]) if len(sys.argv) > 3 else 0
-    workers = int(sys.argv[4]) if len(sys.argv) > 4 else 1
-    config = Config(listen=f"127.0.0.1:{port}", db=db, extra_handlers=[handler()], grace_seconds=1, workers=workers)
+    workers = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    config = Config(listen=f"127.0.0.1:{port}", db=db, extra_handlers=[handler()], grace_seconds=1)
+    if workers:  # the worker count under test, else `serve`'s default (the usable cores)
+        config.workers = workers
     if threads:  # the thread count under test (A/B), else the server's default
         config.threads = threads
-    if workers > 1:
+    if config.workers > 1:
         from ruralpost.service.workers import serve_workers
 
         config.listen = f"127.0.0.1:{_free_port()}"

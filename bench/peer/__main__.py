@@ -24,7 +24,12 @@ def main(argv: list[str]) -> int:
     p.add_argument("--quick", action="store_true", help="2 rounds of 2 s instead of 5 of 5 s")
     p.add_argument("--rounds", type=int)
     p.add_argument("--seconds", type=float)
-    p.add_argument("--workers", type=int, action="append", help="more of our servers with N workers (default: 2)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        action="append",
+        help="more of our servers with N workers (default: 1, beside the default serve)",
+    )
     p.add_argument("--check", action="store_true", help="only the agreement check")
     p.add_argument("--policy", type=Path, metavar="DIR", help="write the generated policy to DIR and exit")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
@@ -45,7 +50,7 @@ def main(argv: list[str]) -> int:
             print(f"Cerbos {cerbos.VERSION} agrees with our verdicts on all {len(found)} stations")
             return 0
         print(f"7-8. peer and cost: ruralpost vs Cerbos {cerbos.VERSION}, same client, same cores", flush=True)
-        f = figures.run(args.quick, args.rounds, args.seconds, tuple(args.workers or (2,)))
+        f = figures.run(args.quick, args.rounds, args.seconds, tuple(args.workers or (1,)))
     except agree.Disagreement as e:
         print(f"FAILED: {e}", file=sys.stderr)
         return 1

@@ -282,6 +282,12 @@ def to_json(fact: dict[str, Any], exponent: bool) -> str:
     return text
 
 
+def _action_rule(action: str) -> str:
+    """The rule an action is for: the C module answers `{"<rule>":{"m":{...the fact...}}}`, one
+    rule per action, and rule names hold no quote, so the name is read without parsing the fact."""
+    return action[2 : action.index('"', 2)]
+
+
 def _deduplicate(definitions: dict[str, Any]) -> tuple[dict[str, Any], dict[str, frozenset[str]]]:
     """One engine rule per distinct condition: rules of the same scope share their `m|F` and
     `w|F` parts, and each match is one action less (and fewer rulesets to assert into)."""
@@ -306,6 +312,8 @@ class Engine:
         self._handles: dict[str, list[tuple[int, frozenset[str]]]] = {}
         self._aliases: dict[str, dict[str, frozenset[str]]] = {}  # engine rule -> the parts it stands for
         self._missable: dict[str, dict[str, FactSpec]] = {}
+        self._deciders: dict[str, dict[str, tuple[int, ...]]] = {}  # engine rule -> the rules it concerns
+        self._tails: dict[str, str] = {}  # the JSON every message of the subject ends with, but the sid
         self._sids = _SidPool()
         subjects = sorted({r.subject for r in book.rules.values()})
         for subject in subjects:
@@ -318,6 +326,11 @@ class Engine:
                 definitions.update(c.definitions(subject))
             unique, self._aliases[subject] = _deduplicate(definitions)
             self._handles[subject] = self._create(subject, unique)
+            self._deciders[subject] = {
+                name: tuple(i for i, c in enumerate(compiled) if not c.names.isdisjoint(parts))
+                for name, parts in self._aliases[subject].items()
+            }
+            self._tails[subject] = orjson.dumps({"subject": subject, "id": "f"}).decode()[1:-1] + ',"sid":"'
 
     def _create(self, subject: str, definitions: dict[str, Any]) -> list[tuple[int, frozenset[str]]]:
         """Rulesets of at most MAX_RULES_PER_RULESET rules, each with the fact fields it reads.
@@ -364,20 +377,27 @@ class Engine:
 
     def fire(self, subject: str, fact: dict[str, Any]) -> set[str]:
         """The names of the engine rules that matched the fact (low level; see evaluate)."""
+        aliases = self._aliases[subject]
+        fired: set[str] = set()
+        for name in self._matched(subject, fact):
+            fired |= aliases[name]
+        return fired
+
+    def _matched(self, subject: str, fact: dict[str, Any]) -> set[str]:
+        """The distinct engine rules that matched (before their aliases are spread)."""
         exponent = check_fact(fact)
         sid = self._sids.take()
+        tail = self._tails[subject] + sid + '"}'
         try:
             matched: set[str] = set()
             for handle, reads in self._handles[subject]:
                 part = {k: v for k, v in fact.items() if k in reads}
-                matched |= self._assert(handle, to_json({**part, "subject": subject, "id": "f", "sid": sid}, exponent))
+                # The subject, id and sid are the same JSON every time: spliced in, not encoded.
+                head = to_json(part, exponent)[:-1]
+                matched |= self._assert(handle, head + ("," if part else "") + tail)
         finally:
             self._sids.give(sid)
-        aliases = self._aliases[subject]
-        fired: set[str] = set()
-        for name in matched:
-            fired |= aliases[name]
-        return fired
+        return matched
 
     @staticmethod
     def _assert(handle: int, message: str) -> set[str]:
@@ -390,7 +410,7 @@ class Engine:
             if code == 0:
                 result = dre.start_action_for_state(handle, state)
                 while result:
-                    fired.update(orjson.loads(result[1]))
+                    fired.add(_action_rule(result[1]))
                     following = dre.complete_and_start_action(handle, state)
                     result = (None, following) if following else None
             elif code != 1:
@@ -403,15 +423,20 @@ class Engine:
         """Violations in catalogue order and the missing facts applicable rules read."""
         if subject not in self._compiled:
             raise KeyError(f"no rules for subject {subject!r}")
-        fired = self.fire(subject, fact)
+        matched = self._matched(subject, fact)
+        aliases, deciders, rules = self._aliases[subject], self._deciders[subject], self._compiled[subject]
+        fired: set[str] = set()
+        touched: set[int] = set()  # only rules one of whose engine rules matched have anything to decide
+        for name in matched:
+            fired |= aliases[name]
+            touched.update(deciders[name])
         specs = self._missable[subject]
         missing = {name for name in specs if name not in fact}
         violations: list[Violation] = []
         needed: dict[str, tuple[FactSpec, Rule]] = {}
         blocking: set[str] = set()  # missing-fact ids that a rule other than a WARNING waits for
-        for compiled in self._compiled[subject]:
-            if compiled.names.isdisjoint(fired):
-                continue  # none of its engine rules matched: nothing to decide
+        for i in sorted(touched):  # catalogue order
+            compiled = rules[i]
             violation, undecided = compiled.decide(fired, missing)
             if violation:
                 violations.append(violation)

@@ -13,6 +13,7 @@ from ruralpost.limits import MAX_NAMED, MAX_VIOLATION_BYTES, MAX_VIOLATIONS
 from ruralpost.service import dates
 
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_ENUM_NUMBERS: dict[type, frozenset[int]] = {}  # an enum type's numbers: fixed by the generated code
 # Lengths no real value reaches: longer is a mistake or an attack, refused with the field named.
 
 
@@ -106,6 +107,8 @@ class Violations:
 
     def enum(self, field: str, value: int, enum_type: type) -> None:
         """UNSPECIFIED is a missing fact (INCOMPLETE), an unknown number a malformed one."""
-        names = enum_type.DESCRIPTOR.values_by_number  # type: ignore[attr-defined]
-        if value not in names:
+        numbers = _ENUM_NUMBERS.get(enum_type)
+        if numbers is None:
+            numbers = _ENUM_NUMBERS[enum_type] = frozenset(enum_type.DESCRIPTOR.values_by_number)  # type: ignore[attr-defined]
+        if value not in numbers:
             self.add(field, f"unknown enum number {value}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,6 +20,10 @@ _SPACE = re.compile(r"\s+")
 _DASHES = re.compile(r"-+")
 _ONE_DIGIT_HOUR = re.compile(r"(?<!\d)(\d):")
 _DIGIT = re.compile(r"\d")
+# Spellings remembered per programme: a county's few names (its townships, villages, the operator,
+# the usual hours) come with every station, and the normalisation costs more than the rest of a
+# fact. A pure function of the text; bounded, so odd spellings cannot grow it without end.
+MEMO_SIZE = 8192
 
 
 class Hours(BaseModel):
@@ -59,6 +63,7 @@ class Spelling:
 
     def __init__(self, model: NamesModel | None = None, variants: Mapping[str, str] | None = None) -> None:
         m = model or NamesModel()
+        self._memo: dict[tuple[str, str], str] = {}
         self._variants = str.maketrans(dict(variants or {}))
         self.admin_prefixes = _longest_first(self.name(p) for p in m.admin_prefixes)
         self.village_suffixes = _longest_first(self.name(s) for s in m.village_suffixes)
@@ -70,14 +75,31 @@ class Spelling:
         self._shifts = re.compile("|".join(re.escape(s) for s in separators)) if separators else None
         self._day_words = _longest_first(m.hours.day_words)
 
+    def _remembered(self, kind: str, text: str, spell: Callable[[str], str]) -> str:
+        key = (kind, text)
+        found = self._memo.get(key)
+        if found is None:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            found = self._memo[key] = spell(text)
+        return found
+
     def name(self, text: str) -> str:
         """`plain`, with variant characters made official (赤泥洼村 -> 赤泥窊村)."""
+        return self._remembered("name", text, self._name)
+
+    def _name(self, text: str) -> str:
         return plain(text).translate(self._variants)
 
     def place(self, text: str, also: Iterable[str] = ()) -> str:
         """A county, township or village name without the administrative units written before it
         (山西省忻州市静乐县康家会镇 -> 康家会镇), in any combination and order; `also` adds more
         prefixes (a village written after its township). A name that is only a prefix stays itself."""
+        if not also:
+            return self._remembered("place", text, self._place)
+        return self._place(text, also)
+
+    def _place(self, text: str, also: Iterable[str] = ()) -> str:
         name = self.name(text)
         prefixes = self.admin_prefixes + _longest_first(self.name(a) for a in also)
         stripped = True
@@ -97,6 +119,9 @@ class Spelling:
 
     def company(self, text: str) -> str:
         """A company without its branch words: 山西壹公里信息科技有限公司静乐分公司 -> 山西壹公里信息科技有限公司."""
+        return self._remembered("company", text, self._company)
+
+    def _company(self, text: str) -> str:
         name = self.name(text)
         for suffix in self.branch_suffixes:
             if name.endswith(suffix) and len(name) > len(suffix):
@@ -114,6 +139,9 @@ class Spelling:
     def hours(self, text: str) -> str:
         """Business hours as the rule reads them: each shift as HH:MM-HH:MM, shifts joined by ","
         (周一至周日 8:00-12:00，14:00-18:00 -> 08:00-12:00,14:00-18:00); day ranges are left out."""
+        return self._remembered("hours", text, self._hours)
+
+    def _hours(self, text: str) -> str:
         hours = plain(text)
         for word in self._to_words:
             hours = hours.replace(word, "-")

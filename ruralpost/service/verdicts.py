@@ -28,14 +28,16 @@ SETTING_MARK_ZH = "（系统设定，待确认）"
 SETTING_MARK_EN = " (a setting, to be confirmed by the county)"
 
 
-class _Values(dict[str, str]):
+class Values(dict[str, str]):
+    """Template values where an absent one reads （未填）; a subclass may make values as they are read."""
+
     def __missing__(self, key: str) -> str:
         return NOT_GIVEN
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:
     """A message template with the fact's values; an absent value reads （未填）."""
-    return template.format_map(_Values(values))
+    return template.format_map(values if isinstance(values, Values) else Values(values))
 
 
 def citation(rule: Rule) -> common_pb2.Citation:
@@ -101,6 +103,7 @@ def reasons_for(firing: Firing, values: Callable[[], Mapping[str, str]]) -> list
     if not firing.violations and not firing.missing:
         return []
     shown = values()
+    shown = shown if isinstance(shown, Values) else Values(shown)  # wrapped once, not per template
     ranked = [
         (rank(SEVERITY[v.severity], False, v.rule.order), reason(v.rule, v.severity, shown)) for v in firing.violations
     ]

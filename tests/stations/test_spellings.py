@@ -12,6 +12,7 @@ import grpc
 import pytest
 from google.protobuf import json_format
 
+from ruralpost.service import names
 from ruralpost.service.config import DEFAULT_RULES_DIR, Config
 from ruralpost.service.golden import cases
 from ruralpost.service.rulebook.programme import village_own_name
@@ -200,3 +201,15 @@ def test_a_round_3_case_answers_so_on_a_real_server(case: cases.Case, module_cha
     verdict = station_pb2_grpc.StationServiceStub(module_channel).CheckStation(request).verdict
     assert common_pb2.Outcome.Name(verdict.outcome) == case.outcome
     assert tuple(r.rule_id for r in verdict.reasons) == case.rule_ids
+
+
+def test_remembered_spellings_stay_bounded_and_answer_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A programme remembers the names it normalised; odd spellings cannot grow that without end."""
+    monkeypatch.setattr(names, "MEMO_SIZE", 4)
+    spelling = names.Spelling(names.NamesModel(admin_prefixes=["静乐县"], branch_suffixes=["分公司"]))
+    written = [f"静乐县　{i}镇" for i in range(10)]
+    first = [spelling.place(w) for w in written]
+    assert first == [f"{i}镇" for i in range(10)]
+    assert [spelling.place(w) for w in written] == first
+    assert spelling.company("某某公司静乐分公司") == "某某公司静乐"
+    assert len(spelling._memo) <= 4

@@ -54,10 +54,10 @@ class Methods:
     def _check(
         self, request: StationRequest, call: Call, method: str, batch: CodeIndex | None = None
     ) -> common_pb2.Verdict:
-        as_of = validate_station_request(request.HasField("station"), request.station, request.as_of, request.register)
+        valid = validate_station_request(request.HasField("station"), request.station, request.as_of, request.register)
         require_operator(call.caller, request.station.operator, "station")
         ruleset = self.runtime.rules.current
-        verdict = check(ruleset, self.runtime.store, request.station, as_of, request.register, batch)
+        verdict = check(ruleset, self.runtime.store, request.station, valid.as_of, request.register, batch, valid.dates)
         station_id = request.station.station_id
         self._record_verdict(
             call, "station", method, station_id, request, verdict, ruleset.version, verdict.evaluated_as_of

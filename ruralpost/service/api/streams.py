@@ -21,7 +21,7 @@ async def stream_items(call: Call, requests: AsyncIterator[T], limit: int) -> As
     stops with it); past `limit` items the stream ends with RESOURCE_EXHAUSTED. The next message
     is read while an item is answered, so reading it costs no extra turn of the loop (a stream of
     CheckStations answers 10-20% more items a second)."""
-    async with contextlib.aclosing(_read_ahead(requests)) as ahead:
+    async with contextlib.aclosing(read_ahead(requests)) as ahead:
         index = 0
         async for request in ahead:
             if not admit(call, index, limit):
@@ -30,7 +30,7 @@ async def stream_items(call: Call, requests: AsyncIterator[T], limit: int) -> As
             index += 1
 
 
-async def _read_ahead(requests: AsyncIterator[T]) -> AsyncGenerator[T, None]:
+async def read_ahead(requests: AsyncIterator[T]) -> AsyncGenerator[T, None]:
     """The items of `requests`, the next one already asked for when one is handed out."""
     reading = asyncio.ensure_future(anext(requests))
     try:

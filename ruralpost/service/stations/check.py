@@ -84,17 +84,23 @@ def code_holders(
 
 
 def check_station(
-    ruleset: RuleSet, station: station_pb2.Station, as_of: dt.date, holders: list[str] | None = None
+    ruleset: RuleSet,
+    station: station_pb2.Station,
+    as_of: dt.date,
+    holders: list[str] | None = None,
+    dates: facts.StationDates | None = None,
 ) -> common_pb2.Verdict:
-    """The verdict on a validated station; `holders` are the other stations showing its code."""
+    """The verdict on a validated station; `holders` are the other stations showing its code,
+    `dates` its dates as validation parsed them."""
     holders = holders or []
     programme = ruleset.book.programme
-    fact = facts.station_fact(station, as_of, programme, sign_code_duplicates=len(holders))
+    dates = dates or facts.dates_of(station)
+    fact = facts.station_fact(station, as_of, programme, len(holders), dates)
     firing = ruleset.engine.evaluate(SUBJECT, fact)
     return verdicts.verdict(
         station.station_id,
         firing,
-        lambda: facts.station_display(station, fact, programme, "、".join(holders)),
+        lambda: facts.station_display(station, fact, programme, "、".join(holders), dates),
         ruleset.version,
         as_of.isoformat(),
     )
@@ -107,9 +113,10 @@ def check(
     as_of: dt.date,
     register: bool,
     batch: CodeIndex | None = None,
+    dates: facts.StationDates | None = None,
 ) -> common_pb2.Verdict:
     """A CheckStation(s) item: checked against the registry (and the batch before it), registered when asked."""
-    verdict = check_station(ruleset, station, as_of, code_holders(ruleset, station, registry, batch))
+    verdict = check_station(ruleset, station, as_of, code_holders(ruleset, station, registry, batch), dates)
     if batch is not None:
         batch.add(station)
     if register:

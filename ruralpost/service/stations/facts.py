@@ -9,14 +9,45 @@ messages need are built lazily by `station_display`, so the hot path stays small
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ruralpost.service import names
 from ruralpost.service.dates import day_number, parse_date
 from ruralpost.service.rulebook.programme import Programme
+from ruralpost.service.verdicts import Values
 from ruralpost.v1 import station_pb2
 
 Fact = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StationDates:
+    """A station's dates, parsed once (by validation) for the fact and the messages alike."""
+
+    filed_on: dt.date | None = None
+    changed_on: dt.date | None = None
+    refiled_on: dt.date | None = None
+    opened_on: dt.date | None = None
+    status_since: dt.date | None = None
+
+
+def dates_of(station: station_pb2.Station) -> StationDates:
+    """The dates of a station validated elsewhere (ValueError on one that is not a date)."""
+    f = station.filing
+
+    def parsed(text: str) -> dt.date | None:
+        return parse_date(text) if text else None
+
+    return StationDates(
+        parsed(f.filed_on),
+        parsed(f.changed_on),
+        parsed(f.refiled_on),
+        parsed(station.opened_on),
+        parsed(station.status_since),
+    )
+
 
 KIND = {
     station_pb2.STATION_KIND_TOWNSHIP_STATION: "TOWNSHIP_STATION",
@@ -60,10 +91,16 @@ _SERVICE = {
 
 
 def station_fact(
-    station: station_pb2.Station, as_of: dt.date, programme: Programme, sign_code_duplicates: int = 0
+    station: station_pb2.Station,
+    as_of: dt.date,
+    programme: Programme,
+    sign_code_duplicates: int = 0,
+    dates: StationDates | None = None,
 ) -> Fact:
-    """The station as the rules see it, with names resolved to official codes."""
+    """The station as the rules see it, with names resolved to official codes; `dates` as
+    validation parsed them (parsed here when not given)."""
     s = station
+    d = dates or dates_of(station)
     services = sorted({_SERVICE[v] for v in s.services if v in _SERVICE})
     equipment = sorted({_EQUIPMENT[v] for v in s.equipment if v in _EQUIPMENT})
     fact: Fact = {
@@ -82,20 +119,26 @@ def station_fact(
         fact["equipment"] = equipment
     if s.mode in _MODE:
         fact["mode"] = _MODE[s.mode]
-    if s.county.strip():
-        fact["county"] = s.county.strip()
+    county, township_text, village, operator = (
+        s.county.strip(),
+        s.township.strip(),
+        s.village.strip(),
+        s.operator.strip(),
+    )
+    if county:
+        fact["county"] = county
         fact["county_code"] = programme.county_code_of(s.county)
-    township = programme.township(s.township) if s.township.strip() else None
-    if s.township.strip():
-        fact["township"] = s.township.strip()
+    township = programme.township(s.township) if township_text else None
+    if township_text:
+        fact["township"] = township_text
         fact["township_code"] = township.code if township else ""
     village_name = ""  # the village's own name (杜家村, 砚湾村), for the marking
-    if s.village.strip():
-        fact["village"] = s.village.strip()
+    if village:
+        fact["village"] = village
         code, village_name = programme.village_code(township.code if township else "", s.village)
         fact["village_code"] = code
-    if s.operator.strip():
-        fact["operator"] = s.operator.strip()
+    if operator:
+        fact["operator"] = operator
         fact["programme_operator"] = programme.is_programme_operator(s.operator)
     if s.HasField("fixed_premises"):
         fact["fixed_premises"] = s.fixed_premises
@@ -111,19 +154,21 @@ def station_fact(
     if g.HasField("fixed"):
         fact["sign_fixed"] = g.fixed
     if "kind" in fact:
-        township_name = township.name if township else s.township.strip()
+        township_name = township.name if township else township_text
         fact["expected_sign_text"] = programme.expected_sign_text(fact["kind"], township_name, village_name)
-    if g.text.strip():
-        fact["sign_text"] = g.text.strip()
+    sign_text = g.text.strip()
+    if sign_text:
+        fact["sign_text"] = sign_text
         if "kind" in fact:
             fact["sign_text_shows"] = programme.shows(g.text, fact["expected_sign_text"], fact["kind"])
     code = sign_code_of(s)
     if code:
         fact["sign_code"] = code
         fact["sign_code_duplicates"] = sign_code_duplicates
-    if s.filed_name.strip():
-        fact["filed_name"] = s.filed_name.strip()
-        if g.text.strip():
+    filed_name = s.filed_name.strip()
+    if filed_name:
+        fact["filed_name"] = filed_name
+        if sign_text:
             fact["sign_name_as_filed"] = programme.same_name(g.text, s.filed_name)
     if s.HasField("hours_sign_posted"):
         fact["hours_sign_posted"] = s.hours_sign_posted
@@ -137,22 +182,21 @@ def station_fact(
     if f.HasField("filed"):
         fact["filed"] = f.filed
     fact["record_number"] = f.record_number.strip()
-    if f.filed_on:
-        fact["filed_day"] = day_number(parse_date(f.filed_on))
-    if f.changed_on:
+    if d.filed_on:
+        fact["filed_day"] = day_number(d.filed_on)
+    changed = d.changed_on
+    if changed:
         # 备案规定 第九条: a change is re-filed within the days; as of the date, the re-filing counts
         # only once it has happened (on or after the change, on or before the date)
-        changed = parse_date(f.changed_on)
-        refiled = parse_date(f.refiled_on) if f.refiled_on else None
+        refiled = d.refiled_on
         done = refiled is not None and changed <= refiled <= as_of
         fact["changed_day"] = day_number(changed)
         fact["refiled"] = done
         fact["change_refile_days"] = ((refiled if done and refiled else as_of) - changed).days
-    if s.opened_on:
-        opened = parse_date(s.opened_on)
-        fact["days_open"] = (as_of - opened).days
-    if s.status_since:
-        fact["status_since_day"] = day_number(parse_date(s.status_since))
+    if d.opened_on:
+        fact["days_open"] = (as_of - d.opened_on).days
+    if d.status_since:
+        fact["status_since_day"] = day_number(d.status_since)
     return fact
 
 
@@ -180,48 +224,92 @@ def _hours_finding(text: str) -> tuple[str, str]:
     )
 
 
+class StationDisplay(Values):
+    """Values for message templates, each made when a template of a reason that fired asks for it:
+    every fact shown as text, plus a few derived ones (absent ones read （未填）)."""
+
+    def __init__(
+        self, station: station_pb2.Station, fact: Fact, programme: Programme, taken_by: str, dates: StationDates
+    ) -> None:
+        super().__init__()
+        self.station, self.fact, self.programme, self.taken_by, self.dates = station, fact, programme, taken_by, dates
+
+    def __missing__(self, key: str) -> str:
+        derive = _DERIVED.get(key)
+        if derive is not None:
+            value = derive(self)
+        elif key in self.fact:
+            value = _show(self.fact[key])
+        else:
+            value = None
+        if value is None:
+            return super().__missing__(key)
+        self[key] = value
+        return value
+
+
+def _zones_setting(d: StationDisplay, zh: bool) -> str:
+    # 附件3 gives no number of zones: a minimum above one is this programme's setting, said so
+    zones_min = d.programme.model.zones.min_count
+    if zones_min <= 1:
+        return ""
+    if zh:
+        return f"（至少{zones_min}个功能区为本方案设定，待确认）"
+    return f" (at least {zones_min} zones is a setting of this programme, to be confirmed)"
+
+
+def _filing_deadline(d: StationDisplay) -> str | None:
+    if "days_open" not in d.fact or d.dates.opened_on is None:
+        return None
+    return (d.dates.opened_on + dt.timedelta(days=d.programme.model.filing_days)).isoformat()
+
+
+def _refile_deadline(d: StationDisplay) -> str | None:
+    if d.dates.changed_on is None:
+        return None
+    return (d.dates.changed_on + dt.timedelta(days=d.programme.model.refile_days)).isoformat()
+
+
+def _area_needed(d: StationDisplay) -> str | None:
+    if "daily_parcels" not in d.fact:
+        return None
+    return f"{d.fact['daily_parcels'] * d.programme.model.area_volume.m2_per_daily_parcel:g}"
+
+
+_DERIVED: dict[str, Callable[[StationDisplay], str | None]] = {
+    "services": lambda d: _show(d.fact.get("services", [])),
+    "equipment": lambda d: _show(d.fact.get("equipment", [])),
+    "business_hours": lambda d: d.station.business_hours.strip() or "（未填）",
+    "hours_finding": lambda d: _hours_finding(d.station.business_hours)[0],
+    "hours_finding_en": lambda d: _hours_finding(d.station.business_hours)[1],
+    "township_hint": lambda d: d.programme.township_hint(d.station.township),
+    "expected_code_format": lambda d: d.programme.model.sign_code_formats.get(d.fact.get("kind", ""), "XZ0001/C0001"),
+    "sign_code_taken_by": lambda d: d.taken_by,
+    "filed_on": lambda d: d.station.filing.filed_on or "（无）",
+    "opened_on": lambda d: d.station.opened_on or "（无）",
+    "record_number": lambda d: d.station.filing.record_number or "（无）",
+    "sign_placement_zh": lambda d: _PLACEMENT_ZH.get(d.fact.get("sign_placement", ""), "（未填）"),
+    "sign_placement_en": lambda d: _PLACEMENT_EN.get(d.fact.get("sign_placement", ""), "(not given)"),
+    "zones_setting": lambda d: _zones_setting(d, True),
+    "zones_setting_en": lambda d: _zones_setting(d, False),
+    "status_zh": lambda d: _STATUS_ZH[d.fact["status"]],
+    "status_en": lambda d: _STATUS_EN[d.fact["status"]],
+    "status_since": lambda d: d.station.status_since or "（未填）",
+    "changed_on": lambda d: d.station.filing.changed_on or "（无）",
+    "refiled_on": lambda d: d.station.filing.refiled_on or "（未办理）",
+    "refiled_on_en": lambda d: d.station.filing.refiled_on or "not yet",
+    "filing_deadline": _filing_deadline,
+    "refile_deadline": _refile_deadline,
+    "area_needed_m2": _area_needed,
+}
+
+
 def station_display(
-    station: station_pb2.Station, fact: Fact, programme: Programme, taken_by: str = ""
-) -> dict[str, str]:
-    """Values for message templates: every fact shown as text, plus a few derived ones."""
-    shown = {k: _show(v) for k, v in fact.items()}
-    hours_zh, hours_en = _hours_finding(station.business_hours)
-    zones_min = programme.model.zones.min_count
-    status = fact["status"]
-    filing = station.filing
-    shown.update(
-        services=_show(fact.get("services", [])),
-        equipment=_show(fact.get("equipment", [])),
-        business_hours=station.business_hours.strip() or "（未填）",
-        hours_finding=hours_zh,
-        hours_finding_en=hours_en,
-        township_hint=programme.township_hint(station.township),
-        expected_code_format=programme.model.sign_code_formats.get(fact.get("kind", ""), "XZ0001/C0001"),
-        sign_code_taken_by=taken_by,
-        filed_on=filing.filed_on or "（无）",
-        opened_on=station.opened_on or "（无）",
-        record_number=filing.record_number or "（无）",
-        sign_placement_zh=_PLACEMENT_ZH.get(fact.get("sign_placement", ""), "（未填）"),
-        sign_placement_en=_PLACEMENT_EN.get(fact.get("sign_placement", ""), "(not given)"),
-        # 附件3 gives no number of zones: a minimum above one is this programme's setting, said so
-        zones_setting=f"（至少{zones_min}个功能区为本方案设定，待确认）" if zones_min > 1 else "",
-        zones_setting_en=f" (at least {zones_min} zones is a setting of this programme, to be confirmed)"
-        if zones_min > 1
-        else "",
-        status_zh=_STATUS_ZH[status],
-        status_en=_STATUS_EN[status],
-        status_since=station.status_since or "（未填）",
-        changed_on=filing.changed_on or "（无）",
-        refiled_on=filing.refiled_on or "（未办理）",
-        refiled_on_en=filing.refiled_on or "not yet",
-    )
-    if "days_open" in fact:
-        deadline = parse_date(station.opened_on) + dt.timedelta(days=programme.model.filing_days)
-        shown["filing_deadline"] = deadline.isoformat()
-    if filing.changed_on:
-        refile_by = parse_date(filing.changed_on) + dt.timedelta(days=programme.model.refile_days)
-        shown["refile_deadline"] = refile_by.isoformat()
-    if "daily_parcels" in fact:
-        needed = fact["daily_parcels"] * programme.model.area_volume.m2_per_daily_parcel
-        shown["area_needed_m2"] = f"{needed:g}"
-    return shown
+    station: station_pb2.Station,
+    fact: Fact,
+    programme: Programme,
+    taken_by: str = "",
+    dates: StationDates | None = None,
+) -> StationDisplay:
+    """The values the templates of the reasons that fired read, made as they are read."""
+    return StationDisplay(station, fact, programme, taken_by, dates or dates_of(station))

@@ -7,20 +7,41 @@ not a date, NaN or negative area, an unknown enum number, a string longer than a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+from dataclasses import dataclass
 
 from ruralpost.limits import MAX_AREA_M2, MAX_CODE, MAX_DAILY_PARCELS, MAX_ID, MAX_LIST, MAX_NAME, MAX_RETENTION_DAYS
 from ruralpost.service.errors import Violations
+from ruralpost.service.stations.facts import StationDates
 from ruralpost.v1 import station_pb2
 
 
-def validate_station(station: station_pb2.Station, v: Violations, prefix: str = "station") -> None:
-    """Adds the station's malformed fields to `v`."""
+@dataclass(frozen=True, slots=True)
+class CheckedRequest:
+    """A CheckStation(s) item as validation parsed it: the date it is judged as of and the
+    station's dates, which the fact and the messages reuse."""
+
+    as_of: dt.date
+    dates: StationDates
+
+
+_NAMES = ("county", "township", "village", "operator", "filed_name", "business_hours")
+
+
+@functools.lru_cache(maxsize=1024)
+def _names_of(prefix: str) -> tuple[tuple[str, str], ...]:
+    """(attribute, field path) of the station's names under `prefix`: spelled once, not per check."""
+    return tuple((name, f"{prefix}.{name}") for name in _NAMES)
+
+
+def validate_station(station: station_pb2.Station, v: Violations, prefix: str = "station") -> StationDates:
+    """Adds the station's malformed fields to `v`; returns its dates (those parsed)."""
     p = prefix
     v.string(f"{p}.station_id", station.station_id, MAX_ID)
     v.enum(f"{p}.kind", station.kind, station_pb2.StationKind)
-    for name in ("county", "township", "village", "operator", "filed_name", "business_hours"):
-        v.string(f"{p}.{name}", getattr(station, name), MAX_NAME)
+    for name, field in _names_of(p):
+        v.string(field, getattr(station, name), MAX_NAME)
     v.enum(f"{p}.mode", station.mode, station_pb2.OperationMode)
     for label, values, enum_type in (
         ("services", station.services, station_pb2.ServiceType),
@@ -54,24 +75,28 @@ def validate_station(station: station_pb2.Station, v: Violations, prefix: str = 
         parcels = station.daily_parcels
         if not 0 <= parcels <= MAX_DAILY_PARCELS:
             v.add(f"{p}.daily_parcels", f"outside 0-{MAX_DAILY_PARCELS}: {parcels}")
-    v.string(f"{p}.filing.record_number", station.filing.record_number, MAX_CODE * 2)
-    v.date(f"{p}.filing.filed_on", station.filing.filed_on)
-    v.date(f"{p}.filing.changed_on", station.filing.changed_on)
-    v.date(f"{p}.filing.refiled_on", station.filing.refiled_on)
-    v.date(f"{p}.opened_on", station.opened_on)
+    f = station.filing
+    v.string(f"{p}.filing.record_number", f.record_number, MAX_CODE * 2)
+    filed_on = v.date(f"{p}.filing.filed_on", f.filed_on)
+    changed_on = v.date(f"{p}.filing.changed_on", f.changed_on)
+    refiled_on = v.date(f"{p}.filing.refiled_on", f.refiled_on)
+    opened_on = v.date(f"{p}.opened_on", station.opened_on)
     v.enum(f"{p}.status", station.status, station_pb2.StationStatus)
-    v.date(f"{p}.status_since", station.status_since)
+    return StationDates(filed_on, changed_on, refiled_on, opened_on, v.date(f"{p}.status_since", station.status_since))
 
 
-def validate_station_request(has_station: bool, station: station_pb2.Station, as_of: str, register: bool) -> dt.date:
-    """Checks a CheckStation(s) item; returns its evaluation date."""
+def validate_station_request(
+    has_station: bool, station: station_pb2.Station, as_of: str, register: bool
+) -> CheckedRequest:
+    """Checks a CheckStation(s) item; returns its evaluation date and the station's dates."""
     v = Violations()
+    dates = StationDates()
     if not has_station:
         v.add("station", "required")
     else:
-        validate_station(station, v)
+        dates = validate_station(station, v)
         if register and not station.station_id.strip():
             v.add("station.station_id", "required to register a station")
     date = v.date("as_of", as_of)
     v.raise_if_any()
-    return date or dt.date.today()
+    return CheckedRequest(date or dt.date.today(), dates)
