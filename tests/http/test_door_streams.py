@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from ruralpost.service.server import Running, running
+from tests.backends import decision_count
 from tests.http.conftest import http_config
 from tests.http.jsondoor import envelope, enveloped, stream
 from tests.support import example
@@ -103,10 +104,10 @@ def _hang_up_after_the_first_answer(port: int, path: str, head: str, body: bytes
 
 def _settled(r: Running) -> int:
     """The decisions logged once the server has stopped adding to them."""
-    count = r.runtime.store.decision_count()
+    count = decision_count(r.runtime.store)
     while True:
         time.sleep(1)
-        now = r.runtime.store.decision_count()
+        now = decision_count(r.runtime.store)
         if now == count:
             return count
         count = now
@@ -117,7 +118,7 @@ def test_a_stream_whose_client_hangs_up_stops_working(http_server: Running, capl
     item = {"station": {"stationId": "S", "township": "康家会镇"}, "asOf": "2023-07-15"}
     path = f"/ruralpost.v1.{CHECKS}"
     for items in (700, 5000):  # and a body still being sent when the client hangs up
-        before = http_server.runtime.store.decision_count()
+        before = decision_count(http_server.runtime.store)
         body = envelope(item) * items
         head = f"Host: 127.0.0.1\r\nContent-Type: application/connect+json\r\nContent-Length: {len(body)}\r\n\r\n"
         with caplog.at_level(logging.ERROR):
