@@ -53,8 +53,13 @@ def serve_workers(config: Config) -> int:
         http_sock, http_listen = _held(http_listen, "HTTP")
         held.append(http_sock)
     config = config.model_copy(update={"listen": listen, "http_listen": http_listen})
-    load_rules(config)  # fail here, not in N workers, when the rules do not load or pass their cases
-    open_database(config.db).close()  # migrate the schema once, before the workers open it
+    # migrate the schema once, before the workers open it; fail here, not in N workers, when the
+    # rules do not load or pass their cases
+    store = open_database(config.db)
+    try:
+        load_rules(config, store)
+    finally:
+        store.close()
     if config.metrics_listen:
         port = serve_metrics(config.metrics_listen, workers_registry())
         log.info("metrics of all workers on port %d (%s)", port, config.metrics_listen)
