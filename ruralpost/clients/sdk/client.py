@@ -164,10 +164,10 @@ class RuralpostClient:
             reference_pb2.ListReferenceVersionsRequest, reference_pb2.ListReferenceVersionsResponse
         ] = reference.ListReferenceVersions
         self._replace_reference: grpc.UnaryUnaryMultiCallable[
-            reference_pb2.ReplaceReferenceTableRequest, reference_pb2.ReplaceReferenceDataResponse
+            reference_pb2.ReplaceReferenceTableRequest, reference_pb2.ReplaceReferenceTableResponse
         ] = reference.ReplaceReferenceTable
         self._import_reference: grpc.UnaryUnaryMultiCallable[
-            reference_pb2.ImportReferenceDataRequest, reference_pb2.ReplaceReferenceDataResponse
+            reference_pb2.ImportReferenceDataRequest, reference_pb2.ImportReferenceDataResponse
         ] = reference.ImportReferenceData
 
     def _open_channel(self) -> grpc.Channel:
@@ -257,7 +257,7 @@ class RuralpostClient:
 
     def replace_reference_table(
         self, table: str, entries: list[dict[str, Any]], reason: str, timeout: float | None = None
-    ) -> reference_pb2.ReplaceReferenceDataResponse:
+    ) -> reference_pb2.ReplaceReferenceTableResponse:
         request = reference_pb2.ReplaceReferenceTableRequest(
             table=table, entries_json=json.dumps(entries, ensure_ascii=False), reason=reason
         )
@@ -265,7 +265,7 @@ class RuralpostClient:
 
     def import_reference_data(
         self, data: dict[str, Any], reason: str, timeout: float | None = None
-    ) -> reference_pb2.ReplaceReferenceDataResponse:
+    ) -> reference_pb2.ImportReferenceDataResponse:
         """Replaces the tables `data` names (JSON form) whole, in one new version."""
         request = reference_pb2.ImportReferenceDataRequest(
             data_json=json.dumps(data, ensure_ascii=False), reason=reason

@@ -273,7 +273,7 @@ class Methods:
 
     async def replace_reference_table(
         self, request: reference_pb2.ReplaceReferenceTableRequest
-    ) -> reference_pb2.ReplaceReferenceDataResponse:
+    ) -> reference_pb2.ReplaceReferenceTableResponse:
         if request.table not in TABLES:
             raise InvalidArgument(
                 [
@@ -283,11 +283,14 @@ class Methods:
                 ]
             )
         entries = _json(request.entries_json, "entries_json", list, "一个对象列表 (a list of objects)")
-        return await self.offload(self._replace_reference, {request.table: entries}, request.reason, current())
+        info, previous, passed = await self.offload(
+            self._replace_reference, {request.table: entries}, request.reason, current()
+        )
+        return reference_pb2.ReplaceReferenceTableResponse(info=info, previous_version=previous, cases_passed=passed)
 
     async def import_reference_data(
         self, request: reference_pb2.ImportReferenceDataRequest
-    ) -> reference_pb2.ReplaceReferenceDataResponse:
+    ) -> reference_pb2.ImportReferenceDataResponse:
         data = _json(request.data_json, "data_json", dict, "一个以表名为键的对象 (an object of tables)")
         unknown = sorted(set(data) - {*TABLES, "version"})
         if unknown:
@@ -300,7 +303,8 @@ class Methods:
                 ]
             )
         tables = {k: v for k, v in data.items() if k != "version"}
-        return await self.offload(self._replace_reference, tables, request.reason, current())
+        info, previous, passed = await self.offload(self._replace_reference, tables, request.reason, current())
+        return reference_pb2.ImportReferenceDataResponse(info=info, previous_version=previous, cases_passed=passed)
 
     def _reference_store(self) -> tuple[Any, str]:
         self.runtime.rules.refresh()
@@ -311,7 +315,8 @@ class Methods:
 
     def _replace_reference(
         self, changes: dict[str, Any], reason: str, call: Call
-    ) -> reference_pb2.ReplaceReferenceDataResponse:
+    ) -> tuple[reference_pb2.ReferenceVersionInfo, int, int]:
+        """The stored version, the one before and the golden cases passed."""
         if not reason.strip():
             raise InvalidArgument([FieldViolation("reason", "请说明修改原因 (say why the data changes)")])
         self._reference_store()
@@ -331,9 +336,7 @@ class Methods:
             raise FailedPrecondition(f"{kept}: 黄金用例未通过 (the golden cases fail with it): {e}") from None
         if self.runtime.on_reload is not None:
             self.runtime.on_reload()  # the other pre-forked workers take it at once
-        return reference_pb2.ReplaceReferenceDataResponse(
-            info=_version_info(stored), previous_version=previous, cases_passed=passed
-        )
+        return _version_info(stored), previous, passed
 
 
 def _version_info(v: ReferenceVersion) -> reference_pb2.ReferenceVersionInfo:

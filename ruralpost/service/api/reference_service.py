@@ -25,12 +25,12 @@ class ReferenceDataServicer(reference_pb2_grpc.ReferenceDataServiceServicer):
 
     async def ReplaceReferenceTable(
         self, request: reference_pb2.ReplaceReferenceTableRequest, context: Any
-    ) -> reference_pb2.ReplaceReferenceDataResponse:
+    ) -> reference_pb2.ReplaceReferenceTableResponse:
         return await self.methods.replace_reference_table(request)
 
     async def ImportReferenceData(
         self, request: reference_pb2.ImportReferenceDataRequest, context: Any
-    ) -> reference_pb2.ReplaceReferenceDataResponse:
+    ) -> reference_pb2.ImportReferenceDataResponse:
         return await self.methods.import_reference_data(request)
 
 
@@ -50,10 +50,10 @@ class ReferenceDataConnect:
 
     async def replace_reference_table(
         self, request: reference_pb2.ReplaceReferenceTableRequest, ctx: Any
-    ) -> reference_pb2.ReplaceReferenceDataResponse:
+    ) -> reference_pb2.ReplaceReferenceTableResponse:
         return await self.methods.replace_reference_table(request)
 
     async def import_reference_data(
         self, request: reference_pb2.ImportReferenceDataRequest, ctx: Any
-    ) -> reference_pb2.ReplaceReferenceDataResponse:
+    ) -> reference_pb2.ImportReferenceDataResponse:
         return await self.methods.import_reference_data(request)
