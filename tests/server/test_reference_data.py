@@ -15,7 +15,7 @@ from grpc_status import rpc_status
 from ruralpost.cli import main
 from ruralpost.service.config import Config
 from ruralpost.service.server import Running, running
-from ruralpost.v1 import claim_pb2, claim_pb2_grpc, reference_pb2, reference_pb2_grpc
+from ruralpost.v1 import claim_pb2, claim_pb2_grpc, reference_pb2, reference_pb2_grpc, rules_pb2, rules_pb2_grpc
 from tests.backends import pg_schema
 from tests.claims.test_subsidy import farm_claim
 from tests.support import TOKENS, md
@@ -75,6 +75,9 @@ def test_an_unknown_product_is_held_then_eligible_after_data_import(
         assert (after.held_pieces, after.eligible_pieces) == (0, 2)
         assert after.reference_version != first
         assert after.reference_version == secured.runtime.rules.current.reference.version
+        # a rule reload keeps the store's newest version (the package's YAML is only version 1)
+        rules_pb2_grpc.RulesServiceStub(ch).ReloadRules(rules_pb2.ReloadRulesRequest(), metadata=md("admin"))
+        assert secured.runtime.rules.current.reference.version == after.reference_version
 
         assert main(["data", "history", "--format", "json", *token]) == 0
         history = json.loads(capsys.readouterr().out)
@@ -181,6 +184,10 @@ def test_a_malformed_import_file_is_a_usage_error(
     broken.write_text("{not json", encoding="utf-8")
     assert main(["data", "import", str(broken), "--reason", "x", *token]) == 2
     assert "不是有效的 JSON" in capsys.readouterr().err
+    sheet = tmp_path / "broken.xlsx"
+    sheet.write_bytes(b"not a workbook")
+    assert main(["data", "import", str(sheet), "--reason", "x", *token]) == 2
+    assert "不是有效的 Excel 文件" in capsys.readouterr().err
     duplicate = tmp_path / "dup.json"
     duplicate.write_text(json.dumps({"products": [{"name": "苹果"}, {"name": "苹果"}]}), encoding="utf-8")
     assert main(["data", "import", str(duplicate), "--reason", "x", *token]) == 1

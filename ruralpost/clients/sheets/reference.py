@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,10 @@ def read(path: Path) -> dict[str, Any]:
     if suffix == ".xlsx":
         import openpyxl  # type: ignore[import-untyped, unused-ignore]
 
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, ValueError) as e:
+            raise ReferenceFileError(f"{path}: 不是有效的 Excel 文件 (not a valid .xlsx): {e}") from None
         found = {}
         for table in TABLES:
             if table not in book.sheetnames:
