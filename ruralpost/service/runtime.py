@@ -68,23 +68,37 @@ class ActiveRules:
 
     RulebookError at start when the folder does not load or its golden cases fail."""
 
-    def __init__(
-        self, rules_dir: Path, references: ReferenceVersions | None = None, poll_seconds: float = REFERENCE_POLL_SECONDS
-    ) -> None:
+    def __init__(self, rules_dir: Path, poll_seconds: float = REFERENCE_POLL_SECONDS) -> None:
         self.rules_dir = rules_dir
-        self.references = references
+        self.references: ReferenceVersions | None = None
         self.poll_seconds = poll_seconds
+        self.reference_number = 0  # the store's number of the active reference data (0: no store)
         self._lock = threading.Lock()
-        first, self.reference_number = self._load()
+        first, _ = self._load()
+        self._current = self._first(first)
+        self._next_poll = time.monotonic() + poll_seconds
+
+    def _first(self, candidate: RuleSet) -> RuleSet:
         try:
-            passed = _gate(first, rules_dir)
+            passed = _gate(candidate, self.rules_dir)
         except RulebookError as e:
             raise RulebookError(f"黄金用例未通过，不启动 (the golden cases fail, not starting): {e}") from None
         log.info(
-            "ruleset %s, reference data %s: %d golden cases passed", first.version, first.reference.version, passed
+            "ruleset %s, reference data %s: %d golden cases passed",
+            candidate.version,
+            candidate.reference.version,
+            passed,
         )
-        self._current = first
-        self._next_poll = time.monotonic() + poll_seconds
+        return candidate
+
+    def use_store(self, references: ReferenceVersions) -> None:
+        """From now on the reference data is the store's newest version (the package's data is
+        stored as version 1 when the store has none). At start, after the folder loaded and passed
+        its cases: an unchanged version 1 runs no case again."""
+        with self._lock:
+            self.references = references
+            candidate, number = self._load()
+            self._current, self.reference_number = self._first(candidate), number
 
     @property
     def current(self) -> RuleSet:

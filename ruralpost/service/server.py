@@ -167,9 +167,8 @@ def _check_tls(config: Config) -> None:
             ) from None
 
 
-def load_rules(config: Config, store: Store | None = None) -> ActiveRules:
-    """The rule folder's rule set (with the store's newest reference data), or one line saying why
-    it does not load."""
+def load_rules(config: Config) -> ActiveRules:
+    """The rule folder's rule set, or one line saying why it does not load."""
     if not config.rules_dir.is_dir():
         raise StartupError(
             f"规则文件夹不存在或不是文件夹：{config.rules_dir}；请检查 --rules 的路径（不给则用自带的规则）",
@@ -177,7 +176,7 @@ def load_rules(config: Config, store: Store | None = None) -> ActiveRules:
             "(without it the bundled rules serve)",
         )
     try:
-        return ActiveRules(config.rules_dir, store.reference if store is not None else None)
+        return ActiveRules(config.rules_dir)
     except RulebookError as e:
         raise StartupError(
             f"规则集无法加载，请改正规则文件夹（--rules {config.rules_dir}）",
@@ -185,6 +184,17 @@ def load_rules(config: Config, store: Store | None = None) -> ActiveRules:
         ) from None
     except OSError as e:
         raise _unreadable("--rules", e.filename or config.rules_dir, e) from None
+
+
+def use_store(config: Config, rules: ActiveRules, store: Store) -> None:
+    """The store's newest reference data for the rule set, or one line saying why it does not serve."""
+    try:
+        rules.use_store(store.reference)
+    except RulebookError as e:
+        raise StartupError(
+            f"数据库中的基础数据不能与规则一起使用，请改正规则文件夹（--rules {config.rules_dir}）或基础数据",
+            f"the reference data in the database does not serve with these rules: {e}",
+        ) from None
 
 
 def open_database(db: str) -> Store:
@@ -228,9 +238,10 @@ def build(config: Config, options: tuple[tuple[str, Any], ...] = (), reuse_port:
         check_free(config.listen, "gRPC")
         if config.http_listen:
             check_free(config.http_listen, "HTTP")
+    rules = load_rules(config)
     store = open_database(config.db)
     try:
-        rules = load_rules(config, store)
+        use_store(config, rules, store)
     except BaseException:
         store.close()
         raise
