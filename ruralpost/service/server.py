@@ -27,6 +27,7 @@ from ruralpost.service.api.methods import Methods
 from ruralpost.service.api.metrics import serve_metrics
 from ruralpost.service.api.offload import Offload
 from ruralpost.service.api.quota_service import QuotaServicer
+from ruralpost.service.api.reference_service import ReferenceDataServicer
 from ruralpost.service.api.rules_service import RulesServicer
 from ruralpost.service.api.station_service import StationServicer
 from ruralpost.service.api.subsidy_service import SubsidyServicer
@@ -43,6 +44,8 @@ from ruralpost.v1 import (
     claim_pb2_grpc,
     progress_pb2,
     progress_pb2_grpc,
+    reference_pb2,
+    reference_pb2_grpc,
     rules_pb2,
     rules_pb2_grpc,
     station_pb2,
@@ -57,6 +60,7 @@ SERVICE_NAMES = (
     progress_pb2.DESCRIPTOR.services_by_name["QuotaService"].full_name,
     claim_pb2.DESCRIPTOR.services_by_name["SubsidyService"].full_name,
     rules_pb2.DESCRIPTOR.services_by_name["RulesService"].full_name,
+    reference_pb2.DESCRIPTOR.services_by_name["ReferenceDataService"].full_name,
 )
 
 
@@ -182,6 +186,17 @@ def load_rules(config: Config) -> ActiveRules:
         raise _unreadable("--rules", e.filename or config.rules_dir, e) from None
 
 
+def use_store(config: Config, rules: ActiveRules, store: Store) -> None:
+    """The store's newest reference data for the rule set, or one line saying why it does not serve."""
+    try:
+        rules.use_store(store.reference)
+    except RulebookError as e:
+        raise StartupError(
+            f"数据库中的基础数据不能与规则一起使用，请改正规则文件夹（--rules {config.rules_dir}）或基础数据",
+            f"the reference data in the database does not serve with these rules: {e}",
+        ) from None
+
+
 def open_database(db: str) -> Store:
     """The store named by --db, or one line saying what to do when it cannot be opened."""
     try:
@@ -224,7 +239,13 @@ def build(config: Config, options: tuple[tuple[str, Any], ...] = (), reuse_port:
         if config.http_listen:
             check_free(config.http_listen, "HTTP")
     rules = load_rules(config)
-    runtime = Runtime(rules=rules, store=open_database(config.db), max_stream_items=config.max_stream_items)
+    store = open_database(config.db)
+    try:
+        use_store(config, rules, store)
+    except BaseException:
+        store.close()
+        raise
+    runtime = Runtime(rules=rules, store=store, max_stream_items=config.max_stream_items)
     interceptor = ServiceInterceptor(authenticator, config.max_streams_per_caller)
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, name="doors-loop", daemon=True).start()
@@ -246,6 +267,7 @@ def build(config: Config, options: tuple[tuple[str, Any], ...] = (), reuse_port:
             (rules_pb2_grpc.add_RulesServiceServicer_to_server, RulesServicer(methods)),
             (progress_pb2_grpc.add_QuotaServiceServicer_to_server, QuotaServicer(methods)),
             (claim_pb2_grpc.add_SubsidyServiceServicer_to_server, SubsidyServicer(methods)),
+            (reference_pb2_grpc.add_ReferenceDataServiceServicer_to_server, ReferenceDataServicer(methods)),
         ]
         for add, servicer in services:
             collected = _Collected()

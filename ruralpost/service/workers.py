@@ -16,7 +16,7 @@ import threading
 from ruralpost.service.api.metrics import serve_metrics, worker_ended, workers_registry
 from ruralpost.service.binding import bind, with_port
 from ruralpost.service.config import Config
-from ruralpost.service.server import check_exposure, load_rules, open_database, serve
+from ruralpost.service.server import check_exposure, load_rules, open_database, serve, use_store
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,12 @@ def serve_workers(config: Config) -> int:
         http_sock, http_listen = _held(http_listen, "HTTP")
         held.append(http_sock)
     config = config.model_copy(update={"listen": listen, "http_listen": http_listen})
-    load_rules(config)  # fail here, not in N workers, when the rules do not load or pass their cases
-    open_database(config.db).close()  # migrate the schema once, before the workers open it
+    rules = load_rules(config)  # fail here, not in N workers, when the rules do not load or pass their cases
+    store = open_database(config.db)  # migrate the schema once, before the workers open it
+    try:
+        use_store(config, rules, store)  # and store the package's reference data as version 1
+    finally:
+        store.close()
     if config.metrics_listen:
         port = serve_metrics(config.metrics_listen, workers_registry())
         log.info("metrics of all workers on port %d (%s)", port, config.metrics_listen)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -17,7 +18,16 @@ from grpc_status import rpc_status
 
 from ruralpost.service.config import DEFAULT_RULES_DIR, Config
 from ruralpost.service.server import Running, running
-from ruralpost.v1 import claim_pb2, claim_pb2_grpc, common_pb2, rules_pb2, rules_pb2_grpc, station_pb2
+from ruralpost.v1 import (
+    claim_pb2,
+    claim_pb2_grpc,
+    common_pb2,
+    reference_pb2,
+    reference_pb2_grpc,
+    rules_pb2,
+    rules_pb2_grpc,
+    station_pb2,
+)
 from tests.backends import decisions, paid_by
 from tests.support import example, register, registry_stations, station_request
 
@@ -489,14 +499,18 @@ def test_a_committed_claim_keeps_the_reference_version_it_was_decided_on(tmp_pat
             claim_pb2.EvaluateClaimRequest(claim=claim, commit=True, accept_provisional_rates=True)
         )
         assert committed.held_pieces == 1 and committed.eligible_pieces == 1
-        # 工信局 adds 松花粉 to the catalogue: the data's version changes on reload
-        products = rules_copy / "reference" / "jingle-2023" / "products.yaml"
-        products.write_text(
-            products.read_text(encoding="utf-8")
-            + "  - {name: 松花粉, aliases: [], class: 林产品采集品, section: 02 林产品}\n",
-            encoding="utf-8",
+        # 工信局 adds 松花粉 to the catalogue: a new version of the reference data
+        products = json.loads(
+            reference_pb2_grpc.ReferenceDataServiceStub(ch)
+            .GetReferenceData(reference_pb2.GetReferenceDataRequest())
+            .data_json
+        )["products"]
+        songhuafen = {"name": "松花粉", "aliases": [], "class": "林产品采集品", "section": "02 林产品"}
+        reference_pb2_grpc.ReferenceDataServiceStub(ch).ReplaceReferenceTable(
+            reference_pb2.ReplaceReferenceTableRequest(
+                table="products", entries_json=json.dumps([*products, songhuafen]), reason="工信局审核"
+            )
         )
-        rules_pb2_grpc.RulesServiceStub(ch).ReloadRules(rules_pb2.ReloadRulesRequest())
         assert server.runtime.rules.current.reference.version != committed.reference_version
         # the committed claim is answered as stored, on its own version
         assert stub.EvaluateClaim(claim_pb2.EvaluateClaimRequest(claim=claim)) == committed

@@ -1,4 +1,4 @@
-"""The client subcommands of `ruralpost`: check, claim, progress, rules, template.
+"""The client subcommands of `ruralpost`: check, claim, progress, rules, template, data.
 
 Exit codes a workflow can gate on: 0 everything passed, 1 any item failed / was ineligible /
 could not be read, 2 usage or connection errors (nothing was decided).
@@ -28,7 +28,7 @@ from ruralpost.clients.reports.labels import PASSED, outcome_key
 from ruralpost.clients.reports.summary import Item, Summary
 from ruralpost.clients.sdk.client import DEFAULT_TARGET, ClientOptions, RuralpostClient
 from ruralpost.clients.sdk.errors import RuralpostError
-from ruralpost.clients.sheets import csvsafe, template
+from ruralpost.clients.sheets import csvsafe, reference, template
 from ruralpost.clients.sheets.claims import CLAIM_FIELDS, ClaimInput, iter_requests, read_claims
 from ruralpost.clients.sheets.itemfile import (
     CLAIM_CSV_HEADER,
@@ -446,6 +446,51 @@ def _template(args: argparse.Namespace) -> int:
     return OK
 
 
+# ---- data: the reference data (roster, products, platforms, brands, rates)
+
+
+def _data_export(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        data = client.get_reference_data(args.version)
+    reference.write(data, args.out)
+    print(
+        f"基础数据第 {data.get('version')} 版已写入 {args.out} (reference data version {data.get('version')} written)"
+    )
+    return OK
+
+
+def _data_import(args: argparse.Namespace) -> int:
+    if not args.reason.strip():
+        raise UsageError("--reason: 请说明修改原因 (say why the data changes)")
+    try:
+        data = reference.read(args.file)
+    except reference.ReferenceFileError as e:
+        raise UsageError(str(e)) from None
+    with _client(args) as client:
+        answer = client.import_reference_data(data, args.reason)
+    print(answer.info.version)
+    print(
+        f"基础数据已更新：第 {answer.previous_version} 版 → 第 {answer.info.version} 版，"
+        f"{answer.cases_passed} 个黄金用例通过"
+        f" (reference data version {answer.previous_version} -> {answer.info.version},"
+        f" {answer.cases_passed} golden cases passed)",
+        file=sys.stderr,
+    )
+    return OK
+
+
+def _data_history(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        history = client.list_reference_versions()
+    if args.format == "json":
+        print(_json(history))
+        return OK
+    print("版本 version\t时间 when (UTC)\t修改人 who\t内容 hash\t原因 why")
+    for v in history.versions:
+        print(f"{v.version}\t{v.created_at}\t{v.author}\t{v.content_hash}\t{v.reason}")
+    return OK
+
+
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Registers the client subcommands on `ruralpost`'s parser (next to `serve`)."""
     p = sub.add_parser(
@@ -534,3 +579,25 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     p.add_argument("--empty", action="store_true", help="header only, no example rows")
     p.set_defaults(run=_guarded(_template), server="")
+
+    data = sub.add_parser("data", help="the reference data: roster, products, platforms, brands, rates (基础数据)")
+    actions = data.add_subparsers(dest="action", required=True)
+    p = actions.add_parser("export", help="write the reference data to a file")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help=".json (whole), .xlsx (a sheet per table), or a folder (a .csv per table)",
+    )
+    p.add_argument("--version", type=int, default=0, help="a past version (default: the current one)")
+    _connection(p)
+    p.set_defaults(run=_guarded(_data_export))
+    p = actions.add_parser("import", help="replace the tables a file holds (admin); prints the new version")
+    p.add_argument("file", type=Path, help=".json, .xlsx or a folder of <table>.csv, as `data export` writes them")
+    p.add_argument("--reason", required=True, help="why the data changes (kept with the version)")
+    _connection(p)
+    p.set_defaults(run=_guarded(_data_import))
+    p = actions.add_parser("history", help="every version: who, when, why")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    _connection(p)
+    p.set_defaults(run=_guarded(_data_history))

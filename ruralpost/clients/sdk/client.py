@@ -11,6 +11,7 @@ one answer per request, in order, with `index` counting from the first request.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -32,6 +33,8 @@ from ruralpost.v1 import (
     common_pb2,
     progress_pb2,
     progress_pb2_grpc,
+    reference_pb2,
+    reference_pb2_grpc,
     rules_pb2,
     rules_pb2_grpc,
     station_pb2,
@@ -116,7 +119,7 @@ class _Feed:
 
 
 class RuralpostClient:
-    """A typed client of StationService, SubsidyService, QuotaService and RulesService.
+    """A typed client of StationService, SubsidyService, QuotaService, RulesService and ReferenceDataService.
 
     Use it as a context manager (it owns a channel) or pass your own `channel`.
     """
@@ -153,6 +156,19 @@ class RuralpostClient:
         self._list_rules: grpc.UnaryUnaryMultiCallable[rules_pb2.ListRulesRequest, rules_pb2.ListRulesResponse] = (
             rules.ListRules
         )
+        reference = reference_pb2_grpc.ReferenceDataServiceStub(self.channel)
+        self._get_reference: grpc.UnaryUnaryMultiCallable[
+            reference_pb2.GetReferenceDataRequest, reference_pb2.GetReferenceDataResponse
+        ] = reference.GetReferenceData
+        self._list_reference: grpc.UnaryUnaryMultiCallable[
+            reference_pb2.ListReferenceVersionsRequest, reference_pb2.ListReferenceVersionsResponse
+        ] = reference.ListReferenceVersions
+        self._replace_reference: grpc.UnaryUnaryMultiCallable[
+            reference_pb2.ReplaceReferenceTableRequest, reference_pb2.ReplaceReferenceTableResponse
+        ] = reference.ReplaceReferenceTable
+        self._import_reference: grpc.UnaryUnaryMultiCallable[
+            reference_pb2.ImportReferenceDataRequest, reference_pb2.ImportReferenceDataResponse
+        ] = reference.ImportReferenceData
 
     def _open_channel(self) -> grpc.Channel:
         o = self.options
@@ -227,6 +243,34 @@ class RuralpostClient:
 
     def list_rules(self, subject: str = "", timeout: float | None = None) -> rules_pb2.ListRulesResponse:
         return self._unary(self._list_rules, rules_pb2.ListRulesRequest(subject=subject), timeout)
+
+    # ---- reference data (read: every role; change: admin)
+
+    def get_reference_data(self, version: int = 0, timeout: float | None = None) -> dict[str, Any]:
+        """The JSON form of a version of the reference data (0: the current one), with its `version`."""
+        response = self._unary(self._get_reference, reference_pb2.GetReferenceDataRequest(version=version), timeout)
+        data: dict[str, Any] = json.loads(response.data_json)
+        return data
+
+    def list_reference_versions(self, timeout: float | None = None) -> reference_pb2.ListReferenceVersionsResponse:
+        return self._unary(self._list_reference, reference_pb2.ListReferenceVersionsRequest(), timeout)
+
+    def replace_reference_table(
+        self, table: str, entries: list[dict[str, Any]], reason: str, timeout: float | None = None
+    ) -> reference_pb2.ReplaceReferenceTableResponse:
+        request = reference_pb2.ReplaceReferenceTableRequest(
+            table=table, entries_json=json.dumps(entries, ensure_ascii=False), reason=reason
+        )
+        return self._unary(self._replace_reference, request, timeout)
+
+    def import_reference_data(
+        self, data: dict[str, Any], reason: str, timeout: float | None = None
+    ) -> reference_pb2.ImportReferenceDataResponse:
+        """Replaces the tables `data` names (JSON form) whole, in one new version."""
+        request = reference_pb2.ImportReferenceDataRequest(
+            data_json=json.dumps(data, ensure_ascii=False), reason=reason
+        )
+        return self._unary(self._import_reference, request, timeout)
 
     # ---- retries
 

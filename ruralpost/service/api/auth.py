@@ -3,7 +3,8 @@
 The auth file is a YAML list of `{name, token_sha256, role, operator?}`; only token hashes are
 stored. Roles: `operator` (checks, and claims with commit = false, for its own operator only),
 `approver` (claims with commit = true, GetProgress), `reader` (GetProgress, ListRules), `admin`
-(everything, reload included). Health and reflection stay open, for load balancers and grpcurl.
+(everything, reload and reference-data changes included). Every role reads the reference data.
+Health and reflection stay open, for load balancers and grpcurl.
 """
 
 from __future__ import annotations
@@ -27,15 +28,22 @@ EVALUATE_CLAIMS = PKG + "SubsidyService/EvaluateClaims"
 GET_PROGRESS = PKG + "QuotaService/GetProgress"
 LIST_RULES = PKG + "RulesService/ListRules"
 RELOAD_RULES = PKG + "RulesService/ReloadRules"
+GET_REFERENCE = PKG + "ReferenceDataService/GetReferenceData"
+LIST_REFERENCE = PKG + "ReferenceDataService/ListReferenceVersions"
+REPLACE_REFERENCE = PKG + "ReferenceDataService/ReplaceReferenceTable"
+IMPORT_REFERENCE = PKG + "ReferenceDataService/ImportReferenceData"
 OPEN_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+READ_REFERENCE = frozenset({GET_REFERENCE, LIST_REFERENCE})  # every role reads the reference data
 
 ROLES: dict[str, frozenset[str]] = {
-    "operator": frozenset({CHECK_STATION, CHECK_STATIONS, EVALUATE_CLAIM, EVALUATE_CLAIMS}),
-    "approver": frozenset({EVALUATE_CLAIM, EVALUATE_CLAIMS, GET_PROGRESS}),
-    "reader": frozenset({GET_PROGRESS, LIST_RULES}),
+    "operator": frozenset({CHECK_STATION, CHECK_STATIONS, EVALUATE_CLAIM, EVALUATE_CLAIMS}) | READ_REFERENCE,
+    "approver": frozenset({EVALUATE_CLAIM, EVALUATE_CLAIMS, GET_PROGRESS}) | READ_REFERENCE,
+    "reader": frozenset({GET_PROGRESS, LIST_RULES}) | READ_REFERENCE,
     "admin": frozenset(
         {CHECK_STATION, CHECK_STATIONS, EVALUATE_CLAIM, EVALUATE_CLAIMS, GET_PROGRESS, LIST_RULES, RELOAD_RULES}
-    ),
+    )
+    | READ_REFERENCE
+    | {REPLACE_REFERENCE, IMPORT_REFERENCE},
 }
 
 

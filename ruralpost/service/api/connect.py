@@ -35,12 +35,14 @@ from google.protobuf.message import Message
 from ruralpost.service.api import status
 from ruralpost.service.api.gate import Gate, Refused, request_id_of
 from ruralpost.service.api.methods import Methods
+from ruralpost.service.api.reference_service import ReferenceDataConnect
 from ruralpost.service.errors import ServiceError
 from ruralpost.v1 import (
     claim_connect,
     claim_pb2,
     progress_connect,
     progress_pb2,
+    reference_connect,
     rules_connect,
     rules_pb2,
     station_connect,
@@ -389,5 +391,6 @@ def applications(methods: Methods, gate: Gate, read_max_bytes: int) -> dict[str,
         claim_connect.SubsidyServiceASGIApplication(SubsidyConnect(methods), **options),
         progress_connect.QuotaServiceASGIApplication(QuotaConnect(methods), **options),
         rules_connect.RulesServiceASGIApplication(RulesConnect(methods), **options),
+        reference_connect.ReferenceDataServiceASGIApplication(ReferenceDataConnect(methods), **options),
     ]
     return {app.path + "/": app for app in apps}

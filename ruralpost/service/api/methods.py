@@ -14,7 +14,9 @@ loop keeps serving while it waits.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 from google.protobuf.message import Message
 
@@ -25,15 +27,17 @@ from ruralpost.service.api.offload import Offload
 from ruralpost.service.api.streams import item_error, stream_items
 from ruralpost.service.claims.commit import Decision, Reached, decide
 from ruralpost.service.digest import digest
-from ruralpost.service.errors import FailedPrecondition, ServiceError
+from ruralpost.service.errors import FailedPrecondition, FieldViolation, InvalidArgument, ServiceError
 from ruralpost.service.progress.report import progress_report, registry_members, request_members
 from ruralpost.service.progress.validate import validate_progress_request
+from ruralpost.service.refdata.load import TABLES
 from ruralpost.service.rulebook.packs import RulebookError
-from ruralpost.service.runtime import Runtime
+from ruralpost.service.runtime import ReferenceRefused, Runtime
 from ruralpost.service.stations.check import CodeIndex, check
 from ruralpost.service.stations.validate import validate_station_request
+from ruralpost.service.store import ReferenceVersion, VersionConflict
 from ruralpost.service.verdicts import BASIS, SEVERITY, citation
-from ruralpost.v1 import claim_pb2, common_pb2, progress_pb2, rules_pb2, station_pb2
+from ruralpost.v1 import claim_pb2, common_pb2, progress_pb2, reference_pb2, rules_pb2, station_pb2
 
 StationRequest = station_pb2.CheckStationRequest | station_pb2.CheckStationsRequest
 ClaimRequest = claim_pb2.EvaluateClaimRequest | claim_pb2.EvaluateClaimsRequest
@@ -126,6 +130,7 @@ class Methods:
         require_operator(call.caller, request.claim.operator, "claim")
         if request.commit:
             require_commit_right(call.caller)
+        self.runtime.rules.refresh()  # another replica's newer reference data, every few seconds
         d = decide(
             self.runtime.rules.current,
             self.runtime.store.ledger,
@@ -233,3 +238,123 @@ class Methods:
         return rules_pb2.ReloadRulesResponse(
             ruleset_version=ruleset.version, previous_version=previous, cases_passed=passed
         )
+
+    # ---- ReferenceDataService (reads and writes the store: on the pool)
+
+    async def get_reference_data(
+        self, request: reference_pb2.GetReferenceDataRequest
+    ) -> reference_pb2.GetReferenceDataResponse:
+        return await self.offload(self._get_reference_data, request)
+
+    def _get_reference_data(
+        self, request: reference_pb2.GetReferenceDataRequest
+    ) -> reference_pb2.GetReferenceDataResponse:
+        store, programme = self._reference_store()
+        stored = store.get(programme, request.version)
+        if stored is None or stored.tables is None:
+            raise InvalidArgument(
+                [FieldViolation("version", f"基础数据没有第 {request.version} 版 (no version {request.version})")]
+            )
+        data = {"version": stored.version, **stored.tables}
+        return reference_pb2.GetReferenceDataResponse(
+            programme=programme, info=_version_info(stored), data_json=json.dumps(data, ensure_ascii=False, indent=1)
+        )
+
+    async def list_reference_versions(
+        self, request: reference_pb2.ListReferenceVersionsRequest
+    ) -> reference_pb2.ListReferenceVersionsResponse:
+        return await self.offload(self._list_reference_versions)
+
+    def _list_reference_versions(self) -> reference_pb2.ListReferenceVersionsResponse:
+        store, programme = self._reference_store()
+        return reference_pb2.ListReferenceVersionsResponse(
+            programme=programme, versions=[_version_info(v) for v in store.history(programme)]
+        )
+
+    async def replace_reference_table(
+        self, request: reference_pb2.ReplaceReferenceTableRequest
+    ) -> reference_pb2.ReplaceReferenceTableResponse:
+        if request.table not in TABLES:
+            raise InvalidArgument(
+                [
+                    FieldViolation(
+                        "table", f"表名须为 {'、'.join(TABLES)} 之一 (table must be one of {', '.join(TABLES)})"
+                    )
+                ]
+            )
+        entries = _json(request.entries_json, "entries_json", list, "一个对象列表 (a list of objects)")
+        info, previous, passed = await self.offload(
+            self._replace_reference, {request.table: entries}, request.reason, current()
+        )
+        return reference_pb2.ReplaceReferenceTableResponse(info=info, previous_version=previous, cases_passed=passed)
+
+    async def import_reference_data(
+        self, request: reference_pb2.ImportReferenceDataRequest
+    ) -> reference_pb2.ImportReferenceDataResponse:
+        data = _json(request.data_json, "data_json", dict, "一个以表名为键的对象 (an object of tables)")
+        unknown = sorted(set(data) - {*TABLES, "version"})
+        if unknown:
+            raise InvalidArgument(
+                [
+                    FieldViolation(
+                        "data_json",
+                        f"未知的表 (unknown tables): {', '.join(unknown)}; 可用 (known): {', '.join(TABLES)}",
+                    )
+                ]
+            )
+        tables = {k: v for k, v in data.items() if k != "version"}
+        info, previous, passed = await self.offload(self._replace_reference, tables, request.reason, current())
+        return reference_pb2.ImportReferenceDataResponse(info=info, previous_version=previous, cases_passed=passed)
+
+    def _reference_store(self) -> tuple[Any, str]:
+        self.runtime.rules.refresh()
+        store = self.runtime.rules.references
+        if store is None:  # a runtime without a store: tests of the rules alone
+            raise FailedPrecondition("基础数据未存于数据库 (the reference data is not kept in a store)")
+        return store, self.runtime.rules.current.reference.programme
+
+    def _replace_reference(
+        self, changes: dict[str, Any], reason: str, call: Call
+    ) -> tuple[reference_pb2.ReferenceVersionInfo, int, int]:
+        """The stored version, the one before and the golden cases passed."""
+        if not reason.strip():
+            raise InvalidArgument([FieldViolation("reason", "请说明修改原因 (say why the data changes)")])
+        self._reference_store()
+        rules = self.runtime.rules
+        previous = rules.reference_number
+        kept = f"基础数据未修改，仍为第 {previous} 版 (the reference data is unchanged: version {previous} stays)"
+        try:
+            stored, passed = rules.replace_reference(changes, call.who, reason.strip())
+        except ReferenceRefused as e:
+            field = "entries_json" if len(changes) == 1 else "data_json"
+            raise InvalidArgument([FieldViolation(field, f"{kept}: {e}")]) from None
+        except VersionConflict:
+            raise FailedPrecondition(
+                f"{kept}: 另一修改刚刚保存，请重新读取后再改 (another change was just stored: read it and retry)"
+            ) from None
+        except RulebookError as e:
+            raise FailedPrecondition(f"{kept}: 黄金用例未通过 (the golden cases fail with it): {e}") from None
+        if self.runtime.on_reload is not None:
+            self.runtime.on_reload()  # the other pre-forked workers take it at once
+        return _version_info(stored), previous, passed
+
+
+def _version_info(v: ReferenceVersion) -> reference_pb2.ReferenceVersionInfo:
+    return reference_pb2.ReferenceVersionInfo(
+        version=v.version,
+        content_hash=v.content_hash,
+        author=v.author,
+        reason=v.reason,
+        created_at=v.created_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+    )
+
+
+def _json(text: str, field: str, kind: type, expected: str) -> Any:
+    """A JSON request field of the expected shape, or INVALID_ARGUMENT naming it."""
+    try:
+        value = json.loads(text)
+    except ValueError as e:
+        raise InvalidArgument([FieldViolation(field, f"不是有效的 JSON (not valid JSON): {e}")]) from None
+    if not isinstance(value, kind):
+        raise InvalidArgument([FieldViolation(field, f"须为{expected}")])
+    return value

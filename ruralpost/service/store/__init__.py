@@ -1,4 +1,4 @@
-"""Storage: the station registry, the claim ledger and the decision log.
+"""Storage: the station registry, the claim ledger, the decision log and the reference data's versions.
 
 One interface (`Store`), one implementation over SQLAlchemy Core that serves both SQLite (the
 embedded default) and PostgreSQL (for several replicas sharing one database). This package is the
@@ -7,6 +7,7 @@ only importer of the database driver.
 
 from ruralpost.service.store.ledger import ClaimRecord, Commit, Ledger, StoredClaim
 from ruralpost.service.store.outage import StoreUnavailable
+from ruralpost.service.store.reference import ReferenceVersion, ReferenceVersions, VersionConflict
 from ruralpost.service.store.sql import DecisionRow, RegisteredStation, Store, open_store
 
 __all__ = [
@@ -14,9 +15,12 @@ __all__ = [
     "Commit",
     "DecisionRow",
     "Ledger",
+    "ReferenceVersion",
+    "ReferenceVersions",
     "RegisteredStation",
     "Store",
     "StoreUnavailable",
     "StoredClaim",
+    "VersionConflict",
     "open_store",
 ]

@@ -19,6 +19,7 @@ from ruralpost.limits import LOG_BATCH_ROWS, LOG_BATCH_SECONDS, LOG_INSERT_ROWS,
 from ruralpost.service.store import migrate, tables
 from ruralpost.service.store.ledger import Ledger
 from ruralpost.service.store.outage import StoreUnavailable, available
+from ruralpost.service.store.reference import ReferenceVersions
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ class Store:
             engine.dispose()
             raise
         self.ledger = Ledger(engine)  # claims and paid waybills
+        self.reference = ReferenceVersions(engine)  # the reference data's versions
         # bounded: a database that cannot keep up slows the callers down rather than losing rows
         self._log_queue: queue.Queue[DecisionRow | None] = queue.Queue(maxsize=LOG_QUEUE_ROWS)
         self._closing = threading.Event()

@@ -98,3 +98,17 @@ paid_waybills = Table(
     Column("claim_id", String(128), nullable=False),
     Index("paid_waybills_claim", "claim_id"),
 )
+
+# The reference data's versions (roster, products, platforms, brands, rates), per programme:
+# appended, never overwritten; the newest is the one decisions use (store/reference.py).
+reference_data = Table(
+    "reference_data",
+    metadata,
+    Column("programme", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("content_hash", String(32), nullable=False),  # the version answers record
+    Column("tables", Text, nullable=False),  # the JSON form of the tables
+    Column("author", String(256), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
