@@ -55,7 +55,7 @@ constraints:
 browser:
 	sh scripts/ensure-chromium.sh
 
-# The quick loop, under a minute: linters, types, the import contracts (tests/test_imports.py) and
+# The quick loop (about two minutes on a busy 2-core machine): linters, types, the import contracts (tests/test_imports.py) and
 # every test not marked `slow` (wheel builds, Chromium, servers in subprocesses, PostgreSQL replicas).
 check: setup lint typecheck
 	$(BIN)/python -m pytest -q -m "not slow"
