@@ -248,7 +248,7 @@ def build(config: Config, options: tuple[tuple[str, Any], ...] = (), reuse_port:
     runtime = Runtime(rules=rules, store=store, max_stream_items=config.max_stream_items)
     interceptor = ServiceInterceptor(authenticator, config.max_streams_per_caller)
     loop = asyncio.new_event_loop()
-    threading.Thread(target=loop.run_forever, name="doors-loop", daemon=True).start()
+    threading.Thread(target=_serve_loop, args=(loop,), name="doors-loop", daemon=True).start()
     pool = ThreadPoolExecutor(max_workers=config.threads, thread_name_prefix="rpc")
     methods = Methods(runtime, Offload(pool))
 
@@ -310,6 +310,14 @@ def build(config: Config, options: tuple[tuple[str, Any], ...] = (), reuse_port:
         r.on_loop(health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING))
     log.info("listening on %s (port %d), rules %s", config.listen, port, runtime.rules.current.version)
     return r
+
+
+def _serve_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """The doors' loop until `stop`, then closed: its selector and wake-up sockets go with it."""
+    try:
+        loop.run_forever()
+    finally:
+        loop.close()
 
 
 def stop(running: Running, grace: float) -> None:

@@ -86,6 +86,8 @@ class Store:
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._local = threading.local()
         self._sqlite_path = engine.url.database or ""
+        self._readers: list[sqlite3.Connection] = []  # every thread's, closed with the store
+        self._readers_lock = threading.Lock()
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         # the stations of a county whose current (latest) registration shows a code
         self._holders_sql = (
@@ -155,9 +157,15 @@ class Store:
         try:
             if conn is None:
                 conn = self._local.reader = sqlite3.connect(self._sqlite_path, timeout=30, check_same_thread=False)
+                with self._readers_lock:
+                    self._readers.append(conn)
             return [(r[0], r[1]) for r in conn.execute(self._holders_sql, (county, sign_code))]
         except sqlite3.Error as e:
             self._local.reader = None
+            if conn is not None:
+                with self._readers_lock, contextlib.suppress(ValueError):
+                    self._readers.remove(conn)  # unless the store closed it already
+                conn.close()
             raise StoreUnavailable(f"数据库暂不可用 (database unavailable): {e}") from e
 
     @staticmethod
@@ -259,6 +267,10 @@ class Store:
             self._closing.set()
             self._log_queue.put(None)
             self._writer.join(timeout=30)
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for conn in readers:
+            conn.close()
         self.engine.dispose()
 
 
