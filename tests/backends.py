@@ -156,6 +156,6 @@ def decisions(store: Store, limit: int = 100) -> list[DecisionRow]:
     """The latest decision-log rows, newest first, once the queued ones are written."""
     store.flush()
     d = tables.decisions
-    query = select(*(d.c[f.name] for f in fields(DecisionRow))).order_by(d.c.id.desc()).limit(limit)
+    query = select(*(d.c[name] for name in DecisionRow._fields)).order_by(d.c.id.desc()).limit(limit)
     with store.engine.connect() as conn:
         return [DecisionRow(*r) for r in conn.execute(query)]

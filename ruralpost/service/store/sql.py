@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as dt
 import logging
-import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, Select, and_, create_engine, event, func, insert, select
 
@@ -37,8 +38,7 @@ class RegisteredStation:
     verdict: bytes
 
 
-@dataclass(frozen=True)
-class DecisionRow:
+class DecisionRow(NamedTuple):  # a tuple: built on every call, cheaper than a frozen dataclass
     method: str
     subject_id: str
     caller: str
@@ -112,8 +112,7 @@ class Store:
             raise
         self.ledger = Ledger(engine)  # claims and paid waybills
         self.reference = ReferenceVersions(engine)  # the reference data's versions
-        # bounded: a database that cannot keep up slows the callers down rather than losing rows
-        self._log_queue: queue.Queue[DecisionRow | None] = queue.Queue(maxsize=LOG_QUEUE_ROWS)
+        self._log_rows: collections.deque[DecisionRow | threading.Event] = collections.deque()
         self._closing = threading.Event()
         self._writer = threading.Thread(target=self._write_decisions, name="decision-log", daemon=True)
         self._writer.start()
@@ -216,29 +215,37 @@ class Store:
 
     # ---- decision log
     def log_decision(self, row: DecisionRow) -> None:
-        self._log_queue.put(row)
+        """Queues the row for the writer: a deque append, no lock and no wake-up on the request
+        path. A database that cannot keep up slows the callers down rather than losing rows."""
+        while len(self._log_rows) >= LOG_QUEUE_ROWS and self._writer.is_alive():
+            time.sleep(LOG_BATCH_SECONDS / 5)
+        self._log_rows.append(row)
 
     def _write_decisions(self) -> None:
-        """Writes queued rows in batches gathered over LOG_BATCH_SECONDS: one transaction for
-        hundreds of evaluations. The writer sleeps while a batch gathers instead of waking for
-        every row: a wake-up per call is a GIL hand-off per call, which the request threads pay."""
+        """Writes the queued rows every LOG_BATCH_SECONDS (sooner while a backlog remains): one
+        transaction for hundreds of evaluations. The writer polls rather than being woken: a
+        wake-up per call is a GIL hand-off per call, which the request threads pay."""
+        rows = self._log_rows
         while True:
-            batch: list[DecisionRow | None] = [self._log_queue.get()]
-            if batch[0] is not None:
-                self._closing.wait(LOG_BATCH_SECONDS)
-                with contextlib.suppress(queue.Empty):
-                    while len(batch) < LOG_BATCH_ROWS and batch[-1] is not None:
-                        batch.append(self._log_queue.get_nowait())
-            rows = [r for r in batch if r is not None]
+            closing = self._closing.is_set()
+            if len(rows) < LOG_BATCH_ROWS and not closing:
+                closing = self._closing.wait(LOG_BATCH_SECONDS)
+            batch: list[DecisionRow] = []
+            flushed: list[threading.Event] = []  # flush() marks: set once the rows before them are written
+            while rows and len(batch) < LOG_BATCH_ROWS:
+                item = rows.popleft()
+                if isinstance(item, threading.Event):
+                    flushed.append(item)
+                else:
+                    batch.append(item)
             try:
-                if rows:
-                    self._insert_decisions(rows)
+                if batch:
+                    self._insert_decisions(batch)
             except Exception:  # the log must never take the service down; say so loudly
-                log.exception("decision log: %d rows not written", len(rows))
-            finally:
-                for _ in batch:
-                    self._log_queue.task_done()
-            if batch[-1] is None:
+                log.exception("decision log: %d rows not written", len(batch))
+            for mark in flushed:
+                mark.set()
+            if closing and not rows:
                 return
 
     def _insert_decisions(self, rows: list[DecisionRow]) -> None:
@@ -259,13 +266,16 @@ class Store:
                 conn.exec_driver_sql(self._decisions_sql[len(chunk)], values)
 
     def flush(self) -> None:
-        """Waits until every queued decision-log row is written."""
-        self._log_queue.join()
+        """Waits until every decision-log row queued before the call is written."""
+        if self._writer.is_alive():
+            written = threading.Event()
+            self._log_rows.append(written)
+            while not written.wait(1) and self._writer.is_alive():
+                pass
 
     def close(self) -> None:
         if self._writer.is_alive():
             self._closing.set()
-            self._log_queue.put(None)
             self._writer.join(timeout=30)
         with self._readers_lock:
             readers, self._readers = self._readers, []
