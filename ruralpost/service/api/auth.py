@@ -3,7 +3,9 @@
 The auth file is a YAML list of `{name, token_sha256, role, operator?}`; only token hashes are
 stored. Roles: `operator` (checks, and claims with commit = false, for its own operator only),
 `approver` (claims with commit = true, GetProgress), `reader` (GetProgress, ListRules), `admin`
-(everything, reload and reference-data changes included). Every role reads the reference data.
+(everything, reload and reference-data changes included). Every role reads the reference data. An
+`operator` caller sees its own operator's claims and paid waybills only (`scope`): answers never
+name another operator's claim ids or waybills to it.
 Health and reflection stay open, for load balancers and grpcurl.
 """
 
@@ -160,6 +162,12 @@ def require_operator(caller: Caller | None, operator: str, what: str) -> None:
     """An `operator` caller acts for its own operator only (None: no auth file, no scoping)."""
     if caller is not None and caller.role == "operator" and operator.strip() != caller.operator:
         raise PermissionDenied(f"{caller.name} acts for {caller.operator}, not for this {what}'s operator")
+
+
+def scope(caller: Caller | None) -> str | None:
+    """The operator whose own view a caller gets (an `operator` caller's), None for a caller who sees
+    every operator's (admins, approvers, readers, and every caller without an auth file)."""
+    return caller.operator if caller is not None and caller.role == "operator" else None
 
 
 def require_commit_right(caller: Caller | None) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from ruralpost.service.api.auth import require_commit_right, require_operator
+from ruralpost.service.api.auth import require_commit_right, require_operator, scope
 from ruralpost.service.api.call import Call, current
 from ruralpost.service.api.decisions import record
 from ruralpost.service.api.offload import Offload
@@ -139,6 +139,7 @@ class Methods:
             request.claim,
             request.commit,
             request.accept_provisional_rates,
+            scope(call.caller),
         )
         response = d.response
         record(
