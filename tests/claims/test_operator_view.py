@@ -24,8 +24,8 @@ def _commit(claim: claim_pb2.Claim) -> claim_pb2.EvaluateClaimRequest:
     return claim_pb2.EvaluateClaimRequest(claim=claim, commit=True, accept_provisional_rates=True)
 
 
-def test_an_operators_dry_run_never_learns_waybills_paid_to_another_operator(secured: Running) -> None:
-    with grpc.insecure_channel(f"127.0.0.1:{secured.port}") as ch:
+def test_an_operators_dry_run_never_learns_waybills_paid_to_another_operator(secured_on: Running) -> None:
+    with grpc.insecure_channel(f"127.0.0.1:{secured_on.port}") as ch:
         subsidy = claim_pb2_grpc.SubsidyServiceStub(ch)
         paid = subsidy.EvaluateClaim(_commit(upbound_claim()), metadata=md("approver"))
         assert paid.committed and paid.eligible_pieces == 3
@@ -47,8 +47,8 @@ def test_an_operators_dry_run_never_learns_waybills_paid_to_another_operator(sec
         assert _rejected_as_paid(own) == waybills and own.eligible_pieces == 0
 
 
-def test_an_operator_never_learns_another_operators_claim_ids(secured: Running) -> None:
-    with grpc.insecure_channel(f"127.0.0.1:{secured.port}") as ch:
+def test_an_operator_never_learns_another_operators_claim_ids(secured_on: Running) -> None:
+    with grpc.insecure_channel(f"127.0.0.1:{secured_on.port}") as ch:
         subsidy = claim_pb2_grpc.SubsidyServiceStub(ch)
         assert subsidy.EvaluateClaim(_commit(upbound_claim(RIVAL, "SHARED-2023-07-0001")), metadata=md("approver"))
         mine = claim_pb2.EvaluateClaimRequest(claim=upbound_claim(OPERATOR, "SHARED-2023-07-0001"))

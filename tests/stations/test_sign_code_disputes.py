@@ -36,18 +36,18 @@ def _ids(verdict: common_pb2.Verdict) -> list[str]:
 
 
 @pytest.fixture
-def disputed(secured: Running) -> Running:
+def disputed(secured_on: Running) -> Running:
     """The rival registers XZ0004 first; then 壹公里's real station registers it too."""
-    with grpc.insecure_channel(f"127.0.0.1:{secured.port}") as ch:
+    with grpc.insecure_channel(f"127.0.0.1:{secured_on.port}") as ch:
         stub = station_pb2_grpc.StationServiceStub(ch)
         first = stub.CheckStation(_request(RIVAL, SQUAT), metadata=md("other")).verdict
         assert "STN-SIGN-CODE-DISPUTED" not in _ids(first)  # nobody else showed it yet
         stub.CheckStation(_request(OPERATOR, REAL), metadata=md("op"))
-    return secured
+    return secured_on
 
 
-def test_a_code_registered_first_by_another_operator_does_not_block_the_real_station(secured: Running) -> None:
-    with grpc.insecure_channel(f"127.0.0.1:{secured.port}") as ch:
+def test_a_code_registered_first_by_another_operator_does_not_block_the_real_station(secured_on: Running) -> None:
+    with grpc.insecure_channel(f"127.0.0.1:{secured_on.port}") as ch:
         stub = station_pb2_grpc.StationServiceStub(ch)
         stub.CheckStation(_request(RIVAL, SQUAT), metadata=md("other"))
         real = stub.CheckStation(_request(OPERATOR, REAL), metadata=md("op")).verdict
@@ -72,12 +72,12 @@ def test_a_code_registered_first_by_another_operator_does_not_block_the_real_sta
         )
     (township,) = [t for t in progress.report.townships if t.township == "康家会镇"]
     assert township.township_stations_done == 1
-    registered = {(s.operator, s.station_id): s.outcome for s in secured.runtime.store.stations()}
+    registered = {(s.operator, s.station_id): s.outcome for s in secured_on.runtime.store.stations()}
     assert registered == {(RIVAL, SQUAT): "OUTCOME_PASS_WITH_WARNINGS", (OPERATOR, REAL): "OUTCOME_PASS_WITH_WARNINGS"}
 
 
-def test_an_operators_own_second_station_with_the_code_is_still_a_duplicate(secured: Running) -> None:
-    with grpc.insecure_channel(f"127.0.0.1:{secured.port}") as ch:
+def test_an_operators_own_second_station_with_the_code_is_still_a_duplicate(secured_on: Running) -> None:
+    with grpc.insecure_channel(f"127.0.0.1:{secured_on.port}") as ch:
         stub = station_pb2_grpc.StationServiceStub(ch)
         stub.CheckStation(_request(OPERATOR, REAL), metadata=md("op"))
         second = stub.CheckStation(_request(OPERATOR, "KJH-XZ-02"), metadata=md("op")).verdict
@@ -86,12 +86,12 @@ def test_an_operators_own_second_station_with_the_code_is_still_a_duplicate(secu
     assert REAL in second.reasons[0].message  # its own station: naming it tells the operator nothing new
 
 
-def test_a_dispute_in_an_admins_stream_is_named_with_both_stations(secured: Running) -> None:
+def test_a_dispute_in_an_admins_stream_is_named_with_both_stations(secured_on: Running) -> None:
     items = [
         station_pb2.CheckStationsRequest(station=_request(RIVAL, SQUAT).station, as_of="2023-07-15"),
         station_pb2.CheckStationsRequest(station=_request(OPERATOR, REAL).station, as_of="2023-07-15"),
     ]
-    with grpc.insecure_channel(f"127.0.0.1:{secured.port}") as ch:
+    with grpc.insecure_channel(f"127.0.0.1:{secured_on.port}") as ch:
         answers = list(station_pb2_grpc.StationServiceStub(ch).CheckStations(iter(items), metadata=md("admin")))
     second = answers[1].verdict
     assert _ids(second) == ["STN-SIGN-CODE-DISPUTED"]
