@@ -1,5 +1,5 @@
-"""The `ruralpost` command: `serve` runs the service; check, claim, progress, rules, template and data
-are its clients, and never load the server."""
+"""The `ruralpost` command: `serve` runs the service; check, claim, progress, rules, template, data
+and signcode are its clients, and never load the server."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Fixtures every test may use: a real server on a free port with a real SQLite file, a channel to it,
-a copy of the rules to edit, an auth file and a server that requires it, databases (backends.py)."""
+a copy of the rules to edit, an auth file and servers that require it, databases (backends.py)."""
 
 from __future__ import annotations
 
@@ -73,4 +73,11 @@ def secured(tmp_path: Path, auth_file: Path, rules_copy: Path) -> Iterator[Runni
         max_stream_items=3,
     )
     with running(config) as r:
+        yield r
+
+
+@pytest.fixture
+def secured_on(db: str, auth_file: Path) -> Iterator[Running]:  # noqa: F811 (db: the fixture of backends.py)
+    """A server that requires the auth file, on each store (SQLite, and PostgreSQL where reachable)."""
+    with running(Config(listen="127.0.0.1:0", db=db, auth_file=auth_file, grace_seconds=1)) as r:
         yield r

@@ -24,6 +24,7 @@ def test_services_and_methods_of_the_contract() -> None:
     assert methods == {
         ("ruralpost.v1.StationService", "CheckStation"),
         ("ruralpost.v1.StationService", "CheckStations"),
+        ("ruralpost.v1.StationService", "ResolveSignCode"),  # admins: the county's decision on a disputed code
         ("ruralpost.v1.QuotaService", "GetProgress"),
         ("ruralpost.v1.SubsidyService", "EvaluateClaim"),
         ("ruralpost.v1.SubsidyService", "EvaluateClaims"),

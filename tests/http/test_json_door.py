@@ -25,6 +25,7 @@ from tests.support import EXAMPLES, OPERATOR, example
 
 CHECK = "StationService/CheckStation"
 CHECKS = "StationService/CheckStations"
+RESOLVE = "StationService/ResolveSignCode"
 CLAIM = "SubsidyService/EvaluateClaim"
 CLAIMS = "SubsidyService/EvaluateClaims"
 PROGRESS = "QuotaService/GetProgress"
@@ -250,3 +251,25 @@ def test_http_beyond_loopback_needs_an_auth_file(listen: str, tmp_path: Any) -> 
     with pytest.raises(ConfigError, match="auth-file"):
         check_exposure(Config(http_listen=listen, db=str(tmp_path / "x.db")))
     check_exposure(Config(http_listen=listen, insecure=True))
+
+
+def test_an_admin_resolves_a_sign_code_dispute_over_the_json_door(http_secured: Running) -> None:
+    port = http_secured.http_port
+    ours = example("township-station.json")
+    ours["register"] = True
+    theirs = json.loads(json.dumps(ours))
+    theirs["station"].update(operator="某某快递有限公司", stationId="MM-XZ-01")
+    assert unary(port, CHECK, theirs, who="other").code == "ok"  # registered the code first
+    disputed = unary(port, CHECK, ours, who="op").body["verdict"]
+    assert disputed["outcome"] == "OUTCOME_PASS_WITH_WARNINGS"
+    assert [r["ruleId"] for r in disputed["reasons"]] == ["STN-SIGN-CODE-DISPUTED"]
+    assert "MM-XZ-01" not in json.dumps(disputed, ensure_ascii=False)
+    resolve = {"county": "静乐县", "signCode": "XZ0004", "operator": OPERATOR, "reason": "县里核实"}
+    for who in ("op", "other", "approver", "reader"):
+        assert unary(port, RESOLVE, resolve, who=who).code == "permission_denied"
+    answer = unary(port, RESOLVE, resolve, who="admin")
+    assert answer.code == "ok" and answer.body["award"]["operator"] == OPERATOR
+    assert answer.body["award"]["author"] == "ops-admin"
+    assert unary(port, CHECK, ours, who="op").body["verdict"]["outcome"] == "OUTCOME_PASS"
+    lost = unary(port, CHECK, theirs, who="other").body["verdict"]
+    assert "STN-SIGN-CODE-AWARDED" in [r["ruleId"] for r in lost["reasons"]]

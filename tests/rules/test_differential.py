@@ -65,6 +65,8 @@ optional = {
     "programme_operator": st.booleans(),
     "sign_code": texts,
     "sign_code_duplicates": st.integers(0, 3),
+    "sign_code_disputes": st.integers(0, 3),
+    "sign_code_awarded_elsewhere": st.booleans(),
     "filed_name": texts,
     "hours_sign_posted": st.booleans(),
     "area_m2": st.floats(0, 1000, allow_nan=False),

@@ -1,4 +1,4 @@
-"""The client subcommands of `ruralpost`: check, claim, progress, rules, template, data.
+"""The client subcommands of `ruralpost`: check, claim, progress, rules, template, data, signcode.
 
 Exit codes a workflow can gate on: 0 everything passed, 1 any item failed / was ineligible /
 could not be read, 2 usage or connection errors (nothing was decided).
@@ -491,6 +491,30 @@ def _data_history(args: argparse.Namespace) -> int:
     return OK
 
 
+# ---- signcode: the county's decision on a sign code two operators registered
+
+
+def _signcode_resolve(args: argparse.Namespace) -> int:
+    if not args.reason.strip():
+        raise UsageError("--reason: 请说明裁定理由 (say why the county decides so)")
+    with _client(args) as client:
+        answer = client.resolve_sign_code(args.county, args.code, args.operator, args.reason)
+    if args.format == "json":
+        print(_json(answer))
+        return OK
+    a = answer.award
+    print(f"编号 {a.sign_code}（{a.county}）已裁定给 {a.operator} (sign code {a.sign_code} awarded to {a.operator})")
+    if answer.HasField("previous"):
+        print(
+            f"原裁定 previously: {answer.previous.operator}（{answer.previous.awarded_at}，{answer.previous.author}）"
+        )
+    print("运营企业 operator\t站点 station\t结果 from now on")
+    for h in answer.holders:
+        fate = "通过 passes" if h.operator == a.operator else "STN-SIGN-CODE-AWARDED"
+        print(f"{h.operator}\t{h.station_id}\t{fate}")
+    return OK
+
+
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Registers the client subcommands on `ruralpost`'s parser (next to `serve`)."""
     p = sub.add_parser(
@@ -601,3 +625,14 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--format", choices=("table", "json"), default="table")
     _connection(p)
     p.set_defaults(run=_guarded(_data_history))
+
+    code = sub.add_parser("signcode", help="sign codes two operators registered (编号争议): the county decides")
+    actions = code.add_subparsers(dest="action", required=True)
+    p = actions.add_parser("resolve", help="award a disputed sign code to one operator (admin; ResolveSignCode)")
+    p.add_argument("--county", required=True, help="the county (静乐县) or its code (140926)")
+    p.add_argument("--code", required=True, help="the sign code, e.g. XZ0004")
+    p.add_argument("--operator", required=True, help="the operator awarded the code (one whose station shows it)")
+    p.add_argument("--reason", required=True, help="why the county decides so (kept with the decision)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    _connection(p)
+    p.set_defaults(run=_guarded(_signcode_resolve))

@@ -144,6 +144,9 @@ class RuralpostClient:
         self._check_stations: grpc.StreamStreamMultiCallable[
             station_pb2.CheckStationsRequest, station_pb2.CheckStationsResponse
         ] = stations.CheckStations
+        self._resolve_sign_code: grpc.UnaryUnaryMultiCallable[
+            station_pb2.ResolveSignCodeRequest, station_pb2.ResolveSignCodeResponse
+        ] = stations.ResolveSignCode
         self._evaluate_claim: grpc.UnaryUnaryMultiCallable[
             claim_pb2.EvaluateClaimRequest, claim_pb2.EvaluateClaimResponse
         ] = subsidy.EvaluateClaim
@@ -243,6 +246,15 @@ class RuralpostClient:
 
     def list_rules(self, subject: str = "", timeout: float | None = None) -> rules_pb2.ListRulesResponse:
         return self._unary(self._list_rules, rules_pb2.ListRulesRequest(subject=subject), timeout)
+
+    def resolve_sign_code(
+        self, county: str, sign_code: str, operator: str, reason: str, timeout: float | None = None
+    ) -> station_pb2.ResolveSignCodeResponse:
+        """Admins: records the county's decision that a disputed sign code is `operator`'s."""
+        request = station_pb2.ResolveSignCodeRequest(
+            county=county, sign_code=sign_code, operator=operator, reason=reason
+        )
+        return self._unary(self._resolve_sign_code, request, timeout)
 
     # ---- reference data (read: every role; change: admin)
 

@@ -3,7 +3,10 @@
 The auth file is a YAML list of `{name, token_sha256, role, operator?}`; only token hashes are
 stored. Roles: `operator` (checks, and claims with commit = false, for its own operator only),
 `approver` (claims with commit = true, GetProgress), `reader` (GetProgress, ListRules), `admin`
-(everything, reload and reference-data changes included). Every role reads the reference data.
+(everything, reload, reference-data changes and the county's sign-code decisions included). Every
+role reads the reference data. An `operator` caller sees its own operator's stations, claims and
+paid waybills only (`scope`): answers never name another operator's station ids, claim ids or
+waybills to it.
 Health and reflection stay open, for load balancers and grpcurl.
 """
 
@@ -23,6 +26,7 @@ from ruralpost.service.errors import PermissionDenied, ResourceExhausted, Unauth
 PKG = "/ruralpost.v1."
 CHECK_STATION = PKG + "StationService/CheckStation"
 CHECK_STATIONS = PKG + "StationService/CheckStations"
+RESOLVE_SIGN_CODE = PKG + "StationService/ResolveSignCode"
 EVALUATE_CLAIM = PKG + "SubsidyService/EvaluateClaim"
 EVALUATE_CLAIMS = PKG + "SubsidyService/EvaluateClaims"
 GET_PROGRESS = PKG + "QuotaService/GetProgress"
@@ -43,7 +47,7 @@ ROLES: dict[str, frozenset[str]] = {
         {CHECK_STATION, CHECK_STATIONS, EVALUATE_CLAIM, EVALUATE_CLAIMS, GET_PROGRESS, LIST_RULES, RELOAD_RULES}
     )
     | READ_REFERENCE
-    | {REPLACE_REFERENCE, IMPORT_REFERENCE},
+    | {REPLACE_REFERENCE, IMPORT_REFERENCE, RESOLVE_SIGN_CODE},
 }
 
 
@@ -160,6 +164,12 @@ def require_operator(caller: Caller | None, operator: str, what: str) -> None:
     """An `operator` caller acts for its own operator only (None: no auth file, no scoping)."""
     if caller is not None and caller.role == "operator" and operator.strip() != caller.operator:
         raise PermissionDenied(f"{caller.name} acts for {caller.operator}, not for this {what}'s operator")
+
+
+def scope(caller: Caller | None) -> str | None:
+    """The operator whose own view a caller gets (an `operator` caller's), None for a caller who sees
+    every operator's (admins, approvers, readers, and every caller without an auth file)."""
+    return caller.operator if caller is not None and caller.role == "operator" else None
 
 
 def require_commit_right(caller: Caller | None) -> None:

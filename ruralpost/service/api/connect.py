@@ -342,6 +342,11 @@ class StationConnect:
     ) -> AsyncIterator[station_pb2.CheckStationsResponse]:
         return self.methods.check_stations(request)
 
+    async def resolve_sign_code(
+        self, request: station_pb2.ResolveSignCodeRequest, ctx: Any
+    ) -> station_pb2.ResolveSignCodeResponse:
+        return await self.methods.resolve_sign_code(request)
+
 
 class SubsidyConnect:
     def __init__(self, methods: Methods) -> None:

@@ -14,13 +14,15 @@ loop keeps serving while it waits.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 from google.protobuf.message import Message
 
-from ruralpost.service.api.auth import require_commit_right, require_operator
+from ruralpost.service import names
+from ruralpost.service.api.auth import require_commit_right, require_operator, scope
 from ruralpost.service.api.call import Call, current
 from ruralpost.service.api.decisions import record
 from ruralpost.service.api.offload import Offload
@@ -35,7 +37,7 @@ from ruralpost.service.rulebook.packs import RulebookError
 from ruralpost.service.runtime import ReferenceRefused, Runtime
 from ruralpost.service.stations.check import CodeIndex, check
 from ruralpost.service.stations.validate import validate_station_request
-from ruralpost.service.store import ReferenceVersion, VersionConflict
+from ruralpost.service.store import ReferenceVersion, SignCodeAward, VersionConflict
 from ruralpost.service.verdicts import BASIS, SEVERITY, citation
 from ruralpost.v1 import claim_pb2, common_pb2, progress_pb2, reference_pb2, rules_pb2, station_pb2
 
@@ -61,7 +63,16 @@ class Methods:
         valid = validate_station_request(request.HasField("station"), request.station, request.as_of, request.register)
         require_operator(call.caller, request.station.operator, "station")
         ruleset = self.runtime.rules.current
-        verdict = check(ruleset, self.runtime.store, request.station, valid.as_of, request.register, batch, valid.dates)
+        verdict = check(
+            ruleset,
+            self.runtime.store,
+            request.station,
+            valid.as_of,
+            request.register,
+            batch,
+            valid.dates,
+            detail=scope(call.caller) is None,
+        )
         station_id = request.station.station_id
         self._record_verdict(
             call, "station", method, station_id, request, verdict, ruleset.version, verdict.evaluated_as_of
@@ -123,6 +134,51 @@ class Methods:
         except ServiceError as e:
             return station_pb2.CheckStationsResponse(index=index, error=item_error(e))
 
+    async def resolve_sign_code(
+        self, request: station_pb2.ResolveSignCodeRequest
+    ) -> station_pb2.ResolveSignCodeResponse:
+        """The county's decision on a disputed sign code (admins; a store write: on the pool)."""
+        return await self.offload(self._resolve_sign_code, request, current())
+
+    def _resolve_sign_code(
+        self, request: station_pb2.ResolveSignCodeRequest, call: Call
+    ) -> station_pb2.ResolveSignCodeResponse:
+        programme = self.runtime.rules.current.book.programme
+        company = programme.names.company
+        county = programme.county_code_of(request.county) or request.county.strip()
+        code, operator, reason = names.code(request.sign_code), company(request.operator), request.reason.strip()
+        store = self.runtime.store
+        holders = [(company(op), sid) for op, sid in store.sign_code_holders(county, code)] if county and code else []
+        problems = [
+            FieldViolation(field, text)
+            for field, bad, text in (
+                ("county", not county, "请填写所在县 (the county is required)"),
+                ("sign_code", not code, "请填写标识牌编号 (the sign code is required)"),
+                ("operator", not operator, "请填写获裁定的运营企业 (the operator awarded the code is required)"),
+                ("reason", not reason, "请说明裁定理由 (say why the county decides so)"),
+            )
+            if bad
+        ]
+        if not problems and all(op != operator for op, _ in holders):
+            shown = "、".join(dict.fromkeys(op or "（未填运营企业）" for op, _ in holders)) or "（无）"
+            problems.append(
+                FieldViolation(
+                    "operator",
+                    f"{operator}在{county}没有登记使用编号{code}的站点；登记使用此编号的运营企业：{shown} "
+                    f"(no registered station of {operator} shows {code} in {county}; operators whose "
+                    f"stations show it: {shown})",
+                )
+            )
+        if problems:
+            raise InvalidArgument(problems)
+        before = store.sign_code_awards(county, code)
+        award = store.award_sign_code(county, code, operator, call.who, reason)
+        return station_pb2.ResolveSignCodeResponse(
+            award=_award(award),
+            previous=_award(before[-1]) if before else None,
+            holders=[station_pb2.SignCodeHolder(operator=op, station_id=sid) for op, sid in holders],
+        )
+
     # ---- SubsidyService (a claim reads the ledger and may commit to it: always on the pool)
 
     def _decide(self, request: ClaimRequest, call: Call, method: str) -> Decision:
@@ -139,6 +195,7 @@ class Methods:
             request.claim,
             request.commit,
             request.accept_provisional_rates,
+            scope(call.caller),
         )
         response = d.response
         record(
@@ -192,7 +249,8 @@ class Methods:
         members = (
             request_members(request.stations) if request.stations else registry_members(self.runtime.store.stations())
         )
-        report = progress_report(ruleset, members, as_of, hub)
+        awards = self.runtime.store.awards_in_force()
+        report = progress_report(ruleset, members, as_of, hub, lambda county, code: awards.get((county, code), ""))
         verdict = report.verdict
         self._record_verdict(
             call, "progress", "GetProgress", report.programme, request, verdict, ruleset.version, report.as_of
@@ -339,13 +397,28 @@ class Methods:
         return _version_info(stored), previous, passed
 
 
+def _award(a: SignCodeAward) -> station_pb2.SignCodeAward:
+    return station_pb2.SignCodeAward(
+        county=a.county,
+        sign_code=a.sign_code,
+        operator=a.operator,
+        author=a.author,
+        reason=a.reason,
+        awarded_at=_rfc3339(a.awarded_at),
+    )
+
+
+def _rfc3339(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def _version_info(v: ReferenceVersion) -> reference_pb2.ReferenceVersionInfo:
     return reference_pb2.ReferenceVersionInfo(
         version=v.version,
         content_hash=v.content_hash,
         author=v.author,
         reason=v.reason,
-        created_at=v.created_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        created_at=_rfc3339(v.created_at),
     )
 
 

@@ -1,4 +1,5 @@
-"""StationService over gRPC: CheckStation and the CheckStations stream (thin: the request -> `Methods`)."""
+"""StationService over gRPC: CheckStation, the CheckStations stream and ResolveSignCode (thin: the
+request -> `Methods`)."""
 
 from __future__ import annotations
 
@@ -23,3 +24,8 @@ class StationServicer(station_pb2_grpc.StationServiceServicer):
     ) -> AsyncIterator[station_pb2.CheckStationsResponse]:
         async for response in self.methods.check_stations(request_iterator):
             yield response
+
+    async def ResolveSignCode(
+        self, request: station_pb2.ResolveSignCodeRequest, context: Any
+    ) -> station_pb2.ResolveSignCodeResponse:
+        return await self.methods.resolve_sign_code(request)

@@ -6,15 +6,21 @@ the claim is evaluated again against the grown ledger and committed again. Money
 on rates still marked provisional unless the approver says they accept them
 (`accept_provisional_rates`): without it such a commit is FAILED_PRECONDITION, and the ledger
 keeps the acceptance with the reference-data version the claim was decided on.
+
+An operator's dry run sees the ledger as its own (`viewer`): the waybills its own operator's
+claims were paid for, and its own claim ids. A waybill paid to another operator, or a claim id
+another operator's committed claim holds, is not told to it; the commit (an approver's or an
+admin's, who see the whole ledger) still refuses to pay twice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
 from ruralpost.limits import MAX_COMMIT_ATTEMPTS
-from ruralpost.service.claims.evaluate import StationsWithCodes, evaluate_claim, subsidy_config
+from ruralpost.service.claims.evaluate import PaidAmong, StationsWithCodes, evaluate_claim, subsidy_config
 from ruralpost.service.claims.facts import KIND_NAMES
 from ruralpost.service.claims.validate import validate_claim_request
 from ruralpost.service.digest import digest
@@ -71,6 +77,15 @@ def _provisional_refusal(claim: claim_pb2.Claim, response: claim_pb2.EvaluateCla
     )
 
 
+def _paid_to(ledger: Ledger, company: Callable[[str], str], own: str) -> PaidAmong:
+    """The ledger's paid waybills as an operator sees them: those its own claims were paid for."""
+
+    def paid_among(waybills: Collection[str]) -> set[str]:
+        return {w for w, operator in ledger.paid_to(waybills).items() if company(operator) == own}
+
+    return paid_among
+
+
 def decide(
     ruleset: RuleSet,
     ledger: Ledger,
@@ -79,20 +94,26 @@ def decide(
     claim: claim_pb2.Claim,
     commit: bool,
     accept_provisional_rates: bool = False,
+    viewer: str | None = None,
 ) -> Decision:
     """Validates and evaluates a claim against the ledger and the station registry (the store's
     `stations_with_codes`); with `commit`, records it (or its stored answer). A commit whose amount
-    rests on provisional rates needs `accept_provisional_rates`."""
+    rests on provisional rates needs `accept_provisional_rates`. `viewer`: the operator whose own
+    view of the ledger a dry run gets (None: the whole ledger)."""
     programme = ruleset.book.programme
     config = subsidy_config(programme)
     period = validate_claim_request(has_claim, claim, programme.id, config.max_parcels)
     claim_digest = digest(claim)
     as_of = period.last.isoformat()
+    company = programme.names.company
+    own = None if viewer is None or commit else company(viewer)
+    paid_among = ledger.paid_among if own is None else _paid_to(ledger, company, own)
     for _ in range(MAX_COMMIT_ATTEMPTS):
         stored = ledger.stored_claim(claim.claim_id)
-        if stored is not None:
+        if stored is not None and (own is None or company(stored.operator) == own):
             return _stored(stored.response, stored.digest, claim, claim_digest, as_of)
-        evaluation = evaluate_claim(ruleset, claim, period, ledger.paid_among, stations_with_codes)
+        # (another operator's committed claim under this id: a dry run that records nothing)
+        evaluation = evaluate_claim(ruleset, claim, period, paid_among, stations_with_codes)
         response = evaluation.response
         if not commit:
             return Decision(response, claim_digest, as_of, evaluation.rule_ids, Reached.DRY_RUN)

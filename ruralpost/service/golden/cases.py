@@ -112,15 +112,22 @@ def _rule_ids(reasons: Any) -> tuple[str, ...]:
 
 class _CaseRegistry:
     """A golden case's registry, from its input: for a station case the ids of other registered
-    stations showing the case's code (`code_holders`); for a claim case the registered stations
-    (`registry`: Station JSON, each its current registration) that delivering codes are looked up in."""
+    stations showing the case's code (`code_holders`) and the operator the county awarded the code
+    to (`sign_code_award`); for a claim case the registered stations (`registry`: Station JSON, each
+    its current registration) that delivering codes are looked up in."""
 
-    def __init__(self, holders: list[tuple[str, str]], stations: list[RegisteredStation] | None = None) -> None:
+    def __init__(
+        self, holders: list[tuple[str, str]], stations: list[RegisteredStation] | None = None, award: str = ""
+    ) -> None:
         self.holders = holders
         self.stations = stations or []
+        self.award = award
 
     def sign_code_holders(self, county: str, sign_code: str) -> list[tuple[str, str]]:
         return self.holders
+
+    def sign_code_award(self, county: str, sign_code: str) -> str:
+        return self.award
 
     def register_station(self, row: RegisteredStation, ruleset_version: str, as_of: str) -> None:
         raise ValueError("golden cases do not register stations")
@@ -139,14 +146,15 @@ def _registered(ruleset: RuleSet, raw: list[Any]) -> list[RegisteredStation]:
 
 
 def run_station_case(ruleset: RuleSet, case: Case) -> Result:
-    """input: {station: <Station as proto JSON>, as_of, code_holders: [registered station ids, or
-    {operator, station_id} as the registry holds them]}"""
+    """input: {station: <Station as proto JSON>, as_of, code_holders: [registered station ids of
+    the case's own operator, or {operator, station_id} as the registry holds them], sign_code_award:
+    the operator the county awarded the code to}"""
     station = json_format.ParseDict(case.input.get("station") or {}, station_pb2.Station())
     holders = [
-        (str(h.get("operator", "")), str(h["station_id"])) if isinstance(h, dict) else ("", str(h))
+        (str(h.get("operator", "")), str(h["station_id"])) if isinstance(h, dict) else (station.operator, str(h))
         for h in case.input.get("code_holders") or ()
     ]
-    registry = _CaseRegistry(holders)
+    registry = _CaseRegistry(holders, award=str(case.input.get("sign_code_award") or ""))
     verdict = check(ruleset, registry, station, _as_of(case), register=False)
     return Result(case, common_pb2.Outcome.Name(verdict.outcome), _rule_ids(verdict.reasons), tuple(verdict.reasons))
 

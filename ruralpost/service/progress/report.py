@@ -32,7 +32,7 @@ from ruralpost.service.dates import day_number, parse_date
 from ruralpost.service.engine import Firing
 from ruralpost.service.rulebook.programme import Programme, Township
 from ruralpost.service.ruleset import RuleSet
-from ruralpost.service.stations.check import CodeIndex, check_station, code_holders, registry_county
+from ruralpost.service.stations.check import Award, CodeIndex, check_station, code_holders, registry_county
 from ruralpost.service.stations.facts import sign_code_of
 from ruralpost.service.store import RegisteredStation
 from ruralpost.v1 import common_pb2, progress_pb2, station_pb2
@@ -388,9 +388,14 @@ _CAUSE_FIELD = {"NOT_STANDARDISED": "station", "SAME_VILLAGE": "station.village"
 
 
 def progress_report(
-    ruleset: RuleSet, members: Sequence[Member], as_of: dt.date, hub: progress_pb2.CountyHub | None
+    ruleset: RuleSet,
+    members: Sequence[Member],
+    as_of: dt.date,
+    hub: progress_pb2.CountyHub | None,
+    award: Award | None = None,
 ) -> progress_pb2.ProgressReport:
-    """The progress report of the programme as of a date, from the given set of stations."""
+    """The progress report of the programme as of a date, from the given set of stations; `award`
+    the county's decisions on disputed sign codes (none: every dispute is still open)."""
     programme: Programme = ruleset.book.programme
     index = CodeIndex(ruleset, (m.station for m in members))
     tallies = {t.name: Tally(t) for t in programme.townships}
@@ -400,7 +405,7 @@ def progress_report(
     points: list[tuple[int, Member, common_pb2.Verdict, Tally]] = []  # filed village points, to count per village
     for i, m in enumerate(members):
         s = m.station
-        verdict = check_station(ruleset, s, as_of, code_holders(ruleset, s, None, index))
+        verdict = check_station(ruleset, s, as_of, code_holders(ruleset, s, None, index, award))
         code = sign_code_of(s)
         if code and registry_county(s, ruleset) == programme.county_code:
             county_codes.append(code)  # 一县一编号: every station of the county numbers in one series

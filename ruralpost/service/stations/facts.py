@@ -49,6 +49,18 @@ def dates_of(station: station_pb2.Station) -> StationDates:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CodeShown:
+    """How the sign-code reasons name the other stations showing the code (stations/check.py
+    decides what the caller may see)."""
+
+    taken_by: str = ""  # the operator's own other stations
+    disputed_by: str = ""  # the other operators (另一运营企业 for an operator's own view)
+    disputed_by_en: str = ""
+    awarded_to: str = ""  # the operator the county awarded the code to
+    awarded_to_en: str = ""
+
+
 KIND = {
     station_pb2.STATION_KIND_TOWNSHIP_STATION: "TOWNSHIP_STATION",
     station_pb2.STATION_KIND_VILLAGE_POINT: "VILLAGE_POINT",
@@ -96,9 +108,13 @@ def station_fact(
     programme: Programme,
     sign_code_duplicates: int = 0,
     dates: StationDates | None = None,
+    sign_code_disputes: int = 0,
+    sign_code_awarded_elsewhere: bool = False,
 ) -> Fact:
     """The station as the rules see it, with names resolved to official codes; `dates` as
-    validation parsed them (parsed here when not given)."""
+    validation parsed them (parsed here when not given). The sign-code counts: the operator's own
+    other stations showing the code, other operators showing it while the county has not decided,
+    and whether the county awarded it to another operator."""
     s = station
     d = dates or dates_of(station)
     services = sorted({_SERVICE[v] for v in s.services if v in _SERVICE})
@@ -165,6 +181,8 @@ def station_fact(
     if code:
         fact["sign_code"] = code
         fact["sign_code_duplicates"] = sign_code_duplicates
+        fact["sign_code_disputes"] = sign_code_disputes
+        fact["sign_code_awarded_elsewhere"] = sign_code_awarded_elsewhere
     filed_name = s.filed_name.strip()
     if filed_name:
         fact["filed_name"] = filed_name
@@ -229,10 +247,10 @@ class StationDisplay(Values):
     every fact shown as text, plus a few derived ones (absent ones read （未填）)."""
 
     def __init__(
-        self, station: station_pb2.Station, fact: Fact, programme: Programme, taken_by: str, dates: StationDates
+        self, station: station_pb2.Station, fact: Fact, programme: Programme, code: CodeShown, dates: StationDates
     ) -> None:
         super().__init__()
-        self.station, self.fact, self.programme, self.taken_by, self.dates = station, fact, programme, taken_by, dates
+        self.station, self.fact, self.programme, self.code, self.dates = station, fact, programme, code, dates
 
     def __missing__(self, key: str) -> str:
         derive = _DERIVED.get(key)
@@ -284,7 +302,11 @@ _DERIVED: dict[str, Callable[[StationDisplay], str | None]] = {
     "hours_finding_en": lambda d: _hours_finding(d.station.business_hours)[1],
     "township_hint": lambda d: d.programme.township_hint(d.station.township),
     "expected_code_format": lambda d: d.programme.model.sign_code_formats.get(d.fact.get("kind", ""), "XZ0001/C0001"),
-    "sign_code_taken_by": lambda d: d.taken_by,
+    "sign_code_taken_by": lambda d: d.code.taken_by,
+    "sign_code_disputed_by": lambda d: d.code.disputed_by,
+    "sign_code_disputed_by_en": lambda d: d.code.disputed_by_en,
+    "sign_code_awarded_to": lambda d: d.code.awarded_to,
+    "sign_code_awarded_to_en": lambda d: d.code.awarded_to_en,
     "filed_on": lambda d: d.station.filing.filed_on or "（无）",
     "opened_on": lambda d: d.station.opened_on or "（无）",
     "record_number": lambda d: d.station.filing.record_number or "（无）",
@@ -308,8 +330,8 @@ def station_display(
     station: station_pb2.Station,
     fact: Fact,
     programme: Programme,
-    taken_by: str = "",
+    code: CodeShown | None = None,
     dates: StationDates | None = None,
 ) -> StationDisplay:
     """The values the templates of the reasons that fired read, made as they are read."""
-    return StationDisplay(station, fact, programme, taken_by, dates or dates_of(station))
+    return StationDisplay(station, fact, programme, code or CodeShown(), dates or dates_of(station))

@@ -29,6 +29,7 @@ SQLITE_CHUNK = 5_000  # host parameters per look-up (SQLite's limit is 32,766 si
 class StoredClaim:
     digest: str
     response: bytes
+    operator: str = ""  # as the claim wrote it
 
 
 @dataclass(frozen=True)
@@ -74,29 +75,36 @@ class Ledger:
     def stored_claim(self, claim_id: str) -> StoredClaim | None:
         c = tables.claims
         with available(), self.engine.connect() as conn:
-            row = conn.execute(select(c.c.digest, c.c.response).where(c.c.claim_id == claim_id)).first()
-        return StoredClaim(row[0], bytes(row[1])) if row else None
+            row = conn.execute(select(c.c.digest, c.c.response, c.c.operator).where(c.c.claim_id == claim_id)).first()
+        return StoredClaim(row[0], bytes(row[1]), row[2]) if row else None
 
     def paid_among(self, waybills: Collection[str]) -> set[str]:
         """The given waybills that a committed claim has already been paid for."""
+        return set(self._paid(waybills, "SELECT waybill, '' FROM paid_waybills WHERE waybill"))
+
+    def paid_to(self, waybills: Collection[str]) -> dict[str, str]:
+        """The given waybills a committed claim has been paid for -> that claim's operator (for an
+        operator's own view of the ledger: its own paid waybills only)."""
+        return self._paid(
+            waybills,
+            "SELECT w.waybill, coalesce(c.operator, '') FROM paid_waybills w "
+            "LEFT JOIN claims c ON c.claim_id = w.claim_id WHERE w.waybill",
+        )
+
+    def _paid(self, waybills: Collection[str], select_where: str) -> dict[str, str]:
+        """`select_where` (two columns, ending at the waybill column) over the given waybills."""
         items = list(waybills)
-        paid: set[str] = set()
+        paid: dict[str, str] = {}
         with available(), self.engine.connect() as conn:
             if self.is_sqlite:
                 for start in range(0, len(items), SQLITE_CHUNK):
                     chunk = items[start : start + SQLITE_CHUNK]
                     marks = ",".join("?" * len(chunk))
                     paid.update(
-                        r[0]
-                        for r in conn.exec_driver_sql(
-                            f"SELECT waybill FROM paid_waybills WHERE waybill IN ({marks})", tuple(chunk)
-                        )
+                        (r[0], r[1]) for r in conn.exec_driver_sql(f"{select_where} IN ({marks})", tuple(chunk))
                     )
             elif items:
-                paid.update(
-                    r[0]
-                    for r in conn.exec_driver_sql("SELECT waybill FROM paid_waybills WHERE waybill = ANY(%s)", (items,))
-                )
+                paid.update((r[0], r[1]) for r in conn.exec_driver_sql(f"{select_where} = ANY(%s)", (items,)))
         return paid
 
     def commit(self, record: ClaimRecord) -> Commit:

@@ -38,6 +38,18 @@ class RegisteredStation:
     verdict: bytes
 
 
+@dataclass(frozen=True)
+class SignCodeAward:
+    """The county's decision on a disputed sign code: whose it is, who recorded it, when and why."""
+
+    county: str
+    sign_code: str
+    operator: str
+    author: str
+    reason: str
+    awarded_at: dt.datetime
+
+
 class DecisionRow(NamedTuple):  # a tuple: built on every call, cheaper than a frozen dataclass
     method: str
     subject_id: str
@@ -166,6 +178,44 @@ class Store:
                     self._readers.remove(conn)  # unless the store closed it already
                 conn.close()
             raise StoreUnavailable(f"数据库暂不可用 (database unavailable): {e}") from e
+
+    # ---- the county's decisions on disputed sign codes: appended, the latest one in force
+    def award_sign_code(self, county: str, sign_code: str, operator: str, author: str, reason: str) -> SignCodeAward:
+        """Records that the county awards the code to `operator`; earlier decisions stay as they were."""
+        award = SignCodeAward(county, sign_code, operator, author, reason, dt.datetime.now(dt.UTC))
+        with available(), self.engine.begin() as conn:
+            conn.execute(
+                insert(tables.sign_code_awards).values(
+                    county=county,
+                    sign_code=sign_code,
+                    operator=operator,
+                    author=author,
+                    reason=reason,
+                    awarded_at=award.awarded_at,
+                )
+            )
+        return award
+
+    def sign_code_awards(self, county: str | None = None, sign_code: str | None = None) -> list[SignCodeAward]:
+        """Every decision recorded (of one county and code when given), oldest first."""
+        a = tables.sign_code_awards
+        query = select(a.c.county, a.c.sign_code, a.c.operator, a.c.author, a.c.reason, a.c.awarded_at)
+        if county is not None:
+            query = query.where(a.c.county == county)
+        if sign_code is not None:
+            query = query.where(a.c.sign_code == sign_code)
+        with available(), self.engine.connect() as conn:
+            return [SignCodeAward(*r) for r in conn.execute(query.order_by(a.c.id))]
+
+    def sign_code_award(self, county: str, sign_code: str) -> str:
+        """The operator the county awarded the code to, "" when it has not decided. Read only for a
+        station whose code another operator shows (stations/check.py), so rarely."""
+        found = self.sign_code_awards(county, sign_code)
+        return found[-1].operator if found else ""
+
+    def awards_in_force(self) -> dict[tuple[str, str], str]:
+        """(county, sign code) -> the operator awarded it, for every code decided (the progress report)."""
+        return {(a.county, a.sign_code): a.operator for a in self.sign_code_awards()}
 
     @staticmethod
     def _current(query: Select[Any]) -> Select[Any]:

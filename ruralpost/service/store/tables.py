@@ -26,8 +26,9 @@ metadata = MetaData()
 # The station registry: every registration of a station, appended, never overwritten, each with
 # the time it was recorded. A station is (operator, station_id); its
 # latest registration (the highest `id`, the order the database recorded them in) holds its current
-# facts. Sign codes are unique per county by rule (STN-SIGN-CODE-DUPLICATE), so a duplicate is
-# stored with its FAIL verdict rather than refused by the database.
+# facts. Sign codes are unique per county by rule (STN-SIGN-CODE-DUPLICATE within an operator; a
+# dispute between operators until the county decides, sign_code_awards), so every registration is
+# stored with its verdict rather than refused by the database.
 station_registrations = Table(
     "station_registrations",
     metadata,
@@ -46,6 +47,22 @@ station_registrations = Table(
     Column("registered_at", DateTime(timezone=True), nullable=False),
     Index("station_registrations_station", "operator", "station_id", "id"),
     Index("station_registrations_sign_code", "county", "sign_code"),
+)
+
+# The county's decisions on disputed sign codes (STN-SIGN-CODE-DISPUTED, -AWARDED): appended by an
+# admin (ResolveSignCode), never updated; the latest row of a (county, sign code) is in force. Who,
+# when and why are kept with each.
+sign_code_awards = Table(
+    "sign_code_awards",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("county", String(256), nullable=False),
+    Column("sign_code", String(32), nullable=False),
+    Column("operator", String(256), nullable=False),  # the operator awarded the code, as a company
+    Column("author", String(256), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("awarded_at", DateTime(timezone=True), nullable=False),
+    Index("sign_code_awards_code", "county", "sign_code", "id"),
 )
 
 # Append-only: every evaluation, what, when, who, input digest, outcome, rules, version.
