@@ -28,7 +28,7 @@ import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ruralpost.clients.reports.labels import ENCODING_NAMES
 
@@ -330,27 +330,35 @@ def _unclosed(raw: list[str], delimiter: str) -> bool:
     return len(raw) > 1 and sum(1 for _ in csv.reader([*raw, "\n"], delimiter=delimiter)) == 1
 
 
-def _table_rows(path: Path, text: Text, max_rows: int | None) -> Rows:
+def _open_table(path: Path, text: Text) -> tuple[TextIO, _Lines, Iterator[list[str]], str]:
+    """The open file, its lines as read, a csv reader over them and the delimiter."""
     f = path.open(encoding=text.encoding, newline="")
     first = f.readline()
     # Excel's "Unicode text" is tab-separated; a header holds no commas or tabs of its own.
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
     lines = _Lines(itertools.chain([first], f) if first else [])
-    reader = csv.reader(lines, delimiter=delimiter)
-    try:
-        header = next(reader, None)
-    except csv.Error as e:
-        f.close()
-        raise ReadError(f"{path}: 无法读取表头 cannot read the header: {e}") from None
+    return f, lines, csv.reader(lines, delimiter=delimiter), delimiter
+
+
+def _table_rows(path: Path, text: Text, max_rows: int | None) -> Rows:
+    # The header is read and the file closed; the rows open it again when they are read, so a
+    # file refused for its header (or never read on) leaves nothing open.
+    f, _, reader, delimiter = _open_table(path, text)
+    with f:
+        try:
+            header = next(reader, None)
+        except csv.Error as e:
+            raise ReadError(f"{path}: 无法读取表头 cannot read the header: {e}") from None
     if header is None:
-        f.close()
         raise ReadError(f"{path}: 文件是空的 the file is empty")
-    lines.take()
     count = Count()
     unnamed = not all(h.strip() for h in header)
 
     def rows() -> Iterator[Row | None]:
+        f, lines, reader, _ = _open_table(path, text)
         with f:
+            next(reader, None)  # the header, read above
+            lines.take()
             number = 1
             while True:
                 problem = ""
