@@ -523,7 +523,9 @@ function showClaim(data, afterCommit) {
   const badRows = el("ul", {});
   for (const b of data.bad_rows || []) badRows.append(el("li", { text: `第${b.row}行 row ${b.row}：${b.problem}` }));
   $("claim-bad-rows").replaceChildren(data.bad_rows && data.bad_rows.length ? badRows : el("span", { class: "small", text: "—" }));
-  $("claim-commit-area").hidden = !(state.me && state.me.may.commit) || afterCommit || r.committed;
+  // no rate for its pieces (SUB-RATE-MISSING, among the reasons above): the server refuses the commit
+  const unrated = (r.reasons || []).some((x) => x.rule_id === "SUB-RATE-MISSING");
+  $("claim-commit-area").hidden = !(state.me && state.me.may.commit) || afterCommit || r.committed || unrated;
   $("claim-confirm").hidden = true;
   state.pending = r;
   $("claim-result").hidden = false;
