@@ -7,7 +7,9 @@ service does not start.
 With a store, the rule set's reference data is the store's newest version (the package's YAML is
 version 1, stored at first start). A change (`replace_reference`) passes the same checks and
 golden cases before it is stored and active. Other replicas on the same database take it at their
-next claim after at most REFERENCE_POLL_SECONDS (`refresh`), or at once when told to reload.
+next claim after at most REFERENCE_POLL_SECONDS (`refresh`), or at once when told to reload, once
+it passes the same gate there (their rules may differ from the storing replica's, during a rolling
+upgrade); a version that fails it is not taken and the replica says so in its log.
 """
 
 from __future__ import annotations
@@ -48,6 +50,15 @@ def _folder_digest(rules_dir: Path) -> str:
     return content_hash([p for p in root.rglob("*") if p.is_file()], root)
 
 
+@dataclass(frozen=True)
+class RefusedVersion:
+    """A version another replica stored that fails this replica's gate (its golden cases): not taken."""
+
+    version: int
+    content_hash: str
+    why: str
+
+
 class ReferenceRefused(RulebookError):
     """A reference-data change that does not pass its checks (the schema, names, rates)."""
 
@@ -73,6 +84,7 @@ class ActiveRules:
         self.references: ReferenceVersions | None = None
         self.poll_seconds = poll_seconds
         self.reference_number = 0  # the store's number of the active reference data (0: no store)
+        self.refused: RefusedVersion | None = None  # a newer stored version this replica did not take
         self._lock = threading.Lock()
         first, _ = self._load()
         self._current = self._first(first)
@@ -151,25 +163,46 @@ class ActiveRules:
             passed = _gate(candidate, self.rules_dir)
         except RulebookError as e:
             raise RulebookError(f"{e} (the old rule set stays)") from None
-        self._current, self.reference_number = candidate, number
+        self._current, self.reference_number, self.refused = candidate, number, None
         return candidate, passed
 
     def refresh(self) -> None:
         """Takes the store's newest reference version when another replica stored one; asks the
-        store at most every `poll_seconds`. The version passed its checks and golden cases where
-        it was stored, so it is only read here (its schema checked again)."""
+        store at most every `poll_seconds`. The version passes the same gate here as a change made
+        here (its schema, then the golden cases with this replica's rules: the replica that stored
+        it may run other rules); one that fails is not taken, the current version stays, and one
+        error line says so (once per version, as a refused reload is logged)."""
         if self.references is None or time.monotonic() < self._next_poll:
             return
         with self._lock:
             self._next_poll = time.monotonic() + self.poll_seconds
             programme = self._current.reference.programme
-            if self.references.newest_number(programme) <= self.reference_number:
+            newest = self.references.newest_number(programme)
+            if newest <= self.reference_number or (self.refused is not None and newest == self.refused.version):
                 return
             stored = self.references.get(programme)
-            if stored is not None and stored.version > self.reference_number:
-                self._current = self._with_stored(self._current, stored)
-                self.reference_number = stored.version
-                log.info("reference data version %d (%s) taken from the store", stored.version, stored.content_hash)
+            if stored is None or stored.version <= self.reference_number:
+                return
+            try:
+                candidate = self._with_stored(self._current, stored)
+                passed = _gate(candidate, self.rules_dir)
+            except RulebookError as e:
+                self.refused = RefusedVersion(stored.version, stored.content_hash, str(e))
+                log.error(
+                    "reference data version %d (%s) from the store not taken, version %d stays: %s",
+                    stored.version,
+                    stored.content_hash,
+                    self.reference_number,
+                    e,
+                )
+                return
+            self._current, self.reference_number, self.refused = candidate, stored.version, None
+            log.info(
+                "reference data version %d (%s) taken from the store: %d golden cases passed",
+                stored.version,
+                stored.content_hash,
+                passed,
+            )
 
     def replace_reference(self, changes: dict[str, Any], author: str, reason: str) -> tuple[ReferenceVersion, int]:
         """Stores the newest version with the tables in `changes` (JSON form) replaced whole as the
@@ -181,6 +214,14 @@ class ActiveRules:
             self._next_poll = 0.0
         self.refresh()  # build on the newest version
         with self._lock:
+            refused = self.refused
+            if refused is not None and refused.version > self.reference_number:
+                raise RulebookError(
+                    f"本副本未采用数据库中最新的第 {refused.version} 版（在本副本的规则下黄金用例未通过），"
+                    f"不能在旧版本上修改；请先使各副本的规则一致 (this replica did not take version "
+                    f"{refused.version} of the store, whose golden cases fail under its rules; make the "
+                    f"replicas' rules agree first): {refused.why}"
+                )
             current = self._current
             programme = current.reference.programme
             tables = {**current.reference.tables.model_dump(mode="json", by_alias=True), **changes}

@@ -395,8 +395,9 @@ def test_list_rules_says_rates_are_provisional(channel: grpc.Channel) -> None:
         "SUB-DATE",
         "SUB-WAYBILL",
     }
-    amount, provisional = rules.ListRules(rules_pb2.ListRulesRequest(subject="claim_amount")).rules
+    amount, provisional, missing = rules.ListRules(rules_pb2.ListRulesRequest(subject="claim_amount")).rules
     assert amount.rule_id == "SUB-AMOUNT" and provisional.rule_id == "SUB-RATES-PROVISIONAL"
+    assert missing.rule_id == "SUB-RATE-MISSING" and missing.basis == common_pb2.RULE_BASIS_SETTING
     assert "占位" in provisional.description and "暂定" in provisional.description
     assert provisional.basis == common_pb2.RULE_BASIS_SETTING
     assert not re.search(r"\d分", amount.description + provisional.description)  # money in 元

@@ -94,7 +94,15 @@ def test_logins_and_roles(http_secured: Running) -> None:
     status, body = browser.json("POST", "/console/api/login", {"token": "nope"})
     assert status == 401 and "令牌不正确" in body["error"]["message"] and "unknown token" in body["error"]["message"]
     me = browser.login("op")
-    assert me["may"] == {"check": True, "progress": False, "claim": True, "commit": False, "rules": False}
+    assert me["may"] == {
+        "check": True,
+        "progress": False,
+        "claim": True,
+        "commit": False,
+        "rules": False,
+        "data": True,
+        "data_edit": False,
+    }
     assert TOKENS["op"] not in browser.cookie  # the cookie names the token's hash, never the token
     status, body = browser.json("GET", "/console/api/rules")
     assert status == 403 and body["error"]["code"] == "permission_denied"

@@ -363,3 +363,99 @@ def test_an_expired_login_asks_again_and_keeps_the_page(short_sessions: Running,
     page.wait_for_selector("#login", state="hidden")
     page.click("#progress-form button[type=submit]")
     page.wait_for_selector("#progress-county:has-text('2023-11-30')")
+
+
+def test_the_reference_data_page_searches_shows_history_and_admins_edit_and_upload(
+    http_secured: Running, browser_context: Any, tmp_path: Path
+) -> None:
+    """基础数据: a reader searches the tables and cannot change them; an admin adds a platform in
+    the editor, is told why a change with a duplicate name is refused (the version stays), uploads
+    the downloaded workbook with a product added, and opens an older version read-only."""
+    reader = open_console(browser_context, http_secured, "reader")
+    reader.click("button[data-tab=data]")
+    reader.wait_for_selector("#data-body tr")
+    assert "第 1 版" in reader.inner_text("#data-version")
+    reader.click("#data-tables button[data-table=products]")
+    every = reader.locator("#data-body tr").count()
+    assert every > 150
+    reader.fill("#data-search", "薄皮")  # an alias: the entry it names is found
+    assert reader.locator("#data-body tr").evaluate_all("rows => rows.map(r => r.dataset.name)") == ["核桃"]
+    assert "薄皮核桃" in reader.inner_text("#data-body tr[data-name='核桃']")
+    assert f"1 / {every}" in reader.inner_text("#data-count")
+    assert reader.is_hidden("#data-edit-area") and reader.is_hidden("#data-upload-area")  # reading only
+    assert "随程序包提供的第一版" in reader.inner_text("#data-history tr[data-version='1']")
+    reader.click("#logout")
+    reader.wait_for_selector("#login:not([hidden])")
+    reader.close()
+
+    page = open_console(browser_context, http_secured, "admin")
+    page.click("button[data-tab=data]")
+    page.wait_for_selector("#data-body tr")
+    page.click("#data-tables button[data-table=platforms]")
+    page.click("#data-edit")
+    page.click("#data-add-row")
+    added = page.locator("#data-body tr").last
+    added.locator("input[data-key=name]").fill("静乐好物小程序")
+    added.locator("input[data-key=aliases]").fill("静乐好物、好物小程序")
+    page.fill("#data-reason", "工信局审核：县里的小程序商城")
+    added.scroll_into_view_if_needed()
+    screenshot(page, "data-page-editing")
+    page.click("#data-save")
+    page.wait_for_selector("#data-done:not([hidden])")
+    assert "第 1 版 → 第 2 版" in page.inner_text("#data-done")
+    assert "第 2 版" in page.inner_text("#data-version") and "县里的小程序商城" in page.inner_text("#data-version")
+    newest = page.inner_text("#data-history tr[data-version='2']")
+    assert "ops-admin" in newest and "工信局审核：县里的小程序商城" in newest
+    page.fill("#data-search", "好物")
+    assert page.locator("#data-body tr").evaluate_all("rows => rows.map(r => r.dataset.name)") == ["静乐好物小程序"]
+    assert http_secured.runtime.rules.current.reference.platform("好物小程序") is not None
+
+    # a name of another entry: the server's reason on the page, version 2 still in use, the edit kept
+    page.fill("#data-search", "")
+    page.click("#data-tables button[data-table=products]")
+    page.click("#data-edit")
+    page.click("#data-add-row")
+    page.locator("#data-body tr").last.locator("input[data-key=name]").fill("核桃")
+    page.fill("#data-reason", "重复的名称")
+    page.click("#data-save")
+    page.wait_for_selector("#data-error:not([hidden])")
+    error = page.inner_text("#data-error")
+    assert "仍为第 2 版" in error and "核桃" in error, error
+    assert page.is_visible("#data-save-form") and "第 2 版" in page.inner_text("#data-version-number")
+    page.click("#data-cancel")
+    assert http_secured.runtime.rules.reference_number == 2
+
+    # the downloaded workbook, a product added in it, uploaded with a reason
+    with page.expect_download() as download:
+        page.click("#data-export-xlsx")
+    saved = tmp_path / "基础数据.xlsx"
+    download.value.save_as(saved)
+    book = openpyxl.load_workbook(saved)
+    sheet = book["products"]
+    header = [c.value for c in sheet[1]]
+    row = {"name": "松花粉", "aliases": '["松花粉末"]', "class": "林产品采集品", "section": "02 林产品"}
+    sheet.append([row.get(str(key), "") for key in header])
+    book.save(saved)
+    page.set_input_files("#data-file", str(saved))
+    page.fill("#data-upload-reason", "工信局审核：松花粉为林产品")
+    page.click("#data-upload-go")
+    page.wait_for_selector("#data-done:has-text('第 3 版')")
+    assert "基础数据.xlsx" in page.inner_text("#data-done") and "第 2 版 → 第 3 版" in page.inner_text("#data-done")
+    page.click("#data-tables button[data-table=products]")
+    page.fill("#data-search", "松花粉末")
+    assert page.locator("#data-body tr").evaluate_all("rows => rows.map(r => r.dataset.name)") == ["松花粉"]
+    page.fill("#data-search", "")
+    page.click("#data-tables button[data-table=platforms]")
+    page.locator("#data-body tr[data-name='静乐好物小程序']").scroll_into_view_if_needed()
+    screenshot(page, "data-page")
+
+    # an older version, read-only: no editing, not the later platform
+    page.click("#data-history button[data-view='1']")
+    page.wait_for_selector("#data-viewing:not([hidden])")
+    assert "正在查看第 1 版" in page.inner_text("#data-viewing")
+    assert page.is_hidden("#data-edit-area") and page.is_hidden("#data-upload-area")
+    assert page.locator("#data-body tr[data-name='静乐好物小程序']").count() == 0
+    screenshot(page, "data-page-version-1")
+    page.click("#data-back")
+    page.wait_for_selector("#data-viewing", state="hidden")
+    assert page.locator("#data-body tr[data-name='静乐好物小程序']").count() == 1

@@ -187,7 +187,7 @@ MISTAKES = {
         "subsidy.yaml",
         '{$mt: {waybill_chars: "[9A]+"}}',
         '{$mt: {waybill_chars: "[9A+"}}',
-        "subsidy.yaml: rules[20] (SUB-WAYBILL): ",
+        "subsidy.yaml: rules[21] (SUB-WAYBILL): ",
         "a condition does not compile",
     ),
     "condition-shape": (

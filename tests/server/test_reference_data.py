@@ -4,16 +4,20 @@ through the API and `ruralpost data`, checked before it counts, shared by replic
 from __future__ import annotations
 
 import json
+import logging
+import shutil
 import time
 from pathlib import Path
 
 import grpc
 import pytest
+import yaml
+from google.protobuf import json_format
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from ruralpost.cli import main
-from ruralpost.service.config import Config
+from ruralpost.service.config import DEFAULT_RULES_DIR, Config
 from ruralpost.service.server import Running, running
 from ruralpost.v1 import claim_pb2, claim_pb2_grpc, reference_pb2, reference_pb2_grpc, rules_pb2, rules_pb2_grpc
 from tests.backends import pg_schema
@@ -223,3 +227,84 @@ def test_a_change_on_one_replica_is_seen_by_another_on_the_same_postgresql(tmp_p
             # the claim committed on the old version is answered as it was stored, on its version
             again = _evaluate(bch, "REPL-0001", commit=True)
             assert again == committed and again.reference_version != seen.reference_version
+
+
+def _platform_case(rules: Path) -> None:
+    """A golden case of this replica's own: a sale through 静乐好物小程序 is held for review."""
+    claim = json_format.MessageToDict(farm_claim("LOCAL-0001", [("藜麦", "静乐好物小程序"), ("胡麻油", "京东")]))
+    claim["requestedAmountFen"] = "100"  # the one eligible piece
+    case = {
+        "name": "本副本的用例：静乐好物小程序不在平台名单内，待审核",
+        "input": {"claim": claim},
+        "expect": {
+            "outcome": "CLAIM_OUTCOME_PARTIALLY_ELIGIBLE",
+            "rule_ids": ["SUB-RATES-PROVISIONAL", "SUB-UP-PLATFORM-REVIEW"],
+        },
+    }
+    text = yaml.safe_dump({"pack": "subsidy", "cases": [case]}, allow_unicode=True)
+    (rules / "cases" / "subsidy" / "local.yaml").write_text(text, encoding="utf-8")
+
+
+def _replace(ch: grpc.Channel, table: str, entries: list[dict], reason: str) -> int:  # type: ignore[type-arg]
+    answer = _reference(ch).ReplaceReferenceTable(
+        reference_pb2.ReplaceReferenceTableRequest(
+            table=table, entries_json=json.dumps(entries, ensure_ascii=False), reason=reason
+        )
+    )
+    return int(answer.info.version)
+
+
+def test_a_version_another_replica_stored_passes_this_replicas_golden_cases_before_it_counts(
+    tmp_path: Path, rules_copy: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Replica B runs a golden case of its own that replica A does not: a version A stores that
+    fails it is not taken by B (the version before stays, one error line says why, a change on B is
+    refused naming it); the next version that passes is taken."""
+    own = tmp_path / "rules-b"
+    shutil.copytree(DEFAULT_RULES_DIR, own)
+    _platform_case(own)
+    caplog.set_level(logging.INFO, logger="ruralpost.service.runtime")
+    with (
+        pg_schema() as url,
+        running(Config(listen="127.0.0.1:0", db=url, rules_dir=rules_copy, grace_seconds=1)) as a,
+        running(Config(listen="127.0.0.1:0", db=url, rules_dir=own, grace_seconds=1)) as b,
+        grpc.insecure_channel(f"127.0.0.1:{a.port}") as ach,
+        grpc.insecure_channel(f"127.0.0.1:{b.port}") as bch,
+    ):
+        claim = claim_pb2_grpc.SubsidyServiceStub(bch)
+
+        def held(claim_id: str) -> int:
+            one = farm_claim(claim_id, [("藜麦", "静乐好物小程序")])
+            return claim.EvaluateClaim(claim_pb2.EvaluateClaimRequest(claim=one), metadata=md("admin")).held_pieces
+
+        first = b.runtime.rules.current.reference.version
+        platforms = _current(ach)["platforms"]
+        added = {"name": "静乐好物小程序", "aliases": []}
+        assert _replace(ach, "platforms", [*platforms, added], "工信局：县里的小程序商城") == 2
+        deadline = time.monotonic() + 60
+        while b.runtime.rules.refused is None and time.monotonic() < deadline:
+            assert held(f"HOLD-{int(time.monotonic() * 1000) % 10000:04d}") == 1  # still version 1's answer
+            time.sleep(0.2)
+        refused = b.runtime.rules.refused
+        assert refused is not None and refused.version == 2 and "本副本的用例" in refused.why
+        assert b.runtime.rules.reference_number == 1 and b.runtime.rules.current.reference.version == first
+        time.sleep(2.5)  # past another poll: asked again, not gated again, not logged again
+        assert held("HOLD-9999") == 1
+        lines = [r for r in caplog.records if "not taken" in r.getMessage()]
+        assert len(lines) == 1 and lines[0].levelno == logging.ERROR
+        assert "version 2" in lines[0].getMessage() and "version 1 stays" in lines[0].getMessage()
+        # B cannot build a change on the version it kept
+        with pytest.raises(grpc.RpcError) as e:
+            _replace(bch, "products", _current(bch)["products"], "在旧版本上修改")
+        assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "第 2 版" in (e.value.details() or "")
+
+        # A takes the platform out again (3) and adds a product (4): the newest passes B's case, B takes it
+        products = _current(ach)["products"]
+        _replace(ach, "platforms", platforms, "撤回：小程序商城待审核")
+        assert _replace(ach, "products", [*products, SONGHUAFEN], "工信局审核") == 4
+        deadline = time.monotonic() + 60
+        while b.runtime.rules.reference_number != 4 and time.monotonic() < deadline:
+            assert held(f"TAKE-{int(time.monotonic() * 1000) % 10000:04d}") == 1
+            time.sleep(0.2)
+        assert b.runtime.rules.reference_number == 4 and b.runtime.rules.refused is None
+        assert b.runtime.rules.current.reference.version == a.runtime.rules.current.reference.version

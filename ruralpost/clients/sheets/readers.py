@@ -580,21 +580,27 @@ def _sheet_rows(sheet: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
             yield number, sheet._get_row(cells, values_only=True)
 
 
-def _xlsx_rows(path: Path, max_rows: int | None) -> Rows:
+def _open_book(path: Path) -> Any:
+    """The workbook, read-only, once its zip directory says it is worth opening (`_check_zip`)."""
     import openpyxl  # type: ignore[import-untyped, unused-ignore]
     from openpyxl.utils.exceptions import InvalidFileException  # type: ignore[import-untyped, unused-ignore]
 
     _check_zip(path)
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        sheet = book.worksheets[0]
-        it = _sheet_rows(sheet)
-        first = next(it, None)
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
         raise ReadError(f"{path}: 无法读取 Excel 文件 (cannot read the workbook)：{e}") from None
+
+
+def _sheet_table(path: Path, book: Any, sheet: Any, max_rows: int | None, close: bool, what: str) -> Rows:
+    """The rows of one sheet of an open workbook; `close`: the book closes when they are read."""
+    try:
+        it = _sheet_rows(sheet)
+        first = next(it, None)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
+        raise ReadError(f"{path}: 无法读取 Excel 文件 (cannot read the workbook)：{e}") from None
     if first is None:
-        book.close()
-        raise ReadError(f"{path}: 第一个工作表是空的 (the first sheet is empty)")
+        raise ReadError(f"{path}: {what}是空的 (the sheet is empty)")
     header_row, values = first
     header = ["" if v is None else str(v).strip() for v in values]
     # a header whose last cells are empty (merged group titles) is as wide as the sheet says
@@ -633,9 +639,41 @@ def _xlsx_rows(path: Path, max_rows: int | None) -> Rows:
         except (zipfile.BadZipFile, OSError, ValueError, KeyError) as e:
             yield Row(previous + 1, problem=f"工作表从这里起读不下去 (the sheet cannot be read from here on)：{e}")
         finally:
-            book.close()
+            if close:
+                book.close()
 
     return _rows(path, header, rows(), total, "", max_rows, count)
+
+
+def _xlsx_rows(path: Path, max_rows: int | None) -> Rows:
+    book = _open_book(path)
+    try:
+        return _sheet_table(path, book, book.worksheets[0], max_rows, True, "第一个工作表")
+    except BaseException:
+        book.close()
+        raise
+
+
+class Workbook:
+    """A workbook read sheet by sheet (one sheet per table), with the same limits as `open_rows`:
+    refused from its zip directory before it is parsed, rows taken by their own numbers."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.book = _open_book(path)
+        self.names: list[str] = list(self.book.sheetnames)
+
+    def rows(self, name: str, max_rows: int | None = None) -> Rows:
+        return _sheet_table(self.path, self.book, self.book[name], max_rows, False, f"工作表“{name}”")
+
+    def close(self) -> None:
+        self.book.close()
+
+    def __enter__(self) -> Workbook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def open_rows(path: Path, list_key: str = "stations", max_rows: int | None = None) -> Rows:

@@ -4,17 +4,21 @@ of one sheet per table; and back.
 In a CSV or a sheet every entry is a row and every key a column. Lists (aliases), true/false and
 numbers of fen are written as JSON in their cell and read back as such; every other column is text.
 An empty cell is an empty text, or leaves the key out where the value may be none (a date, a list,
-a number: its default applies).
+a number: its default applies). A workbook is read with the station files' limits (readers.py): one
+that would cost too much to read is refused before it is parsed (`ReferenceTooLarge`), so the
+console can take one from anyone it lets change the data.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
-import zipfile
 from pathlib import Path
 from typing import Any
+
+from ruralpost.clients.sheets.readers import ReadError, Rows, TooLarge, Workbook
 
 TABLES = ("operators", "products", "platforms", "brands", "rates")
 # the columns whose cells hold JSON rather than text
@@ -24,6 +28,10 @@ OPTIONAL = TYPED | {"approved_from", "suspended_from"}  # an empty cell: the key
 
 class ReferenceFileError(ValueError):
     """A file that is no reference data; the message names the file and the place."""
+
+
+class ReferenceTooLarge(ReferenceFileError):
+    """A workbook that would cost more to read than the readers' limits allow."""
 
 
 def _columns(entries: list[dict[str, Any]]) -> list[str]:
@@ -39,10 +47,21 @@ def _cell(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
+def _text(raw: Any) -> str:
+    """A cell as text: a date Excel made of a typed date is that day, a whole number has no ".0"."""
+    if isinstance(raw, dt.datetime) and raw.time() == dt.time():
+        return raw.date().isoformat()
+    if isinstance(raw, dt.date):
+        return raw.isoformat()
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    return "" if raw is None else str(raw).strip()
+
+
 def _entry(row: dict[str, Any], where: str) -> dict[str, Any]:
     entry: dict[str, Any] = {}
     for key, raw in row.items():
-        text = "" if raw is None else str(raw).strip()
+        text = _text(raw)
         if not key or (not text and key in OPTIONAL):
             continue
         if key in TYPED:
@@ -85,8 +104,9 @@ def write(data: dict[str, Any], out: Path) -> None:
                 writer.writerows([_cell(e.get(c)) for c in columns] for e in entries)
 
 
-def read(path: Path) -> dict[str, Any]:
-    """The tables a file (or folder) holds, in the JSON form; tables it does not have are left out."""
+def read(path: Path, max_rows: int | None = None) -> dict[str, Any]:
+    """The tables a file (or folder) holds, in the JSON form; tables it does not have are left out.
+    `max_rows`: the most rows a sheet of a workbook may have (blank ones included)."""
     if path.is_dir():
         found = {}
         for table in TABLES:
@@ -105,26 +125,44 @@ def read(path: Path) -> dict[str, Any]:
             data = json.loads(path.read_text(encoding="utf-8-sig"))
         except ValueError as e:
             raise ReferenceFileError(f"{path}: 不是有效的 JSON (not valid JSON): {e}") from None
+        except RecursionError:
+            raise ReferenceFileError(f"{path}: JSON 嵌套过深 (JSON nested too deeply)") from None
         if not isinstance(data, dict):
             raise ReferenceFileError(f"{path}: 应为以表名为键的对象 (an object of tables is expected)")
         return data
     if suffix == ".xlsx":
-        import openpyxl  # type: ignore[import-untyped, unused-ignore]
+        return _workbook(path, max_rows)
+    raise ReferenceFileError(f"{path}: 只能读 .json、.xlsx 或 CSV 文件夹 (a .json, an .xlsx or a folder of CSV files)")
 
-        try:
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError) as e:
-            raise ReferenceFileError(f"{path}: 不是有效的 Excel 文件 (not a valid .xlsx): {e}") from None
+
+def _workbook(path: Path, max_rows: int | None) -> dict[str, Any]:
+    """The tables of a workbook's sheets named after them; other sheets are not read."""
+    try:
+        book = Workbook(path)
+    except TooLarge as e:
+        raise ReferenceTooLarge(str(e)) from None
+    except ReadError as e:
+        raise ReferenceFileError(f"不是有效的 Excel 文件 (not a valid .xlsx): {e}") from None
+    with book:
         found = {}
         for table in TABLES:
-            if table not in book.sheetnames:
-                continue
-            rows = list(book[table].iter_rows(values_only=True))
-            header = [str(c or "").strip() for c in rows[0]] if rows else []
-            found[table] = [
-                _entry(dict(zip(header, r, strict=False)), f"{path.name} {table} 第 {i} 行 (row {i})")
-                for i, r in enumerate(rows[1:], 2)
-                if any(c not in (None, "") for c in r)
-            ]
+            if table in book.names:
+                try:
+                    rows = book.rows(table, max_rows)
+                except ReadError as e:
+                    raise ReferenceFileError(str(e)) from None
+                found[table] = _sheet_entries(rows, path.name, table)
         return found
-    raise ReferenceFileError(f"{path}: 只能读 .json、.xlsx 或 CSV 文件夹 (a .json, an .xlsx or a folder of CSV files)")
+
+
+def _sheet_entries(rows: Rows, name: str, table: str) -> list[dict[str, Any]]:
+    header = [h for h in rows.header or [] if h]
+    entries = []
+    for row in rows.rows:
+        where = f"{name} {table} 第 {row.number} 行 (row {row.number})"
+        if row.problem:
+            error = ReferenceTooLarge if rows.stopped else ReferenceFileError
+            raise error(f"{where}: {row.problem}")
+        # every column of the header, so that an empty cell reads as an empty text
+        entries.append(_entry({h: row.cells.get(h) for h in header}, where))
+    return entries

@@ -5,7 +5,9 @@ ALREADY_EXISTS. When a racing commit (another thread or replica) paid one of our
 the claim is evaluated again against the grown ledger and committed again. Money is not approved
 on rates still marked provisional unless the approver says they accept them
 (`accept_provisional_rates`): without it such a commit is FAILED_PRECONDITION, and the ledger
-keeps the acceptance with the reference-data version the claim was decided on.
+keeps the acceptance with the reference-data version the claim was decided on. A claim whose
+eligible pieces have no rate at all (SUB-RATE-MISSING) is not committed whatever the request says:
+committing would record its waybills as paid with nothing approved.
 
 An operator's dry run sees the ledger as its own (`viewer`): the waybills its own operator's
 claims were paid for, and its own claim ids. A waybill paid to another operator, or a claim id
@@ -38,7 +40,8 @@ class Reached(StrEnum):
     STORED = "stored"  # the committed answer again
 
 
-PROVISIONAL_RATES_RULE = "SUB-RATES-PROVISIONAL"  # the reason a refusal quotes (rules/subsidy.yaml)
+PROVISIONAL_RATES_RULE = "SUB-RATES-PROVISIONAL"  # the reasons a refusal quotes (rules/subsidy.yaml)
+MISSING_RATE_RULE = "SUB-RATE-MISSING"
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,17 @@ def _provisional_refusal(claim: claim_pb2.Claim, response: claim_pb2.EvaluateCla
         f"未经审批人明确接受不能入账（{because}）；确认接受暂定标准请在请求中注明 accept_provisional_rates "
         f"(claim {claim.claim_id[:128]!r}: the approved amount rests on provisional rates "
         f"({', '.join(labels)}); commit with accept_provisional_rates to accept them)"
+    )
+
+
+def _missing_rate_refusal(claim: claim_pb2.Claim, response: claim_pb2.EvaluateClaimResponse) -> str:
+    """Why the commit is refused: the reason that names the missing rate, and the way out."""
+    said = next((r for r in response.reasons if r.rule_id == MISSING_RATE_RULE), None)
+    because = f"{said.rule_id}：{said.message}" if said else "补贴标准缺失"
+    return (
+        f"申报{claim.claim_id[:128]}符合条件的快件没有补贴标准，未核定金额，不能入账（{because}）；"
+        f"请先在基础数据中补入补贴标准 (claim {claim.claim_id[:128]!r}: its eligible pieces have no rate in the "
+        f"reference data, so no amount is approved and it cannot be committed; set the rate first)"
     )
 
 
@@ -117,6 +131,8 @@ def decide(
         response = evaluation.response
         if not commit:
             return Decision(response, claim_digest, as_of, evaluation.rule_ids, Reached.DRY_RUN)
+        if evaluation.missing_rates:
+            raise FailedPrecondition(_missing_rate_refusal(claim, response))
         if evaluation.provisional_rates and not accept_provisional_rates:
             raise FailedPrecondition(_provisional_refusal(claim, response, evaluation.provisional_rates))
         response.committed = True

@@ -4,13 +4,16 @@ Shared by the servicer and the golden cases. Claim-level rules (subject `claim`)
 claim INELIGIBLE; parcel rules (subject `parcel`) are evaluated once per distinct combination of
 parcel facts: an ERROR rejects the parcels, a WARNING holds them for review (neither paid nor
 rejected: their product or platform is in no list of the reference data). The `claim_amount`
-rules (SUB-AMOUNT, SUB-RATES-PROVISIONAL) speak once the parcels are counted. A downbound claim reads the county
-registry once, for the station codes it names (SUB-DOWN-STATION; the rate tier is the registered
-station's kind).
+rules (SUB-AMOUNT, SUB-RATES-PROVISIONAL, SUB-RATE-MISSING) speak once the parcels are counted:
+eligible pieces of a kind and tier the reference data has no rate for are never paid at 0 fen
+silently; nothing is approved and the claim cannot be committed until the rate is set. A
+downbound claim reads the county registry once, for the station codes it names (SUB-DOWN-STATION;
+the rate tier is the registered station's kind).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -24,6 +27,7 @@ from ruralpost.service.claims.facts import (
     claim_fact,
     clip,
     group_parcels,
+    missing_rates_display,
     parcel_display,
     rates_display,
     station_codes,
@@ -60,6 +64,8 @@ class ClaimEvaluation:
     eligible_waybills: list[str]
     rule_ids: list[str]  # claim-level reasons, the parcel rules that rejected, then those that held
     provisional_rates: list[str]  # labels of the provisional rates the approved amount rests on
+    # (kind, tier) of eligible pieces without a rate: no amount is approved, the commit is refused
+    missing_rates: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
 
 def subsidy_config(programme: Programme) -> SubsidyConfig:
@@ -154,8 +160,11 @@ def evaluate_claim(
             eligible.extend(members)
             pieces[groups.keys[k][tier_at] if tier_at >= 0 else UPBOUND_TIER] += len(members)
     rates = [r for tier in sorted(pieces) if (r := reference.rate(kind, tier)) is not None]
-    computed_fen = sum(r.rate_fen * pieces[r.tier] for r in rates)
-    provisional = [r for r in rates if r.status == "provisional"]
+    missing = [(kind, tier) for tier in sorted(pieces) if reference.rate(kind, tier) is None]
+    unrated = sum(pieces[tier] for _, tier in missing)
+    # an amount without a rate for every eligible piece is no amount: SUB-RATE-MISSING names the gap
+    computed_fen = 0 if missing else sum(r.rate_fen * pieces[r.tier] for r in rates)
+    provisional = [r for r in rates if r.status == "provisional"] if not missing else []
 
     # The claim as a whole.
     fact = claim_fact(claim, period, reference, township_code)
@@ -165,6 +174,7 @@ def evaluate_claim(
         "requested_amount_fen": int(claim.requested_amount_fen),
         "computed_amount_fen": computed_fen if eligible and not claim_errors else 0,
         "provisional_rates": len(provisional),
+        "unrated_pieces": unrated if eligible and not claim_errors else 0,
         "claim_errors": claim_errors,
         "as_of_day": fact["as_of_day"],
     }
@@ -179,12 +189,13 @@ def evaluate_claim(
         lambda: {
             **claim_display(claim, {**fact, **amount_fact}, config, reference),
             **rates_display(provisional),
+            **missing_rates_display(missing),
         },
     )
 
     if claim_errors or not eligible:
         outcome = claim_pb2.CLAIM_OUTCOME_INELIGIBLE
-        eligible, computed_fen, provisional = [], 0, []
+        eligible, computed_fen, provisional, missing = [], 0, [], []
     elif rejected or held:
         outcome = claim_pb2.CLAIM_OUTCOME_PARTIALLY_ELIGIBLE
     else:
@@ -217,6 +228,7 @@ def evaluate_claim(
         + [rid for rid, _ in tallies]
         + sorted(held_tally, key=lambda rid: order[rid]),
         provisional_rates=[r.label for r in provisional],
+        missing_rates=missing,
     )
 
 

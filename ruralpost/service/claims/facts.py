@@ -31,6 +31,7 @@ KIND_NAMES = {claim_pb2.CLAIM_KIND_UPBOUND_AGRICULTURAL: UPBOUND, claim_pb2.CLAI
 KIND_ZH = {UPBOUND: "电商平台销往县域外农副产品（上行）", DOWNBOUND: "下行快件"}
 KIND_EN = {UPBOUND: "upbound agricultural", DOWNBOUND: "downbound parcel"}
 TIER_EN = {"VILLAGE_POINT": " handed over by a village point", "TOWNSHIP_STATION": " handed over by a township station"}
+TIER_ZH = {"VILLAGE_POINT": "（村级快递便民服务点交付）", "TOWNSHIP_STATION": "（乡镇快递综合服务站交付）"}
 SHOWN_CHARS = 64  # waybills and names echoed back are clipped: a malformed parcel may carry anything
 
 # The facts each kind of parcel is judged on, in the order of the group key.
@@ -328,4 +329,14 @@ def rates_display(rates: Sequence[Rate]) -> dict[str, str]:
             f"{KIND_EN.get(r.kind, 'subsidy')}{TIER_EN.get(r.tier, '')} {r.rate_fen / 100:.2f} yuan a piece"
             for r in rates
         ),
+    }
+
+
+def missing_rates_display(missing: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """The rates a claim's eligible pieces lack (kind, tier), for SUB-RATE-MISSING: in words for
+    the message, and as the rates table keys them for whoever adds them."""
+    return {
+        "missing_rates_zh": "；".join(f"{KIND_ZH.get(k, k)}{TIER_ZH.get(t, '')}每件的补贴标准" for k, t in missing),
+        "missing_rates_en": "; ".join(f"the {KIND_EN.get(k, k)}{TIER_EN.get(t, '')} rate a piece" for k, t in missing),
+        "missing_rates_keys": "；".join(f"kind {k}，tier {t or '空'}" for k, t in missing),
     }

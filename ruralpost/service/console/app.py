@@ -1,6 +1,7 @@
 """The web console's server side: the page, its static files, and a small JSON API for what a
 browser cannot do through the Connect door alone (read a spreadsheet, write the user's own file
-back, keep a dry-run claim for its confirmed commit, print a report).
+back, keep a dry-run claim for its confirmed commit, print a report, read and change the reference
+data 基础数据 behind the console login).
 
 Every decision goes through the same `Methods` and `gate.call` as the gRPC and Connect doors, with
 the caller of the console login (roles, operator binding, stream slots, metrics, decision log
@@ -21,6 +22,7 @@ import contextvars
 import json
 import logging
 import mimetypes
+import tempfile
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator, MutableMapping
@@ -35,6 +37,7 @@ from google.rpc import error_details_pb2
 from ruralpost.clients.reports import html
 from ruralpost.clients.reports.labels import OUTCOME_ZH, console_labels, hub_entries, townships_not_passing
 from ruralpost.clients.reports.summary import Item, Summary
+from ruralpost.clients.sheets import reference as reference_files
 from ruralpost.clients.sheets.annotate import SPREADSHEETS, annotate, annotated_name
 from ruralpost.clients.sheets.claims import CLAIM_FIELDS, read_claims
 from ruralpost.clients.sheets.itemfile import StationCsv, StationJson, claim_dict, item_dict, proto_dict
@@ -46,7 +49,11 @@ from ruralpost.service.api.auth import (
     CHECK_STATIONS,
     EVALUATE_CLAIM,
     GET_PROGRESS,
+    GET_REFERENCE,
+    IMPORT_REFERENCE,
+    LIST_REFERENCE,
     LIST_RULES,
+    REPLACE_REFERENCE,
     ROLES,
     Caller,
 )
@@ -57,7 +64,8 @@ from ruralpost.service.config import Config
 from ruralpost.service.console.jobs import Busy, Job, JobNotFound, Jobs
 from ruralpost.service.console.sessions import SessionError, Sessions, cookie, cookie_value
 from ruralpost.service.errors import FieldViolation, InvalidArgument, ResourceExhausted, ServiceError
-from ruralpost.v1 import claim_pb2, progress_pb2, rules_pb2, station_pb2
+from ruralpost.service.refdata.model import columns
+from ruralpost.v1 import claim_pb2, progress_pb2, reference_pb2, rules_pb2, station_pb2
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +74,9 @@ STATIC_FILES = frozenset({"console.css", "console.js"})
 LABELS = console_labels()  # the words the page shows for codes, sent with /console/api/me
 PROGRESS_EVERY = 0.2  # seconds between progress lines of a check
 ITEMS_SHOWN = 2000  # items sent to the page; every row is in the downloads
+COLUMNS = columns()  # the reference tables' keys, for 基础数据's editor
+SPREADSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DATA_SUFFIXES = (".json", ".xlsx")  # a reference-data upload: `ruralpost data export`'s JSON, or a sheet per table
 PAGE_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -354,6 +365,16 @@ class Console:
             return await self._rules(request, caller)
         if route == "claim" and method == "POST":
             return await self._claim(request, caller)
+        if route == "data" and method == "GET":
+            return await self._data(request, caller)
+        if route == "data/export" and method == "GET":
+            return await self._data_export(request, caller)
+        if route == "data/history" and method == "GET":
+            return await self._data_history(request, caller)
+        if route == "data/table" and method == "POST":
+            return await self._data_table(request, caller)
+        if route == "data/upload" and method == "POST":
+            return await self._data_upload(request, caller)
         parts = route.split("/")
         if len(parts) == 3 and parts[0] == "claim" and parts[2] == "commit" and method == "POST":
             return await self._commit(request, caller, parts[1])
@@ -422,6 +443,8 @@ class Console:
             "claim": EVALUATE_CLAIM in allowed,
             "commit": caller is None or caller.role in ("approver", "admin"),
             "rules": LIST_RULES in allowed,
+            "data": GET_REFERENCE in allowed,
+            "data_edit": REPLACE_REFERENCE in allowed and IMPORT_REFERENCE in allowed,
         }
 
     async def _login(self, request: Request) -> Answer:
@@ -520,11 +543,16 @@ class Console:
     def _query(request: Request) -> dict[str, str]:
         return {k: v[0] for k, v in urllib.parse.parse_qs(request.query).items()}
 
+    @staticmethod
+    def _filename(request: Request) -> str:
+        """The name the user's file had (X-Filename), without any folder."""
+        name = urllib.parse.unquote(request.headers.get("x-filename", "")).strip() or "upload"
+        return Path(name.replace("\\", "/")).name
+
     async def _upload(self, request: Request, owner: str, kind: str) -> tuple[Job, Path]:
         """The uploaded file saved into a new job folder, refused first when its type is not one
         the readers know or it is too large."""
-        name = urllib.parse.unquote(request.headers.get("x-filename", "")).strip() or "upload"
-        name = Path(name.replace("\\", "/")).name
+        name = self._filename(request)
         try:
             suffix = kind_of(Path(name))
         except ReadError:
@@ -760,9 +788,7 @@ class Console:
         }
         suffix = Path(job.meta["filename"]).suffix.lower()
         if suffix in SPREADSHEETS:
-            kind = (
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if suffix == ".xlsx" else "text/csv"
-            )
+            kind = SPREADSHEET_TYPE if suffix == ".xlsx" else "text/csv"
             files["annotated"] = ("annotated" + suffix, kind, annotated_name(job.meta["filename"]), True)
         if name not in files:
             raise ConsoleError("NOT_FOUND", "没有这个文件", "no such file")
@@ -919,3 +945,124 @@ class Console:
                 "试算已过期或不存在，请重新上传申报",
                 "the dry run has expired or does not exist; upload the claim again",
             ) from None
+
+    # ---- 基础数据 (the reference data: every role reads, admins change; the same Methods as the API)
+
+    @staticmethod
+    def _version(request: Request) -> int:
+        """The version a read asks for (`version`; 0 or none: the newest)."""
+        raw = Console._query(request).get("version", "").strip() or "0"
+        if not raw.isdigit() or int(raw) > 2**31 - 1:
+            raise ConsoleError(
+                "INVALID_ARGUMENT",
+                "版本号须为正整数",
+                "the version is a whole number",
+                violations=[{"field": "version", "description": raw[:64]}],
+            )
+        return int(raw)
+
+    async def _data(self, request: Request, caller: Caller | None) -> Answer:
+        """One version of the tables (the newest unless `version` says), with the editor's columns."""
+        async with self._call(request, caller, GET_REFERENCE):
+            asked = reference_pb2.GetReferenceDataRequest(version=self._version(request))
+            answer = await self.methods.get_reference_data(asked)
+        tables = json.loads(answer.data_json)
+        tables.pop("version", None)
+        info = proto_dict(answer.info)
+        return _json({"programme": answer.programme, "info": info, "tables": tables, "columns": COLUMNS})
+
+    async def _data_export(self, request: Request, caller: Caller | None) -> Answer:
+        """A version as `ruralpost data export` writes it: `.json`, or `.xlsx` with a sheet per table."""
+        async with self._call(request, caller, GET_REFERENCE):
+            kind = self._query(request).get("format", "json")
+            if kind not in ("json", "xlsx"):
+                raise ConsoleError(
+                    "INVALID_ARGUMENT",
+                    "格式须为 json 或 xlsx",
+                    "the format is json or xlsx",
+                    violations=[{"field": "format", "description": kind[:64]}],
+                )
+            asked = reference_pb2.GetReferenceDataRequest(version=self._version(request))
+            answer = await self.methods.get_reference_data(asked)
+            data = await self._work(self._exported, json.loads(answer.data_json), kind)
+        kinds = {"json": "application/json; charset=utf-8", "xlsx": SPREADSHEET_TYPE}
+        return Answer(
+            200,
+            [
+                ("Content-Type", kinds[kind]),
+                ("Content-Length", str(len(data))),
+                ("Cache-Control", "no-store"),
+                ("X-Content-Type-Options", "nosniff"),
+                ("Content-Disposition", _download_name(f"基础数据-第{answer.info.version}版.{kind}")),
+            ],
+            data,
+        )
+
+    def _exported(self, data: dict[str, Any], kind: str) -> bytes:
+        with tempfile.TemporaryDirectory(prefix="data-", dir=private.folder(self.config.console_dir)) as folder:
+            path = Path(folder) / f"data.{kind}"
+            reference_files.write(data, path)
+            return path.read_bytes()
+
+    async def _data_history(self, request: Request, caller: Caller | None) -> Answer:
+        async with self._call(request, caller, LIST_REFERENCE):
+            answer = await self.methods.list_reference_versions(reference_pb2.ListReferenceVersionsRequest())
+        return _json(proto_dict(answer))
+
+    async def _data_table(self, request: Request, caller: Caller | None) -> Answer:
+        """One table replaced whole, with a reason: `{table, entries: [...], reason}`. The role is
+        checked before the body is read; the checks are the API's (ReplaceReferenceTable)."""
+        async with self._call(request, caller, REPLACE_REFERENCE):
+            data = await self._json_body(request)
+            asked = reference_pb2.ReplaceReferenceTableRequest(
+                table=str(data.get("table", "")),
+                entries_json=json.dumps(data.get("entries"), ensure_ascii=False),
+                reason=str(data.get("reason", "")),
+            )
+            answer = await self.methods.replace_reference_table(asked)
+        return _json(proto_dict(answer))
+
+    async def _data_upload(self, request: Request, caller: Caller | None) -> Answer:
+        """A file of tables (`.json` as `ruralpost data export` writes it, or `.xlsx` with a sheet per
+        table), read as `ruralpost data import` reads it, under the console's upload limits; the
+        tables it holds replace the current ones whole (ImportReferenceData). Nothing is kept of it
+        but the version it makes."""
+        reason = self._query(request).get("reason", "").strip()
+        async with self._call(request, caller, IMPORT_REFERENCE):  # the role before anything is read
+            name = self._filename(request)
+            if Path(name).suffix.lower() not in DATA_SUFFIXES:
+                raise ConsoleError(
+                    "UNSUPPORTED_MEDIA_TYPE",
+                    f"不支持的文件类型：{name}。基础数据请上传 .xlsx（每张表一个工作表）"
+                    "或 .json（ruralpost data export 导出的格式）",
+                    f"unsupported file type: {name}; upload an .xlsx (a sheet per table) or a .json "
+                    "(as ruralpost data export writes)",
+                )
+            if not reason:
+                raise ConsoleError(
+                    "INVALID_ARGUMENT",
+                    "请说明修改原因",
+                    "say why the data changes",
+                    violations=[{"field": "reason", "description": "请说明修改原因 (say why the data changes)"}],
+                )
+            async with self._uploading(request, caller, "data") as (job, path):
+                try:
+                    tables = await self._work(self._read_reference, job, path)
+                finally:
+                    await self._work(self.jobs.remove, job)
+            asked = reference_pb2.ImportReferenceDataRequest(
+                data_json=json.dumps(tables, ensure_ascii=False), reason=reason
+            )
+            answer = await self.methods.import_reference_data(asked)
+        return _json({**proto_dict(answer), "tables": [t for t in reference_files.TABLES if t in tables]})
+
+    def _read_reference(self, job: Job, path: Path) -> dict[str, Any]:
+        """The tables of the uploaded file, with the readers' limits (a workbook that would cost
+        too much is refused before it is parsed, a sheet past the row limit too)."""
+        try:
+            return reference_files.read(path, max_rows=self.config.max_station_rows)
+        except reference_files.ReferenceFileError as e:
+            shown = job.shown(str(e)).replace(path.name, job.meta["filename"])
+            if isinstance(e, reference_files.ReferenceTooLarge):
+                raise ConsoleError("PAYLOAD_TOO_LARGE", shown, "the file costs too much to read") from None
+            raise ConsoleError("INVALID_ARGUMENT", f"无法读取文件：{shown}", "the file cannot be read") from None

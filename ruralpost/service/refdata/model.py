@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -141,6 +141,41 @@ class Tables(_Strict):
         """A content hash: equal tables, equal version, whichever file or store they came from."""
         text = json.dumps(self.model_dump(mode="json", by_alias=True), ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def columns() -> dict[str, list[dict[str, Any]]]:
+    """Each table's keys as an editor shows them, from the model itself: the key, the kind of value
+    (text, list, bool, fen, date, choice), the values a choice may take, and whether it is required
+    or may be left out. The console's table editor is built from this, so it follows the model."""
+    schema = Tables.model_json_schema(by_alias=True)
+    found: dict[str, list[dict[str, Any]]] = {}
+    for table, prop in schema["properties"].items():
+        entry = schema["$defs"][prop["items"]["$ref"].rsplit("/", 1)[-1]]
+        required = set(entry.get("required", ()))
+        found[table] = []
+        for key, field in entry["properties"].items():
+            forms = field.get("anyOf", [field])
+            typed = next((f for f in forms if f.get("type") != "null"), field)
+            types = typed.get("type")
+            kind = (
+                "choice" if "enum" in typed
+                else "list" if types == "array"
+                else "bool" if types == "boolean"
+                else "fen" if types == "integer"
+                else "date" if typed.get("format") == "date"
+                else "text"
+            )  # fmt: skip
+            found[table].append(
+                {
+                    "key": key,
+                    "kind": kind,
+                    "choices": list(typed.get("enum", [])),
+                    "required": key in required,
+                    "nullable": len(forms) > 1,  # left out when empty (its default applies)
+                    "default": field.get("default"),
+                }
+            )
+    return found
 
 
 def main() -> int:

@@ -235,6 +235,7 @@ function selectTab(tab) {
   }
   for (const section of document.querySelectorAll(".tab")) section.hidden = section.id !== `tab-${tab}`;
   if (tab === "rules" && !$("rules-body").children.length) loadRules();
+  if (tab === "data" && !ref.tables) loadData(0);
 }
 
 async function login(event) {
@@ -522,7 +523,9 @@ function showClaim(data, afterCommit) {
   const badRows = el("ul", {});
   for (const b of data.bad_rows || []) badRows.append(el("li", { text: `第${b.row}行 row ${b.row}：${b.problem}` }));
   $("claim-bad-rows").replaceChildren(data.bad_rows && data.bad_rows.length ? badRows : el("span", { class: "small", text: "—" }));
-  $("claim-commit-area").hidden = !(state.me && state.me.may.commit) || afterCommit || r.committed;
+  // no rate for its pieces (SUB-RATE-MISSING, among the reasons above): the server refuses the commit
+  const unrated = (r.reasons || []).some((x) => x.rule_id === "SUB-RATE-MISSING");
+  $("claim-commit-area").hidden = !(state.me && state.me.may.commit) || afterCommit || r.committed || unrated;
   $("claim-confirm").hidden = true;
   state.pending = r;
   $("claim-result").hidden = false;
@@ -604,6 +607,269 @@ function renderRules() {
   $("rules-count").textContent = `${count} / ${rules.length} 条规则 rules`;
 }
 
+// ---- 基础数据: the reference data. Every role reads; admins edit a table or upload a file. The
+// server checks every change (schema, names, rates, golden cases) and keeps the old version when one
+// fails; the page only shows what it says. Editing is offered to admins, and refused by the server
+// (403) to anyone else.
+
+const TABLE_ZH = { operators: "运营企业名单", products: "产品目录", platforms: "电商平台", brands: "快递品牌", rates: "补贴标准" };
+const COLUMN_ZH = {
+  name: "名称", aliases: "别名", kind: "补贴类别", decided_by: "审核单位", approved_from: "核定日期",
+  suspended_from: "暂停日期", note: "备注", class: "类别", section: "门类", farm: "农副产品",
+  e_commerce: "电商平台", tier: "分档", label: "名称", rate_fen: "标准（分/件）", status: "状态",
+  source: "来源", document: "确定标准的文件", previous_year_fen: "上年标准（分/件）",
+};
+const CHOICE_ZH = { "": "—（上行不分档）", provisional: "暂定", confirmed: "已确认" };
+const LIST_SPLIT = /[、,，;；\n]/;
+const when = (t) => String(t || "").replace("T", " ").replace(/Z$/, "");  // RFC 3339 UTC, as people read it
+const ref = { tables: null, columns: {}, info: null, table: "operators", viewing: 0, newest: 0, editing: null, history: [] };
+
+function choiceWords(value) {
+  const text = String(value === undefined || value === null ? "" : value);
+  if (text in CHOICE_ZH) return `${CHOICE_ZH[text]}${text ? " " + text : ""}`;
+  const word = shown(text);
+  return word !== text ? `${word} ${text}` : text;
+}
+
+// A cell as the page shows it (read-only).
+function cellText(column, value) {
+  if (value === undefined || value === null) return "";
+  if (column.kind === "list") return (value || []).join("、");
+  if (column.kind === "bool") return value ? "是 yes" : "否 no";
+  if (column.kind === "fen") return `${value}（${yuan(value)}）`;
+  if (column.kind === "choice") return choiceWords(value);
+  return String(value);
+}
+
+async function loadData(version) {
+  showError("data-error", null);
+  try {
+    const [shown, history] = await Promise.all([
+      api(`/console/api/data${version ? "?version=" + encodeURIComponent(version) : ""}`),
+      api("/console/api/data/history"),
+    ]);
+    ref.tables = shown.tables;
+    ref.columns = shown.columns;
+    ref.info = shown.info;
+    ref.history = history.versions || [];
+    ref.newest = ref.history.length ? ref.history[0].version : shown.info.version;
+    ref.viewing = version && version !== ref.newest ? version : 0;
+    ref.editing = null;
+    renderData();
+  } catch (e) {
+    showError("data-error", e);
+  }
+}
+
+function renderData() {
+  const info = ref.info;
+  const mayEdit = !!(state.me && state.me.may.data_edit);
+  $("data-version").replaceChildren(
+    el("span", { class: "figure", id: "data-version-number" }, bi(ref.viewing ? "查看版本" : "当前版本", ref.viewing ? "viewing" : "current"),
+      " ", el("b", { text: `第 ${info.version} 版` })),
+    el("span", { class: "figure" }, bi("修改人", "by"), " ", el("b", { text: info.author })),
+    el("span", { class: "figure" }, bi("时间（UTC）", "at, UTC"), " ", el("b", { text: when(info.created_at) })),
+    el("span", { class: "figure", id: "data-version-reason" }, bi("原因", "why"), " ", el("span", { text: info.reason })),
+    el("span", { class: "small", text: `内容哈希 content hash ${info.content_hash}` }),
+  );
+  $("data-viewing").hidden = !ref.viewing;
+  $("data-viewing-text").textContent = ref.viewing
+    ? `正在查看第 ${ref.viewing} 版（只读；当前为第 ${ref.newest} 版）。(Viewing version ${ref.viewing}, read-only; the current one is ${ref.newest}.) ` : "";
+  $("data-edit-area").hidden = !mayEdit || !!ref.viewing;
+  $("data-upload-area").hidden = !mayEdit || !!ref.viewing;
+  const version = ref.viewing ? `&version=${ref.viewing}` : "";
+  $("data-export-xlsx").href = `/console/api/data/export?format=xlsx${version}`;
+  $("data-export-json").href = `/console/api/data/export?format=json${version}`;
+  const nav = $("data-tables");
+  nav.replaceChildren();
+  for (const table of Object.keys(ref.columns)) {
+    const button = el("button", { type: "button", "data-table": table, "aria-selected": String(table === ref.table) },
+      `${TABLE_ZH[table] || table} `, el("span", { class: "en", text: `${table} (${(ref.tables[table] || []).length})` }));
+    button.addEventListener("click", () => {
+      if (ref.editing && !confirm("放弃未保存的修改？(Drop the unsaved changes?)")) return;
+      ref.table = table;
+      ref.editing = null;
+      renderData();
+    });
+    nav.append(button);
+  }
+  renderHistory();
+  renderTable();
+}
+
+function renderHistory() {
+  const body = $("data-history");
+  body.replaceChildren();
+  for (const v of ref.history) {
+    const current = v.version === ref.newest;
+    const open = el("button", { type: "button", class: "link", "data-view": v.version },
+      current ? bi("查看当前版本", "view current") : bi("查看", "view"));
+    open.addEventListener("click", () => {
+      if (ref.editing && !confirm("放弃未保存的修改？(Drop the unsaved changes?)")) return;
+      loadData(current ? 0 : v.version);
+    });
+    const shownNow = v.version === (ref.viewing || ref.newest);
+    body.append(el("tr", { "data-version": v.version, class: shownNow ? "shown" : "" },
+      el("td", { class: "n" }, `第 ${v.version} 版`, current ? el("span", { class: "small", text: " 当前 current" }) : null),
+      el("td", { text: when(v.created_at) }), el("td", { text: v.author }), el("td", { text: v.reason }),
+      el("td", {}, el("code", { text: v.content_hash })), el("td", {}, shownNow ? el("span", { class: "small", text: "显示中 shown" }) : open)));
+  }
+}
+
+// The rows that match every word of the search (names and aliases, and the other columns' text).
+function matches(entry, columns, words) {
+  if (!words.length) return true;
+  const text = columns.map((c) => cellText(c, entry[c.key])).join(" ").toLowerCase() + " " +
+    [entry.name, ...(entry.aliases || [])].join(" ").toLowerCase().replace(/\s+/g, "");
+  return words.every((w) => text.includes(w));
+}
+
+function renderTable() {
+  const table = ref.table;
+  const columns = ref.columns[table] || [];
+  const editing = ref.editing && ref.editing.table === table ? ref.editing : null;
+  const head = $("data-head");
+  head.replaceChildren();
+  for (const c of columns) {
+    head.append(el("th", { "data-key": c.key }, COLUMN_ZH[c.key] || c.key, c.required ? " *" : "", el("br"), el("span", { class: "en", text: c.key })));
+  }
+  if (editing) head.append(el("th", {}, ""));
+  const words = $("data-search").value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  const entries = editing ? editing.rows.map((r) => r.entry) : ref.tables[table] || [];
+  const body = $("data-body");
+  body.replaceChildren();
+  let count = 0;
+  entries.forEach((entry, index) => {
+    if (!matches(entry, columns, words)) return;
+    count += 1;
+    const row = el("tr", { "data-name": String(entry.name !== undefined ? entry.name : entry.label || ""), "data-index": index });
+    for (const c of columns) {
+      row.append(editing ? el("td", {}, editor(editing, index, c)) : el("td", { "data-key": c.key, text: cellText(c, entry[c.key]) }));
+    }
+    if (editing) {
+      const drop = el("button", { type: "button", class: "link", "data-drop": index }, bi("删除", "delete"));
+      drop.addEventListener("click", () => { editing.rows.splice(index, 1); renderTable(); });
+      row.append(el("td", {}, drop));
+    }
+    body.append(row);
+  });
+  $("data-count").textContent = `${count} / ${entries.length} 条 entries`;
+  $("data-edit").hidden = !!editing;
+  $("data-save-form").hidden = !editing;
+  $("data-edit-help").hidden = !editing;
+}
+
+// One cell of the editor: an input of the column's kind; what is typed goes into the row's entry.
+function editor(editing, index, column) {
+  const entry = editing.rows[index].entry;
+  const value = entry[column.key];
+  const set = (v) => {
+    if (v === undefined) delete entry[column.key];
+    else entry[column.key] = v;
+  };
+  const name = `${column.key}-${index}`;
+  let input;
+  if (column.kind === "bool") {
+    input = el("input", { type: "checkbox", name });
+    input.checked = value === undefined ? column.default !== false : !!value;
+    input.addEventListener("change", () => set(input.checked));
+  } else if (column.kind === "choice") {
+    input = el("select", { name });
+    for (const choice of column.choices) input.append(el("option", { value: choice, text: choiceWords(choice) }));
+    input.value = value === undefined || value === null ? column.choices[0] : String(value);
+    if (value === undefined) set(input.value);
+    input.addEventListener("change", () => set(input.value));
+  } else {
+    const text = column.kind === "list" ? (value || []).join("、") : value === undefined || value === null ? "" : String(value);
+    input = el("input", { name, value: text, size: column.kind === "fen" ? 6 : column.kind === "date" ? 10 : column.kind === "list" ? 24 : 14 });
+    if (column.kind === "fen") input.setAttribute("inputmode", "numeric");
+    if (column.kind === "date") input.setAttribute("placeholder", "YYYY-MM-DD");
+    input.addEventListener("input", () => {
+      const raw = input.value.trim();
+      if (column.kind === "list") set(raw.split(LIST_SPLIT).map((a) => a.trim()).filter(Boolean));
+      else if (column.kind === "fen") set(raw === "" ? (column.nullable ? undefined : raw) : /^\d+$/.test(raw) ? Number(raw) : raw);
+      else if (column.kind === "date") set(raw === "" ? undefined : raw);
+      else set(raw);
+    });
+  }
+  input.setAttribute("aria-label", `${COLUMN_ZH[column.key] || column.key} ${column.key}`);
+  input.dataset.key = column.key;
+  return input;
+}
+
+function startEdit() {
+  showError("data-error", null);
+  $("data-done").hidden = true;
+  const table = ref.table;
+  // a copy of each entry: keys the editor does not show stay as they are
+  ref.editing = { table, rows: (ref.tables[table] || []).map((e) => ({ entry: JSON.parse(JSON.stringify(e)) })) };
+  renderTable();
+}
+
+function addRow() {
+  const entry = {};
+  for (const c of ref.columns[ref.editing.table]) if (c.kind === "list") entry[c.key] = [];
+  ref.editing.rows.push({ entry });
+  $("data-search").value = "";
+  renderTable();
+  const inputs = $("data-body").querySelectorAll("tr:last-child input, tr:last-child select");
+  if (inputs.length) inputs[0].focus();
+}
+
+async function saveTable(event) {
+  event.preventDefault();
+  showError("data-error", null);
+  const reason = $("data-reason").value.trim();
+  if (!reason) { showError("data-error", { message: "请说明修改原因 (say why the data changes)" }); return; }
+  const editing = ref.editing;
+  $("data-save").disabled = true;
+  try {
+    const answer = await postJson("/console/api/data/table",
+      { table: editing.table, entries: editing.rows.map((r) => r.entry), reason });
+    $("data-reason").value = "";
+    await loadData(0);
+    said(`已保存：${TABLE_ZH[editing.table]}（${editing.table}）第 ${answer.previous_version} 版 → 第 ${answer.info.version} 版，黄金用例通过 ${answer.cases_passed} 条。` +
+      `(Saved: version ${answer.previous_version} -> ${answer.info.version}; ${answer.cases_passed} golden cases passed.)`);
+  } catch (e) {
+    showError("data-error", e); // the edits stay on the page to be put right; the old version stays in use
+  } finally {
+    $("data-save").disabled = false;
+  }
+}
+
+function said(text) {
+  $("data-done").hidden = false;
+  $("data-done").textContent = text;
+}
+
+async function uploadData(event) {
+  event.preventDefault();
+  showError("data-error", null);
+  $("data-done").hidden = true;
+  const file = $("data-file").files[0];
+  const bad = checkFile(file, [".xlsx", ".json"]);
+  if (bad) { showError("data-error", bad); return; }
+  const reason = $("data-upload-reason").value.trim();
+  if (!reason) { showError("data-error", { message: "请说明修改原因 (say why the data changes)" }); return; }
+  busy("data-upload-progress", true, "上传中… (uploading)", 0);
+  $("data-upload-go").disabled = true;
+  try {
+    const answer = await upload(`/console/api/data/upload?${new URLSearchParams({ reason })}`, file, null,
+      (sent, total) => busy("data-upload-progress", true, sent < total ? `上传中 ${Math.round((100 * sent) / total)}% (uploading)` : "检查中… (checking)", sent < total ? sent / total : null));
+    $("data-upload-reason").value = "";
+    $("data-file").value = "";
+    await loadData(0);
+    const tables = answer.tables.map((t) => `${TABLE_ZH[t] || t}（${t}）`).join("、");
+    said(`已导入 ${file.name}：${tables}；第 ${answer.previous_version} 版 → 第 ${answer.info.version} 版，黄金用例通过 ${answer.cases_passed} 条。` +
+      `(Imported: version ${answer.previous_version} -> ${answer.info.version}; ${answer.cases_passed} golden cases passed.)`);
+  } catch (e) {
+    showError("data-error", e);
+  } finally {
+    busy("data-upload-progress", false);
+    $("data-upload-go").disabled = false;
+  }
+}
+
 // ---- wiring
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -621,5 +887,12 @@ document.addEventListener("DOMContentLoaded", () => {
   $("claim-confirm-yes").addEventListener("click", commitClaim);
   $("claim-confirm-no").addEventListener("click", () => { $("claim-confirm").hidden = true; });
   $("rules-search").addEventListener("input", renderRules);
+  $("data-search").addEventListener("input", renderTable);
+  $("data-back").addEventListener("click", () => loadData(0));
+  $("data-edit").addEventListener("click", startEdit);
+  $("data-add-row").addEventListener("click", addRow);
+  $("data-cancel").addEventListener("click", () => { ref.editing = null; showError("data-error", null); renderTable(); });
+  $("data-save-form").addEventListener("submit", saveTable);
+  $("data-upload-form").addEventListener("submit", uploadData);
   start();
 });
