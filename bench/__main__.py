@@ -61,8 +61,8 @@ def main(argv: list[str]) -> int:
         g = grpc_figures(
             Path(tmp) / "bench.db",
             rounds=3 if quick else 5,
-            unary_calls=1000 if quick else 3000,
-            stream_items=3000 if quick else 10_000,
+            unary_calls=1000 if quick else 2000,
+            stream_items=2000 if quick else 5000,
         )
     detail["grpc"] = g
     results.update({k: g[k] for k in ("unary_ratio", "unary_p50_ms", "unary_p99_ms", "stream_ratio")})
@@ -82,7 +82,7 @@ def main(argv: list[str]) -> int:
         flush=True,
     )
     with tempfile.TemporaryDirectory() as tmp:
-        c = claim_100k.measure(str(Path(tmp) / "claims.db"), runs=3 if quick else 5, parcels=parcels)
+        c = claim_100k.measure(str(Path(tmp) / "claims.db"), runs=3, parcels=parcels)
     detail["claims_sqlite"] = c
     results["claim_100k_seconds"] = c["commit_s"] * 100_000 / parcels
     print(
@@ -92,7 +92,7 @@ def main(argv: list[str]) -> int:
     try:
         psycopg.connect(claim_100k.PG_DEFAULT, connect_timeout=3).close()
         with pg_schema(claim_100k.PG_DEFAULT) as url:
-            p = claim_100k.measure(url, runs=3 if quick else 5, parcels=parcels)
+            p = claim_100k.measure(url, runs=3, parcels=parcels)
         detail["claims_postgresql"] = p
         print(
             f"   PostgreSQL: commit {p['commit_s']:.3f} s ({p['commit_parcels_per_s']:,.0f} parcels/s), "
@@ -101,7 +101,7 @@ def main(argv: list[str]) -> int:
     except psycopg.Error as err:
         print(f"   PostgreSQL skipped: not reachable ({str(err).strip()[:120]})")
 
-    rows = 10_000 if quick else 100_000
+    rows = 10_000 if quick else 30_000
     print(
         f"5. batch CLI: ruralpost check, {rows:,} stations from CSV to summary, JSON and HTML report "
         "(baseline: a no-op echo stream of the same rows)",
@@ -116,7 +116,7 @@ def main(argv: list[str]) -> int:
         "   [target: not lower than the tree before's in the same conditions]"
     )
 
-    total = 100_000 if quick else 1_000_000
+    total = 100_000 if quick else 300_000
     print(f"6. memory: RSS after {total:,} engine evaluations vs after 10,000", flush=True)
     out = subprocess.run(
         [sys.executable, "-m", "bench.engine_bench", str(total)], capture_output=True, text=True, check=True
