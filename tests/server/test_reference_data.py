@@ -174,6 +174,15 @@ def test_a_malformed_change_is_refused_and_loses_nothing(secured: Running) -> No
                 reference_pb2.ImportReferenceDataRequest(data_json="{not json", reason="x"), metadata=md("admin")
             )
         assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        # a refused change names the field its data came in, by either method, one table or several
+        assert "entries_json: 基础数据未修改" in _said(refused("products", twice))
+        for tables in ({"products": twice}, {"products": twice, "platforms": before["platforms"]}):
+            with pytest.raises(grpc.RpcError) as one:
+                stub.ImportReferenceData(
+                    reference_pb2.ImportReferenceDataRequest(data_json=json.dumps(tables), reason="x"),
+                    metadata=md("admin"),
+                )
+            assert "data_json: 基础数据未修改" in _said(one.value), _said(one.value)
         # nothing was stored, the version in use is the one before
         assert _current(ch) == before
         programme = secured.runtime.rules.current.reference.programme

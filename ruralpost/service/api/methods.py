@@ -342,7 +342,7 @@ class Methods:
             )
         entries = _json(request.entries_json, "entries_json", list, "一个对象列表 (a list of objects)")
         info, previous, passed = await self.offload(
-            self._replace_reference, {request.table: entries}, request.reason, current()
+            self._replace_reference, {request.table: entries}, request.reason, current(), "entries_json"
         )
         return reference_pb2.ReplaceReferenceTableResponse(info=info, previous_version=previous, cases_passed=passed)
 
@@ -361,7 +361,9 @@ class Methods:
                 ]
             )
         tables = {k: v for k, v in data.items() if k != "version"}
-        info, previous, passed = await self.offload(self._replace_reference, tables, request.reason, current())
+        info, previous, passed = await self.offload(
+            self._replace_reference, tables, request.reason, current(), "data_json"
+        )
         return reference_pb2.ImportReferenceDataResponse(info=info, previous_version=previous, cases_passed=passed)
 
     def _reference_store(self) -> tuple[Any, str]:
@@ -372,9 +374,10 @@ class Methods:
         return store, self.runtime.rules.current.reference.programme
 
     def _replace_reference(
-        self, changes: dict[str, Any], reason: str, call: Call
+        self, changes: dict[str, Any], reason: str, call: Call, field: str
     ) -> tuple[reference_pb2.ReferenceVersionInfo, int, int]:
-        """The stored version, the one before and the golden cases passed."""
+        """The stored version, the one before and the golden cases passed; `field` is the
+        request's field the data came in, named when the data is refused."""
         if not reason.strip():
             raise InvalidArgument([FieldViolation("reason", "请说明修改原因 (say why the data changes)")])
         self._reference_store()
@@ -384,7 +387,6 @@ class Methods:
         try:
             stored, passed = rules.replace_reference(changes, call.who, reason.strip())
         except ReferenceRefused as e:
-            field = "entries_json" if len(changes) == 1 else "data_json"
             raise InvalidArgument([FieldViolation(field, f"{kept}: {e}")]) from None
         except VersionConflict:
             raise FailedPrecondition(
