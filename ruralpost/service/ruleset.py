@@ -3,6 +3,7 @@ together (reload: `runtime.py`). The reference data has its own version: answers
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,16 @@ class RuleSet:
     @property
     def version(self) -> str:
         return self.book.version
+
+    @functools.cached_property
+    def _brands(self) -> dict[str, str]:
+        """Each name of the reference data's brand table, spelt as the programme compares names, -> its brand."""
+        key = self.book.programme.brand_key
+        return {key(n): b.name for b in self.reference.tables.brands for n in (b.name, *b.aliases)}
+
+    def brand_of(self, name: str) -> str | None:
+        """The express brand a company name belongs to (HUB-BRANDS), or None when the table has none."""
+        return self._brands.get(self.book.programme.brand_key(name))
 
 
 def load_ruleset(rules_dir: Path = DEFAULT_RULES_DIR) -> RuleSet:

@@ -1,17 +1,15 @@
-"""The brand table (rules/reference/express-brands.yaml): every name of a brand maps to that brand,
-no name maps to two, and every national express brand is there."""
+"""The brand table of the reference data (rules/reference/jingle-2023/brands.yaml, its first
+version): every name of a brand maps to that brand, no name maps to two, and every national express
+brand is there."""
 
 from __future__ import annotations
-
-import yaml
 
 from ruralpost.service.config import DEFAULT_RULES_DIR
 from ruralpost.service.ruleset import load_ruleset
 
-PROGRAMME = load_ruleset(DEFAULT_RULES_DIR).book.programme
-TABLE: dict[str, list[str]] = yaml.safe_load(
-    (DEFAULT_RULES_DIR / "reference" / "express-brands.yaml").read_text(encoding="utf-8")
-)["brands"]
+RULESET = load_ruleset(DEFAULT_RULES_DIR)
+PROGRAMME = RULESET.book.programme
+TABLE: dict[str, list[str]] = {b.name: list(b.aliases) for b in RULESET.reference.tables.brands}
 NATIONAL = ["中国邮政", "顺丰", "中通", "圆通", "申通", "韵达", "极兔", "京东", "德邦", "百世", "丹鸟"]
 
 
@@ -22,7 +20,7 @@ def test_every_national_express_brand_is_in_the_table() -> None:
 def test_every_name_of_a_brand_maps_to_that_brand() -> None:
     for brand, names in TABLE.items():
         for name in (brand, *names):
-            assert PROGRAMME.brand_of(name) == brand, (brand, name)
+            assert RULESET.brand_of(name) == brand, (brand, name)
 
 
 def test_no_name_maps_to_two_brands() -> None:
@@ -44,11 +42,11 @@ def test_names_as_written_reach_their_brand() -> None:
         "J&T": "极兔",
         "顺丰速运有限公司": "顺丰",
     }
-    assert {name: PROGRAMME.brand_of(name) for name in written} == written
+    assert {name: RULESET.brand_of(name) for name in written} == written
 
 
 def test_a_company_in_no_brand_is_in_no_brand() -> None:
-    assert PROGRAMME.brand_of("静乐县某某物流有限公司") is None
+    assert RULESET.brand_of("静乐县某某物流有限公司") is None
 
 
 def test_the_hub_reason_says_a_company_in_no_brand_counts_as_itself() -> None:

@@ -19,8 +19,18 @@ from grpc_status import rpc_status
 from ruralpost.cli import main
 from ruralpost.service.config import DEFAULT_RULES_DIR, Config
 from ruralpost.service.server import Running, running
-from ruralpost.v1 import claim_pb2, claim_pb2_grpc, reference_pb2, reference_pb2_grpc, rules_pb2, rules_pb2_grpc
-from tests.backends import pg_schema
+from ruralpost.v1 import (
+    claim_pb2,
+    claim_pb2_grpc,
+    common_pb2,
+    progress_pb2,
+    progress_pb2_grpc,
+    reference_pb2,
+    reference_pb2_grpc,
+    rules_pb2,
+    rules_pb2_grpc,
+)
+from tests.backends import decisions, pg_schema
 from tests.claims.test_subsidy import farm_claim
 from tests.support import TOKENS, md
 
@@ -317,3 +327,36 @@ def test_a_version_another_replica_stored_passes_this_replicas_golden_cases_befo
             time.sleep(0.2)
         assert b.runtime.rules.reference_number == 4 and b.runtime.rules.refused is None
         assert b.runtime.rules.current.reference.version == a.runtime.rules.current.reference.version
+
+
+def test_the_hubs_brand_table_is_reference_data_an_admin_changes(secured: Running) -> None:
+    """HUB-BRANDS counts brands by the reference data's brand table: a company an admin adds to a
+    brand's names stops counting as a brand of its own, and the decision log keeps the version."""
+    hub = progress_pb2.CountyHub(
+        name="统仓共配中心",
+        brands=["中通快递", "静乐县顺达物流有限公司"],
+        unified_warehousing=True,
+        sorting=True,
+        delivery=True,
+        established_on="2023-06-20",
+    )
+    with grpc.insecure_channel(f"127.0.0.1:{secured.port}") as ch:
+
+        def hub_verdict() -> common_pb2.Verdict:
+            request = progress_pb2.GetProgressRequest(as_of="2023-07-15", hub=hub)
+            return progress_pb2_grpc.QuotaServiceStub(ch).GetProgress(request, metadata=md("admin")).report.hub
+
+        assert "HUB-BRANDS" not in [r.rule_id for r in hub_verdict().reasons]  # 中通 and a company of its own
+        brands = _current(ch)["brands"]
+        next(b for b in brands if b["name"] == "中通")["aliases"].append("静乐县顺达物流有限公司")
+        changed = _reference(ch).ReplaceReferenceTable(
+            reference_pb2.ReplaceReferenceTableRequest(
+                table="brands", entries_json=json.dumps(brands, ensure_ascii=False), reason="顺达物流为中通加盟网点"
+            ),
+            metadata=md("admin"),
+        )
+        after = hub_verdict()
+        assert [r.rule_id for r in after.reasons] == ["HUB-BRANDS"]
+        assert "中通" in after.reasons[0].message
+    logged = next(d for d in decisions(secured.runtime.store) if d.method == "GetProgress")
+    assert logged.reference_version == changed.info.content_hash

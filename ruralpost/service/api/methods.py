@@ -89,8 +89,10 @@ class Methods:
         verdict: common_pb2.Verdict,
         ruleset_version: str,
         as_of: str,
+        reference_version: str = "",
     ) -> None:
-        """The decision-log row of a station's or the programme's verdict."""
+        """The decision-log row of a station's or the programme's verdict (the programme's hub is
+        judged by the reference data's brand table: its version is kept too)."""
         record(
             self.runtime,
             subject=subject,
@@ -102,6 +104,7 @@ class Methods:
             rule_ids=[r.rule_id for r in verdict.reasons],
             ruleset_version=ruleset_version,
             as_of=as_of,
+            reference_version=reference_version,
         )
 
     async def check_station(self, request: station_pb2.CheckStationRequest) -> station_pb2.CheckStationResponse:
@@ -243,6 +246,7 @@ class Methods:
         return await self.offload(self._get_progress, request, current())
 
     def _get_progress(self, request: progress_pb2.GetProgressRequest, call: Call) -> progress_pb2.GetProgressResponse:
+        self.runtime.rules.refresh()  # another replica's newer reference data: the hub's brand table
         ruleset = self.runtime.rules.current
         as_of = validate_progress_request(request, ruleset.book.programme.id)
         hub = request.hub if request.HasField("hub") else None
@@ -253,7 +257,15 @@ class Methods:
         report = progress_report(ruleset, members, as_of, hub, lambda county, code: awards.get((county, code), ""))
         verdict = report.verdict
         self._record_verdict(
-            call, "progress", "GetProgress", report.programme, request, verdict, ruleset.version, report.as_of
+            call,
+            "progress",
+            "GetProgress",
+            report.programme,
+            request,
+            verdict,
+            ruleset.version,
+            report.as_of,
+            ruleset.reference.version,
         )
         return progress_pb2.GetProgressResponse(report=report)
 

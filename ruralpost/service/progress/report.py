@@ -323,13 +323,13 @@ def county_reasons(
     return verdicts.reasons_for(firing, values), fact
 
 
-def hub_fact(hub: progress_pb2.CountyHub | None, as_of: dt.date, programme: Programme) -> dict[str, Any]:
+def hub_fact(hub: progress_pb2.CountyHub | None, as_of: dt.date, ruleset: RuleSet) -> dict[str, Any]:
     """The hub as the rules see it; without a hub only the date: every hub rule then lacks `hub`."""
     fact: dict[str, Any] = {"as_of_day": day_number(as_of)}
     if hub is None:
         return fact
     fact["hub"] = True
-    fact["brand_count"] = len(_brands(hub, programme))
+    fact["brand_count"] = len(_brands(hub, ruleset))
     for name in ("unified_warehousing", "sorting", "delivery"):
         if hub.HasField(name):
             fact[name] = getattr(hub, name)
@@ -338,15 +338,15 @@ def hub_fact(hub: progress_pb2.CountyHub | None, as_of: dt.date, programme: Prog
     return fact
 
 
-def _brands(hub: progress_pb2.CountyHub, programme: Programme) -> list[tuple[str, bool]]:
+def _brands(hub: progress_pb2.CountyHub, ruleset: RuleSet) -> list[tuple[str, bool]]:
     """Distinct brands in the order given, each with whether the brand table knows it: a company
     of a national brand is that brand (中通快递股份有限公司 = 中通 = ZTO); one in no brand counts as itself."""
     seen: dict[tuple[str, str], tuple[str, bool]] = {}
     for written in hub.brands:
         if not written.strip():
             continue
-        brand = programme.brand_of(written)
-        key = ("brand", brand) if brand is not None else ("company", programme.brand_key(written))
+        brand = ruleset.brand_of(written)
+        key = ("brand", brand) if brand is not None else ("company", ruleset.book.programme.brand_key(written))
         seen.setdefault(key, (brand, True) if brand is not None else (written.strip(), False))
     return list(seen.values())
 
@@ -357,7 +357,7 @@ def _brand_list(brands: list[tuple[str, bool]], unknown: str, separator: str) ->
 
 def hub_verdict(ruleset: RuleSet, hub: progress_pb2.CountyHub | None, as_of: dt.date) -> common_pb2.Verdict:
     programme = ruleset.book.programme
-    fact = hub_fact(hub, as_of, programme)
+    fact = hub_fact(hub, as_of, ruleset)
     firing = ruleset.engine.evaluate(HUB, fact)
     min_brands = programme.model.hub.min_brands
 
@@ -367,8 +367,8 @@ def hub_verdict(ruleset: RuleSet, hub: progress_pb2.CountyHub | None, as_of: dt.
         said = {name: fact.get(name) for name in ("unified_warehousing", "sorting", "delivery")}  # None: not given
         return {
             **_shown(fact, as_of),
-            "brands": _brand_list(_brands(hub, programme), "（品牌表未列，按一个品牌计）", "、") or "（无）",
-            "brands_en": _brand_list(_brands(hub, programme), " (in no brand of the table: counted as one)", ", ")
+            "brands": _brand_list(_brands(hub, ruleset), "（品牌表未列，按一个品牌计）", "、") or "（无）",
+            "brands_en": _brand_list(_brands(hub, ruleset), " (in no brand of the table: counted as one)", ", ")
             or "(none)",
             "brands_short": str(max(0, min_brands - fact["brand_count"])),
             "established_on": hub.established_on or "（未填）",

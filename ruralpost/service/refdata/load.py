@@ -18,7 +18,7 @@ from ruralpost.service.refdata.model import Tables
 from ruralpost.service.rulebook.schema import RulebookError, validated
 
 TABLES = ("operators", "products", "platforms", "brands", "rates")
-REQUIRED = ("operators", "products", "platforms", "rates")  # brands: another table, kept for the hub
+REQUIRED = ("operators", "products", "platforms", "rates")  # brands: read by the hub rules only
 # the catalogue is a few thousand lines: libyaml reads it ten times faster, when it is there
 LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

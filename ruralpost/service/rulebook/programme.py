@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from ruralpost.service import names
-from ruralpost.service.rulebook.schema import BrandTable, ProgrammeModel, RulebookError, validated
+from ruralpost.service.rulebook.schema import ProgrammeModel, RulebookError, validated
 from ruralpost.service.rulebook.subsidy import SubsidyConfig
 
 VILLAGE_SUFFIX = "村委会"  # the official division name of an administrative village: 杜家村村委会
@@ -71,7 +71,7 @@ class Programme:
             else None
         )
         self.names = names.Spelling(words, m.variant_characters)
-        self.reference_paths: list[Path] = [(base_dir / p).resolve() for p in (m.names, m.hub.brand_table) if p]
+        self.reference_paths: list[Path] = [(base_dir / m.names).resolve()] if m.names else []
         # 附件2's operator and its branches (programme aliases): one operator (STN-OPERATOR)
         self._operator_names = {self.names.company(n) for n in (m.operator, *m.operator_aliases)}
         self.townships: list[Township] = [
@@ -81,15 +81,6 @@ class Programme:
         for t in self.townships:
             for name in (t.name, *t.aliases):
                 self._township_by_name[self.names.name(name)] = t
-        # brand name (spelt as names are compared, case aside) -> the brand (HUB-BRANDS)
-        self._brands: dict[str, str] = {}
-        if m.hub.brand_table:
-            table = validated(
-                BrandTable, _read_yaml(base_dir / m.hub.brand_table, source), _beside(source, m.hub.brand_table)
-            )
-            for brand, spellings in table.brands.items():
-                for name in (brand, *(spellings or ())):
-                    self._brands[self.brand_key(name)] = brand
         self.milestones: list[Milestone] = sorted(
             (Milestone(name, ms.date, ms.fraction) for name, ms in m.milestones.items()), key=lambda ms: ms.date
         )
@@ -192,10 +183,6 @@ class Programme:
     def brand_key(self, name: str) -> str:
         """A company name as brands are looked up: spelt as names are compared, branch words and case aside."""
         return self.names.company(name).casefold()
-
-    def brand_of(self, name: str) -> str | None:
-        """The national express brand a company name belongs to (reference data), or None."""
-        return self._brands.get(self.brand_key(name))
 
     def expected_sign_text(self, kind: str, township: str, village: str) -> str:
         """The words a partnered station's marking shows (附件3 二(2)): 杜家村镇快递综合服务站, 杜家村快递便民服务点."""

@@ -332,27 +332,6 @@ def _sign_template(value: str) -> str:
 SignTemplate = Annotated[Template, AfterValidator(_sign_template)]
 
 
-def _unambiguous(value: dict[str, list[str] | None]) -> dict[str, list[str] | None]:
-    """Spellings are looked up in one dictionary: one spelling cannot name two things."""
-    seen: dict[str, str] = {}
-    for canonical, aliases in value.items():
-        for name in (canonical, *(aliases or ())):
-            name = name.strip()
-            if seen.get(name, canonical) != canonical:
-                raise ValueError(f"{name!r} names both {seen[name]} and {canonical}")
-            seen[name] = canonical
-    return value
-
-
-Names = Annotated[dict[Spelling, list[Spelling] | None], Field(min_length=1), AfterValidator(_unambiguous)]
-
-
-class BrandTable(_Strict):
-    """`rules/reference/express-brands.yaml`: brand -> the names people write for it; one name, one brand."""
-
-    brands: Names
-
-
 class County(_Strict):
     name: Text
     code: DivisionCode
@@ -390,11 +369,6 @@ class MilestoneModel(_Strict):
 class Hub(_Strict):
     min_brands: Positive
     deadline: UnquotedDay
-    brand_table: RelativeYaml | None = Field(
-        None,
-        description="the express brands and their names (reference data, relative to this file): "
-        "HUB-BRANDS counts brands, not companies",
-    )
 
 
 def _one_character(value: dict[str, str]) -> dict[str, str]:

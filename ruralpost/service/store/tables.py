@@ -79,7 +79,7 @@ decisions = Table(
     Column("rule_ids", Text, nullable=False),
     Column("ruleset_version", String(32), nullable=False),
     Column("as_of", String(10), nullable=False),
-    # the reference data's version (empty for what decides on none: stations, progress)
+    # the reference data's version (empty for what decides on none: stations)
     Column("reference_version", String(32), nullable=False, server_default=""),
 )
 
