@@ -45,7 +45,7 @@ UPBOUND_FIELDS = (
 )
 LISTED, REFUSED, UNLISTED, MISSING = "listed", "refused", "unlisted", "missing"
 # station_registered: the code is on a current registration of the county; station_in_township: one
-# of those stations (of a kind with a tier) is registered in the destination township; station_open:
+# of those stations is registered in the destination township; station_open:
 # that one was open on the shipping date; tier: its kind (SUB-DOWN-STATION, docs/rules.md)
 DOWNBOUND_FIELDS = (
     "destination_township_code",
@@ -211,7 +211,6 @@ class _Resolver:
         stations: StationsByCode,
     ) -> None:
         self.reference = reference
-        self.tiers = reference.tiers(DOWNBOUND)
         self.county_code = county_code
         self.township_code = township_code
         self.stations = stations
@@ -244,8 +243,9 @@ class _Resolver:
         destination = self.township_code(township)
         code = station_code.strip().upper()
         registered = self.registered(code) if code and len(code) <= MAX_CODE else []
-        # registered in the parcel's destination township, as a kind of station that has a tier
-        local = [r for r in registered if destination and r.township_code == destination and r.kind in self.tiers]
+        # registered in the parcel's destination township (a kind without a rate is eligible all the
+        # same: the missing rate is the reference data's, said by SUB-RATE-MISSING, not the station's)
+        local = [r for r in registered if destination and r.township_code == destination]
         day = date_or_none(shipped_on)  # not a date: SUB-DATE rejects the parcel, whatever the station
         running = [r for r in local if day is None or open_on(r.station, day)]
         tier = running[0].kind if running else ""  # from the registered station's kind, not the code's shape

@@ -40,6 +40,3 @@ class ReferenceData:
     def rate(self, kind: str, tier: str) -> Rate | None:
         return self._rates.get((kind, tier))
 
-    def tiers(self, kind: str) -> set[str]:
-        """The tiers that have a rate: a downbound parcel of another station kind is not paid."""
-        return {t for k, t in self._rates if k == kind}
