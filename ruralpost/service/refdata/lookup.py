@@ -39,4 +39,3 @@ class ReferenceData:
 
     def rate(self, kind: str, tier: str) -> Rate | None:
         return self._rates.get((kind, tier))
-
