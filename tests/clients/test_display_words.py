@@ -48,6 +48,8 @@ def test_the_display_words() -> None:
     assert shown("含寄件（SEND）") == "含寄件"
     assert shown(">= 4（2023-06-30后）") == "≥ 4（2023-06-30后）"
     assert shown("true") == "是" and shown("XZ0004") == "XZ0004" and shown("YYYY-MM-DD") == "YYYY-MM-DD"
+    # a name written against Chinese text is still a name (as the console's script reads it)
+    assert shown("没有tier TOWNSHIP_STATION的标准") == "没有tier 乡镇快递综合服务站的标准"
     assert raw_names("通过（有提醒） PASS_WITH_WARNINGS; >= 10; SEND; RULE_BASIS_SEED") == [
         ">=",
         "PASS_WITH_WARNINGS",

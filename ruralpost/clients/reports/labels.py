@@ -165,7 +165,10 @@ ENUM_WORDS: dict[str, tuple[str, int]] = {
 _PREFIXES = tuple(spec.prefix for spec in _ENUMS)
 _TOKEN = r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*"
 _PAREN = re.compile(rf"[（(]({_TOKEN}(?:\s*[/、,]\s*{_TOKEN})*)[）)]")
-_LIST = re.compile(rf"\b{_TOKEN}(?:\s*[,;]\s*{_TOKEN})*\b")
+# A name stands alone between characters that are not ASCII word characters, as the console
+# script's `\b` reads it: Python's Unicode `\b` would see none in 乡镇站TOWNSHIP_STATION的标准.
+_EDGE = "(?<![A-Za-z0-9_])", "(?![A-Za-z0-9_])"
+_LIST = re.compile(rf"{_EDGE[0]}{_TOKEN}(?:\s*[,;]\s*{_TOKEN})*{_EDGE[1]}")
 _OPERATORS = ((">=", "≥"), ("<=", "≤"), ("!=", "≠"), ("==", "="))
 _BOOLEAN = {"true": "是", "false": "否"}
 
