@@ -16,7 +16,7 @@ import queue
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import durable_rules_engine as dre
 import orjson
@@ -60,8 +60,7 @@ def _all(subject: str, conjuncts: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return {"all": [{"m": {"$and": [{"subject": subject}, *conjuncts]}}]}
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(NamedTuple):
     rule: Rule
     severity: Severity
 

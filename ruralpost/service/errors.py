@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ruralpost.limits import MAX_NAMED, MAX_VIOLATION_BYTES, MAX_VIOLATIONS
 from ruralpost.service import dates
 
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # refused in any text field (a tab is allowed)
 _ENUM_NUMBERS: dict[type, frozenset[int]] = {}  # an enum type's numbers: fixed by the generated code
 # Lengths no real value reaches: longer is a mistake or an attack, refused with the field named.
 
@@ -91,7 +91,7 @@ class Violations:
     def string(self, field: str, value: str, limit: int) -> None:
         if len(value) > limit:
             self.add(field, f"longer than {limit} characters ({len(value)})")
-        elif _CONTROL.search(value):
+        elif CONTROL.search(value):
             self.add(field, "contains control characters")
 
     def date(self, field: str, value: str, required: bool = False) -> dt.date | None:
