@@ -75,18 +75,20 @@ class Spelling:
         self._shifts = re.compile("|".join(re.escape(s) for s in separators)) if separators else None
         self._day_words = _longest_first(m.hours.day_words)
 
-    def _remembered(self, kind: str, text: str, spell: Callable[[str], str]) -> str:
+    def remember(self, kind: str, text: str, spell: Callable[[str], str]) -> str:
+        """`spell(text)`, computed once per kind and text (bounded): for pure functions of a name."""
         key = (kind, text)
         found = self._memo.get(key)
         if found is None:
+            found = spell(text)  # first: it may remember other spellings itself
             if len(self._memo) >= MEMO_SIZE:
                 self._memo.clear()
-            found = self._memo[key] = spell(text)
+            self._memo[key] = found
         return found
 
     def name(self, text: str) -> str:
         """`plain`, with variant characters made official (赤泥洼村 -> 赤泥窊村)."""
-        return self._remembered("name", text, self._name)
+        return self.remember("name", text, self._name)
 
     def _name(self, text: str) -> str:
         return plain(text).translate(self._variants)
@@ -96,7 +98,7 @@ class Spelling:
         (山西省忻州市静乐县康家会镇 -> 康家会镇), in any combination and order; `also` adds more
         prefixes (a village written after its township). A name that is only a prefix stays itself."""
         if not also:
-            return self._remembered("place", text, self._place)
+            return self.remember("place", text, self._place)
         return self._place(text, also)
 
     def _place(self, text: str, also: Iterable[str] = ()) -> str:
@@ -119,7 +121,7 @@ class Spelling:
 
     def company(self, text: str) -> str:
         """A company without its branch words: 山西壹公里信息科技有限公司静乐分公司 -> 山西壹公里信息科技有限公司."""
-        return self._remembered("company", text, self._company)
+        return self.remember("company", text, self._company)
 
     def _company(self, text: str) -> str:
         name = self.name(text)
@@ -139,7 +141,7 @@ class Spelling:
     def hours(self, text: str) -> str:
         """Business hours as the rule reads them: each shift as HH:MM-HH:MM, shifts joined by ","
         (周一至周日 8:00-12:00，14:00-18:00 -> 08:00-12:00,14:00-18:00); day ranges are left out."""
-        return self._remembered("hours", text, self._hours)
+        return self.remember("hours", text, self._hours)
 
     def _hours(self, text: str) -> str:
         hours = plain(text)

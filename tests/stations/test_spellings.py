@@ -16,6 +16,7 @@ from ruralpost.service import names
 from ruralpost.service.config import DEFAULT_RULES_DIR, Config
 from ruralpost.service.golden import cases
 from ruralpost.service.rulebook.programme import village_own_name
+from ruralpost.service.ruleset import load_ruleset
 from ruralpost.service.server import Running, running
 from ruralpost.v1 import common_pb2, station_pb2, station_pb2_grpc
 from tests.support import OPERATOR
@@ -213,3 +214,23 @@ def test_remembered_spellings_stay_bounded_and_answer_the_same(monkeypatch: pyte
     assert [spelling.place(w) for w in written] == first
     assert spelling.company("某某公司静乐分公司") == "某某公司静乐"
     assert len(spelling._memo) <= 4
+
+
+def test_remembered_villages_and_markings_stay_bounded_and_answer_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Village codes and the markings' words are remembered like the names they are made of:
+    bounded, and the same answer the second time as the first."""
+    monkeypatch.setattr(names, "MEMO_SIZE", 3)
+    programme = load_ruleset(DEFAULT_RULES_DIR).book.programme
+    kang = programme.township("康家会镇")
+    assert kang is not None
+    written = ["柳林村", "静乐县康家会镇柳林村", "柳林村委会", "没有这个村", "康家会镇没有这个村"]
+    first = [programme.village_code(kang.code, w) for w in written]
+    assert [code for code, _ in first] == [first[0][0]] * 3 + ["", ""]
+    assert first[0] == ("140926102204", "柳林村")  # the county's division list: 柳林村委会
+    assert [own for _, own in first[3:]] == ["没有这个村", "没有这个村"]
+    assert [programme.village_code(kang.code, w) for w in written] == first
+    assert programme.shows("静乐县杜家村快递便民服务点", "杜家村快递便民服务点", "VILLAGE_POINT")
+    assert programme.shows("静乐县杜家村快递便民服务点", "杜家村快递便民服务点", "VILLAGE_POINT")
+    assert not programme.shows("杜家村快递", "杜家村快递便民服务点", "VILLAGE_POINT")
+    assert len(programme._village_found) <= 3
+    assert len(programme.names._memo) <= 3

@@ -78,6 +78,8 @@ class Programme:
             Township(t.name, t.code, t.township_stations, t.village_points, tuple(t.aliases)) for t in m.townships
         ]
         self._township_by_name: dict[str, Township] = {}
+        self._township_by_code = {t.code: t for t in self.townships}
+        self._village_found: dict[tuple[str, str], tuple[str, str]] = {}  # (township code, name) -> village_code
         for t in self.townships:
             for name in (t.name, *t.aliases):
                 self._township_by_name[self.names.name(name)] = t
@@ -154,9 +156,18 @@ class Programme:
     def village_code(self, township_code: str, name: str) -> tuple[str, str]:
         """(code, own name) of an administrative village of the township, named with or without
         村/村委会, after its county or township or not, in either spelling of a variant character;
-        ("", the name as written) if none."""
+        ("", the name as written) if none. Remembered like the names it is made of (names.py)."""
+        key = (township_code, name)
+        found = self._village_found.get(key)
+        if found is None:
+            if len(self._village_found) >= names.MEMO_SIZE:
+                self._village_found.clear()
+            found = self._village_found[key] = self._find_village(township_code, name)
+        return found
+
+    def _find_village(self, township_code: str, name: str) -> tuple[str, str]:
         villages = self._villages.get(township_code, {})
-        township = next((t for t in self.townships if t.code == township_code), None)
+        township = self._township_by_code.get(township_code)
         written = (township.name, *township.aliases) if township else ()
         for candidate in self.names.village_bases(name, written):
             code = villages.get(candidate)
@@ -215,6 +226,9 @@ class Programme:
         return self._comparable(one) == self._comparable(other)
 
     def _comparable(self, text: str) -> str:
+        return self.names.remember("comparable", text, self._make_comparable)
+
+    def _make_comparable(self, text: str) -> str:
         return self.official_spelling(self.canonical_text(names.plain(text)))
 
     def _sign_names(self, kind: str) -> list[str]:
