@@ -5,10 +5,12 @@ version, whose one-row-per-station `stations` table is copied into the history o
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 
 from sqlalchemy import create_engine, insert
 
-from ruralpost.service.store import RegisteredStation, open_store
+from ruralpost.service.store import DecisionRow, RegisteredStation, open_store
 from ruralpost.service.store.sql import database_url
 from ruralpost.v1 import station_pb2
 from tests.backends import registration_count, station_history
@@ -104,3 +106,50 @@ def test_a_database_of_the_first_version_keeps_its_stations(db: str) -> None:
         ]
     finally:
         store.close()
+
+
+_REGISTER_ELSEWHERE = """
+import sys
+from ruralpost.service.store import RegisteredStation, open_store
+db, station_id, code = sys.argv[1:]
+store = open_store(db)
+try:
+    store.register_station(
+        RegisteredStation(
+            "山西壹公里信息科技有限公司", station_id, "140926", code, "VILLAGE_POINT", "康家会镇", "PASS", b"", b""
+        ),
+        "v1",
+        "2023-06-01",
+    )
+finally:
+    store.close()
+"""
+
+
+def test_the_sign_codes_follow_what_another_process_registers(db: str) -> None:
+    """On SQLite the look-up answers from memory: each registration made by another process (a
+    worker, another server on the file) shows at once, a station moving to another code too."""
+    operator = "山西壹公里信息科技有限公司"
+    store = open_store(db)
+    try:
+        store.log_decision(_decision())  # the decision log commits beside the registrations
+        assert store.sign_code_holders("140926", "C0011") == []
+        expected = [
+            (("P-1", "C0011"), {"C0011": [(operator, "P-1")], "C0012": []}),
+            (("P-2", "C0011"), {"C0011": [(operator, "P-1"), (operator, "P-2")], "C0012": []}),
+            (("P-1", "C0012"), {"C0011": [(operator, "P-2")], "C0012": [(operator, "P-1")]}),
+        ]
+        for (station_id, code), holders in expected:
+            subprocess.run([sys.executable, "-c", _REGISTER_ELSEWHERE, db, station_id, code], check=True)
+            assert {c: store.sign_code_holders("140926", c) for c in holders} == holders
+            store.log_decision(_decision())
+            store.flush()
+            assert store.sign_code_holders("140926", "C0011") == holders["C0011"]
+    finally:
+        store.close()
+
+
+def _decision() -> DecisionRow:
+    return DecisionRow(
+        "CheckStation", "P-1", "test", "0" * 64, "OUTCOME_PASS", "", "v1", "2023-06-01", dt.datetime.now(dt.UTC)
+    )

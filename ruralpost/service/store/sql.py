@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import contextlib
 import datetime as dt
 import logging
 import sqlite3
@@ -18,6 +17,7 @@ from sqlalchemy import Engine, Select, and_, create_engine, event, func, insert,
 
 from ruralpost.limits import LOG_BATCH_ROWS, LOG_BATCH_SECONDS, LOG_INSERT_ROWS, LOG_QUEUE_ROWS
 from ruralpost.service.store import migrate, tables
+from ruralpost.service.store.codes import SignCodeIndex
 from ruralpost.service.store.ledger import Ledger
 from ruralpost.service.store.outage import StoreUnavailable, available
 from ruralpost.service.store.reference import ReferenceVersions
@@ -96,10 +96,7 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
-        self._local = threading.local()
-        self._sqlite_path = engine.url.database or ""
-        self._readers: list[sqlite3.Connection] = []  # every thread's, closed with the store
-        self._readers_lock = threading.Lock()
+        self._codes = SignCodeIndex(engine.url.database or "")
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         # the stations of a county whose current (latest) registration shows a code
         self._holders_sql = (
@@ -163,20 +160,10 @@ class Store:
             return [(r[0], r[1]) for r in rows]
 
     def _sqlite_holders(self, county: str, sign_code: str) -> list[tuple[str, str]]:
-        """SQLite: a long-lived read connection per thread (WAL readers see every commit)."""
-        conn = getattr(self._local, "reader", None)
+        """SQLite: from the index in memory, which reads what was registered since (store/codes.py)."""
         try:
-            if conn is None:
-                conn = self._local.reader = sqlite3.connect(self._sqlite_path, timeout=30, check_same_thread=False)
-                with self._readers_lock:
-                    self._readers.append(conn)
-            return [(r[0], r[1]) for r in conn.execute(self._holders_sql, (county, sign_code))]
+            return self._codes.holders(county, sign_code)
         except sqlite3.Error as e:
-            self._local.reader = None
-            if conn is not None:
-                with self._readers_lock, contextlib.suppress(ValueError):
-                    self._readers.remove(conn)  # unless the store closed it already
-                conn.close()
             raise StoreUnavailable(f"数据库暂不可用 (database unavailable): {e}") from e
 
     # ---- the county's decisions on disputed sign codes: appended, the latest one in force
@@ -327,10 +314,7 @@ class Store:
         if self._writer.is_alive():
             self._closing.set()
             self._writer.join(timeout=30)
-        with self._readers_lock:
-            readers, self._readers = self._readers, []
-        for conn in readers:
-            conn.close()
+        self._codes.close()
         self.engine.dispose()
 
 
