@@ -89,7 +89,7 @@ def test_every_kind_of_handler_is_wrapped_and_a_broken_one_refused() -> None:
     ServiceInterceptor.check_handlers("ruralpost.test.Kinds", ok)
     interceptor = ServiceInterceptor(None)
     for name, handler in ok.items():
-        wrapped = interceptor._wrap(handler, f"/ruralpost.test.Kinds/{name}", ())
+        wrapped = interceptor._wrap(handler, f"/ruralpost.test.Kinds/{name}")
         kind = next(k for k in ("unary_unary", "unary_stream", "stream_unary", "stream_stream") if getattr(handler, k))
         assert getattr(wrapped, kind) is not getattr(handler, kind)  # every kind goes through the interceptor
     broken = ok["ClientStream"]._replace(stream_unary=None)

@@ -10,7 +10,6 @@ status in its own protocol, so a token, a role, a stream limit and a metric mean
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import logging
@@ -19,7 +18,7 @@ import re
 import threading
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from google.rpc import status_pb2
 
@@ -109,8 +108,7 @@ class Gate:
         self.authenticator = authenticator
         self.slots = _StreamSlots(max_streams_per_caller)
 
-    @contextlib.asynccontextmanager
-    async def call(
+    def call(
         self,
         path: str,
         peer: str,
@@ -121,32 +119,14 @@ class Gate:
         stream: bool = False,
         counted: Callable[[Exception], Exception] | None = None,
         request_id: str = "",
-    ) -> AsyncIterator[Call]:
+    ) -> _Opening:
         """The call of `path` ("/ruralpost.v1.StationService/CheckStation") for the `async with`
         block, the current one meanwhile. Opening it checks the token (a caller the door
         authenticated already, the console's session, for its role only) and, for a `stream`,
         takes one of the caller's stream slots. Whatever error ends the call or refuses it
         leaves as `Refused`, after the metrics and the log line; `counted` says what a door's own
         error counts as. `request_id`: the one the door has already written (`request_id_of`)."""
-        metadata = tuple(metadata)
-        found = Call(path.rsplit("/", 1)[-1], request_id or request_id_of(metadata), peer, is_active=is_active)
-        token = calls.enter(found)
-        slot: str | None = None
-        try:
-            try:
-                self._admit(found, path, metadata, caller)
-                if stream:
-                    slot = _slot_of(found)
-                    self.slots.take(slot)
-                yield found
-            except Exception as e:
-                raise self._refused(found, e, counted(e) if counted else e) from None
-            finally:
-                if slot is not None:
-                    self.slots.give(slot)
-            self.finish(found, None)
-        finally:
-            calls.leave(token)
+        return _Opening(self, path, peer, metadata, caller, is_active, stream, counted, request_id)
 
     def _admit(self, found: Call, path: str, metadata: Metadata, caller: Caller | None) -> None:
         if caller is not None:
@@ -192,3 +172,64 @@ class Gate:
                     ensure_ascii=False,
                 ),
             )
+
+
+class _Opening:
+    """`Gate.call`'s context manager: a class rather than a generator, as every call of every door
+    enters and leaves one (the generator's machinery cost more than what it runs)."""
+
+    __slots__ = (
+        "caller", "counted", "found", "gate", "is_active", "metadata",
+        "path", "peer", "request_id", "slot", "stream", "token",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        gate: Gate,
+        path: str,
+        peer: str,
+        metadata: Metadata,
+        caller: Caller | None,
+        is_active: Callable[[], bool],
+        stream: bool,
+        counted: Callable[[Exception], Exception] | None,
+        request_id: str,
+    ) -> None:
+        self.gate, self.path, self.peer, self.metadata, self.caller = gate, path, peer, metadata, caller
+        self.is_active, self.stream, self.counted, self.request_id = is_active, stream, counted, request_id
+        self.slot: str | None = None
+
+    async def __aenter__(self) -> Call:
+        metadata = tuple(self.metadata)
+        request_id = self.request_id or request_id_of(metadata)
+        found = self.found = Call(self.path.rsplit("/", 1)[-1], request_id, self.peer, is_active=self.is_active)
+        self.token = calls.enter(found)
+        try:
+            self.gate._admit(found, self.path, metadata, self.caller)
+            if self.stream:
+                slot = _slot_of(found)
+                self.gate.slots.take(slot)
+                self.slot = slot
+        except Exception as e:
+            calls.leave(self.token)
+            raise self._refused(e) from None
+        except BaseException:
+            calls.leave(self.token)
+            raise
+        return found
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: object) -> None:
+        try:
+            try:
+                if isinstance(error, Exception):
+                    raise self._refused(error) from None
+            finally:
+                if self.slot is not None:
+                    self.gate.slots.give(self.slot)
+            if error is None:
+                self.gate.finish(self.found, None)
+        finally:
+            calls.leave(self.token)
+
+    def _refused(self, error: Exception) -> Refused:
+        return self.gate._refused(self.found, error, self.counted(error) if self.counted else error)

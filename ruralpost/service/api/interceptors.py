@@ -102,6 +102,7 @@ def _is_active(context: grpc.aio.ServicerContext[Any, Any]) -> Callable[[], bool
 class ServiceInterceptor(_Base):
     def __init__(self, authenticator: Authenticator | None, max_streams_per_caller: int = 8) -> None:
         self.gate = Gate(authenticator, max_streams_per_caller)
+        self._wrapped: dict[str, tuple[Any, Any]] = {}  # method -> (its handler, that handler wrapped)
 
     @staticmethod
     def check_handlers(service: str, handlers: Mapping[str, Any]) -> None:
@@ -121,15 +122,19 @@ class ServiceInterceptor(_Base):
         method: str = details.method
         if handler is None or not method.startswith("/ruralpost."):
             return handler  # health and reflection stay open
-        return self._wrap(handler, method, tuple(details.invocation_metadata or ()))
+        wrapped = self._wrapped.get(method)
+        if wrapped is None or wrapped[0] is not handler:  # wrapped once per method, not per call
+            wrapped = self._wrapped[method] = (handler, self._wrap(handler, method))
+        return wrapped[1]
 
-    def _wrap(self, handler: Any, path: str, metadata: tuple[tuple[str, str | bytes], ...]) -> Any:
+    def _wrap(self, handler: Any, path: str) -> Any:
         """The same handler (a grpc RpcMethodHandler namedtuple) with its behaviour run inside
         `gate.call`."""
-        request_id = request_id_of(metadata)
         streaming = bool(handler.response_streaming)
 
         def gated(context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            metadata = tuple(context.invocation_metadata() or ())
+            request_id = request_id_of(metadata)
             context.set_trailing_metadata((("x-request-id", request_id),))
             peer = str(context.peer() or "unknown")
             return self.gate.call(
