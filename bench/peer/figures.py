@@ -177,7 +177,8 @@ def report(f: dict[str, Any], say: Callable[[str], None] = print) -> None:
         for method, m in methods.items():
             say(
                 f"   {label:30s} {method.rsplit('/', 1)[-1]:14s} {m['calls_per_s']:7.0f} calls/s  "
-                f"p99 {m['p99_ms']:6.1f} ms  {m['cpu_us_per_call']:6.0f} µs CPU/call"
+                f"p99 {m['p99_ms']:6.1f} ms  {m['cpu_us_per_call']:6.0f} µs CPU/call "
+                f"(client {m['client_cpu_us_per_call']:.0f})"
             )
     if "peer_ratio" in f:
         ours = f["servers"][_label(Variant())][CHECK]
