@@ -302,6 +302,17 @@ def _deduplicate(definitions: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
     return unique, aliases
 
 
+class _TooManyMatches(Exception):
+    """durable_rules' error 303: more than 64 rules of one ruleset matched one fact, nothing fired."""
+
+
+def _message(fact: dict[str, Any], reads: frozenset[str], exponent: bool, tail: str) -> str:
+    """The fact as one ruleset is sent it: only the fields it reads, then the subject, id and sid,
+    which are the same JSON every time (spliced in, not encoded)."""
+    part = {k: v for k, v in fact.items() if k in reads}
+    return to_json(part, exponent)[:-1] + ("," if part else "") + tail
+
+
 class Engine:
     """Compiled rule set: evaluates flat facts to violations and missing facts."""
 
@@ -309,6 +320,9 @@ class Engine:
         self.version = book.version
         self._compiled: dict[str, list[_CompiledRule]] = {}
         self._handles: dict[str, list[tuple[int, frozenset[str]]]] = {}
+        # One ruleset of all a subject's rules, asked first when it has more than one (one assert
+        # per fact); the rulesets of at most MAX_RULES_PER_RULESET answer a fact it cannot take.
+        self._whole: dict[str, tuple[int, frozenset[str]]] = {}
         self._aliases: dict[str, dict[str, frozenset[str]]] = {}  # engine rule -> the parts it stands for
         self._missable: dict[str, dict[str, FactSpec]] = {}
         self._deciders: dict[str, dict[str, tuple[int, ...]]] = {}  # engine rule -> the rules it concerns
@@ -325,22 +339,26 @@ class Engine:
                 definitions.update(c.definitions(subject))
             unique, self._aliases[subject] = _deduplicate(definitions)
             self._handles[subject] = self._create(subject, unique)
+            if len(self._handles[subject]) > 1:
+                (self._whole[subject],) = self._create(subject, unique, len(unique))
             self._deciders[subject] = {
                 name: tuple(i for i, c in enumerate(compiled) if not c.names.isdisjoint(parts))
                 for name, parts in self._aliases[subject].items()
             }
             self._tails[subject] = orjson.dumps({"subject": subject, "id": "f"}).decode()[1:-1] + ',"sid":"'
 
-    def _create(self, subject: str, definitions: dict[str, Any]) -> list[tuple[int, frozenset[str]]]:
-        """Rulesets of at most MAX_RULES_PER_RULESET rules, each with the fact fields it reads.
+    def _create(
+        self, subject: str, definitions: dict[str, Any], size: int = MAX_RULES_PER_RULESET
+    ) -> list[tuple[int, frozenset[str]]]:
+        """Rulesets of at most `size` rules, each with the fact fields it reads.
 
         Each ruleset is sent only the fields it reads: every matched rule's action carries the
         whole fact back out of the C module, so a smaller fact is a cheaper evaluation.
         """
         names = list(definitions)
         handles = []
-        for start in range(0, len(names), MAX_RULES_PER_RULESET):
-            chunk = {n: definitions[n] for n in names[start : start + MAX_RULES_PER_RULESET]}
+        for start in range(0, len(names), size):
+            chunk = {n: definitions[n] for n in names[start : start + size]}
             reads = frozenset(fields_of(list(chunk.values())) - {"all", "m"})
             name = f"{subject}-{self.version}-{next(_names)}"
             try:
@@ -388,19 +406,28 @@ class Engine:
         sid = self._sids.take()
         tail = self._tails[subject] + sid + '"}'
         try:
+            whole = self._whole.get(subject)
+            if whole is not None:
+                try:
+                    return self._assert(whole[0], _message(fact, whole[1], exponent, tail))
+                except _TooManyMatches:
+                    pass  # the smaller rulesets each match at most as many as they hold
             matched: set[str] = set()
             for handle, reads in self._handles[subject]:
-                part = {k: v for k, v in fact.items() if k in reads}
-                # The subject, id and sid are the same JSON every time: spliced in, not encoded.
-                head = to_json(part, exponent)[:-1]
-                matched |= self._assert(handle, head + ("," if part else "") + tail)
+                matched |= self._assert(handle, _message(fact, reads, exponent, tail))
         finally:
             self._sids.give(sid)
         return matched
 
     @staticmethod
     def _assert(handle: int, message: str) -> set[str]:
-        code, state = dre.assert_fact(handle, message)
+        try:
+            code, state = dre.assert_fact(handle, message)
+        except Exception as e:  # the C module raises plain errors with a code
+            if "error code: 303" not in str(e):
+                raise
+            dre.retract_fact(handle, message)  # nothing of it stays on the sid
+            raise _TooManyMatches from None
         if code == 2:  # a leftover of an interrupted evaluation on this sid
             dre.retract_fact(handle, message)
             code, state = dre.assert_fact(handle, message)

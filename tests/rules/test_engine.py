@@ -8,9 +8,11 @@ import pytest
 
 from ruralpost.service import engine
 from ruralpost.service.config import DEFAULT_RULES_DIR
+from ruralpost.service.rulebook.packs import Rule, Rulebook, Severity
 from ruralpost.service.ruleset import load_ruleset
 
-ENGINE = load_ruleset(DEFAULT_RULES_DIR).engine
+RULESET = load_ruleset(DEFAULT_RULES_DIR)
+ENGINE, PROGRAMME = RULESET.engine, RULESET.book.programme
 
 
 @pytest.mark.parametrize(
@@ -80,3 +82,25 @@ def test_floats_in_exponent_notation_reach_the_engine(area: float) -> None:
 def test_to_json_keeps_strings_that_look_like_numbers() -> None:
     text = engine.to_json({"a": 1e-05, "b": "1e-05", "c": [2e-07]}, exponent=True)
     assert text == '{"a": 1.0e-05, "b": "1e-05", "c": [2.0e-07]}'
+
+
+def test_a_fact_matching_more_rules_than_one_assert_takes_is_decided_all_the_same() -> None:
+    """A subject's rules are asked in one ruleset first (one assert per fact); a fact matching
+    more than the 64 rules durable_rules fires for one assert (error 303, nothing fires) is asked
+    again in the rulesets of at most MAX_RULES_PER_RULESET, which cannot overflow."""
+    rules = {
+        f"T-{i:02d}": Rule(
+            id=f"T-{i:02d}", subject="t", severity=Severity.ERROR, basis="setting", description="",
+            when=({"$gte": {"n": i}},), require=None, reads=(), severity_overrides=(), field="", expected="",
+            actual="", message_zh="", message_en="", remedy="", citation_document="", citation_clause="",
+            effective_from="", effective_to="", order=i,
+        )
+        for i in range(80)
+    }  # fmt: skip
+    book = Rulebook(root=DEFAULT_RULES_DIR, programme=PROGRAMME, version="t", rules=rules)
+    counted = engine.Engine(book)
+    assert "t" in counted._whole and len(counted._handles["t"]) == 2
+    for n in (10, 63, 64, 79, 10):  # 64 and 79 overflow the one ruleset; the same sid goes on after
+        firing = counted.evaluate("t", {"n": n})
+        assert [v.rule.id for v in firing.violations] == [f"T-{i:02d}" for i in range(n + 1)]
+    assert "station" in ENGINE._whole  # the station rules are more than one ruleset holds
