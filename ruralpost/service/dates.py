@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 MIN_YEAR, MAX_YEAR = 2000, 2100  # outside these a date is a typing mistake, not a programme date
@@ -10,8 +11,10 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EPOCH = dt.date(1970, 1, 1)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_date(text: str) -> dt.date:
-    """YYYY-MM-DD strictly, within MIN_YEAR-MAX_YEAR; ValueError saying why otherwise."""
+    """YYYY-MM-DD strictly, within MIN_YEAR-MAX_YEAR; ValueError saying why otherwise. A request
+    repeats the few dates of its day and its station: each text is parsed once (bounded)."""
     try:
         if not _DATE.match(text):
             raise ValueError

@@ -8,6 +8,7 @@ data (`rules/reference/names.yaml`); the programme's variant characters (洼 for
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -49,8 +50,10 @@ def plain(text: str) -> str:
     return _SPACE.sub("", unicodedata.normalize("NFKC", text))
 
 
+@functools.lru_cache(maxsize=MEMO_SIZE)
 def code(text: str) -> str:
-    """A sign code as the county numbers it: ＸＺ０００４, xz0004 and XZ 0004 are XZ0004."""
+    """A sign code as the county numbers it: ＸＺ０００４, xz0004 and XZ 0004 are XZ0004 (read
+    three times per check: remembered like the names, bounded)."""
     return plain(text).upper()
 
 

@@ -42,6 +42,8 @@ from ruralpost.service.verdicts import BASIS, SEVERITY, citation
 from ruralpost.v1 import claim_pb2, common_pb2, progress_pb2, reference_pb2, rules_pb2, station_pb2
 
 StationRequest = station_pb2.CheckStationRequest | station_pb2.CheckStationsRequest
+# A verdict's outcome as the decision log names it (the enum's Name() is Python code, per call)
+OUTCOME_NAMES = {v.number: v.name for v in common_pb2.Outcome.DESCRIPTOR.values}
 ClaimRequest = claim_pb2.EvaluateClaimRequest | claim_pb2.EvaluateClaimsRequest
 
 
@@ -100,7 +102,7 @@ class Methods:
             subject_id=subject_id,
             who=call.who,
             input_digest=digest(request),
-            outcome=common_pb2.Outcome.Name(verdict.outcome),
+            outcome=OUTCOME_NAMES[verdict.outcome],
             rule_ids=[r.rule_id for r in verdict.reasons],
             ruleset_version=ruleset_version,
             as_of=as_of,
