@@ -157,6 +157,7 @@ def test_a_resolution_names_a_holder_and_says_why(disputed: Running) -> None:
         )
         said = refused(stranger)["operator"]
         assert "第三快递有限公司" in said and RIVAL in said and OPERATOR in said  # the holders, for the admin
+        assert "在静乐县（140926）没有登记" in said  # the county by its name, its code beside it
     assert disputed.runtime.store.sign_code_awards() == []
 
 

@@ -166,11 +166,12 @@ class Methods:
         ]
         if not problems and all(op != operator for op, _ in holders):
             shown = "、".join(dict.fromkeys(op or "（未填运营企业）" for op, _ in holders)) or "（无）"
+            place = f"{programme.county_name}（{county}）" if county == programme.county_code else county
             problems.append(
                 FieldViolation(
                     "operator",
-                    f"{operator}在{county}没有登记使用编号{code}的站点；登记使用此编号的运营企业：{shown} "
-                    f"(no registered station of {operator} shows {code} in {county}; operators whose "
+                    f"{operator}在{place}没有登记使用编号{code}的站点；登记使用此编号的运营企业：{shown} "
+                    f"(no registered station of {operator} shows {code} in {place}; operators whose "
                     f"stations show it: {shown})",
                 )
             )
