@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+from pathlib import Path
 
 from sqlalchemy import create_engine, insert
 
@@ -110,20 +111,16 @@ def test_a_database_of_the_first_version_keeps_its_stations(db: str) -> None:
 
 _REGISTER_ELSEWHERE = """
 import sys
-from ruralpost.service.store import RegisteredStation, open_store
+from ruralpost.service.store import open_store
+from tests.stations.test_registry import _row
 db, station_id, code = sys.argv[1:]
 store = open_store(db)
 try:
-    store.register_station(
-        RegisteredStation(
-            "山西壹公里信息科技有限公司", station_id, "140926", code, "VILLAGE_POINT", "康家会镇", "PASS", b"", b""
-        ),
-        "v1",
-        "2023-06-01",
-    )
+    store.register_station(_row(station_id, code), "v1", "2023-06-01")
 finally:
     store.close()
 """
+ROOT = Path(__file__).resolve().parents[2]  # where the subprocess imports this module from
 
 
 def test_the_sign_codes_follow_what_another_process_registers(db: str) -> None:
@@ -140,7 +137,7 @@ def test_the_sign_codes_follow_what_another_process_registers(db: str) -> None:
             (("P-1", "C0012"), {"C0011": [(operator, "P-2")], "C0012": [(operator, "P-1")]}),
         ]
         for (station_id, code), holders in expected:
-            subprocess.run([sys.executable, "-c", _REGISTER_ELSEWHERE, db, station_id, code], check=True)
+            subprocess.run([sys.executable, "-c", _REGISTER_ELSEWHERE, db, station_id, code], check=True, cwd=ROOT)
             assert {c: store.sign_code_holders("140926", c) for c in holders} == holders
             store.log_decision(_decision())
             store.flush()
