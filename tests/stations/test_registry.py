@@ -146,6 +146,40 @@ def test_the_sign_codes_follow_what_another_process_registers(db: str) -> None:
         store.close()
 
 
+_AWARD_ELSEWHERE = """
+import sys
+from ruralpost.service.store import open_store
+db, code, operator = sys.argv[1:]
+store = open_store(db)
+try:
+    store.award_sign_code("140926", code, operator, "admin", "县局裁定")
+finally:
+    store.close()
+"""
+
+
+def test_the_awards_follow_what_another_process_decides(db: str) -> None:
+    """A disputed code's award is read from memory on SQLite too: the county's decision recorded by
+    another process shows on the next read, a later decision replacing it, other codes untouched."""
+    store = open_store(db)
+    try:
+        assert store.sign_code_award("140926", "C0021") == ""
+        for operator in ("山西壹公里信息科技有限公司", "中国邮政集团有限公司静乐县分公司"):
+            subprocess.run([sys.executable, "-c", _AWARD_ELSEWHERE, db, "C0021", operator], check=True, cwd=ROOT)
+            assert store.sign_code_award("140926", "C0021") == operator
+            assert store.sign_code_award("140926", "C0022") == ""
+            assert store.sign_code_award("140900", "C0021") == ""
+            store.log_decision(_decision())  # a commit that decides nothing
+            store.flush()
+            assert store.sign_code_award("140926", "C0021") == operator
+        assert [a.operator for a in store.sign_code_awards("140926", "C0021")] == [
+            "山西壹公里信息科技有限公司",
+            "中国邮政集团有限公司静乐县分公司",
+        ]
+    finally:
+        store.close()
+
+
 def _decision() -> DecisionRow:
     return DecisionRow(
         "CheckStation", "P-1", "test", "0" * 64, "OUTCOME_PASS", "", "v1", "2023-06-01", dt.datetime.now(dt.UTC)

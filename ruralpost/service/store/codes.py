@@ -1,9 +1,12 @@
-"""SQLite: which registered stations show each sign code, in memory, in step with the database file.
+"""SQLite: which registered stations show each sign code, and to whom the county awarded a disputed
+one, in memory, in step with the database file.
 
-Every CheckStation asks the registry which stations show its sign code. Asking SQLite each time
-cost about a tenth of a whole check, nearly all of it entering the library rather than the query.
-So the index answers from memory and reads from SQLite only the registrations appended since it
-last looked (registrations are never updated or deleted), and only when the database has changed:
+Every CheckStation asks the registry which stations show its sign code, and a station whose code
+another operator shows asks whom the county awarded it. Asking SQLite each time cost about a tenth
+of a whole check, nearly all of it entering the library rather than the query (an award read
+through SQLAlchemy, more than the check itself). So the index answers from memory and reads from
+SQLite only the registrations and awards appended since it last looked (neither is ever updated
+or deleted), and only when the database has changed:
 SQLite's WAL-index header, the first 48 bytes of the `-shm` file beside the database (the format
 SQLite documents for its WAL mode), changes with every commit by any process, workers and other
 servers on the same file included. The index maps those bytes read-only, so looking is a memory
@@ -28,7 +31,10 @@ Station = tuple[str, str]  # (operator, station id)
 Code = tuple[str, str]  # (county, sign code)
 
 _HEADER_BYTES = 48  # the WAL-index header: its change counter and last frame move on every commit
-_CATCH_UP = "SELECT id, operator, station_id, county, sign_code FROM station_registrations WHERE id > ? ORDER BY id"
+_REGISTRATIONS = (
+    "SELECT id, operator, station_id, county, sign_code FROM station_registrations WHERE id > ? ORDER BY id"
+)
+_AWARDS = "SELECT id, county, sign_code, operator FROM sign_code_awards WHERE id > ? ORDER BY id"
 
 
 class _Descriptors:
@@ -63,7 +69,8 @@ _SHM = _Descriptors()
 
 
 class SignCodeIndex:
-    """The current registrations' sign codes of one SQLite database file (see the module's text)."""
+    """The current registrations' sign codes of one SQLite database file and the awards in force
+    (see the module's text)."""
 
     def __init__(self, database: str) -> None:
         self._database = database
@@ -74,24 +81,37 @@ class SignCodeIndex:
         self._seen = 0  # the highest registration id read
         self._by_code: dict[Code, dict[Station, None]] = {}
         self._code_of: dict[Station, Code] = {}  # each station's current code
+        self._awards_seen = 0  # the highest award id read
+        self._awarded: dict[Code, str] = {}  # the operator of each code's latest award
         self._lock = threading.Lock()
 
     def holders(self, county: str, sign_code: str) -> list[Station]:
         """(operator, station id) of the stations whose current registration shows the code, sorted.
         sqlite3.Error when the database cannot be read (the next call opens it again)."""
         with self._lock:
-            try:
-                if self._conn is None:
-                    self._open()
-                stamp = self._header[:] if self._header is not None else b""
-                if not stamp or stamp != self._stamp:
-                    self._catch_up()  # after reading the header: a commit in between is read next time
-                    self._stamp = stamp
-            except sqlite3.Error:
-                self._release()
-                raise
+            self._follow()
             found = self._by_code.get((county, sign_code))
             return sorted(found) if found else []
+
+    def award(self, county: str, sign_code: str) -> str:
+        """The operator the county's latest decision awarded the code to, "" when it has not
+        decided; sqlite3.Error as `holders`."""
+        with self._lock:
+            self._follow()
+            return self._awarded.get((county, sign_code), "")
+
+    def _follow(self) -> None:
+        """Under the lock: reads what was appended when the database changed since last time."""
+        try:
+            if self._conn is None:
+                self._open()
+            stamp = self._header[:] if self._header is not None else b""
+            if not stamp or stamp != self._stamp:
+                self._catch_up()  # after reading the header: a commit in between is read next time
+                self._stamp = stamp
+        except sqlite3.Error:
+            self._release()
+            raise
 
     def _open(self) -> None:
         self._conn = sqlite3.connect(self._database, timeout=30, check_same_thread=False)
@@ -106,7 +126,7 @@ class SignCodeIndex:
 
     def _catch_up(self) -> None:
         assert self._conn is not None
-        for row_id, operator, station_id, county, sign_code in self._conn.execute(_CATCH_UP, (self._seen,)):
+        for row_id, operator, station_id, county, sign_code in self._conn.execute(_REGISTRATIONS, (self._seen,)):
             station, code = (operator, station_id), (county, sign_code)
             before = self._code_of.get(station)
             if before is not None and before != code:
@@ -117,6 +137,9 @@ class SignCodeIndex:
             self._code_of[station] = code
             self._by_code.setdefault(code, {})[station] = None
             self._seen = row_id
+        for row_id, county, sign_code, operator in self._conn.execute(_AWARDS, (self._awards_seen,)):
+            self._awarded[(county, sign_code)] = operator
+            self._awards_seen = row_id
 
     def _release(self) -> None:
         """Unmaps first, then closes the connection that kept the file whole, then the descriptor."""

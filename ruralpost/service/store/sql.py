@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Engine, Select, and_, create_engine, event, func, insert, select
 
@@ -23,6 +23,7 @@ from ruralpost.service.store.outage import StoreUnavailable, available
 from ruralpost.service.store.reference import ReferenceVersions
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,10 @@ class Store:
             f"AND r.sign_code = {mark} AND r.id = (SELECT max(l.id) FROM station_registrations l "
             "WHERE l.operator = r.operator AND l.station_id = r.station_id) ORDER BY r.operator, r.station_id"
         )
+        self._award_sql = (
+            f"SELECT operator FROM sign_code_awards WHERE county = {mark} AND sign_code = {mark} "
+            "ORDER BY id DESC LIMIT 1"
+        )
         row = f"({', '.join([mark] * 10)})"
         # SQLite: the time as SQLAlchemy writes it in every other column (Python's default sqlite3
         # adapter for datetimes is deprecated from 3.12 on); PostgreSQL: the datetime itself
@@ -154,15 +159,16 @@ class Store:
         than the query itself.
         """
         if self.is_sqlite:
-            return self._sqlite_holders(county, sign_code)
+            return self._indexed(self._codes.holders, county, sign_code)
         with available(), self.engine.connect() as conn:
             rows = conn.exec_driver_sql(self._holders_sql, (county, sign_code))
             return [(r[0], r[1]) for r in rows]
 
-    def _sqlite_holders(self, county: str, sign_code: str) -> list[tuple[str, str]]:
-        """SQLite: from the index in memory, which reads what was registered since (store/codes.py)."""
+    @staticmethod
+    def _indexed(read: Callable[[str, str], T], county: str, sign_code: str) -> T:
+        """SQLite: from the index in memory, which reads what was appended since (store/codes.py)."""
         try:
-            return self._codes.holders(county, sign_code)
+            return read(county, sign_code)
         except sqlite3.Error as e:
             raise StoreUnavailable(f"数据库暂不可用 (database unavailable): {e}") from e
 
@@ -195,10 +201,14 @@ class Store:
             return [SignCodeAward(*r) for r in conn.execute(query.order_by(a.c.id))]
 
     def sign_code_award(self, county: str, sign_code: str) -> str:
-        """The operator the county awarded the code to, "" when it has not decided. Read only for a
-        station whose code another operator shows (stations/check.py), so rarely."""
-        found = self.sign_code_awards(county, sign_code)
-        return found[-1].operator if found else ""
+        """The operator the county awarded the code to, "" when it has not decided. Read for every
+        station whose code another operator shows (stations/check.py): on SQLite from the index in
+        memory, on PostgreSQL plain driver SQL, like `sign_code_holders`."""
+        if self.is_sqlite:
+            return self._indexed(self._codes.award, county, sign_code)
+        with available(), self.engine.connect() as conn:
+            found = conn.exec_driver_sql(self._award_sql, (county, sign_code)).first()
+            return str(found[0]) if found else ""
 
     def awards_in_force(self) -> dict[tuple[str, str], str]:
         """(county, sign code) -> the operator awarded it, for every code decided (the progress report)."""
