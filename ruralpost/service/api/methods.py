@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from google.protobuf.message import Message
@@ -26,7 +26,7 @@ from ruralpost.service.api.auth import require_commit_right, require_operator, s
 from ruralpost.service.api.call import Call, current
 from ruralpost.service.api.decisions import record
 from ruralpost.service.api.offload import Offload
-from ruralpost.service.api.streams import item_error, stream_items
+from ruralpost.service.api.streams import answered_ahead, item_error, stream_items
 from ruralpost.service.claims.commit import Decision, Reached, decide
 from ruralpost.service.digest import digest
 from ruralpost.service.errors import FailedPrecondition, FieldViolation, InvalidArgument, ServiceError
@@ -117,11 +117,17 @@ class Methods:
             verdict = self._check(request, call, "CheckStation")
         return station_pb2.CheckStationResponse(verdict=verdict)
 
-    async def check_stations(
+    def check_stations(
         self, requests: AsyncIterator[station_pb2.CheckStationsRequest]
     ) -> AsyncIterator[station_pb2.CheckStationsResponse]:
         """Each item's verdict, or its own error and the stream goes on; the codes of the
-        stream's earlier items count too (一县一编号 within the batch)."""
+        stream's earlier items count too (一县一编号 within the batch). The next items are checked
+        while one is sent (`answered_ahead`)."""
+        return answered_ahead(self._check_stations(requests))
+
+    async def _check_stations(
+        self, requests: AsyncIterator[station_pb2.CheckStationsRequest]
+    ) -> AsyncGenerator[station_pb2.CheckStationsResponse, None]:
         call = current()
         batch = CodeIndex(self.runtime.rules.current)
         async for index, request in stream_items(call, requests, self.runtime.max_stream_items):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from google.rpc import status_pb2
 
@@ -44,6 +44,41 @@ async def read_ahead(requests: AsyncIterator[T]) -> AsyncGenerator[T, None]:
     finally:
         reading.cancel()
         reading.add_done_callback(_quiet)
+
+
+async def answered_ahead(answers: AsyncGenerator[T, None], depth: int = 2) -> AsyncGenerator[T, None]:
+    """The items of `answers`, made by a task of their own up to `depth` ahead of the one being
+    sent: while the transport writes one answer, the loop makes the next instead of waiting for
+    the write (the loop was idle about a sixth of a CheckStations stream). What ends `answers`
+    (its end, an error) ends this after the answers made before it; leaving this early closes
+    `answers`."""
+    made: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue(depth)
+
+    async def make() -> None:
+        try:
+            async with contextlib.aclosing(answers) as each:
+                async for answer in each:
+                    await made.put((True, answer))
+        except asyncio.CancelledError:
+            raise
+        except BaseException as e:  # for the caller to raise in its own frame
+            await made.put((False, e))
+        else:
+            await made.put((False, None))
+
+    maker = asyncio.ensure_future(make())
+    try:
+        while True:
+            ok, answer = await made.get()
+            if not ok:
+                if answer is not None:
+                    raise answer
+                return
+            yield answer
+    finally:
+        maker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await maker
 
 
 def _quiet(reading: asyncio.Future[T]) -> None:
