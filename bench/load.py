@@ -5,7 +5,8 @@ distinct stations of both kinds (half passing, half failing, every one with a si
 alternates rounds of the product method and the no-op method on the same server. Server CPU
 comes from /proc (the server process and its children, so pre-forked workers count).
 
-`python -m bench.load [--seconds S] [--rounds N] [--workers N] [--threads N]` prints the figures.
+`python -m bench.load [--seconds S] [--rounds N] [--variant TREE:THREADS:WORKERS ...] [--timed]` prints
+the figures; `--timed` how much of a CheckStation's CPU in the server is the check's own.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from ruralpost.service.golden import merge, plans
 from ruralpost.service.ruleset import load_ruleset
 from ruralpost.v1 import station_pb2
 
+from .inprocess import HERE
+from .inprocess import measure as measure_inprocess
 from .noop import UNARY
 
 CHECK = "/ruralpost.v1.StationService/CheckStation"
@@ -165,11 +168,15 @@ class Variant:
 
 
 @contextmanager
-def bench_server(db: Path, variant: Variant = Variant()) -> Iterator[tuple[str, int]]:
-    """The product server with the no-op baselines (bench.server), in its own process."""
+def bench_server(db: Path, variant: Variant = Variant(), timed: list[str] | None = None) -> Iterator[tuple[str, int]]:
+    """The product server with the no-op baselines (bench.server), in its own process. With
+    `timed`, the server times its station checks (BENCH_TIMED) and the line it prints when it
+    stops is appended there."""
     env = dict(os.environ)
     if variant.tree:  # the other tree's code first on the path (A/B across commits in one run)
         env["PYTHONPATH"] = variant.tree
+    if timed is not None:
+        env["BENCH_TIMED"] = "1"
     args = [sys.executable, "-m", "bench.server", "0", str(db), str(variant.threads), str(variant.workers)]
     proc = subprocess.Popen(
         args,
@@ -195,6 +202,9 @@ def bench_server(db: Path, variant: Variant = Variant()) -> Iterator[tuple[str, 
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if timed is not None:  # what it printed after "ready" waits in the pipe
+            timed += [line for line in proc.stdout.read().splitlines() if line.startswith("timed ")]
+        proc.stdout.close()
 
 
 def summarise(rounds: list[Round]) -> dict[str, dict[str, float]]:
@@ -224,6 +234,26 @@ def compare(variants: list[Variant], rounds: int, seconds: float) -> dict[str, d
         return {label: summarise(rs) for label, rs in measured.items()}
 
 
+def timed_check(tree: str, rounds: int, seconds: float) -> dict[str, float]:
+    """Under this load, on a one-process server: the server's CPU per CheckStation, and of it the
+    station check's own (`Methods._check`, validation to decision-log row, by its thread's CPU
+    clock in the server), beside the same check in process (`bench.inprocess`)."""
+    timed: list[str] = []
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        bench_server(Path(tmp) / "timed.db", Variant(tree, workers=1), timed) as (target, pid),
+    ):
+        rounds_run = asyncio.run(measure(target, pid, mix(), rounds, seconds, methods=(CHECK,)))
+    if not timed:
+        raise RuntimeError("the bench server printed no timing (a tree older than BENCH_TIMED?)")
+    spent_ns, checks = (int(x) for x in timed[-1].split()[1:3])
+    return {
+        "server_cpu_us_per_call": summarise(rounds_run)[CHECK]["cpu_us_per_call"],
+        "check_in_server_us": spent_ns / checks / 1e3,
+        "check_in_process_us": measure_inprocess(tree or HERE, 3, 10),
+    }
+
+
 def _variant(text: str) -> Variant:
     """TREE:THREADS:WORKERS, any part empty for its default."""
     tree, threads, workers = (*text.split(":"), "", "")[:3]
@@ -240,8 +270,23 @@ def main(argv: list[str]) -> int:
         default=[],
         help="TREE:THREADS:WORKERS (any part may be empty), repeatable; default: this tree as it is",
     )
+    p.add_argument(
+        "--timed",
+        action="store_true",
+        help="one-process servers of each tree: how much of a CheckStation's CPU is the check's own",
+    )
     args = p.parse_args(argv)
     variants = [_variant(v) for v in args.variant] or [Variant()]
+    if args.timed:
+        for v in variants:
+            f = timed_check(v.tree, args.rounds, args.seconds)
+            print(
+                f"{Path(v.tree).name if v.tree else 'this tree':12s} server {f['server_cpu_us_per_call']:4.0f} µs "
+                f"CPU per CheckStation; the check's own: {f['check_in_server_us']:4.0f} µs in the server, "
+                f"{f['check_in_process_us']:4.0f} µs in process",
+                flush=True,
+            )
+        return 0
     for label, figures in compare(variants, args.rounds, args.seconds).items():
         for method, f in figures.items():
             print(

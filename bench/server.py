@@ -10,6 +10,8 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from ruralpost.service.config import Config
 from ruralpost.service.server import build, stop
@@ -34,6 +36,26 @@ def _ready_when_listening(port: int) -> None:
     print(f"ready {port}", flush=True)
 
 
+def _timed_checks() -> Callable[[], str]:
+    """BENCH_TIMED: each station check (`Methods._check`) timed by this thread's CPU clock, so that
+    `bench.load --timed` can tell the check's own cost in the server from serving it."""
+    from ruralpost.service.api.methods import Methods
+
+    check = Methods._check
+    spent = [0, 0]  # ns, checks
+
+    def timed(self: Methods, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.thread_time_ns()
+        try:
+            return check(self, *args, **kwargs)
+        finally:
+            spent[0] += time.thread_time_ns() - t0
+            spent[1] += 1
+
+    Methods._check = timed  # type: ignore[method-assign]
+    return lambda: f"timed {spent[0]} {spent[1]}"
+
+
 def main() -> None:
     port, db = sys.argv[1], sys.argv[2]
     threads = int(sys.argv[3]) if len(sys.argv) > 3 else 0
@@ -53,12 +75,15 @@ def main() -> None:
         threading.Thread(target=lambda: (sys.stdin.read(), os.kill(os.getpid(), signal.SIGTERM)), daemon=True).start()
         serve_workers(config)
         return
+    report = _timed_checks() if os.environ.get("BENCH_TIMED") else None
     running = build(config)
     print(f"ready {running.port}", flush=True)
     done = threading.Event()
     threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
     done.wait()
     stop(running, 1)
+    if report is not None:
+        print(report(), flush=True)
 
 
 if __name__ == "__main__":
