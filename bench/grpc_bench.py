@@ -2,12 +2,19 @@
 
 The server runs in its own process (bench.server); this asyncio client keeps `in_flight` calls
 going, alternating product and baseline rounds, and reports medians.
+
+`python -m bench.grpc_bench --variant OTHER_TREE [--rounds N] [--items N]` measures figure 3's
+stream for this tree and others side by side (their servers running at once, rounds alternating).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import statistics
+import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +23,7 @@ import grpc
 
 from ruralpost.v1 import station_pb2
 
-from .load import bench_server
+from .load import Variant, bench_server
 from .noop import STREAM, UNARY
 from .stations import requests
 
@@ -71,11 +78,15 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def _measure(target: str, rounds: int, unary_calls: int, stream_items: int, in_flight: int) -> dict[str, float]:
-    unary_items = requests()
+def _stream_items() -> list[station_pb2.CheckStationsRequest]:
     # The golden cases' stations: about half the items show a sign code that another operator's
     # station of the same stream shows, so the stream measures the in-batch dispute path too.
-    stream_items_list = [station_pb2.CheckStationsRequest(station=r.station, as_of=r.as_of) for r in unary_items]
+    return [station_pb2.CheckStationsRequest(station=r.station, as_of=r.as_of) for r in requests()]
+
+
+async def _measure(target: str, rounds: int, unary_calls: int, stream_items: int, in_flight: int) -> dict[str, float]:
+    unary_items = requests()
+    stream_items_list = _stream_items()
     ours, base, lat_all = [], [], []
     s_ours, s_base = [], []
     async with grpc.aio.insecure_channel(target) as channel:
@@ -108,3 +119,43 @@ def grpc_figures(
 ) -> dict[str, float]:
     with bench_server(db) as (target, _):
         return asyncio.run(_measure(target, rounds, unary_calls, stream_items, in_flight))
+
+
+def compare_streams(trees: list[str], rounds: int, items: int) -> dict[str, tuple[float, float]]:
+    """Figure 3 for each tree ("" this one): its CheckStations and no-op stream items/s, medians."""
+    stream = _stream_items()
+    found: dict[str, tuple[list[float], list[float]]] = {t: ([], []) for t in trees}
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(bench_server(Path(tmp) / f"s{i}.db", Variant(t))) for i, t in enumerate(trees)]
+
+        async def run() -> None:
+            channels = [grpc.aio.insecure_channel(target) for target, _ in servers]
+            try:
+                for ch in channels:  # warm up
+                    await _stream_round(ch, CHECKS, stream, items // 5)
+                for _ in range(rounds):
+                    for tree, ch in zip(trees, channels, strict=True):
+                        found[tree][1].append(await _stream_round(ch, STREAM, stream, items))
+                        found[tree][0].append(await _stream_round(ch, CHECKS, stream, items))
+            finally:
+                for ch in channels:
+                    await ch.close()
+
+        asyncio.run(run())
+    return {t: (statistics.median(ours), statistics.median(base)) for t, (ours, base) in found.items()}
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.grpc_bench")
+    p.add_argument("--variant", action="append", default=[], help="another source tree, repeatable")
+    p.add_argument("--rounds", type=int, default=6)
+    p.add_argument("--items", type=int, default=5000, help="items per stream")
+    args = p.parse_args(argv)
+    for tree, (ours, base) in compare_streams([*args.variant, ""], args.rounds, args.items).items():
+        name = Path(tree).name if tree else "this tree"
+        print(f"{name:12s} CheckStations {ours:6.0f} items/s, no-op stream {base:6.0f}: ratio {ours / base:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
