@@ -5,29 +5,21 @@ caches; in a server, serving the call in between (gRPC's core, the event loop, t
 same cores) pushes much of it out, and the same check costs more (`python -m bench.load --timed`
 shows by how much). This measures that effect alone, without a server: the same checks through
 `Methods` as figure 8's in-process cost, each timed by the thread's CPU clock, with KIB×16 small
-unrelated objects read between checks, at least KIB KiB (0: the plain loop). It says what the serving path's
-cost per call is made of on this machine, not what any change of ours costs.
+unrelated objects read between checks, at least KIB KiB (0: the plain loop). It says what the
+serving path's cost per call is made of on this machine, not what any change of ours costs.
 """
 
 from __future__ import annotations
 
 import random
 import sys
-import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from ruralpost.service.api import call as calls
-from ruralpost.service.api.call import Call
-from ruralpost.service.api.methods import Methods
-from ruralpost.service.api.offload import Offload
-from ruralpost.service.config import DEFAULT_RULES_DIR
-from ruralpost.service.runtime import ActiveRules, Runtime
-from ruralpost.service.store import open_store
 from ruralpost.v1 import station_pb2
 
-from .load import CHECK, mix
+from .load import mix
+from .peer.figures import BENCH_CALL, local_methods
 
 _LINE = 64  # bytes per cache line: one small object read per line of its own
 
@@ -36,34 +28,26 @@ def check_us(between_kib: list[int], rounds: int = 6) -> list[tuple[int, float]]
     """The mean thread-CPU µs of a check for each amount of memory read between checks, in order."""
     requests = [station_pb2.CheckStationRequest.FromString(b) for b in mix()]
     others = [bytearray(random.randbytes(_LINE)) for _ in range(1 << 16)]  # 4 MiB and more, scattered
-    with tempfile.TemporaryDirectory(prefix="bench-cache-") as tmp:
-        runtime = Runtime(rules=ActiveRules(DEFAULT_RULES_DIR), store=open_store(str(Path(tmp) / "cache.db")))
-        pool = ThreadPoolExecutor(max_workers=1)
-        methods = Methods(runtime, Offload(pool))
-        call = Call(CHECK.rsplit("/", 1)[-1], "bench", "ipv4:127.0.0.1:1")
-        calls.enter(call)
-        try:
-            for r in requests:  # warm: imports, memos, the writer thread
-                methods._check(r, call, "CheckStation")
-            found = []
-            sink = 0
-            for kib in between_kib:
-                spent, count = 0, 0
-                reads = kib * 1024 // _LINE
-                for _ in range(rounds):
-                    for r in requests:
-                        for i in range(reads):
-                            sink += others[(i * 7919) % len(others)][0]
-                        t0 = time.thread_time_ns()
-                        methods._check(r, call, "CheckStation")
-                        spent += time.thread_time_ns() - t0
-                        count += 1
-                    runtime.store.flush()
-                found.append((kib, spent / count / 1e3))
-            return found
-        finally:
-            pool.shutdown()
-            runtime.store.close()
+    with local_methods() as methods:
+        calls.enter(BENCH_CALL)
+        for r in requests:  # warm: imports, memos, the writer thread
+            methods._check(r, BENCH_CALL, "CheckStation")
+        found = []
+        sink = 0
+        for kib in between_kib:
+            spent, count = 0, 0
+            reads = kib * 1024 // _LINE
+            for _ in range(rounds):
+                for r in requests:
+                    for i in range(reads):
+                        sink += others[(i * 7919) % len(others)][0]
+                    t0 = time.thread_time_ns()
+                    methods._check(r, BENCH_CALL, "CheckStation")
+                    spent += time.thread_time_ns() - t0
+                    count += 1
+                methods.runtime.store.flush()
+            found.append((kib, spent / count / 1e3))
+        return found
 
 
 def main(argv: list[str]) -> int:

@@ -16,7 +16,7 @@ import contextlib
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +41,23 @@ from . import agree, cerbos
 PEER = f"cerbos {cerbos.VERSION}"
 
 
+BENCH_CALL = Call("CheckStation", "bench", "ipv4:127.0.0.1:1")
+
+
+@contextlib.contextmanager
+def local_methods() -> Iterator[Methods]:
+    """`Methods` as a server builds them (the packaged rules, a fresh SQLite file, one pool
+    thread), without a door: the in-process figures call them directly."""
+    with tempfile.TemporaryDirectory(prefix="bench-inprocess-") as tmp:
+        runtime = Runtime(rules=ActiveRules(DEFAULT_RULES_DIR), store=open_store(str(Path(tmp) / "inprocess.db")))
+        pool = ThreadPoolExecutor(max_workers=1)
+        try:
+            yield Methods(runtime, Offload(pool))
+        finally:
+            pool.shutdown()
+            runtime.store.close()
+
+
 def inprocess(items: list[bytes], rounds: int, repeat: int) -> dict[str, float]:
     """Per station through the per-call path both doors share (`Methods.check_station`) in a loop,
     decision log flushed each round.
@@ -49,31 +66,25 @@ def inprocess(items: list[bytes], rounds: int, repeat: int) -> dict[str, float]:
     CPU per call; wall time is kept beside it.
     """
     requests = [station_pb2.CheckStationRequest.FromString(b) for b in items]
-    with tempfile.TemporaryDirectory(prefix="bench-inprocess-") as tmp:
-        runtime = Runtime(rules=ActiveRules(DEFAULT_RULES_DIR), store=open_store(str(Path(tmp) / "inprocess.db")))
-        pool = ThreadPoolExecutor(max_workers=1)
-        methods = Methods(runtime, Offload(pool))
+    with local_methods() as methods:
+        store = methods.runtime.store
 
         async def checks(n: int) -> None:
-            calls.enter(Call("CheckStation", "bench", "ipv4:127.0.0.1:1"))
+            calls.enter(BENCH_CALL)
             for _ in range(n):
                 for r in requests:
                     await methods.check_station(r)
 
-        try:
-            asyncio.run(checks(1))  # warm up: imports, caches, the writer thread
-            runtime.store.flush()
-            cpu, wall = [], []
-            for _ in range(rounds):
-                c0, w0 = time.process_time(), time.perf_counter()
-                asyncio.run(checks(repeat))
-                runtime.store.flush()
-                n = repeat * len(requests)
-                cpu.append((time.process_time() - c0) / n * 1e6)
-                wall.append((time.perf_counter() - w0) / n * 1e6)
-        finally:
-            pool.shutdown()
-            runtime.store.close()
+        asyncio.run(checks(1))  # warm up: imports, caches, the writer thread
+        store.flush()
+        cpu, wall = [], []
+        for _ in range(rounds):
+            c0, w0 = time.process_time(), time.perf_counter()
+            asyncio.run(checks(repeat))
+            store.flush()
+            n = repeat * len(requests)
+            cpu.append((time.process_time() - c0) / n * 1e6)
+            wall.append((time.perf_counter() - w0) / n * 1e6)
     return {"inprocess_us_per_item": statistics.median(cpu), "inprocess_wall_us_per_item": statistics.median(wall)}
 
 
